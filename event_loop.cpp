@@ -1,0 +1,103 @@
+// event_loop.cpp: the poll() loop (see event_loop.hpp).
+#include "event_loop.hpp"
+
+#include <cerrno>
+#include <ctime>
+
+int64_t EventLoop::now_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+void EventLoop::watch(int fd, short events, IoHandler handler) {
+    for (auto& w : watches_) {
+        if (w.fd == fd) {
+            w.events = events;
+            w.handler = std::move(handler);
+            return;
+        }
+    }
+    watches_.push_back({fd, events, std::move(handler)});
+}
+
+void EventLoop::set_events(int fd, short events) {
+    for (auto& w : watches_)
+        if (w.fd == fd) w.events = events;
+}
+
+void EventLoop::unwatch(int fd) {
+    // Removal only marks the slot: a dispatch in progress may still be
+    // walking the vector. Marked slots are swept at the top of the next cycle.
+    for (auto& w : watches_)
+        if (w.fd == fd) w.fd = -1;
+}
+
+EventLoop::TimerId EventLoop::add_timer(int64_t deadline_ms, TimerHandler handler) {
+    TimerId id = next_timer_id_++;
+    timers_.push_back({id, deadline_ms, std::move(handler)});
+    return id;
+}
+
+void EventLoop::cancel_timer(TimerId id) {
+    for (auto& t : timers_)
+        if (t.id == id) t.id = 0;
+}
+
+void EventLoop::stop(int status) {
+    if (stopping_) return;
+    stopping_ = true;
+    status_ = status;
+}
+
+int EventLoop::timeout_until_next_timer(int source_timeout) const {
+    int timeout = source_timeout;
+    int64_t now = now_ms();
+    for (const auto& t : timers_) {
+        if (t.id == 0) continue;
+        int64_t wait = t.deadline_ms > now ? t.deadline_ms - now : 0;
+        if (timeout < 0 || wait < timeout) timeout = static_cast<int>(wait);
+    }
+    return timeout;
+}
+
+void EventLoop::run_due_timers() {
+    int64_t now = now_ms();
+    // Index loop: handlers may add timers (which may reallocate the vector).
+    for (size_t i = 0; i < timers_.size(); i++) {
+        if (timers_[i].id == 0 || timers_[i].deadline_ms > now) continue;
+        TimerHandler handler = std::move(timers_[i].handler);
+        timers_[i].id = 0;
+        handler();
+    }
+    std::erase_if(timers_, [](const Timer& t) { return t.id == 0; });
+}
+
+void EventLoop::dispatch_watches(size_t count) {
+    for (size_t i = 0; i < count && !stopping_; i++) {
+        short revents = fds_[i].revents;
+        if (revents == 0) continue;
+        // The watch may have been removed or replaced by an earlier handler.
+        if (i >= watches_.size() || watches_[i].fd != fds_[i].fd) continue;
+        IoHandler handler = watches_[i].handler;  // copy: the handler may unwatch itself
+        handler(revents);
+    }
+}
+
+int EventLoop::run() {
+    while (!stopping_) {
+        std::erase_if(watches_, [](const Watch& w) { return w.fd < 0; });
+        fds_.clear();
+        for (const auto& w : watches_) fds_.push_back({w.fd, w.events, 0});
+        size_t fixed = fds_.size();
+        int source_timeout = source_ ? source_->fill(fds_) : -1;
+        int n = poll(fds_.data(), fds_.size(), timeout_until_next_timer(source_timeout));
+        bool failed = n < 0 && errno != EINTR;
+        if (n < 0)
+            for (auto& p : fds_) p.revents = 0;
+        dispatch_watches(fixed);
+        if (source_ && !stopping_) source_->dispatch(fds_, failed);
+        if (!stopping_) run_due_timers();
+    }
+    return status_;
+}

@@ -1,0 +1,93 @@
+// interface.cpp configures the tap inside the target namespace with plain
+// ioctls: they need nothing beyond CAP_NET_ADMIN in the namespace's owner.
+#include "interface.hpp"
+
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <net/route.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "unique_fd.hpp"
+
+namespace {
+
+std::string failure(const std::string& what, const std::string& ifname) {
+    return what + " on " + ifname + ": " + std::strerror(errno);
+}
+
+ifreq request_for(const std::string& name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    return ifr;
+}
+
+void set_ipv4(sockaddr* sa, in_addr addr) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(sa);
+    sin->sin_family = AF_INET;
+    sin->sin_addr = addr;
+}
+
+std::string bring_up(int sock, const std::string& name) {
+    ifreq ifr = request_for(name);
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return failure("cannot read flags", name);
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return failure("cannot bring up", name);
+    return "";
+}
+
+std::string set_address(int sock, const InterfaceSettings& s) {
+    ifreq ifr = request_for(s.name);
+    set_ipv4(&ifr.ifr_addr, s.network.guest);
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) return failure("cannot set address", s.name);
+    ifr = request_for(s.name);
+    set_ipv4(&ifr.ifr_netmask, s.network.netmask);
+    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) return failure("cannot set netmask", s.name);
+    return "";
+}
+
+std::string add_default_route(int sock, const InterfaceSettings& s) {
+    rtentry route{};
+    in_addr any{};
+    set_ipv4(&route.rt_dst, any);
+    set_ipv4(&route.rt_genmask, any);
+    set_ipv4(&route.rt_gateway, s.network.gateway);
+    route.rt_flags = RTF_UP | RTF_GATEWAY;
+    std::string dev = s.name;
+    route.rt_dev = dev.data();
+    if (ioctl(sock, SIOCADDRT, &route) < 0) return failure("cannot add default route", s.name);
+    return "";
+}
+
+// Router advertisements from libslirp give the IPv6 address; make sure the
+// kernel listens to them even where a distribution's defaults say otherwise.
+void accept_router_advertisements(const std::string& name) {
+    std::ofstream("/proc/sys/net/ipv6/conf/" + name + "/accept_ra") << "1";
+    std::ofstream("/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6") << "0";
+}
+
+}  // namespace
+
+std::string configure_interface(const InterfaceSettings& s) {
+    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return std::string("cannot create configuration socket: ") + std::strerror(errno);
+    if (auto err = bring_up(sock.get(), "lo"); !err.empty()) return err;
+
+    ifreq ifr = request_for(s.name);
+    ifr.ifr_mtu = static_cast<int>(s.mtu);
+    if (ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0) return failure("cannot set MTU", s.name);
+    if (s.mac) {
+        ifr = request_for(s.name);
+        ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+        std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac->data(), s.mac->size());
+        if (ioctl(sock.get(), SIOCSIFHWADDR, &ifr) < 0) return failure("cannot set MAC address", s.name);
+    }
+    if (s.enable_ipv6) accept_router_advertisements(s.name);
+    if (auto err = set_address(sock.get(), s); !err.empty()) return err;
+    if (auto err = bring_up(sock.get(), s.name); !err.empty()) return err;
+    return add_default_route(sock.get(), s);
+}

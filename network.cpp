@@ -1,0 +1,75 @@
+// network.cpp derives the virtual network's addresses from a CIDR.
+#include "network.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstdlib>
+
+namespace {
+
+in_addr host_number(in_addr network, uint32_t n) {
+    in_addr out{};
+    out.s_addr = htonl(ntohl(network.s_addr) + n);
+    return out;
+}
+
+Network derive(in_addr any_address, unsigned prefix) {
+    Network net;
+    uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+    net.prefix = prefix;
+    net.netmask.s_addr = htonl(mask);
+    net.address.s_addr = htonl(ntohl(any_address.s_addr) & mask);
+    net.gateway = host_number(net.address, 2);
+    net.dns = host_number(net.address, 3);
+    net.dhcp_start = host_number(net.address, 15);
+    net.guest = host_number(net.address, 100);
+    return net;
+}
+
+}  // namespace
+
+Network default_network() {
+    in_addr base{};
+    inet_pton(AF_INET, "10.0.2.0", &base);
+    return derive(base, 24);
+}
+
+Network6 default_network6() {
+    Network6 net;
+    inet_pton(AF_INET6, "fd00::", &net.prefix);
+    inet_pton(AF_INET6, "fd00::2", &net.gateway);
+    inet_pton(AF_INET6, "fd00::3", &net.dns);
+    return net;
+}
+
+std::optional<Network> parse_cidr(const std::string& text, std::string* error) {
+    auto fail = [&](const std::string& why) -> std::optional<Network> {
+        if (error) *error = "invalid CIDR \"" + text + "\": " + why;
+        return std::nullopt;
+    };
+    auto slash = text.find('/');
+    if (slash == std::string::npos) return fail("expected ADDRESS/PREFIX, e.g. 10.0.2.0/24");
+    std::string address_text = text.substr(0, slash);
+    std::string prefix_text = text.substr(slash + 1);
+    in_addr address{};
+    if (inet_pton(AF_INET, address_text.c_str(), &address) != 1)
+        return fail("\"" + address_text + "\" is not an IPv4 address");
+    if (prefix_text.empty() || prefix_text.size() > 2 ||
+        prefix_text.find_first_not_of("0123456789") != std::string::npos)
+        return fail("prefix length must be a number");
+    unsigned prefix = static_cast<unsigned>(std::strtoul(prefix_text.c_str(), nullptr, 10));
+    if (prefix < 1 || prefix > 25) return fail("prefix length must be between 1 and 25");
+    return derive(address, prefix);
+}
+
+std::string ipv4_to_string(in_addr addr) {
+    char buf[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &addr, buf, sizeof buf);
+    return buf;
+}
+
+std::string ipv6_to_string(const in6_addr& addr) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET6, &addr, buf, sizeof buf);
+    return buf;
+}

@@ -1,0 +1,306 @@
+// options.cpp parses and validates the command line (see options.hpp).
+#include "options.hpp"
+
+#include <getopt.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+enum LongOnly {
+    kCidr = 0x100,
+    kDisableHostLoopback,
+    kNetnsType,
+    kUsernsPath,
+    kEnableSandbox,
+    kEnableSeccomp,
+    kOutboundAddr,
+    kOutboundAddr6,
+    kDisableDns,
+    kMacAddress,
+    kTargetType,
+};
+
+const option kLongOptions[] = {
+    {"configure", no_argument, nullptr, 'c'},
+    {"exit-fd", required_argument, nullptr, 'e'},
+    {"ready-fd", required_argument, nullptr, 'r'},
+    {"mtu", required_argument, nullptr, 'm'},
+    {"enable-ipv6", no_argument, nullptr, '6'},
+    {"api-socket", required_argument, nullptr, 'a'},
+    {"cidr", required_argument, nullptr, kCidr},
+    {"disable-host-loopback", no_argument, nullptr, kDisableHostLoopback},
+    {"netns-type", required_argument, nullptr, kNetnsType},
+    {"userns-path", required_argument, nullptr, kUsernsPath},
+    {"enable-sandbox", no_argument, nullptr, kEnableSandbox},
+    {"enable-seccomp", no_argument, nullptr, kEnableSeccomp},
+    {"outbound-addr", required_argument, nullptr, kOutboundAddr},
+    {"outbound-addr6", required_argument, nullptr, kOutboundAddr6},
+    {"disable-dns", no_argument, nullptr, kDisableDns},
+    {"macaddress", required_argument, nullptr, kMacAddress},
+    {"target-type", required_argument, nullptr, kTargetType},
+    {"help", no_argument, nullptr, 'h'},
+    {"version", no_argument, nullptr, 'v'},
+    {nullptr, 0, nullptr, 0},
+};
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Applies one option; returns an error line, or "" when it was fine.
+std::string apply_option(Options& o, int c, const std::string& value) {
+    std::string error;
+    switch (c) {
+        case 'c':
+            o.configure = true;
+            return "";
+        case 'e':
+        case 'r': {
+            auto fd = parse_fd_number(value);
+            const char* name = c == 'e' ? "exit-fd" : "ready-fd";
+            if (!fd) return std::string(name) + " must be a non-negative integer, got \"" + value + "\"";
+            (c == 'e' ? o.exit_fd : o.ready_fd) = *fd;
+            return "";
+        }
+        case 'm': {
+            auto mtu = parse_mtu(value, &error);
+            if (!mtu) return error;
+            o.mtu = *mtu;
+            return "";
+        }
+        case '6':
+            o.enable_ipv6 = true;
+            return "";
+        case 'a':
+            if (value.empty()) return "api-socket path must not be empty";
+            if (value.size() >= sizeof(sockaddr_un::sun_path))
+                return "api-socket path is too long (" + std::to_string(value.size()) +
+                       " bytes, the limit is " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                       ")";
+            o.api_socket = value;
+            return "";
+        case kCidr: {
+            auto net = parse_cidr(value, &error);
+            if (!net) return error;
+            o.network = *net;
+            return "";
+        }
+        case kDisableHostLoopback:
+            o.disable_host_loopback = true;
+            return "";
+        case kNetnsType:
+            o.netns_type_given = true;
+            if (value == "pid") o.netns_type = NetnsType::Pid;
+            else if (value == "path") o.netns_type = NetnsType::Path;
+            else if (value == "tapfd") o.netns_type = NetnsType::TapFd;
+            else return "unknown netns-type \"" + value + "\" (expected pid, path or tapfd)";
+            return "";
+        case kUsernsPath:
+            if (value.empty()) return "userns-path must not be empty";
+            o.userns_path = value;
+            return "";
+        case kEnableSandbox:
+            o.enable_sandbox = true;
+            return "";
+        case kEnableSeccomp:
+            o.enable_seccomp = true;
+            return "";
+        case kOutboundAddr:
+            if (value.empty()) return "outbound-addr must not be empty";
+            o.outbound_addr = value;
+            return "";
+        case kOutboundAddr6:
+            if (value.empty()) return "outbound-addr6 must not be empty";
+            o.outbound_addr6 = value;
+            return "";
+        case kDisableDns:
+            o.disable_dns = true;
+            return "";
+        case kMacAddress: {
+            auto mac = parse_mac(value);
+            if (!mac) return "invalid MAC address \"" + value + "\" (expected XX:XX:XX:XX:XX:XX)";
+            o.mac = mac;
+            return "";
+        }
+        case kTargetType:
+            if (value == "netns") o.target_type = TargetType::Netns;
+            else if (value == "bess") o.target_type = TargetType::Bess;
+            else return "unknown target-type \"" + value + "\" (expected netns or bess)";
+            return "";
+        case 'h':
+            o.action = Action::Help;
+            return "";
+        case 'v':
+            o.action = Action::Version;
+            return "";
+    }
+    return "unknown option";
+}
+
+std::string validate_combination(Options& o, const std::vector<std::string>& positional) {
+    if (positional.empty()) {
+        if (o.target_type == TargetType::Bess) return "missing PATH of the BESS socket";
+        return "missing PID, PATH or FD (see --help)";
+    }
+    if (positional.size() > 2)
+        return "too many arguments: unexpected \"" + positional[2] + "\"";
+    o.target = positional[0];
+    if (positional.size() == 2) {
+        if (o.target_type == TargetType::Bess) return "a TAPNAME is not used with --target-type=bess";
+        const std::string& name = positional[1];
+        if (name.empty() || name.size() >= 16 || name.find_first_of("/ \t\n:") != std::string::npos)
+            return "invalid TAPNAME \"" + name + "\" (1 to 15 characters, no '/', ':' or spaces)";
+        o.tap_name = name;
+    }
+    if (o.mac && !o.configure) return "--macaddress requires --configure (-c)";
+    if (o.target_type == TargetType::Bess) {
+        if (o.configure) return "--configure cannot be used with --target-type=bess";
+        if (o.netns_type_given) return "--netns-type cannot be used with --target-type=bess";
+        if (!o.userns_path.empty()) return "--userns-path cannot be used with --target-type=bess";
+        if (o.target.size() >= sizeof(sockaddr_un::sun_path)) return "BESS socket path is too long";
+        return "";
+    }
+    switch (o.netns_type) {
+        case NetnsType::Pid: {
+            auto pid = parse_decimal(o.target, 1, 0x3fffffff);
+            if (!pid) return "PID must be a positive integer, got \"" + o.target + "\"";
+            o.target_pid = static_cast<pid_t>(*pid);
+            break;
+        }
+        case NetnsType::Path:
+            if (o.target.empty()) return "netns path must not be empty";
+            break;
+        case NetnsType::TapFd: {
+            auto fd = parse_fd_number(o.target);
+            if (!fd) return "tap FD must be a non-negative integer, got \"" + o.target + "\"";
+            if (o.configure) return "--configure cannot be used with --netns-type=tapfd";
+            if (!o.userns_path.empty()) return "--userns-path cannot be used with --netns-type=tapfd";
+            o.tap_fd = *fd;
+            break;
+        }
+    }
+    if (o.enable_ipv6 && o.mtu < 1280) return "IPv6 needs an MTU of at least 1280";
+    return "";
+}
+
+}  // namespace
+
+std::optional<long> parse_decimal(const std::string& text, long min, long max) {
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    long value = std::strtol(text.c_str(), nullptr, 10);
+    if (value < min || value > max) return std::nullopt;
+    return value;
+}
+
+std::optional<unsigned> parse_mtu(const std::string& text, std::string* error) {
+    auto value = parse_decimal(text, 0, 1L << 40);
+    if (!value) {
+        if (error) *error = "MTU must be a positive integer, got \"" + text + "\"";
+        return std::nullopt;
+    }
+    if (*value < 68 || *value > 65521) {
+        if (error) *error = "MTU must be between 68 and 65521, got " + text;
+        return std::nullopt;
+    }
+    return static_cast<unsigned>(*value);
+}
+
+std::optional<int> parse_fd_number(const std::string& text) {
+    auto value = parse_decimal(text, 0, 0x7fffffff);
+    if (!value) return std::nullopt;
+    return static_cast<int>(*value);
+}
+
+std::optional<MacAddress> parse_mac(const std::string& text) {
+    if (text.size() != 17) return std::nullopt;
+    MacAddress mac{};
+    for (size_t i = 0; i < 6; i++) {
+        int hi = hex_digit(text[i * 3]);
+        int lo = hex_digit(text[i * 3 + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        if (i < 5 && text[i * 3 + 2] != ':') return std::nullopt;
+        mac[i] = static_cast<uint8_t>(hi * 16 + lo);
+    }
+    if (mac[0] & 1) return std::nullopt;  // a multicast address cannot name an interface
+    return mac;
+}
+
+std::string format_mac(const MacAddress& mac) {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                  mac[4], mac[5]);
+    return buf;
+}
+
+ParseResult parse_options(const std::vector<std::string>& args) {
+    ParseResult result;
+    std::vector<std::string> storage(args);
+    std::vector<char*> argv;
+    for (auto& s : storage) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    int argc = static_cast<int>(storage.size());
+
+    // getopt keeps its cursor in libc globals; optind = 0 restarts it fully so
+    // that repeated parses (unit tests) behave like the first.
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int index = 0;
+        int c = getopt_long(argc, argv.data(), "+ce:r:m:6a:hv", kLongOptions, &index);
+        if (c == -1) break;
+        if (c == '?' || c == ':') {
+            const char* arg = argv[optind - 1];
+            bool missing_arg = optopt != 0 && (std::string(arg).rfind("--", 0) != 0) &&
+                               std::string("erma").find(static_cast<char>(optopt)) != std::string::npos;
+            if (missing_arg || (c == ':'))
+                result.error = std::string("option \"") + arg + "\" requires an argument";
+            else if (optopt != 0)
+                result.error = std::string("unknown option \"-") + static_cast<char>(optopt) + "\"";
+            else
+                result.error = std::string("unknown or incomplete option \"") + arg + "\"";
+            return result;
+        }
+        result.error = apply_option(result.options, c, optarg ? optarg : "");
+        if (!result.ok()) return result;
+    }
+    if (result.options.action != Action::Run) return result;
+    std::vector<std::string> positional(storage.begin() + optind, storage.end());
+    result.error = validate_combination(result.options, positional);
+    return result;
+}
+
+std::string help_text(const std::string& program) {
+    return "Usage: " + program +
+           " [OPTION]... PID|PATH|FD [TAPNAME]\n"
+           "User-mode networking for unprivileged network namespaces.\n"
+           "\n"
+           "-c, --configure          configure the interface (address, route, MTU) and bring it up\n"
+           "-e, --exit-fd=FD         exit as soon as FD becomes readable or is closed\n"
+           "-r, --ready-fd=FD        write \"1\" to FD once the network is configured\n"
+           "-m, --mtu=MTU            set the MTU (default=1500, max=65521)\n"
+           "-6, --enable-ipv6        enable IPv6 (fd00::/64, router advertisements)\n"
+           "-a, --api-socket=PATH    listen for API requests on the unix socket PATH\n"
+           "--cidr=CIDR              network address CIDR (default=10.0.2.0/24)\n"
+           "--disable-host-loopback  refuse connections to 127.0.0.1:* of the host namespace\n"
+           "--netns-type=TYPE        what the argument names ([path|pid|tapfd], default=pid)\n"
+           "--userns-path=PATH       user namespace to join before the network namespace\n"
+           "--enable-sandbox         run in a new mount namespace holding only /etc and /run "
+           "(as root, drop all caps but CAP_NET_BIND_SERVICE)\n"
+           "--enable-seccomp         restrict system calls to the ones the loop needs\n"
+           "--outbound-addr=IPv4     IPv4 address or interface to send outbound traffic from\n"
+           "--outbound-addr6=IPv6    IPv6 address or interface to send outbound traffic from\n"
+           "--disable-dns            do not forward DNS queries sent to 10.0.2.3 (or the configured "
+           "address) to the host's resolver\n"
+           "--macaddress=MAC         MAC address of the interface (only valid with -c)\n"
+           "--target-type=TYPE       what to serve ([netns|bess], default=netns)\n"
+           "-h, --help               show this help and exit\n"
+           "-v, --version            show version and exit\n";
+}

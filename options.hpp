@@ -1,0 +1,66 @@
+// options.hpp owns the command line: the Options every other part reads, the
+// parser that fills them from argv, and the --help text. Parsing is pure (no
+// I/O, no exits) so that unit tests can drive it with any argv.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "network.hpp"
+
+enum class NetnsType { Pid, Path, TapFd };
+enum class TargetType { Netns, Bess };
+enum class Action { Run, Help, Version };
+
+using MacAddress = std::array<uint8_t, 6>;
+
+struct Options {
+    Action action = Action::Run;
+    bool configure = false;
+    int exit_fd = -1;
+    int ready_fd = -1;
+    unsigned mtu = 1500;
+    bool enable_ipv6 = false;
+    std::string api_socket;
+    Network network = default_network();
+    bool disable_host_loopback = false;
+    NetnsType netns_type = NetnsType::Pid;
+    bool netns_type_given = false;
+    std::string userns_path;
+    bool enable_sandbox = false;
+    bool enable_seccomp = false;
+    std::string outbound_addr;   // IPv4 literal or interface name, as given
+    std::string outbound_addr6;  // IPv6 literal or interface name, as given
+    bool disable_dns = false;
+    std::optional<MacAddress> mac;
+    TargetType target_type = TargetType::Netns;
+    // The positional PID, PATH or FD (or the BESS socket path).
+    std::string target;
+    std::string tap_name = "tap0";
+    // Filled from target for the pid and tapfd netns types.
+    pid_t target_pid = -1;
+    int tap_fd = -1;
+};
+
+struct ParseResult {
+    Options options;
+    std::string error;  // empty on success; otherwise one line naming the problem
+    bool ok() const { return error.empty(); }
+};
+
+// Parses argv the way slirp4netns 1.3 does, then validates the combination.
+ParseResult parse_options(const std::vector<std::string>& args);
+
+// Single-value validators, exposed for unit tests and for the API.
+std::optional<unsigned> parse_mtu(const std::string& text, std::string* error);
+std::optional<int> parse_fd_number(const std::string& text);
+std::optional<MacAddress> parse_mac(const std::string& text);
+std::optional<long> parse_decimal(const std::string& text, long min, long max);
+
+std::string help_text(const std::string& program);
+std::string format_mac(const MacAddress& mac);

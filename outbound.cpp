@@ -1,0 +1,68 @@
+// outbound.cpp resolves outbound addresses (see outbound.hpp).
+#include "outbound.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+
+#include <cstring>
+#include <memory>
+
+namespace {
+
+// Finds the first address of `family` on interface `name`.
+bool address_of_interface(const std::string& name, int family, sockaddr_storage* out,
+                          bool* interface_exists) {
+    ifaddrs* list = nullptr;
+    *interface_exists = false;
+    if (getifaddrs(&list) < 0) return false;
+    std::unique_ptr<ifaddrs, decltype(&freeifaddrs)> guard(list, freeifaddrs);
+    for (ifaddrs* ifa = list; ifa; ifa = ifa->ifa_next) {
+        if (name != ifa->ifa_name) continue;
+        *interface_exists = true;
+        if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != family) continue;
+        std::memcpy(out, ifa->ifa_addr,
+                    family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+        return true;
+    }
+    return false;
+}
+
+template <typename SockAddr>
+std::optional<SockAddr> resolve(const std::string& text, int family, const char* option,
+                                std::string* error) {
+    SockAddr out{};
+    void* addr_field;
+    if constexpr (sizeof(SockAddr) == sizeof(sockaddr_in)) {
+        out.sin_family = AF_INET;
+        addr_field = &out.sin_addr;
+    } else {
+        out.sin6_family = AF_INET6;
+        addr_field = &out.sin6_addr;
+    }
+    if (inet_pton(family, text.c_str(), addr_field) == 1) return out;
+    if (text.size() >= IFNAMSIZ) {
+        *error = std::string(option) + ": \"" + text + "\" is neither an address nor an interface";
+        return std::nullopt;
+    }
+    sockaddr_storage found{};
+    bool exists = false;
+    if (address_of_interface(text, family, &found, &exists)) {
+        std::memcpy(&out, &found, sizeof out);
+        return out;
+    }
+    *error = std::string(option) + ": \"" + text + "\" " +
+             (exists ? std::string("has no ") + (family == AF_INET ? "IPv4" : "IPv6") + " address"
+                     : "is neither an address nor an interface");
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<sockaddr_in> resolve_outbound4(const std::string& text, std::string* error) {
+    return resolve<sockaddr_in>(text, AF_INET, "outbound-addr", error);
+}
+
+std::optional<sockaddr_in6> resolve_outbound6(const std::string& text, std::string* error) {
+    return resolve<sockaddr_in6>(text, AF_INET6, "outbound-addr6", error);
+}

@@ -1,0 +1,428 @@
+// slirp4netns.cpp owns the daemon: start-up order (tap, API, sandbox,
+// seccomp, ready-fd), the libslirp glue (callbacks, timers, poll integration)
+// and the packet path between the frame device (tap or BESS) and libslirp.
+#include <fcntl.h>
+#include <libslirp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api.hpp"
+#include "bess.hpp"
+#include "event_loop.hpp"
+#include "network.hpp"
+#include "options.hpp"
+#include "outbound.hpp"
+#include "sandbox.hpp"
+#include "seccomp.hpp"
+#include "stats.hpp"
+#include "tap.hpp"
+#include "unique_fd.hpp"
+
+#ifndef SLIRP4NETNS_VERSION
+#define SLIRP4NETNS_VERSION "unknown"
+#endif
+#ifndef SLIRP4NETNS_COMMIT
+#define SLIRP4NETNS_COMMIT "unknown"
+#endif
+
+namespace {
+
+// Frames read from the device per wakeup before libslirp's sockets get a turn:
+// large enough to amortize poll(), small enough that sockets are not starved.
+constexpr int kFramesPerWakeup = 64;
+// A frame never exceeds MTU + Ethernet header; libslirp's maximum MTU is 65521.
+constexpr size_t kFrameBufferSize = 65536 + 64;
+
+void log_error(const std::string& line) { std::fprintf(stderr, "slirp4netns: %s\n", line.c_str()); }
+
+struct SlirpTimer {
+    SlirpTimerId id;
+    void* cb_opaque;
+    int64_t expire_ms = -1;  // -1: not armed
+};
+
+// Drives one libslirp instance from the EventLoop: libslirp's sockets are a
+// CycleSource, the frame device is a fixed watch.
+class SlirpStack : public EventLoop::CycleSource {
+   public:
+    SlirpStack(EventLoop& loop, Stats& stats) : loop_(loop), stats_(stats) {}
+    ~SlirpStack() override {
+        if (slirp_) slirp_cleanup(slirp_);
+    }
+
+    bool start(const SlirpConfig& config) {
+        callbacks_.send_packet = &SlirpStack::send_packet;
+        callbacks_.guest_error = &SlirpStack::guest_error;
+        callbacks_.clock_get_ns = &SlirpStack::clock_get_ns;
+        callbacks_.timer_free = &SlirpStack::timer_free;
+        callbacks_.timer_mod = &SlirpStack::timer_mod;
+        callbacks_.register_poll_fd = [](int, void*) {};
+        callbacks_.unregister_poll_fd = [](int, void*) {};
+        callbacks_.notify = [](void*) {};
+        callbacks_.timer_new_opaque = &SlirpStack::timer_new_opaque;
+        slirp_ = slirp_new(&config, &callbacks_, this);
+        return slirp_ != nullptr;
+    }
+
+    Slirp* slirp() const { return slirp_; }
+
+    // The device carrying the guest's frames: a tap fd or a BESS connection.
+    void attach_device(UniqueFd device, std::string name) {
+        device_ = std::move(device);
+        device_name_ = std::move(name);
+        loop_.watch(device_.get(), POLLIN, [this](short revents) { on_device_ready(revents); });
+    }
+
+    int fill(std::vector<pollfd>& fds) override {
+        fds_ = &fds;
+        uint32_t timeout = UINT32_MAX;
+        slirp_pollfds_fill(slirp_, &timeout, &SlirpStack::add_poll, this);
+        int64_t wait = timeout == UINT32_MAX ? -1 : static_cast<int64_t>(timeout);
+        int64_t now = EventLoop::now_ms();
+        for (const auto& t : timers_) {
+            if (t->expire_ms < 0) continue;
+            int64_t until = t->expire_ms > now ? t->expire_ms - now : 0;
+            if (wait < 0 || until < wait) wait = until;
+        }
+        return static_cast<int>(wait);
+    }
+
+    void dispatch(const std::vector<pollfd>& fds, bool poll_failed) override {
+        fds_ = const_cast<std::vector<pollfd>*>(&fds);
+        slirp_pollfds_poll(slirp_, poll_failed ? 1 : 0, &SlirpStack::get_revents, this);
+        run_due_timers();
+    }
+
+   private:
+    void on_device_ready(short revents) {
+        for (int i = 0; i < kFramesPerWakeup; i++) {
+            ssize_t n = read(device_.get(), buffer_.data(), buffer_.size());
+            if (n > 0) {
+                stats_.frames_from_guest++;
+                stats_.bytes_from_guest += static_cast<uint64_t>(n);
+                slirp_input(slirp_, buffer_.data(), static_cast<int>(n));
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+            device_gone(n == 0 ? "closed" : std::strerror(errno));
+            return;
+        }
+        (void)revents;
+    }
+
+    void device_gone(const std::string& why) {
+        log_error(device_name_ + " is gone (" + why +
+                  "); the network namespace or the client has probably exited");
+        loop_.unwatch(device_.get());
+        loop_.stop(1);
+    }
+
+    void run_due_timers() {
+        int64_t now = EventLoop::now_ms();
+        for (size_t i = 0; i < timers_.size(); i++) {
+            SlirpTimer& t = *timers_[i];
+            if (t.expire_ms < 0 || t.expire_ms > now) continue;
+            t.expire_ms = -1;
+            slirp_handle_timer(slirp_, t.id, t.cb_opaque);
+        }
+    }
+
+    static SlirpStack& self(void* opaque) { return *static_cast<SlirpStack*>(opaque); }
+
+    static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
+        SlirpStack& s = self(opaque);
+        ssize_t n = write(s.device_.get(), buf, len);
+        if (n < 0) {
+            // A full device queue only costs a retransmission; libslirp is told
+            // the frame went, as its API asks.
+            s.stats_.frames_dropped++;
+            return static_cast<ssize_t>(len);
+        }
+        s.stats_.frames_to_guest++;
+        s.stats_.bytes_to_guest += len;
+        return n;
+    }
+
+    static void guest_error(const char* msg, void*) { log_error(std::string("guest error: ") + msg); }
+
+    static int64_t clock_get_ns(void*) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+    }
+
+    static void* timer_new_opaque(SlirpTimerId id, void* cb_opaque, void* opaque) {
+        auto timer = std::make_unique<SlirpTimer>(SlirpTimer{id, cb_opaque});
+        SlirpTimer* raw = timer.get();
+        self(opaque).timers_.push_back(std::move(timer));
+        return raw;
+    }
+
+    static void timer_free(void* timer, void* opaque) {
+        std::erase_if(self(opaque).timers_, [timer](const auto& t) { return t.get() == timer; });
+    }
+
+    static void timer_mod(void* timer, int64_t expire_ms, void*) {
+        static_cast<SlirpTimer*>(timer)->expire_ms = expire_ms;
+    }
+
+    static int add_poll(int fd, int events, void* opaque) {
+        short mask = 0;
+        if (events & SLIRP_POLL_IN) mask |= POLLIN;
+        if (events & SLIRP_POLL_OUT) mask |= POLLOUT;
+        if (events & SLIRP_POLL_PRI) mask |= POLLPRI;
+        if (events & SLIRP_POLL_ERR) mask |= POLLERR;
+        if (events & SLIRP_POLL_HUP) mask |= POLLHUP;
+        auto& fds = *self(opaque).fds_;
+        fds.push_back({fd, mask, 0});
+        return static_cast<int>(fds.size() - 1);
+    }
+
+    static int get_revents(int idx, void* opaque) {
+        const auto& fds = *self(opaque).fds_;
+        if (idx < 0 || static_cast<size_t>(idx) >= fds.size()) return 0;
+        short r = fds[static_cast<size_t>(idx)].revents;
+        int events = 0;
+        if (r & POLLIN) events |= SLIRP_POLL_IN;
+        if (r & POLLOUT) events |= SLIRP_POLL_OUT;
+        if (r & POLLPRI) events |= SLIRP_POLL_PRI;
+        if (r & POLLERR) events |= SLIRP_POLL_ERR;
+        if (r & POLLHUP) events |= SLIRP_POLL_HUP;
+        return events;
+    }
+
+    EventLoop& loop_;
+    Stats& stats_;
+    SlirpCb callbacks_{};
+    Slirp* slirp_ = nullptr;
+    UniqueFd device_;
+    std::string device_name_;
+    std::vector<std::unique_ptr<SlirpTimer>> timers_;
+    std::vector<pollfd>* fds_ = nullptr;
+    std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kFrameBufferSize);
+};
+
+// What libslirp is configured with; owns the storage its pointers refer to.
+struct StackConfig {
+    SlirpConfig config{};
+    std::optional<sockaddr_in> outbound4;
+    std::optional<sockaddr_in6> outbound6;
+};
+
+bool build_stack_config(const Options& o, StackConfig& out, std::string* error) {
+    if (!o.outbound_addr.empty()) {
+        out.outbound4 = resolve_outbound4(o.outbound_addr, error);
+        if (!out.outbound4) return false;
+    }
+    if (!o.outbound_addr6.empty()) {
+        out.outbound6 = resolve_outbound6(o.outbound_addr6, error);
+        if (!out.outbound6) return false;
+    }
+    Network6 net6 = default_network6();
+    SlirpConfig& c = out.config;
+    c.version = SLIRP_CONFIG_VERSION_MAX;
+    c.restricted = 0;
+    c.in_enabled = true;
+    c.vnetwork = o.network.address;
+    c.vnetmask = o.network.netmask;
+    c.vhost = o.network.gateway;
+    c.in6_enabled = o.enable_ipv6;
+    c.vprefix_addr6 = net6.prefix;
+    c.vprefix_len = static_cast<uint8_t>(net6.prefix_len);
+    c.vhost6 = net6.gateway;
+    c.vdhcp_start = o.network.dhcp_start;
+    c.vnameserver = o.network.dns;
+    c.vnameserver6 = net6.dns;
+    c.if_mtu = o.mtu;
+    c.if_mru = o.mtu;
+    c.disable_host_loopback = o.disable_host_loopback;
+    c.enable_emu = false;
+    c.outbound_addr = out.outbound4 ? &*out.outbound4 : nullptr;
+    c.outbound_addr6 = out.outbound6 ? &*out.outbound6 : nullptr;
+    c.disable_dns = o.disable_dns;
+    return true;
+}
+
+void print_banner(const Options& o) {
+    const Network& n = o.network;
+    std::printf("Starting slirp\n");
+    std::printf("* MTU:             %u\n", o.mtu);
+    std::printf("* Network:         %s\n", ipv4_to_string(n.address).c_str());
+    std::printf("* Netmask:         %s\n", ipv4_to_string(n.netmask).c_str());
+    std::printf("* Gateway:         %s\n", ipv4_to_string(n.gateway).c_str());
+    std::printf("* DNS:             %s\n", ipv4_to_string(n.dns).c_str());
+    std::printf("* DHCP begin:      %s\n", ipv4_to_string(n.dhcp_start).c_str());
+    std::printf("* Recommended IP:  %s\n", ipv4_to_string(n.guest).c_str());
+    if (o.enable_ipv6) {
+        Network6 n6 = default_network6();
+        std::printf("* IPv6 prefix:     %s/%u\n", ipv6_to_string(n6.prefix).c_str(), n6.prefix_len);
+        std::printf("* IPv6 gateway:    %s\n", ipv6_to_string(n6.gateway).c_str());
+        std::printf("* IPv6 DNS:        %s\n", ipv6_to_string(n6.dns).c_str());
+    }
+    if (!o.api_socket.empty()) std::printf("* API Socket:      %s\n", o.api_socket.c_str());
+    std::fflush(stdout);
+}
+
+void print_version() {
+    std::printf("slirp4netns version %s\n", SLIRP4NETNS_VERSION);
+    std::printf("commit: %s\n", SLIRP4NETNS_COMMIT);
+    std::printf("libslirp: %s\n", slirp_version_string());
+    std::printf("SLIRP_CONFIG_VERSION_MAX: %d\n", SLIRP_CONFIG_VERSION_MAX);
+    const scmp_version* v = seccomp_version();
+    std::printf("libseccomp: %u.%u.%u\n", v->major, v->minor, v->micro);
+}
+
+// SIGTERM, SIGINT and SIGHUP end the loop cleanly so that destructors run
+// (the API socket file is removed). They arrive through a signalfd.
+UniqueFd block_termination_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    return UniqueFd(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+bool write_ready(int fd) {
+    ssize_t n;
+    do {
+        n = write(fd, "1", 1);
+    } while (n < 0 && errno == EINTR);
+    close(fd);
+    return n == 1;
+}
+
+class Daemon {
+   public:
+    explicit Daemon(const Options& options) : options_(options), stack_(loop_, stats_) {}
+
+    int run() {
+        stats_.started_ms = EventLoop::now_ms();
+        std::string error;
+        if (!setup(&error)) {
+            log_error(error);
+            return 1;
+        }
+        return loop_.run();
+    }
+
+   private:
+    bool setup(std::string* error) {
+        StackConfig config;
+        if (!build_stack_config(options_, config, error)) return false;
+        UniqueFd device;
+        if (options_.target_type == TargetType::Netns) {
+            TapResult tap = open_tap(options_);
+            if (!tap.fd) {
+                *error = tap.error;
+                return false;
+            }
+            device = std::move(tap.fd);
+        } else {
+            bess_listener_ = listen_bess(options_.target, error);
+            if (!bess_listener_) return false;
+        }
+        if (!stack_.start(config.config)) {
+            *error = "libslirp refused the configuration (slirp_new failed)";
+            return false;
+        }
+        print_banner(options_);
+        if (device) stack_.attach_device(std::move(device), options_.tap_name);
+        if (bess_listener_)
+            loop_.watch(bess_listener_.get(), POLLIN, [this](short) { accept_bess_client(); });
+        loop_.set_cycle_source(&stack_);
+        watch_exit_conditions();
+        if (!options_.api_socket.empty()) {
+            api_ = ApiServer::start({stack_.slirp(), options_, stats_, loop_}, error);
+            if (!api_) return false;
+        }
+        return restrict_self(error) && signal_ready(error);
+    }
+
+    bool restrict_self(std::string* error) {
+        if (options_.enable_sandbox) {
+            *error = enter_sandbox(options_);
+            if (!error->empty()) return false;
+        }
+        if (options_.enable_seccomp) {
+            *error = install_seccomp_filter();
+            if (!error->empty()) return false;
+        }
+        return true;
+    }
+
+    bool signal_ready(std::string* error) {
+        if (options_.ready_fd < 0) return true;
+        if (write_ready(options_.ready_fd)) return true;
+        *error = "cannot write to ready-fd " + std::to_string(options_.ready_fd) + ": " +
+                 std::strerror(errno);
+        return false;
+    }
+
+    void watch_exit_conditions() {
+        signals_ = block_termination_signals();
+        loop_.watch(signals_.get(), POLLIN, [this](short) {
+            signalfd_siginfo info{};
+            if (read(signals_.get(), &info, sizeof info) > 0)
+                std::fprintf(stderr, "slirp4netns: exiting on signal %u\n", info.ssi_signo);
+            loop_.stop(0);
+        });
+        if (options_.exit_fd >= 0) {
+            // Any event on the exit fd, data or hang-up, is the request to exit.
+            loop_.watch(options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); });
+        }
+    }
+
+    void accept_bess_client() {
+        int client = accept4(bess_listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client < 0) return;
+        // One client per instance, as with a tap: stop listening once it is here.
+        loop_.unwatch(bess_listener_.get());
+        bess_listener_.reset();
+        unlink(options_.target.c_str());
+        stack_.attach_device(UniqueFd(client), "BESS client");
+    }
+
+    const Options& options_;
+    EventLoop loop_;
+    Stats stats_;
+    SlirpStack stack_;
+    UniqueFd signals_;
+    UniqueFd bess_listener_;
+    std::unique_ptr<ApiServer> api_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    ParseResult parsed = parse_options(args);
+    if (!parsed.ok()) {
+        log_error(parsed.error);
+        return 1;
+    }
+    const Options& options = parsed.options;
+    if (options.action == Action::Help) {
+        std::fputs(help_text(argv[0]).c_str(), stdout);
+        return 0;
+    }
+    if (options.action == Action::Version) {
+        print_version();
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    Daemon daemon(options);
+    return daemon.run();
+}
