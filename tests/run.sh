@@ -1,0 +1,58 @@
+#!/bin/bash
+# tests/run.sh: runs every unit test binary and every integration test, then
+# prints one summary line "N passed, N failed" (", N skipped" when any were).
+# Integration tests exit 0 (pass), 77 (skip: a client that cannot run here,
+# with the reason printed) or anything else (fail).
+set -u
+cd "$(dirname "$0")/.."
+
+BUILDDIR=${BUILDDIR:-.build}
+TIMEOUT=${TEST_TIMEOUT:-300}
+FILTER=${1:-}
+passed=0 failed=0 skipped=0
+failures=()
+logdir=$(mktemp -d /tmp/s4n-logs.XXXXXX)
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)".
+for t in "$BUILDDIR"/tests/test_*; do
+    [ -x "$t" ] || continue
+    [ -n "$FILTER" ] && [[ $t != *$FILTER* ]] && continue
+    out=$("$t" 2>&1)
+    status=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -n1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out" | tail -n1)
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    if [ "$status" != 0 ] || [ -z "$p" ]; then
+        [ -z "$f" ] && failed=$((failed + 1))
+        failures+=("$(basename "$t")")
+        echo "$out" | grep -E "FAILED|ERROR|Failure" | head -n 20
+    fi
+    echo "unit $(basename "$t"): ${p:-0} passed, ${f:-0} failed"
+done
+
+for t in tests/integration/*.sh; do
+    [ -n "$FILTER" ] && [[ $t != *$FILTER* ]] && continue
+    name=$(basename "$t" .sh)
+    start=$SECONDS
+    timeout --kill-after=10 "$TIMEOUT" bash "$t" >"$logdir/$name.log" 2>&1 </dev/null
+    status=$?
+    took=$((SECONDS - start))
+    case $status in
+        0) passed=$((passed + 1)); echo "ok   $name (${took}s)" ;;
+        77) skipped=$((skipped + 1)); echo "skip $name: $(grep -m1 '^SKIP' "$logdir/$name.log")" ;;
+        *)
+            failed=$((failed + 1))
+            failures+=("$name")
+            echo "FAIL $name (status $status, ${took}s)"
+            sed 's/^/    /' "$logdir/$name.log" | tail -n 40
+            ;;
+    esac
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+rm -rf "$logdir"
+summary="$passed passed, $failed failed"
+[ $skipped -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ $failed -eq 0 ]
