@@ -54,10 +54,12 @@ std::optional<Network> parse_cidr(const std::string& text, std::string* error) {
     in_addr address{};
     if (inet_pton(AF_INET, address_text.c_str(), &address) != 1)
         return fail("\"" + address_text + "\" is not an IPv4 address");
-    if (prefix_text.empty() || prefix_text.size() > 2 ||
-        prefix_text.find_first_not_of("0123456789") != std::string::npos)
+    if (prefix_text.empty() || prefix_text.find_first_not_of("0123456789") != std::string::npos)
         return fail("prefix length must be a number");
-    unsigned prefix = static_cast<unsigned>(std::strtoul(prefix_text.c_str(), nullptr, 10));
+    // Long digit strings are out of range anyway; cap before converting.
+    unsigned prefix = prefix_text.size() > 3
+                          ? 1000
+                          : static_cast<unsigned>(std::strtoul(prefix_text.c_str(), nullptr, 10));
     if (prefix < 1 || prefix > 25) return fail("prefix length must be between 1 and 25");
     return derive(address, prefix);
 }

@@ -125,7 +125,9 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             return "";
         case kMacAddress: {
             auto mac = parse_mac(value);
-            if (!mac) return "invalid MAC address \"" + value + "\" (expected XX:XX:XX:XX:XX:XX)";
+            if (!mac)
+                return "invalid MAC address \"" + value +
+                       "\" (expected a unicast address like 02:00:00:00:00:01)";
             o.mac = mac;
             return "";
         }
@@ -190,6 +192,20 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
     return "";
 }
 
+// Names the offending option: `word` is the argv element getopt was reading
+// (a "-cx" cluster names the cluster, so the option character is used).
+std::string getopt_error(int c, const std::string& word) {
+    if (word.rfind("--", 0) == 0) {
+        std::string name = word.substr(0, word.find('='));
+        if (c == ':') return "option \"" + name + "\" requires an argument";
+        if (optopt != 0) return "option \"" + name + "\" does not take an argument";
+        return "unknown or ambiguous option \"" + name + "\"";
+    }
+    std::string name = std::string("-") + static_cast<char>(optopt);
+    if (c == ':') return "option \"" + name + "\" requires an argument";
+    return "unknown option \"" + name + "\"";
+}
+
 }  // namespace
 
 std::optional<long> parse_decimal(const std::string& text, long min, long max) {
@@ -219,17 +235,25 @@ std::optional<int> parse_fd_number(const std::string& text) {
     return static_cast<int>(*value);
 }
 
+// Six colon-separated groups of one or two hex digits ("2:0:0:0:0:1" is
+// accepted, as ether_aton and the original slirp4netns accept it).
 std::optional<MacAddress> parse_mac(const std::string& text) {
-    if (text.size() != 17) return std::nullopt;
     MacAddress mac{};
-    for (size_t i = 0; i < 6; i++) {
-        int hi = hex_digit(text[i * 3]);
-        int lo = hex_digit(text[i * 3 + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        if (i < 5 && text[i * 3 + 2] != ':') return std::nullopt;
-        mac[i] = static_cast<uint8_t>(hi * 16 + lo);
+    size_t pos = 0;
+    for (size_t i = 0; i < mac.size(); i++) {
+        if (i > 0 && (pos >= text.size() || text[pos++] != ':')) return std::nullopt;
+        int value = 0;
+        size_t digits = 0;
+        while (pos < text.size() && digits < 3 && hex_digit(text[pos]) >= 0) {
+            value = value * 16 + hex_digit(text[pos++]);
+            digits++;
+        }
+        if (digits < 1 || digits > 2) return std::nullopt;
+        mac[i] = static_cast<uint8_t>(value);
     }
+    if (pos != text.size()) return std::nullopt;
     if (mac[0] & 1) return std::nullopt;  // a multicast address cannot name an interface
+    if (mac == MacAddress{}) return std::nullopt;  // nor can the all-zero address
     return mac;
 }
 
@@ -254,18 +278,13 @@ ParseResult parse_options(const std::vector<std::string>& args) {
     opterr = 0;
     for (;;) {
         int index = 0;
-        int c = getopt_long(argc, argv.data(), "+ce:r:m:6a:hv", kLongOptions, &index);
+        // "+": stop at the first non-option (the target); ":": report a
+        // missing argument as ':' rather than '?', for short and long options.
+        int at = optind > 0 ? optind : 1;
+        int c = getopt_long(argc, argv.data(), "+:ce:r:m:6a:hv", kLongOptions, &index);
         if (c == -1) break;
         if (c == '?' || c == ':') {
-            const char* arg = argv[optind - 1];
-            bool missing_arg = optopt != 0 && (std::string(arg).rfind("--", 0) != 0) &&
-                               std::string("erma").find(static_cast<char>(optopt)) != std::string::npos;
-            if (missing_arg || (c == ':'))
-                result.error = std::string("option \"") + arg + "\" requires an argument";
-            else if (optopt != 0)
-                result.error = std::string("unknown option \"-") + static_cast<char>(optopt) + "\"";
-            else
-                result.error = std::string("unknown or incomplete option \"") + arg + "\"";
+            result.error = getopt_error(c, at < argc ? storage[static_cast<size_t>(at)] : "");
             return result;
         }
         result.error = apply_option(result.options, c, optarg ? optarg : "");

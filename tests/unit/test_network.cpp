@@ -1,0 +1,154 @@
+// test_network.cpp: CIDR parsing and the addresses derived from it.
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+// cmocka 1.1 declares its C functions without extern "C" guards.
+extern "C" {
+#include <cmocka.h>
+}
+
+#include <cstring>
+#include <string>
+
+#include "network.hpp"
+
+namespace {
+
+std::string s(in_addr a) { return ipv4_to_string(a); }
+
+void test_default_network(void**) {
+    Network n = default_network();
+    assert_string_equal(s(n.address).c_str(), "10.0.2.0");
+    assert_string_equal(s(n.netmask).c_str(), "255.255.255.0");
+    assert_int_equal(n.prefix, 24);
+    assert_string_equal(s(n.gateway).c_str(), "10.0.2.2");
+    assert_string_equal(s(n.dns).c_str(), "10.0.2.3");
+    assert_string_equal(s(n.dhcp_start).c_str(), "10.0.2.15");
+    assert_string_equal(s(n.guest).c_str(), "10.0.2.100");
+}
+
+void test_cidr_24(void**) {
+    std::string error;
+    auto n = parse_cidr("10.99.0.0/24", &error);
+    assert_true(n.has_value());
+    assert_true(error.empty());
+    assert_string_equal(s(n->address).c_str(), "10.99.0.0");
+    assert_string_equal(s(n->netmask).c_str(), "255.255.255.0");
+    assert_string_equal(s(n->gateway).c_str(), "10.99.0.2");
+    assert_string_equal(s(n->dns).c_str(), "10.99.0.3");
+    assert_string_equal(s(n->dhcp_start).c_str(), "10.99.0.15");
+    assert_string_equal(s(n->guest).c_str(), "10.99.0.100");
+}
+
+void test_cidr_25_upper_half(void**) {
+    std::string error;
+    auto n = parse_cidr("192.168.5.128/25", &error);
+    assert_true(n.has_value());
+    assert_int_equal(n->prefix, 25);
+    assert_string_equal(s(n->address).c_str(), "192.168.5.128");
+    assert_string_equal(s(n->netmask).c_str(), "255.255.255.128");
+    assert_string_equal(s(n->gateway).c_str(), "192.168.5.130");
+    assert_string_equal(s(n->dns).c_str(), "192.168.5.131");
+    assert_string_equal(s(n->dhcp_start).c_str(), "192.168.5.143");
+    assert_string_equal(s(n->guest).c_str(), "192.168.5.228");
+}
+
+void test_cidr_25_lower_half(void**) {
+    auto n = parse_cidr("192.168.5.0/25", nullptr);
+    assert_true(n.has_value());
+    assert_string_equal(s(n->netmask).c_str(), "255.255.255.128");
+    assert_string_equal(s(n->gateway).c_str(), "192.168.5.2");
+    assert_string_equal(s(n->guest).c_str(), "192.168.5.100");
+}
+
+void test_cidr_prefix_1(void**) {
+    auto n = parse_cidr("10.0.0.0/1", nullptr);
+    assert_true(n.has_value());
+    assert_string_equal(s(n->address).c_str(), "0.0.0.0");
+    assert_string_equal(s(n->netmask).c_str(), "128.0.0.0");
+    assert_string_equal(s(n->gateway).c_str(), "0.0.0.2");
+}
+
+void test_cidr_prefix_16(void**) {
+    auto n = parse_cidr("172.20.0.0/16", nullptr);
+    assert_true(n.has_value());
+    assert_string_equal(s(n->netmask).c_str(), "255.255.0.0");
+    assert_string_equal(s(n->guest).c_str(), "172.20.0.100");
+}
+
+void test_cidr_host_bits_masked(void**) {
+    auto n = parse_cidr("10.0.2.77/24", nullptr);
+    assert_true(n.has_value());
+    assert_string_equal(s(n->address).c_str(), "10.0.2.0");
+    assert_string_equal(s(n->gateway).c_str(), "10.0.2.2");
+    auto m = parse_cidr("192.168.5.200/25", nullptr);
+    assert_true(m.has_value());
+    assert_string_equal(s(m->address).c_str(), "192.168.5.128");
+}
+
+// Every rejection must name the input and say why, on one line.
+void expect_rejected(const char* text, const char* why) {
+    std::string error;
+    auto n = parse_cidr(text, &error);
+    assert_false(n.has_value());
+    assert_non_null(strstr(error.c_str(), text));
+    assert_non_null(strstr(error.c_str(), why));
+    assert_null(strchr(error.c_str(), '\n'));
+}
+
+void test_cidr_missing_prefix(void**) { expect_rejected("10.0.2.0", "ADDRESS/PREFIX"); }
+void test_cidr_bad_address(void**) {
+    expect_rejected("10.0.2/24", "not an IPv4 address");
+    expect_rejected("foo/24", "not an IPv4 address");
+    expect_rejected("/24", "not an IPv4 address");
+    expect_rejected("10.0.2.256/24", "not an IPv4 address");
+    expect_rejected("fd00::/64", "not an IPv4 address");
+}
+void test_cidr_prefix_zero(void**) { expect_rejected("10.0.2.0/0", "between 1 and 25"); }
+void test_cidr_prefix_26(void**) { expect_rejected("10.0.2.0/26", "between 1 and 25"); }
+void test_cidr_prefix_32(void**) {
+    expect_rejected("10.0.2.0/32", "between 1 and 25");
+    expect_rejected("10.0.2.0/100", "between 1 and 25");
+    expect_rejected("10.0.2.0/99999999999999999999", "between 1 and 25");
+}
+void test_cidr_prefix_not_number(void**) {
+    expect_rejected("10.0.2.0/abc", "must be a number");
+    expect_rejected("10.0.2.0/", "must be a number");
+    expect_rejected("10.0.2.0/24x", "must be a number");
+    expect_rejected("10.0.2.0/-8", "must be a number");
+}
+
+void test_cidr_null_error_is_allowed(void**) { assert_false(parse_cidr("bad", nullptr).has_value()); }
+
+void test_network6(void**) {
+    Network6 n = default_network6();
+    assert_string_equal(ipv6_to_string(n.prefix).c_str(), "fd00::");
+    assert_int_equal(n.prefix_len, 64);
+    assert_string_equal(ipv6_to_string(n.gateway).c_str(), "fd00::2");
+    assert_string_equal(ipv6_to_string(n.dns).c_str(), "fd00::3");
+}
+
+}  // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_network),
+        cmocka_unit_test(test_cidr_24),
+        cmocka_unit_test(test_cidr_25_upper_half),
+        cmocka_unit_test(test_cidr_25_lower_half),
+        cmocka_unit_test(test_cidr_prefix_1),
+        cmocka_unit_test(test_cidr_prefix_16),
+        cmocka_unit_test(test_cidr_host_bits_masked),
+        cmocka_unit_test(test_cidr_missing_prefix),
+        cmocka_unit_test(test_cidr_bad_address),
+        cmocka_unit_test(test_cidr_prefix_zero),
+        cmocka_unit_test(test_cidr_prefix_26),
+        cmocka_unit_test(test_cidr_prefix_32),
+        cmocka_unit_test(test_cidr_prefix_not_number),
+        cmocka_unit_test(test_cidr_null_error_is_allowed),
+        cmocka_unit_test(test_network6),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,343 @@
+// test_options.cpp: the command-line parser, its single-value validators and
+// the checks on option combinations.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+// cmocka 1.1 declares its C functions without extern "C" guards.
+extern "C" {
+#include <cmocka.h>
+}
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace {
+
+ParseResult parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "slirp4netns");
+    return parse_options(args);
+}
+
+Options parse_ok(std::vector<std::string> args) {
+    ParseResult r = parse(std::move(args));
+    if (!r.ok()) fail_msg("unexpected error: %s", r.error.c_str());
+    return r.options;
+}
+
+// Parsing must fail with one line containing `needle`.
+void parse_fails(std::vector<std::string> args, const char* needle) {
+    ParseResult r = parse(std::move(args));
+    if (r.ok()) fail_msg("expected an error containing \"%s\"", needle);
+    if (!strstr(r.error.c_str(), needle))
+        fail_msg("error \"%s\" does not contain \"%s\"", r.error.c_str(), needle);
+    assert_null(strchr(r.error.c_str(), '\n'));
+}
+
+void test_defaults(void**) {
+    Options o = parse_ok({"1234"});
+    assert_int_equal(o.target_pid, 1234);
+    assert_string_equal(o.tap_name.c_str(), "tap0");
+    assert_int_equal(o.mtu, 1500);
+    assert_false(o.configure);
+    assert_false(o.enable_ipv6);
+    assert_int_equal(o.exit_fd, -1);
+    assert_int_equal(o.ready_fd, -1);
+    assert_true(o.netns_type == NetnsType::Pid);
+    assert_true(o.target_type == TargetType::Netns);
+    assert_true(o.action == Action::Run);
+    assert_false(o.mac.has_value());
+    assert_string_equal(ipv4_to_string(o.network.guest).c_str(), "10.0.2.100");
+}
+
+void test_short_forms(void**) {
+    Options o = parse_ok({"-c", "-e", "3", "-r", "4", "-m", "65520", "-6", "-a", "/tmp/api.sock",
+                          "42", "eth0"});
+    assert_true(o.configure);
+    assert_int_equal(o.exit_fd, 3);
+    assert_int_equal(o.ready_fd, 4);
+    assert_int_equal(o.mtu, 65520);
+    assert_true(o.enable_ipv6);
+    assert_string_equal(o.api_socket.c_str(), "/tmp/api.sock");
+    assert_int_equal(o.target_pid, 42);
+    assert_string_equal(o.tap_name.c_str(), "eth0");
+}
+
+void test_short_cluster_and_attached(void**) {
+    Options o = parse_ok({"-c6", "-e3", "-m9000", "42"});
+    assert_true(o.configure);
+    assert_true(o.enable_ipv6);
+    assert_int_equal(o.exit_fd, 3);
+    assert_int_equal(o.mtu, 9000);
+}
+
+void test_long_forms(void**) {
+    Options o = parse_ok({"--configure", "--exit-fd=5", "--ready-fd", "6", "--mtu=1280",
+                          "--enable-ipv6", "--api-socket=/run/a.sock", "--cidr=10.99.0.0/24",
+                          "--disable-host-loopback", "--netns-type=path", "--userns-path=/u",
+                          "--enable-sandbox", "--enable-seccomp", "--outbound-addr=192.0.2.1",
+                          "--outbound-addr6=eth0", "--disable-dns",
+                          "--macaddress=02:11:22:33:44:55", "--target-type=netns", "/run/netns/x",
+                          "tap1"});
+    assert_true(o.configure);
+    assert_int_equal(o.exit_fd, 5);
+    assert_int_equal(o.ready_fd, 6);
+    assert_int_equal(o.mtu, 1280);
+    assert_true(o.enable_ipv6);
+    assert_string_equal(o.api_socket.c_str(), "/run/a.sock");
+    assert_string_equal(ipv4_to_string(o.network.gateway).c_str(), "10.99.0.2");
+    assert_true(o.disable_host_loopback);
+    assert_true(o.netns_type == NetnsType::Path);
+    assert_string_equal(o.userns_path.c_str(), "/u");
+    assert_true(o.enable_sandbox);
+    assert_true(o.enable_seccomp);
+    assert_string_equal(o.outbound_addr.c_str(), "192.0.2.1");
+    assert_string_equal(o.outbound_addr6.c_str(), "eth0");
+    assert_true(o.disable_dns);
+    assert_true(o.mac.has_value());
+    assert_string_equal(format_mac(*o.mac).c_str(), "02:11:22:33:44:55");
+    assert_string_equal(o.target.c_str(), "/run/netns/x");
+    assert_string_equal(o.tap_name.c_str(), "tap1");
+}
+
+// The exact command line podman 4.3 runs.
+void test_podman_command_line(void**) {
+    Options o = parse_ok({"--disable-host-loopback", "--mtu=65520", "--enable-sandbox",
+                          "--enable-seccomp", "--enable-ipv6", "-c", "-e", "3", "-r", "4",
+                          "--netns-type=path", "/run/user/1000/netns/cni-1", "tap0"});
+    assert_true(o.netns_type == NetnsType::Path);
+    assert_int_equal(o.mtu, 65520);
+    assert_int_equal(o.exit_fd, 3);
+    assert_int_equal(o.ready_fd, 4);
+}
+
+void test_netns_types(void**) {
+    assert_true(parse_ok({"--netns-type=pid", "7"}).netns_type == NetnsType::Pid);
+    Options t = parse_ok({"--netns-type=tapfd", "9"});
+    assert_true(t.netns_type == NetnsType::TapFd);
+    assert_int_equal(t.tap_fd, 9);
+    parse_fails({"--netns-type=foo", "1"}, "unknown netns-type \"foo\"");
+    parse_fails({"--netns-type=", "1"}, "unknown netns-type");
+}
+
+void test_help_and_version(void**) {
+    assert_true(parse_ok({"--help"}).action == Action::Help);
+    assert_true(parse_ok({"-h"}).action == Action::Help);
+    assert_true(parse_ok({"--version"}).action == Action::Version);
+    assert_true(parse_ok({"-v"}).action == Action::Version);
+    // --help wins over a missing or invalid target.
+    assert_true(parse_ok({"-c", "-h"}).action == Action::Help);
+}
+
+void test_help_lists_every_option(void**) {
+    std::string help = help_text("slirp4netns");
+    for (const char* name :
+         {"--configure", "--exit-fd", "--ready-fd", "--mtu", "--enable-ipv6", "--api-socket",
+          "--cidr", "--disable-host-loopback", "--netns-type", "--userns-path", "--enable-sandbox",
+          "--enable-seccomp", "--outbound-addr=", "--outbound-addr6", "--disable-dns",
+          "--macaddress", "--target-type", "--help", "--version"}) {
+        if (help.find(name) == std::string::npos) fail_msg("--help lacks %s", name);
+    }
+}
+
+void test_mtu_values(void**) {
+    std::string error;
+    assert_int_equal(*parse_mtu("68", &error), 68);
+    assert_int_equal(*parse_mtu("1500", &error), 1500);
+    assert_int_equal(*parse_mtu("65521", &error), 65521);
+    assert_false(parse_mtu("0", &error).has_value());
+    assert_non_null(strstr(error.c_str(), "between 68 and 65521"));
+    assert_false(parse_mtu("67", &error).has_value());
+    assert_false(parse_mtu("65522", &error).has_value());
+    assert_false(parse_mtu("99999999999999999999999", &error).has_value());
+    assert_false(parse_mtu("abc", &error).has_value());
+    assert_non_null(strstr(error.c_str(), "\"abc\""));
+    assert_false(parse_mtu("", &error).has_value());
+    assert_false(parse_mtu("-1500", &error).has_value());
+    assert_false(parse_mtu("1500x", &error).has_value());
+    assert_false(parse_mtu(" 1500", &error).has_value());
+    assert_false(parse_mtu("0x5dc", nullptr).has_value());
+}
+
+void test_mtu_options(void**) {
+    parse_fails({"--mtu=0", "1"}, "MTU");
+    parse_fails({"--mtu=67", "1"}, "MTU");
+    parse_fails({"--mtu=65522", "1"}, "MTU");
+    parse_fails({"-m", "abc", "1"}, "MTU");
+    assert_int_equal(parse_ok({"--mtu=68", "1"}).mtu, 68);
+    assert_int_equal(parse_ok({"-m", "65521", "1"}).mtu, 65521);
+}
+
+void test_ipv6_needs_mtu_1280(void**) {
+    parse_fails({"-6", "--mtu=1279", "1"}, "IPv6 needs an MTU of at least 1280");
+    assert_int_equal(parse_ok({"-6", "--mtu=1280", "1"}).mtu, 1280);
+    assert_int_equal(parse_ok({"--mtu=576", "1"}).mtu, 576);
+}
+
+void test_fd_numbers(void**) {
+    assert_int_equal(*parse_fd_number("0"), 0);
+    assert_int_equal(*parse_fd_number("2147483647"), 2147483647);
+    assert_false(parse_fd_number("2147483648").has_value());
+    assert_false(parse_fd_number("-1").has_value());
+    assert_false(parse_fd_number("x").has_value());
+    assert_false(parse_fd_number("").has_value());
+    assert_false(parse_fd_number("3 ").has_value());
+}
+
+void test_fd_options(void**) {
+    parse_fails({"-e", "x", "1"}, "exit-fd must be a non-negative integer, got \"x\"");
+    parse_fails({"--exit-fd=-1", "1"}, "exit-fd");
+    parse_fails({"-r", "abc", "1"}, "ready-fd must be a non-negative integer");
+    parse_fails({"--ready-fd=-3", "1"}, "ready-fd");
+    parse_fails({"--netns-type=tapfd", "abc"}, "tap FD must be a non-negative integer");
+    parse_fails({"--netns-type=tapfd", "-1"}, "unknown option \"-1\"");
+}
+
+void test_mac_values(void**) {
+    auto mac = parse_mac("02:aB:cd:EF:00:ff");
+    assert_true(mac.has_value());
+    assert_string_equal(format_mac(*mac).c_str(), "02:ab:cd:ef:00:ff");
+    auto short_groups = parse_mac("2:0:0:0:0:1");
+    assert_true(short_groups.has_value());
+    assert_string_equal(format_mac(*short_groups).c_str(), "02:00:00:00:00:01");
+    // bad length
+    assert_false(parse_mac("").has_value());
+    assert_false(parse_mac("02:00:00:00:00").has_value());
+    assert_false(parse_mac("02:00:00:00:00:01:02").has_value());
+    assert_false(parse_mac("02:00:00:00:00:001").has_value());
+    assert_false(parse_mac("02:00:00:00:00:01:").has_value());
+    // bad hex or separators
+    assert_false(parse_mac("02:00:00:00:00:0g").has_value());
+    assert_false(parse_mac("zz:00:00:00:00:01").has_value());
+    assert_false(parse_mac("02-00-00-00-00-01").has_value());
+    assert_false(parse_mac("02::00:00:00:01").has_value());
+    assert_false(parse_mac("020000000001").has_value());
+    // multicast and broadcast cannot name an interface; neither can all-zero
+    assert_false(parse_mac("01:00:5e:00:00:01").has_value());
+    assert_false(parse_mac("ff:ff:ff:ff:ff:ff").has_value());
+    assert_false(parse_mac("00:00:00:00:00:00").has_value());
+}
+
+void test_mac_options(void**) {
+    parse_fails({"--macaddress=02:00:00:00:00:01", "1"}, "--macaddress requires --configure");
+    parse_fails({"-c", "--macaddress=02:00:00:00:00", "1"}, "invalid MAC address");
+    parse_fails({"-c", "--macaddress=03:00:00:00:00:01", "1"}, "invalid MAC address");
+    assert_true(parse_ok({"-c", "--macaddress=02:00:00:00:00:01", "1"}).mac.has_value());
+}
+
+void test_cidr_option(void**) {
+    parse_fails({"--cidr=10.0.2.0", "1"}, "invalid CIDR \"10.0.2.0\"");
+    parse_fails({"--cidr=10.0.2.0/26", "1"}, "between 1 and 25");
+    parse_fails({"--cidr=10.0.2.0/0", "1"}, "between 1 and 25");
+    parse_fails({"--cidr=10.0.2.0/abc", "1"}, "must be a number");
+    parse_fails({"--cidr=bad/24", "1"}, "not an IPv4 address");
+    Options o = parse_ok({"--cidr=192.168.5.0/25", "1"});
+    assert_string_equal(ipv4_to_string(o.network.netmask).c_str(), "255.255.255.128");
+    assert_string_equal(ipv4_to_string(o.network.guest).c_str(), "192.168.5.100");
+}
+
+void test_bess_conflicts(void**) {
+    Options o = parse_ok({"--target-type=bess", "/tmp/bess.sock"});
+    assert_true(o.target_type == TargetType::Bess);
+    assert_string_equal(o.target.c_str(), "/tmp/bess.sock");
+    parse_fails({"--target-type=bess", "-c", "/tmp/b"}, "--configure cannot be used");
+    parse_fails({"--target-type=bess", "--netns-type=path", "/tmp/b"}, "--netns-type cannot");
+    parse_fails({"--target-type=bess", "--userns-path=/u", "/tmp/b"}, "--userns-path cannot");
+    parse_fails({"--target-type=bess"}, "missing PATH of the BESS socket");
+    parse_fails({"--target-type=bess", "/tmp/b", "tap0"}, "TAPNAME is not used");
+    parse_fails({"--target-type=bess", std::string(200, 'b')}, "BESS socket path is too long");
+    parse_fails({"--target-type=foo", "1"}, "unknown target-type \"foo\"");
+}
+
+void test_tapfd_conflicts(void**) {
+    parse_fails({"--netns-type=tapfd", "-c", "5"}, "--configure cannot be used with");
+    parse_fails({"--netns-type=tapfd", "--userns-path=/u", "5"}, "--userns-path cannot");
+}
+
+void test_target_errors(void**) {
+    parse_fails({}, "missing PID, PATH or FD");
+    parse_fails({"-c"}, "missing PID, PATH or FD");
+    parse_fails({"1", "tap0", "extra"}, "too many arguments: unexpected \"extra\"");
+    parse_fails({"abc"}, "PID must be a positive integer, got \"abc\"");
+    parse_fails({"0"}, "PID must be a positive integer");
+    parse_fails({"--netns-type=path", ""}, "netns path must not be empty");
+    parse_fails({"1", "a-very-long-tap-name"}, "invalid TAPNAME");
+    parse_fails({"1", "a/b"}, "invalid TAPNAME");
+    parse_fails({"1", ""}, "invalid TAPNAME");
+}
+
+void test_unknown_options(void**) {
+    parse_fails({"--bogus", "1"}, "unknown or ambiguous option \"--bogus\"");
+    parse_fails({"--bogus=3", "1"}, "\"--bogus\"");
+    parse_fails({"-x", "1"}, "unknown option \"-x\"");
+    // inside a cluster the offending character is named, not the cluster
+    parse_fails({"-cx", "1"}, "unknown option \"-x\"");
+    parse_fails({"--mtu=1500", "-cx", "1"}, "unknown option \"-x\"");
+    parse_fails({"--configure=yes", "1"}, "option \"--configure\" does not take an argument");
+    // ambiguous abbreviation: --disable-dns or --disable-host-loopback
+    parse_fails({"--disable", "1"}, "ambiguous");
+}
+
+void test_missing_arguments(void**) {
+    parse_fails({"-m"}, "option \"-m\" requires an argument");
+    parse_fails({"-c", "-e"}, "option \"-e\" requires an argument");
+    parse_fails({"--mtu"}, "option \"--mtu\" requires an argument");
+    parse_fails({"--cidr"}, "option \"--cidr\" requires an argument");
+    parse_fails({"--netns-type"}, "option \"--netns-type\" requires an argument");
+}
+
+void test_api_socket_path(void**) {
+    std::string longest(107, 'a');
+    assert_string_equal(parse_ok({"-a", longest, "1"}).api_socket.c_str(), longest.c_str());
+    parse_fails({"-a", std::string(108, 'a'), "1"}, "api-socket path is too long");
+    parse_fails({"--api-socket=", "1"}, "api-socket path must not be empty");
+}
+
+void test_empty_values(void**) {
+    parse_fails({"--userns-path=", "1"}, "userns-path must not be empty");
+    parse_fails({"--outbound-addr=", "1"}, "outbound-addr must not be empty");
+    parse_fails({"--outbound-addr6=", "1"}, "outbound-addr6 must not be empty");
+}
+
+// The parser keeps state in getopt's globals: a second parse must not be
+// affected by where the first one stopped.
+void test_repeated_parses(void**) {
+    parse_fails({"-cx", "1"}, "-x");
+    Options o = parse_ok({"-c", "-m", "9000", "5"});
+    assert_int_equal(o.mtu, 9000);
+    assert_int_equal(o.target_pid, 5);
+}
+
+}  // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_short_forms),
+        cmocka_unit_test(test_short_cluster_and_attached),
+        cmocka_unit_test(test_long_forms),
+        cmocka_unit_test(test_podman_command_line),
+        cmocka_unit_test(test_netns_types),
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_help_lists_every_option),
+        cmocka_unit_test(test_mtu_values),
+        cmocka_unit_test(test_mtu_options),
+        cmocka_unit_test(test_ipv6_needs_mtu_1280),
+        cmocka_unit_test(test_fd_numbers),
+        cmocka_unit_test(test_fd_options),
+        cmocka_unit_test(test_mac_values),
+        cmocka_unit_test(test_mac_options),
+        cmocka_unit_test(test_cidr_option),
+        cmocka_unit_test(test_bess_conflicts),
+        cmocka_unit_test(test_tapfd_conflicts),
+        cmocka_unit_test(test_target_errors),
+        cmocka_unit_test(test_unknown_options),
+        cmocka_unit_test(test_missing_arguments),
+        cmocka_unit_test(test_api_socket_path),
+        cmocka_unit_test(test_empty_values),
+        cmocka_unit_test(test_repeated_parses),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
