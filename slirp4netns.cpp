@@ -320,6 +320,14 @@ class Daemon {
 
    private:
     bool setup(std::string* error) {
+        // An fd that is not open would make exit-fd fire at once (POLLNVAL)
+        // or ready-fd fail only after the tap exists: refuse it up front.
+        for (auto [fd, name] : {std::pair{options_.exit_fd, "exit-fd"}, {options_.ready_fd, "ready-fd"}}) {
+            if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
+                *error = std::string(name) + " " + std::to_string(fd) + " is not open";
+                return false;
+            }
+        }
         StackConfig config;
         if (!build_stack_config(options_, config, error)) return false;
         UniqueFd device;
