@@ -1,0 +1,66 @@
+#!/bin/bash
+# --target-type=bess with a real client: Debian's User Mode Linux boots with a
+# vector interface on our BESS socket, configures 10.0.2.100/24 via 10.0.2.2
+# and fetches a page from a server on the host side's loopback. Also: the
+# options BESS mode cannot be combined with are refused.
+. "$(dirname "$0")/../lib.sh"
+
+command -v linux.uml >/dev/null || skip "user-mode-linux is not installed (make deps)"
+
+sock=$WORK/bess.sock
+# refused PATTERN ARGS...: one line naming the problem, non-zero exit.
+refused() {
+    local pattern=$1 out
+    shift
+    out=$("$SLIRP" "$@" 2>&1) && fail "accepted: $*"
+    [ "$(wc -l <<<"$out")" = 1 ] || fail "error for '$*' is not one line: $out"
+    grep -qi -- "$pattern" <<<"$out" || fail "error for '$*' does not name $pattern: $out"
+}
+refused "--configure.*bess" --configure --target-type=bess "$sock"
+refused "--netns-type.*bess" --netns-type=path --target-type=bess "$sock"
+refused "--userns-path.*bess" --userns-path=/proc/self/ns/user --target-type=bess "$sock"
+refused "TAPNAME" --target-type=bess "$sock" tap0
+refused "missing PATH" --target-type=bess
+refused "target-type" --target-type=vde "$sock"
+touch "$WORK/not-a-socket"
+out=$("$SLIRP" --target-type=bess "$WORK/not-a-socket" 2>&1) && fail "listened over a regular file"
+grep -q "not a socket" <<<"$out" || fail "clobbering a regular file: unclear error: $out"
+[ -f "$WORK/not-a-socket" ] || fail "the regular file was removed"
+
+http_server 8000
+echo "page served to the UML guest" >"$WORK/www/index.html"
+start_slirp --target-type=bess "$sock" || fail "did not start in BESS mode"
+[ -S "$sock" ] || fail "no socket at $sock"
+
+cat >"$WORK/init.sh" <<INIT
+#!/bin/sh
+$UML_GUEST_ENV
+mount -t proc proc /proc
+ip link set lo up
+ip addr add 10.0.2.100/24 dev vec0
+ip link set vec0 up
+ip route add default via 10.0.2.2
+ip -o -4 addr show dev vec0 >$WORK/guest-addr
+curl -s -m 10 -o $WORK/guest-page http://10.0.2.2:8000/
+echo "curl exit \$?" >$WORK/guest-curl
+poweroff -f
+INIT
+chmod 755 "$WORK/init.sh"
+
+start=$SECONDS
+uml_boot "$WORK/uml.log" "vec0:transport=bess,dst=$sock,depth=128,gro=1" "init=$WORK/init.sh"
+status=$?
+log "UML ran for $((SECONDS - start)) s (status $status)"
+if [ ! -s "$WORK/guest-curl" ]; then
+    tail -n 20 "$WORK/uml.log"
+    fail "the UML guest did not get to fetch the page"
+fi
+grep -q "inet 10.0.2.100/24" "$WORK/guest-addr" || fail "guest address: $(cat "$WORK/guest-addr")"
+[ "$(cat "$WORK/guest-curl")" = "curl exit 0" ] || fail "guest fetch failed: $(cat "$WORK/guest-curl")"
+[ "$(cat "$WORK/guest-page")" = "page served to the UML guest" ] ||
+    fail "guest got '$(cat "$WORK/guest-page")'"
+[ -e "$sock" ] && fail "the socket file is still there after the client connected"
+# The client is gone: the daemon ends by itself, like with a vanished tap.
+wait_until 10 sh -c "! kill -0 $SLIRP_PID 2>/dev/null" || fail "daemon kept running after the client left"
+grep -q "BESS client is gone" "$WORK/slirp.log" || fail "no message about the client leaving"
+pass "UML guest over BESS fetched the host's page in $((SECONDS - start)) s"
