@@ -65,7 +65,8 @@ std::string apply_option(Options& o, int c, const std::string& value) {
         case 'r': {
             auto fd = parse_fd_number(value);
             const char* name = c == 'e' ? "exit-fd" : "ready-fd";
-            if (!fd) return std::string(name) + " must be a non-negative integer, got \"" + value + "\"";
+            if (!fd)
+                return std::string(name) + " must be a non-negative integer, got \"" + value + "\"";
             (c == 'e' ? o.exit_fd : o.ready_fd) = *fd;
             return "";
         }
@@ -97,10 +98,14 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             return "";
         case kNetnsType:
             o.netns_type_given = true;
-            if (value == "pid") o.netns_type = NetnsType::Pid;
-            else if (value == "path") o.netns_type = NetnsType::Path;
-            else if (value == "tapfd") o.netns_type = NetnsType::TapFd;
-            else return "unknown netns-type \"" + value + "\" (expected pid, path or tapfd)";
+            if (value == "pid")
+                o.netns_type = NetnsType::Pid;
+            else if (value == "path")
+                o.netns_type = NetnsType::Path;
+            else if (value == "tapfd")
+                o.netns_type = NetnsType::TapFd;
+            else
+                return "unknown netns-type \"" + value + "\" (expected pid, path or tapfd)";
             return "";
         case kUsernsPath:
             if (value.empty()) return "userns-path must not be empty";
@@ -132,9 +137,12 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             return "";
         }
         case kTargetType:
-            if (value == "netns") o.target_type = TargetType::Netns;
-            else if (value == "bess") o.target_type = TargetType::Bess;
-            else return "unknown target-type \"" + value + "\" (expected netns or bess)";
+            if (value == "netns")
+                o.target_type = TargetType::Netns;
+            else if (value == "bess")
+                o.target_type = TargetType::Bess;
+            else
+                return "unknown target-type \"" + value + "\" (expected netns or bess)";
             return "";
         case 'h':
             o.action = Action::Help;
@@ -151,11 +159,11 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
         if (o.target_type == TargetType::Bess) return "missing PATH of the BESS socket";
         return "missing PID, PATH or FD (see --help)";
     }
-    if (positional.size() > 2)
-        return "too many arguments: unexpected \"" + positional[2] + "\"";
+    if (positional.size() > 2) return "too many arguments: unexpected \"" + positional[2] + "\"";
     o.target = positional[0];
     if (positional.size() == 2) {
-        if (o.target_type == TargetType::Bess) return "a TAPNAME is not used with --target-type=bess";
+        if (o.target_type == TargetType::Bess)
+            return "a TAPNAME is not used with --target-type=bess";
         const std::string& name = positional[1];
         if (name.empty() || name.size() >= 16 || name.find_first_of("/ \t\n:") != std::string::npos)
             return "invalid TAPNAME \"" + name + "\" (1 to 15 characters, no '/', ':' or spaces)";
@@ -183,7 +191,8 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
             auto fd = parse_fd_number(o.target);
             if (!fd) return "tap FD must be a non-negative integer, got \"" + o.target + "\"";
             if (o.configure) return "--configure cannot be used with --netns-type=tapfd";
-            if (!o.userns_path.empty()) return "--userns-path cannot be used with --netns-type=tapfd";
+            if (!o.userns_path.empty())
+                return "--userns-path cannot be used with --netns-type=tapfd";
             o.tap_fd = *fd;
             break;
         }
@@ -209,7 +218,8 @@ std::string getopt_error(int c, const std::string& word) {
 }  // namespace
 
 std::optional<long> parse_decimal(const std::string& text, long min, long max) {
-    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
     long value = std::strtol(text.c_str(), nullptr, 10);
     if (value < min || value > max) return std::nullopt;
@@ -252,7 +262,7 @@ std::optional<MacAddress> parse_mac(const std::string& text) {
         mac[i] = static_cast<uint8_t>(value);
     }
     if (pos != text.size()) return std::nullopt;
-    if (mac[0] & 1) return std::nullopt;  // a multicast address cannot name an interface
+    if (mac[0] & 1) return std::nullopt;           // a multicast address cannot name an interface
     if (mac == MacAddress{}) return std::nullopt;  // nor can the all-zero address
     return mac;
 }
@@ -301,7 +311,8 @@ std::string help_text(const std::string& program) {
            " [OPTION]... PID|PATH|FD [TAPNAME]\n"
            "User-mode networking for unprivileged network namespaces.\n"
            "\n"
-           "-c, --configure          configure the interface (address, route, MTU) and bring it up\n"
+           "-c, --configure          configure the interface (address, route, MTU) and bring it "
+           "up\n"
            "-e, --exit-fd=FD         exit as soon as FD becomes readable or is closed\n"
            "-r, --ready-fd=FD        write \"1\" to FD once the network is configured\n"
            "-m, --mtu=MTU            set the MTU (default=1500, max=65521)\n"
@@ -316,7 +327,8 @@ std::string help_text(const std::string& program) {
            "--enable-seccomp         restrict system calls to the ones the loop needs\n"
            "--outbound-addr=IPv4     IPv4 address or interface to send outbound traffic from\n"
            "--outbound-addr6=IPv6    IPv6 address or interface to send outbound traffic from\n"
-           "--disable-dns            do not forward DNS queries sent to 10.0.2.3 (or the configured "
+           "--disable-dns            do not forward DNS queries sent to 10.0.2.3 (or the "
+           "configured "
            "address) to the host's resolver\n"
            "--macaddress=MAC         MAC address of the interface (only valid with -c)\n"
            "--target-type=TYPE       what to serve ([netns|bess], default=netns)\n"

@@ -322,7 +322,8 @@ class Daemon {
     bool setup(std::string* error) {
         // An fd that is not open would make exit-fd fire at once (POLLNVAL)
         // or ready-fd fail only after the tap exists: refuse it up front.
-        for (auto [fd, name] : {std::pair{options_.exit_fd, "exit-fd"}, {options_.ready_fd, "ready-fd"}}) {
+        for (auto [fd, name] :
+             {std::pair{options_.exit_fd, "exit-fd"}, {options_.ready_fd, "ready-fd"}}) {
             if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
                 *error = std::string(name) + " " + std::to_string(fd) + " is not open";
                 return false;

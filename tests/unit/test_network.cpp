@@ -16,7 +16,9 @@ extern "C" {
 
 namespace {
 
-std::string s(in_addr a) { return ipv4_to_string(a); }
+std::string s(in_addr a) {
+    return ipv4_to_string(a);
+}
 
 void test_default_network(void**) {
     Network n = default_network();
@@ -98,7 +100,9 @@ void expect_rejected(const char* text, const char* why) {
     assert_null(strchr(error.c_str(), '\n'));
 }
 
-void test_cidr_missing_prefix(void**) { expect_rejected("10.0.2.0", "ADDRESS/PREFIX"); }
+void test_cidr_missing_prefix(void**) {
+    expect_rejected("10.0.2.0", "ADDRESS/PREFIX");
+}
 void test_cidr_bad_address(void**) {
     expect_rejected("10.0.2/24", "not an IPv4 address");
     expect_rejected("foo/24", "not an IPv4 address");
@@ -106,8 +110,12 @@ void test_cidr_bad_address(void**) {
     expect_rejected("10.0.2.256/24", "not an IPv4 address");
     expect_rejected("fd00::/64", "not an IPv4 address");
 }
-void test_cidr_prefix_zero(void**) { expect_rejected("10.0.2.0/0", "between 1 and 25"); }
-void test_cidr_prefix_26(void**) { expect_rejected("10.0.2.0/26", "between 1 and 25"); }
+void test_cidr_prefix_zero(void**) {
+    expect_rejected("10.0.2.0/0", "between 1 and 25");
+}
+void test_cidr_prefix_26(void**) {
+    expect_rejected("10.0.2.0/26", "between 1 and 25");
+}
 void test_cidr_prefix_32(void**) {
     expect_rejected("10.0.2.0/32", "between 1 and 25");
     expect_rejected("10.0.2.0/100", "between 1 and 25");
@@ -120,7 +128,9 @@ void test_cidr_prefix_not_number(void**) {
     expect_rejected("10.0.2.0/-8", "must be a number");
 }
 
-void test_cidr_null_error_is_allowed(void**) { assert_false(parse_cidr("bad", nullptr).has_value()); }
+void test_cidr_null_error_is_allowed(void**) {
+    assert_false(parse_cidr("bad", nullptr).has_value());
+}
 
 void test_network6(void**) {
     Network6 n = default_network6();

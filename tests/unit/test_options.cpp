@@ -53,8 +53,8 @@ void test_defaults(void**) {
 }
 
 void test_short_forms(void**) {
-    Options o = parse_ok({"-c", "-e", "3", "-r", "4", "-m", "65520", "-6", "-a", "/tmp/api.sock",
-                          "42", "eth0"});
+    Options o = parse_ok(
+        {"-c", "-e", "3", "-r", "4", "-m", "65520", "-6", "-a", "/tmp/api.sock", "42", "eth0"});
     assert_true(o.configure);
     assert_int_equal(o.exit_fd, 3);
     assert_int_equal(o.ready_fd, 4);
@@ -74,12 +74,25 @@ void test_short_cluster_and_attached(void**) {
 }
 
 void test_long_forms(void**) {
-    Options o = parse_ok({"--configure", "--exit-fd=5", "--ready-fd", "6", "--mtu=1280",
-                          "--enable-ipv6", "--api-socket=/run/a.sock", "--cidr=10.99.0.0/24",
-                          "--disable-host-loopback", "--netns-type=path", "--userns-path=/u",
-                          "--enable-sandbox", "--enable-seccomp", "--outbound-addr=192.0.2.1",
-                          "--outbound-addr6=eth0", "--disable-dns",
-                          "--macaddress=02:11:22:33:44:55", "--target-type=netns", "/run/netns/x",
+    Options o = parse_ok({"--configure",
+                          "--exit-fd=5",
+                          "--ready-fd",
+                          "6",
+                          "--mtu=1280",
+                          "--enable-ipv6",
+                          "--api-socket=/run/a.sock",
+                          "--cidr=10.99.0.0/24",
+                          "--disable-host-loopback",
+                          "--netns-type=path",
+                          "--userns-path=/u",
+                          "--enable-sandbox",
+                          "--enable-seccomp",
+                          "--outbound-addr=192.0.2.1",
+                          "--outbound-addr6=eth0",
+                          "--disable-dns",
+                          "--macaddress=02:11:22:33:44:55",
+                          "--target-type=netns",
+                          "/run/netns/x",
                           "tap1"});
     assert_true(o.configure);
     assert_int_equal(o.exit_fd, 5);
