@@ -19,7 +19,7 @@ LDFLAGS_ALL := $(SANITIZE) $(LDFLAGS)
 
 # Everything but main(): unit tests and fuzzers link these too.
 CORE_SOURCES := options.cpp network.cpp tap.cpp interface.cpp fd_passing.cpp \
-	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp sandbox.cpp seccomp.cpp
+	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp
 CORE_OBJECTS := $(CORE_SOURCES:%.cpp=$(BUILDDIR)/%.o)
 MAIN_OBJECT := $(BUILDDIR)/slirp4netns.o
 PROGRAM ?= slirp4netns
@@ -79,3 +79,42 @@ clean:
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache aclocal.m4
+
+# --- Reliability (issue 8): sanitizers, fuzzing, valgrind, soak -------------
+# Each builds its own variant (BUILDDIR/PROGRAM) so it never disturbs `all`.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# Sanitizers report into per-test files that tests/lib.sh turns into failures.
+SANITIZER_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 S4N_SANITIZED=1
+FUZZ_CXX ?= clang++
+FUZZ_BUILDDIR := .build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+SOAK_SECONDS ?= 600
+
+.PHONY: check-asan check-valgrind fuzz fuzz-build fuzz-targets soak
+
+check-asan: deps
+	$(MAKE) BUILDDIR=.build-asan PROGRAM=slirp4netns-asan SANITIZE="$(ASAN_FLAGS)" all unit
+	$(SANITIZER_ENV) SLIRP=$(CURDIR)/slirp4netns-asan BUILDDIR=.build-asan bash tests/run.sh
+
+check-valgrind: deps
+	$(MAKE) BUILDDIR=.build-valgrind PROGRAM=slirp4netns-valgrind all
+	bash tests/valgrind.sh $(CURDIR)/slirp4netns-valgrind
+
+fuzz-build:
+	$(MAKE) CXX=$(FUZZ_CXX) BUILDDIR=$(FUZZ_BUILDDIR) SANITIZE="$(ASAN_FLAGS) -fsanitize=fuzzer-no-link" fuzz-targets
+
+fuzz-targets: $(FUZZ_TARGETS:%=$(BUILDDIR)/fuzz/fuzz_%)
+
+$(BUILDDIR)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(CORE_OBJECTS) config.mk
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_ALL) -I. -fsanitize=fuzzer -o $@ $< $(CORE_OBJECTS) $(PKG_LIBS) $(LDFLAGS_ALL)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILDDIR)/fuzz
+
+soak: deps
+	$(MAKE) all
+	SOAK_SECONDS=$(SOAK_SECONDS) SLIRP=$(CURDIR)/$(PROGRAM) bash tests/soak.sh

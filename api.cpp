@@ -1,7 +1,347 @@
-// api.cpp: placeholder until the API issue lands (see api.hpp).
+// api.cpp: the API socket server (see api.hpp). Every descriptor here is
+// non-blocking and watched by the event loop; nothing waits on a client.
 #include "api.hpp"
 
-std::unique_ptr<ApiServer> ApiServer::start(const ApiContext&, std::string* error) {
-    *error = "--api-socket is not implemented yet";
-    return nullptr;
+#include <fcntl.h>
+#include <libslirp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "api_request.hpp"
+#include "unix_socket.hpp"
+
+namespace {
+
+constexpr int kBacklog = 128;
+// Connections accepted per wakeup before the loop serves other descriptors.
+constexpr int kAcceptsPerWakeup = 64;
+// When accept() runs out of descriptors with no client to drop, the listener
+// rests this long instead of spinning on a readiness it cannot act on.
+constexpr int64_t kAcceptPauseMs = 100;
+
+struct Client {
+    UniqueFd fd;
+    std::string in;
+    std::string out;
+    size_t sent = 0;
+    bool answered = false;
+    int64_t accepted_ms = 0;
+    EventLoop::TimerId timer = 0;
+};
+
+struct SockAddr {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+SockAddr to_sockaddr(const IpAddress& address, int port) {
+    SockAddr out;
+    if (address.family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&out.storage);
+        sin->sin_family = AF_INET;
+        sin->sin_addr = address.v4;
+        sin->sin_port = htons(static_cast<uint16_t>(port));
+        out.length = sizeof *sin;
+    } else {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = address.v6;
+        sin6->sin6_port = htons(static_cast<uint16_t>(port));
+        out.length = sizeof *sin6;
+    }
+    return out;
+}
+
+bool plain_ipv4(const HostfwdSpec& spec) {
+    return spec.host_addr.family == AF_INET && spec.guest_addr.family == AF_INET;
+}
+
+// An IPv6 host address means IPv6 only: "::" must not also take the IPv4
+// port, which a separate 0.0.0.0 forward may hold.
+int xfwd_flags(const HostfwdSpec& spec) {
+    int flags = spec.udp ? SLIRP_HOSTFWD_UDP : 0;
+    if (spec.host_addr.family == AF_INET6) flags |= SLIRP_HOSTFWD_V6ONLY;
+    return flags;
+}
+
+class UnixApiServer : public ApiServer {
+   public:
+    UnixApiServer(const ApiContext& context, UniqueFd listener, UniqueFd directory,
+                  std::string name, struct stat identity)
+        : slirp_(context.slirp),
+          stats_(context.stats),
+          loop_(context.loop),
+          listener_(std::move(listener)),
+          directory_(std::move(directory)),
+          name_(std::move(name)),
+          identity_(identity) {
+        defaults_.guest_addr = context.options.network.guest;
+        defaults_.ipv6 = context.options.enable_ipv6;
+        loop_.watch(listener_.get(), POLLIN, [this](short) { accept_clients(); });
+    }
+
+    ~UnixApiServer() override {
+        loop_.unwatch(listener_.get());
+        if (pause_timer_) loop_.cancel_timer(pause_timer_);
+        while (!clients_.empty()) close_client(clients_.begin()->first);
+        remove_socket_file();
+    }
+
+   private:
+    // Removes the file only if it is still the socket we bound: a path that
+    // someone replaced meanwhile is theirs.
+    void remove_socket_file() {
+        struct stat st {};
+        if (fstatat(directory_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+        if (st.st_dev != identity_.st_dev || st.st_ino != identity_.st_ino) return;
+        unlinkat(directory_.get(), name_.c_str(), 0);
+    }
+
+    void accept_clients() {
+        for (int i = 0; i < kAcceptsPerWakeup; i++) {
+            int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    if (!drop_oldest_client()) pause_accepting();
+                    continue;
+                }
+                return;  // EAGAIN, or a connection that died before we took it
+            }
+            if (clients_.size() >= kApiMaxClients) drop_oldest_client();
+            add_client(UniqueFd(fd));
+        }
+    }
+
+    void pause_accepting() {
+        if (pause_timer_) return;
+        loop_.set_events(listener_.get(), 0);
+        pause_timer_ = loop_.add_timer(EventLoop::now_ms() + kAcceptPauseMs, [this] {
+            pause_timer_ = 0;
+            loop_.set_events(listener_.get(), POLLIN);
+        });
+    }
+
+    bool drop_oldest_client() {
+        if (clients_.empty()) return false;
+        auto oldest = std::min_element(clients_.begin(), clients_.end(), [](auto& a, auto& b) {
+            return a.second->accepted_ms < b.second->accepted_ms;
+        });
+        clients_dropped_++;
+        close_client(oldest->first);
+        return true;
+    }
+
+    void add_client(UniqueFd fd) {
+        int key = fd.get();
+        auto client = std::make_unique<Client>();
+        client->fd = std::move(fd);
+        client->accepted_ms = EventLoop::now_ms();
+        client->timer = loop_.add_timer(client->accepted_ms + kApiClientTimeoutMs, [this, key] {
+            auto it = clients_.find(key);
+            if (it == clients_.end()) return;
+            it->second->timer = 0;
+            clients_dropped_++;
+            close_client(key);
+        });
+        clients_[key] = std::move(client);
+        loop_.watch(key, POLLIN, [this, key](short revents) { on_client_ready(key, revents); });
+    }
+
+    void close_client(int key) {
+        auto it = clients_.find(key);
+        if (it == clients_.end()) return;
+        if (it->second->timer) loop_.cancel_timer(it->second->timer);
+        loop_.unwatch(key);
+        clients_.erase(it);  // closes the descriptor
+    }
+
+    void on_client_ready(int key, short revents) {
+        auto it = clients_.find(key);
+        if (it == clients_.end()) return;
+        Client& client = *it->second;
+        if (client.answered) {
+            flush_reply(key, client);
+        } else {
+            read_request(key, client, revents);
+        }
+    }
+
+    void read_request(int key, Client& client, short revents) {
+        char buffer[kApiMaxRequest];
+        for (;;) {
+            size_t room = kApiMaxRequest - client.in.size();
+            ssize_t n = read(client.fd.get(), buffer, room);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) break;
+                close_client(key);  // the client went away without a request
+                return;
+            }
+            client.in.append(buffer, static_cast<size_t>(n));
+            FrameState state = frame_state(client.in, n == 0);
+            if (state != FrameState::Incomplete) {
+                answer(key, client, state);
+                return;
+            }
+        }
+        if (revents & (POLLERR | POLLHUP)) close_client(key);
+    }
+
+    void answer(int key, Client& client, FrameState state) {
+        std::string failure;
+        client.out = state == FrameState::TooLarge ? format_error(api_error::kTooLarge)
+                                                   : handle(client.in, &failure);
+        stats_.api_requests++;
+        if (state == FrameState::TooLarge || !failure.empty()) stats_.api_failures++;
+        client.answered = true;
+        client.in.clear();
+        client.in.shrink_to_fit();
+        loop_.set_events(key, POLLOUT);
+        flush_reply(key, client);
+    }
+
+    void flush_reply(int key, Client& client) {
+        while (client.sent < client.out.size()) {
+            ssize_t n = send(client.fd.get(), client.out.data() + client.sent,
+                             client.out.size() - client.sent, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) return;  // POLLOUT brings us back
+                close_client(key);
+                return;
+            }
+            client.sent += static_cast<size_t>(n);
+        }
+        discard_unread(client);
+        close_client(key);
+    }
+
+    // Closing a unix socket with unread bytes makes the peer's next read fail
+    // with ECONNRESET instead of EOF; clients that read to EOF would then lose
+    // the reply's success. Bytes sent after the request are not ours to keep.
+    static void discard_unread(Client& client) {
+        char sink[4096];
+        for (int i = 0; i < 16; i++)
+            if (read(client.fd.get(), sink, sizeof sink) <= 0) return;
+    }
+
+    // Returns the reply; sets *failure to the desc when it is an error.
+    std::string handle(std::string_view bytes, std::string* failure) {
+        ParsedRequest parsed = parse_request(bytes, defaults_);
+        if (!parsed.request) {
+            *failure = parsed.error;
+            return format_error(*failure);
+        }
+        const ApiRequest& request = *parsed.request;
+        switch (request.command) {
+            case ApiCommand::AddHostfwd:
+                return add_hostfwd(request.hostfwd, failure);
+            case ApiCommand::RemoveHostfwd:
+                return remove_hostfwd(request.remove_id, failure);
+            case ApiCommand::ListHostfwd:
+                return format_list(table_);
+            case ApiCommand::GetStats:
+                return format_stats(stats_, table_.entries().size(), clients_dropped_,
+                                    EventLoop::now_ms());
+        }
+        *failure = api_error::kUnknownExecute;
+        return format_error(*failure);
+    }
+
+    std::string add_hostfwd(const HostfwdSpec& spec, std::string* failure) {
+        if (const HostfwdEntry* existing = table_.conflicting(spec)) {
+            *failure = duplicate_error(existing->id);
+            return format_error(*failure);
+        }
+        int rc;
+        if (plain_ipv4(spec)) {
+            rc = slirp_add_hostfwd(slirp_, spec.udp ? 1 : 0, spec.host_addr.v4, spec.host_port,
+                                   spec.guest_addr.v4, spec.guest_port);
+        } else {
+            SockAddr host = to_sockaddr(spec.host_addr, spec.host_port);
+            SockAddr guest = to_sockaddr(spec.guest_addr, spec.guest_port);
+            rc = slirp_add_hostxfwd(slirp_, host.get(), host.length, guest.get(), guest.length,
+                                    xfwd_flags(spec));
+        }
+        if (rc < 0) {
+            *failure = api_error::kAddFailed;
+            return format_error(*failure);
+        }
+        return format_added(table_.add(spec));
+    }
+
+    std::string remove_hostfwd(uint64_t id, std::string* failure) {
+        const HostfwdEntry* entry = table_.find(id);
+        int rc = -1;
+        if (entry != nullptr) {
+            const HostfwdSpec& spec = entry->spec;
+            if (plain_ipv4(spec)) {
+                rc = slirp_remove_hostfwd(slirp_, spec.udp ? 1 : 0, spec.host_addr.v4,
+                                          spec.host_port);
+            } else {
+                SockAddr host = to_sockaddr(spec.host_addr, spec.host_port);
+                rc = slirp_remove_hostxfwd(slirp_, host.get(), host.length, xfwd_flags(spec));
+            }
+        }
+        if (rc < 0) {
+            *failure = api_error::kRemoveFailed;
+            return format_error(*failure);
+        }
+        table_.remove(id);
+        return format_empty_return();
+    }
+
+    Slirp* slirp_;
+    Stats& stats_;
+    EventLoop& loop_;
+    RequestDefaults defaults_;
+    UniqueFd listener_;
+    UniqueFd directory_;
+    std::string name_;
+    struct stat identity_;
+    std::map<int, std::unique_ptr<Client>> clients_;
+    HostfwdTable table_;
+    uint64_t clients_dropped_ = 0;
+    EventLoop::TimerId pause_timer_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ApiServer> ApiServer::start(const ApiContext& context, std::string* error) {
+    const std::string& path = context.options.api_socket;
+    std::string dir = ".";
+    std::string name = path;
+    if (auto slash = path.rfind('/'); slash != std::string::npos) {
+        dir = slash == 0 ? "/" : path.substr(0, slash);
+        name = path.substr(slash + 1);
+    }
+    if (name.empty()) {
+        *error = "API socket path \"" + path + "\" names a directory, not a socket file";
+        return nullptr;
+    }
+    UniqueFd directory(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!directory) {
+        *error = "cannot open the API socket's directory \"" + dir + "\": " + std::strerror(errno);
+        return nullptr;
+    }
+    std::string listen_error;
+    UniqueFd listener = listen_unix_socket(path, SOCK_STREAM, kBacklog, &listen_error);
+    if (!listener) {
+        *error = "API socket: " + listen_error;
+        return nullptr;
+    }
+    struct stat identity {};
+    if (fstatat(directory.get(), name.c_str(), &identity, AT_SYMLINK_NOFOLLOW) != 0) {
+        *error = "API socket \"" + path + "\" vanished after bind: " + std::strerror(errno);
+        return nullptr;
+    }
+    return std::make_unique<UnixApiServer>(context, std::move(listener), std::move(directory),
+                                           std::move(name), identity);
 }

@@ -1,8 +1,10 @@
 // api.hpp owns the API socket (-a/--api-socket): a non-blocking unix stream
 // server multiplexed in the event loop, speaking slirp4netns's JSON protocol
-// (add_hostfwd, list_hostfwd, remove_hostfwd) plus get_stats.
+// (add_hostfwd, list_hostfwd, remove_hostfwd) plus get_stats. The protocol
+// itself (framing, parsing, replies) lives in api_request.hpp.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -19,10 +21,18 @@ struct ApiContext {
     EventLoop& loop;
 };
 
+// A client that has not been answered this long after connecting is dropped,
+// so that silent clients cannot pile up.
+constexpr int64_t kApiClientTimeoutMs = 5000;
+// Connections held at once; the oldest is dropped to make room for a new one.
+constexpr size_t kApiMaxClients = 256;
+
 class ApiServer {
    public:
     // Binds and listens on options.api_socket; returns nullptr and sets *error
-    // on failure. The socket file is removed when the server is destroyed.
+    // on failure. The socket file is removed when the server is destroyed
+    // (the daemon destroys it on every clean exit), even from inside the
+    // sandbox, since the removal goes through a descriptor of its directory.
     static std::unique_ptr<ApiServer> start(const ApiContext& context, std::string* error);
     virtual ~ApiServer() = default;
 };

@@ -1,0 +1,294 @@
+// api_request.cpp: the API protocol without sockets (see api_request.hpp).
+#include "api_request.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace {
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Scans a top-level object, array or string without recursion (a deeply
+// nested request costs one counter, not stack). Returns true once it closes.
+bool container_closes(std::string_view bytes, size_t start) {
+    size_t depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (size_t i = start; i < bytes.size(); i++) {
+        char c = bytes[i];
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+                if (depth == 0) return true;  // a top-level string
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0 || --depth == 0) return true;
+        }
+    }
+    return false;
+}
+
+// A port or id: a JSON number with an integral value in [min, max]. Strings,
+// booleans and fractions are refused; 80.0 is the number 80.
+std::optional<uint64_t> integral(const json& value, uint64_t min, uint64_t max) {
+    if (value.is_number_unsigned()) {
+        uint64_t v = value.get<uint64_t>();
+        if (v >= min && v <= max) return v;
+        return std::nullopt;
+    }
+    if (value.is_number_integer()) {
+        int64_t v = value.get<int64_t>();
+        if (v >= 0 && static_cast<uint64_t>(v) >= min && static_cast<uint64_t>(v) <= max)
+            return static_cast<uint64_t>(v);
+        return std::nullopt;
+    }
+    if (value.is_number_float()) {
+        double v = value.get<double>();
+        if (!std::isfinite(v) || std::floor(v) != v) return std::nullopt;
+        if (v < static_cast<double>(min) || v > static_cast<double>(max)) return std::nullopt;
+        return static_cast<uint64_t>(v);
+    }
+    return std::nullopt;
+}
+
+const json* member(const json& object, const char* name) {
+    if (!object.is_object()) return nullptr;
+    auto it = object.find(name);
+    if (it == object.end() || it->is_null()) return nullptr;  // null means "not given"
+    return &*it;
+}
+
+ParsedRequest failure(const char* desc) { return {std::nullopt, desc}; }
+
+// Parses an address argument; absent means `fallback`.
+bool address_argument(const json& args, const char* name, const std::string& fallback,
+                      bool allow_ipv6, std::string* text, IpAddress* address) {
+    const json* value = member(args, name);
+    if (value == nullptr) {
+        *text = fallback;
+    } else if (value->is_string()) {
+        *text = value->get<std::string>();
+    } else {
+        return false;
+    }
+    auto parsed = parse_ip_address(*text, allow_ipv6);
+    if (!parsed) return false;
+    *address = *parsed;
+    return true;
+}
+
+bool port_argument(const json& args, const char* name, int* port) {
+    const json* value = member(args, name);
+    if (value == nullptr) return false;
+    auto v = integral(*value, 1, 65535);
+    if (!v) return false;
+    *port = static_cast<int>(*v);
+    return true;
+}
+
+ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& defaults) {
+    ApiRequest request;
+    request.command = ApiCommand::AddHostfwd;
+    HostfwdSpec& spec = request.hostfwd;
+    const json* proto = member(args, "proto");
+    if (proto == nullptr || !proto->is_string()) return failure(api_error::kBadProto);
+    if (*proto == "udp") {
+        spec.udp = true;
+    } else if (*proto != "tcp") {
+        return failure(api_error::kBadProto);
+    }
+    if (!address_argument(args, "host_addr", "0.0.0.0", defaults.ipv6, &spec.host_addr_text,
+                          &spec.host_addr))
+        return failure(api_error::kBadHostAddr);
+    if (!port_argument(args, "host_port", &spec.host_port)) return failure(api_error::kBadHostPort);
+    char guest_default[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &defaults.guest_addr, guest_default, sizeof guest_default);
+    if (!address_argument(args, "guest_addr", guest_default, defaults.ipv6, &spec.guest_addr_text,
+                          &spec.guest_addr))
+        return failure(api_error::kBadGuestAddr);
+    if (!port_argument(args, "guest_port", &spec.guest_port))
+        return failure(api_error::kBadGuestPort);
+    return {request, ""};
+}
+
+ParsedRequest parse_remove_hostfwd(const json& args) {
+    const json* id = member(args, "id");
+    if (id == nullptr) return failure(api_error::kBadId);
+    // Ids above 2^53 cannot be told apart once a client stores them as doubles.
+    auto v = integral(*id, 1, uint64_t{1} << 53);
+    if (!v) return failure(api_error::kBadId);
+    ApiRequest request;
+    request.command = ApiCommand::RemoveHostfwd;
+    request.remove_id = *v;
+    return {request, ""};
+}
+
+std::string dump(const ordered_json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+FrameState frame_state(std::string_view bytes, bool eof) {
+    if (bytes.size() >= kApiMaxRequest) return FrameState::TooLarge;
+    if (eof) return FrameState::Complete;
+    size_t start = 0;
+    while (start < bytes.size() && is_json_space(bytes[start])) start++;
+    if (start == bytes.size()) return FrameState::Incomplete;
+    char first = bytes[start];
+    if (first == '{' || first == '[' || first == '"')
+        return container_closes(bytes, start) ? FrameState::Complete : FrameState::Incomplete;
+    // A bare number or literal may still grow ("1" -> "12"): wait for the
+    // half-close. Anything else can never become JSON: answer at once.
+    bool may_be_scalar = first == '-' || (first >= '0' && first <= '9') || first == 't' ||
+                         first == 'f' || first == 'n';
+    return may_be_scalar ? FrameState::Incomplete : FrameState::Complete;
+}
+
+bool IpAddress::is_any() const {
+    if (family == AF_INET) return v4.s_addr == htonl(INADDR_ANY);
+    return std::memcmp(&v6, &in6addr_any, sizeof v6) == 0;
+}
+
+bool IpAddress::operator==(const IpAddress& other) const {
+    if (family != other.family) return false;
+    if (family == AF_INET) return v4.s_addr == other.v4.s_addr;
+    return std::memcmp(&v6, &other.v6, sizeof v6) == 0;
+}
+
+std::optional<IpAddress> parse_ip_address(const std::string& text, bool allow_ipv6) {
+    // inet_pton stops at a NUL; an embedded one would make the shown text lie.
+    if (text.empty() || text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string::npos)
+        return std::nullopt;
+    IpAddress address;
+    if (inet_pton(AF_INET, text.c_str(), &address.v4) == 1) return address;
+    if (allow_ipv6 && inet_pton(AF_INET6, text.c_str(), &address.v6) == 1) {
+        address.family = AF_INET6;
+        return address;
+    }
+    return std::nullopt;
+}
+
+ParsedRequest parse_request(std::string_view bytes, const RequestDefaults& defaults) {
+    json root = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+    if (root.is_discarded()) return failure(api_error::kCannotParse);
+    const json* execute = member(root, "execute");
+    if (execute == nullptr || !execute->is_string()) return failure(api_error::kNoExecute);
+    static const json kNoArguments = json::object();
+    const json* args = member(root, "arguments");
+    if (args == nullptr) args = &kNoArguments;
+    const auto& name = execute->get_ref<const std::string&>();
+    if (name == "add_hostfwd") return parse_add_hostfwd(*args, defaults);
+    if (name == "remove_hostfwd") return parse_remove_hostfwd(*args);
+    ApiRequest request;
+    if (name == "list_hostfwd") {
+        request.command = ApiCommand::ListHostfwd;
+    } else if (name == "get_stats") {
+        request.command = ApiCommand::GetStats;
+    } else {
+        return failure(api_error::kUnknownExecute);
+    }
+    return {request, ""};
+}
+
+const HostfwdEntry* HostfwdTable::conflicting(const HostfwdSpec& spec) const {
+    for (const auto& e : entries_) {
+        const HostfwdSpec& s = e.spec;
+        if (s.udp != spec.udp || s.host_port != spec.host_port) continue;
+        if (s.host_addr.family != spec.host_addr.family) continue;
+        if (s.host_addr == spec.host_addr || s.host_addr.is_any() || spec.host_addr.is_any())
+            return &e;
+    }
+    return nullptr;
+}
+
+uint64_t HostfwdTable::add(const HostfwdSpec& spec) {
+    uint64_t id = next_id_++;
+    entries_.push_back({id, spec});
+    return id;
+}
+
+const HostfwdEntry* HostfwdTable::find(uint64_t id) const {
+    for (const auto& e : entries_)
+        if (e.id == id) return &e;
+    return nullptr;
+}
+
+bool HostfwdTable::remove(uint64_t id) {
+    return std::erase_if(entries_, [id](const HostfwdEntry& e) { return e.id == id; }) > 0;
+}
+
+std::string duplicate_error(uint64_t existing_id) {
+    return "bad request: add_hostfwd: duplicate of forward id " + std::to_string(existing_id) +
+           " (same proto, host_addr and host_port)";
+}
+
+std::string format_error(const std::string& desc) {
+    ordered_json reply;
+    reply["error"]["desc"] = desc;
+    return dump(reply);
+}
+
+std::string format_added(uint64_t id) {
+    ordered_json reply;
+    reply["return"]["id"] = id;
+    return dump(reply);
+}
+
+std::string format_empty_return() {
+    ordered_json reply;
+    reply["return"] = ordered_json::object();
+    return dump(reply);
+}
+
+std::string format_list(const HostfwdTable& table) {
+    ordered_json entries = ordered_json::array();
+    for (const auto& e : table.entries()) {
+        ordered_json entry;
+        entry["id"] = e.id;
+        entry["proto"] = e.spec.udp ? "udp" : "tcp";
+        entry["host_addr"] = e.spec.host_addr_text;
+        entry["host_port"] = e.spec.host_port;
+        entry["guest_addr"] = e.spec.guest_addr_text;
+        entry["guest_port"] = e.spec.guest_port;
+        entries.push_back(std::move(entry));
+    }
+    ordered_json reply;
+    reply["return"]["entries"] = std::move(entries);
+    return dump(reply);
+}
+
+std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t clients_dropped,
+                         int64_t now_ms) {
+    ordered_json r;
+    r["frames_from_guest"] = stats.frames_from_guest;
+    r["bytes_from_guest"] = stats.bytes_from_guest;
+    r["frames_to_guest"] = stats.frames_to_guest;
+    r["bytes_to_guest"] = stats.bytes_to_guest;
+    r["frames_dropped"] = stats.frames_dropped;
+    r["api_requests"] = stats.api_requests;
+    r["api_failures"] = stats.api_failures;
+    r["api_clients_dropped"] = clients_dropped;
+    r["active_forwards"] = active_forwards;
+    r["uptime_ms"] = std::max<int64_t>(0, now_ms - stats.started_ms);
+    ordered_json reply;
+    reply["return"] = std::move(r);
+    return dump(reply);
+}
