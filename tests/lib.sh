@@ -262,3 +262,10 @@ os.execvp(sys.argv[1], sys.argv[1:])
 # AVX-512 string functions misbehave in UML guests on this machine (their
 # extended registers are not kept across UML's traps), so guests use SSE.
 UML_GUEST_ENV='export PATH=/usr/sbin:/usr/bin:/sbin:/bin GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX2,-AVX,-EVEX'
+
+# dns_lookup NAME SERVER: asks SERVER from inside the guest for NAME's IPv4
+# address; prints it, or nothing when there is no answer within 5 s.
+dns_lookup() {
+    in_guest timeout 5 busybox nslookup -type=a "$1" "$2" 2>/dev/null |
+        sed -n '/^Name:/,$s/^Address: *\([0-9.]*\)$/\1/p' | head -n 1
+}
