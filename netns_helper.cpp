@@ -1,0 +1,193 @@
+// netns_helper.cpp: the namespace-side socket opener (see netns_helper.hpp).
+#include "netns_helper.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "fd_passing.hpp"
+#include "sandbox.hpp"
+#include "seccomp.hpp"
+#include "tap.hpp"
+
+namespace {
+
+// A wedged or dead helper must not stall the loop: a reply takes microseconds,
+// so a second is already a failure.
+constexpr int kReplyTimeoutSeconds = 2;
+// Start-up includes joining namespaces and building the sandbox.
+constexpr int kStartTimeoutSeconds = 10;
+
+struct Request {
+    uint64_t seq;  // echoed in the reply, so a late answer is never taken for a newer one
+    int32_t type;
+    uint32_t len;
+    sockaddr_storage addr;
+};
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool valid_request(const Request& r) {
+    if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
+    if (r.addr.ss_family == AF_INET) return r.len == sizeof(sockaddr_in);
+    if (r.addr.ss_family == AF_INET6) return r.len == sizeof(sockaddr_in6);
+    return false;
+}
+
+void set_timeout(int fd, int seconds) {
+    timeval tv{seconds, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// Everything except the channel and stdio was the daemon's: the tap, the API
+// socket, the ready and exit fds. Holding them would keep them alive.
+void close_inherited_fds(int keep) {
+    if (keep > 3) close_range(3, static_cast<unsigned>(keep - 1), 0);
+    close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
+}
+
+std::string enter_namespaces(const Options& options, int channel) {
+    TargetNamespaces ns = open_target_namespaces(options);
+    if (!ns.error.empty()) return ns.error;
+    std::string error = join_target_namespaces(ns);
+    if (!error.empty()) return error;
+    ns.user.reset();
+    ns.net.reset();
+    close_inherited_fds(channel);
+    if (options.enable_sandbox) {
+        error = enter_sandbox(options);
+        if (!error.empty()) return "port-forwarding helper: " + error;
+    }
+    if (options.enable_seccomp) {
+        error = install_seccomp_filter();
+        if (!error.empty()) return "port-forwarding helper: " + error;
+    }
+    return "";
+}
+
+[[noreturn]] void helper_main(const Options& options, UniqueFd channel) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_NAME, "slirp4netns-fwd");
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::string error = enter_namespaces(options, channel.get());
+    send_fd(channel.get(), -1, error);
+    if (!error.empty()) _exit(1);
+    for (;;) {
+        Request request{};
+        ssize_t n = recv(channel.get(), &request, sizeof request, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) _exit(0);  // the daemon is gone
+        std::string seq = std::to_string(request.seq) + " ";
+        if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
+            send_fd(channel.get(), -1, seq + "malformed request to the port-forwarding helper");
+            continue;
+        }
+        OpenedSocket opened = open_connected_socket(request.type, request.addr, request.len);
+        send_fd(channel.get(), opened.fd.get(), seq + opened.error);
+    }
+}
+
+}  // namespace
+
+OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len) {
+    OpenedSocket out;
+    UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        out.error = errno_text("socket");
+        return out;
+    }
+    int rc;
+    do {
+        rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno != EINPROGRESS) {
+        out.error = errno_text("connect");
+        return out;
+    }
+    out.fd = std::move(fd);
+    return out;
+}
+
+std::unique_ptr<NetnsHelper> NetnsHelper::start(const Options& options, std::string* error) {
+    if (options.netns_type == NetnsType::TapFd) {
+        *error = "the port-forwarding helper needs a namespace target, not a tap FD";
+        return nullptr;
+    }
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+        *error = errno_text("socketpair");
+        return nullptr;
+    }
+    UniqueFd ours(pair[0]);
+    UniqueFd theirs(pair[1]);
+    pid_t pid = fork();
+    if (pid < 0) {
+        *error = errno_text("fork");
+        return nullptr;
+    }
+    if (pid == 0) {
+        ours.reset();
+        helper_main(options, std::move(theirs));
+    }
+    theirs.reset();
+    set_timeout(ours.get(), kStartTimeoutSeconds);
+    ReceivedFd hello = receive_fd(ours.get());
+    if (!hello.ok || !hello.message.empty()) {
+        *error = hello.ok ? hello.message : "the port-forwarding helper exited during start-up";
+        kill(pid, SIGKILL);
+        return nullptr;
+    }
+    set_timeout(ours.get(), kReplyTimeoutSeconds);
+    return std::unique_ptr<NetnsHelper>(new NetnsHelper(std::move(ours)));
+}
+
+NetnsHelper::~NetnsHelper() {
+    // Closing the channel is the helper's cue to exit; it is not waited for
+    // because the daemon may be under seccomp by now and is exiting anyway.
+    channel_.reset();
+}
+
+OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len) {
+    OpenedSocket out;
+    Request request{};
+    request.seq = ++seq_;
+    request.type = type;
+    request.len = len;
+    std::memcpy(&request.addr, &to, len < sizeof to ? len : sizeof to);
+    ssize_t n;
+    do {
+        n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof request)) {
+        out.error = errno_text("the port-forwarding helper is gone");
+        return out;
+    }
+    std::string expected = std::to_string(request.seq) + " ";
+    ReceivedFd reply;
+    do {  // answers to requests that timed out earlier are dropped here
+        reply = receive_fd(channel_.get());
+        if (!reply.ok) {
+            out.error = "the port-forwarding helper did not answer";
+            return out;
+        }
+    } while (reply.message.compare(0, expected.size(), expected) != 0);
+    reply.message.erase(0, expected.size());
+    if (!reply.fd) {
+        out.error = reply.message.empty() ? "the port-forwarding helper sent no socket"
+                                          : reply.message;
+        return out;
+    }
+    out.fd = std::move(reply.fd);
+    return out;
+}

@@ -1,0 +1,53 @@
+// netns_helper.hpp owns the port-forwarding helper: a child process that
+// stays in the target's user and network namespaces (the same ones the tap
+// child entered) and opens sockets there on request, handing each back over a
+// unix socketpair (SCM_RIGHTS). The daemon never leaves the host namespace.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "options.hpp"
+#include "unique_fd.hpp"
+
+struct OpenedSocket {
+    UniqueFd fd;        // non-blocking, close-on-exec; invalid on error
+    std::string error;  // one line, set when fd is invalid
+};
+
+// Where forwarded connections get their far-end sockets. The splice
+// forwarder only sees this interface, so it can be driven in one namespace.
+class SocketOpener {
+   public:
+    virtual ~SocketOpener() = default;
+    // type is SOCK_STREAM (connect() started, maybe still in progress) or
+    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address.
+    virtual OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) = 0;
+};
+
+// Opens and connects a non-blocking socket in the caller's own namespace:
+// what the helper does on each request.
+OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len);
+
+class NetnsHelper : public SocketOpener {
+   public:
+    // Forks the helper, which joins the target namespaces and, as the daemon
+    // will, applies --enable-sandbox and --enable-seccomp to itself. Must run
+    // before the daemon restricts itself (fork and setns are not allowed
+    // afterwards). Returns nullptr and sets *error on failure.
+    static std::unique_ptr<NetnsHelper> start(const Options& options, std::string* error);
+    ~NetnsHelper() override;
+
+    // A synchronous round trip: the helper answers at once (socket() plus a
+    // non-blocking connect()), so this never waits on the network.
+    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override;
+
+   private:
+    explicit NetnsHelper(UniqueFd channel) : channel_(std::move(channel)) {}
+    UniqueFd channel_;
+    uint64_t seq_ = 0;
+};

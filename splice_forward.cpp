@@ -1,0 +1,425 @@
+// splice_forward.cpp: kernel-to-kernel port forwarding (see splice_forward.hpp).
+#include "splice_forward.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+// Bigger pipes mean fewer splice() calls per megabyte; the kernel may refuse
+// (pipe-user-pages-soft), and then the default size is used.
+constexpr int kWantedPipeSize = 1 << 20;
+// How often one wakeup may move a pipe's worth of data in each direction
+// before other connections get their turn.
+constexpr int kPumpRounds = 8;
+constexpr int kAcceptsPerWakeup = 64;
+constexpr size_t kSparePipes = 8;
+constexpr unsigned kUdpBatch = 32;
+constexpr size_t kUdpDatagramMax = 65536;
+constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// A reset propagates as a reset: closing with a zero linger sends RST.
+void set_reset_on_close(int fd) {
+    linger l{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+void set_nodelay(int fd) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+int socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+}
+
+// Every forwarded connection costs two sockets (plus pipes in flight): the
+// default soft limit of 1024 would cap us near 500 connections.
+void raise_fd_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+uint16_t port_of(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+    if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+    return 0;
+}
+
+}  // namespace
+
+SpliceForwarder::SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms)
+    : loop_(loop), opener_(opener), udp_idle_ms_(udp_idle_ms) {
+    raise_fd_limit();
+}
+
+SpliceForwarder::~SpliceForwarder() {
+    for (auto& [handle, l] : listeners_) loop_.unwatch(l.fd.get());
+    for (auto& [id, c] : conns_) {
+        loop_.unwatch(c->host.get());
+        loop_.unwatch(c->guest.get());
+    }
+    for (auto& [id, f] : flows_) loop_.unwatch(f->fd.get());
+    if (idle_timer_) loop_.cancel_timer(idle_timer_);
+}
+
+SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string* error) {
+    int family = rule.host.ss_family;
+    if ((family != AF_INET && family != AF_INET6) ||
+        (rule.guest.ss_family != AF_INET && rule.guest.ss_family != AF_INET6) ||
+        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM)) {
+        *error = "splice forwarding needs an IPv4 or IPv6 TCP or UDP address";
+        return 0;
+    }
+    UniqueFd fd(socket(family, rule.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        *error = errno_text("socket");
+        return 0;
+    }
+    int one = 1;
+    if (rule.type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // "::" must not also claim the IPv4 port: an IPv4 rule may want it.
+    if (family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0) {
+        *error = errno_text("cannot bind the host port");
+        return 0;
+    }
+    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0) {
+        *error = errno_text("listen");
+        return 0;
+    }
+    Handle handle = next_handle_++;
+    int raw = fd.get();
+    listeners_.emplace(handle, Listener{rule.type, std::move(fd), rule.guest, rule.guest_len});
+    if (rule.type == SOCK_STREAM) {
+        loop_.watch(raw, POLLIN, [this, handle](short) { accept_tcp(handle); });
+    } else {
+        ensure_udp_buffers();
+        loop_.watch(raw, POLLIN, [this, handle](short) { udp_from_host(handle); });
+    }
+    return handle;
+}
+
+bool SpliceForwarder::remove(Handle handle) {
+    auto it = listeners_.find(handle);
+    if (it == listeners_.end()) return false;
+    std::vector<uint64_t> doomed;
+    for (const auto& [id, f] : flows_)
+        if (f->listener == handle) doomed.push_back(id);
+    for (uint64_t id : doomed) close_flow(id);
+    loop_.unwatch(it->second.fd.get());
+    listeners_.erase(it);
+    return true;
+}
+
+uint16_t SpliceForwarder::bound_port(Handle handle) const {
+    auto it = listeners_.find(handle);
+    if (it == listeners_.end()) return 0;
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    if (getsockname(it->second.fd.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
+    return port_of(a);
+}
+
+// ---- TCP ----
+
+void SpliceForwarder::accept_tcp(Handle handle) {
+    for (int i = 0; i < kAcceptsPerWakeup; i++) {
+        auto it = listeners_.find(handle);
+        if (it == listeners_.end()) return;
+        UniqueFd host(accept4(it->second.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!host) return;  // EAGAIN, or out of descriptors: the backlog keeps the rest
+        OpenedSocket guest = opener_.open_socket(SOCK_STREAM, it->second.guest, it->second.guest_len);
+        if (!guest.fd) {
+            set_reset_on_close(host.get());
+            continue;
+        }
+        auto conn = std::make_unique<Conn>();
+        conn->host = std::move(host);
+        conn->guest = std::move(guest.fd);
+        uint64_t id = next_id_++;
+        int host_fd = conn->host.get(), guest_fd = conn->guest.get();
+        conns_.emplace(id, std::move(conn));
+        // Until the namespace side is connected, only its completion matters;
+        // the host side is watched for errors alone.
+        loop_.watch(host_fd, 0, [this, id](short revents) { conn_event(id, true, revents); });
+        loop_.watch(guest_fd, POLLOUT, [this, id](short revents) { conn_event(id, false, revents); });
+    }
+}
+
+bool SpliceForwarder::acquire_pipe(Direction& d) {
+    if (d.pipe.r) return true;
+    if (!spare_pipes_.empty()) {
+        d.pipe = std::move(spare_pipes_.back());
+        spare_pipes_.pop_back();
+        return true;
+    }
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return false;
+    d.pipe.r.reset(fds[0]);
+    d.pipe.w.reset(fds[1]);
+    // Over the per-user pipe budget the kernel refuses; the default size works.
+    fcntl(fds[1], F_SETPIPE_SZ, kWantedPipeSize);
+    int size = fcntl(fds[1], F_GETPIPE_SZ);
+    d.pipe.size = size > 0 ? static_cast<size_t>(size) : 4096;
+    return true;
+}
+
+void SpliceForwarder::release_pipe(Direction& d) {
+    if (!d.pipe.r || d.pending != 0) return;
+    if (spare_pipes_.size() < kSparePipes) spare_pipes_.push_back(std::move(d.pipe));
+    d.pipe = Pipe{};
+}
+
+SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d) {
+    for (int round = 0; round < kPumpRounds; round++) {
+        bool progress = false;
+        if (!d.eof && (!d.pipe.r || d.pending < d.pipe.size)) {
+            if (!acquire_pipe(d)) return Pump::FromFailed;
+            size_t room = d.pipe.size - d.pending;
+            ssize_t n = splice(from, nullptr, d.pipe.w.get(), nullptr, room, kSpliceFlags);
+            if (n > 0) {
+                d.pending += static_cast<size_t>(n);
+                progress = true;
+            } else if (n == 0) {
+                d.eof = true;
+            } else if (errno != EAGAIN && errno != EINTR) {
+                return Pump::FromFailed;
+            }
+        }
+        if (d.pending > 0) {
+            ssize_t n = splice(d.pipe.r.get(), nullptr, to, nullptr, d.pending, kSpliceFlags);
+            if (n > 0) {
+                d.pending -= static_cast<size_t>(n);
+                progress = true;
+            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                return Pump::ToFailed;
+            }
+        }
+        if (!progress) break;
+    }
+    release_pipe(d);
+    if (d.eof && d.pending == 0 && !d.shut) {
+        shutdown(to, SHUT_WR);
+        d.shut = true;
+    }
+    return Pump::Ok;
+}
+
+void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    int host = c.host.get(), guest = c.guest.get();
+    if (!c.connected) {
+        if (on_host) {
+            // The host client gave up before the namespace side answered.
+            if (revents & (POLLERR | POLLHUP)) close_conn(id, guest);
+            return;
+        }
+        if (socket_error(guest) != 0) {
+            close_conn(id, host);  // refused or unreachable inside: refuse the client
+            return;
+        }
+        c.connected = true;
+        set_nodelay(host);
+        set_nodelay(guest);
+    }
+    Pump up = pump(host, guest, c.up);
+    if (up != Pump::Ok) {
+        close_conn(id, up == Pump::FromFailed ? guest : host);
+        return;
+    }
+    Pump down = pump(guest, host, c.down);
+    if (down != Pump::Ok) {
+        close_conn(id, down == Pump::FromFailed ? host : guest);
+        return;
+    }
+    if (c.up.shut && c.down.shut) {
+        close_conn(id, -1);
+        return;
+    }
+    // Hang-up or error on a socket we still need: it can no longer carry the
+    // rest of the stream, so the other side is told with a reset.
+    bool needed = on_host ? !(c.up.eof && c.down.shut) : !(c.down.eof && c.up.shut);
+    if ((revents & (POLLERR | POLLHUP)) && needed) {
+        close_conn(id, on_host ? guest : host);
+        return;
+    }
+    update_watches(id, c);
+}
+
+void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
+    // A direction reads only with an empty pipe and writes only with a full
+    // one: that is the backpressure (a slow reader stops its writer's reads).
+    auto events = [](const Direction& reading, const Direction& writing) {
+        short ev = 0;
+        if (!reading.eof && reading.pending == 0) ev |= POLLIN;
+        if (writing.pending > 0) ev |= POLLOUT;
+        return ev;
+    };
+    // A socket that has delivered its FIN and been sent ours has nothing left
+    // to report; watching it would only spin on its hang-up.
+    bool host_needed = !(c.up.eof && c.down.shut);
+    bool guest_needed = !(c.down.eof && c.up.shut);
+    if (host_needed) {
+        loop_.set_events(c.host.get(), events(c.up, c.down));
+    } else if (c.host_watched) {
+        loop_.unwatch(c.host.get());
+        c.host_watched = false;
+    }
+    if (guest_needed) {
+        loop_.set_events(c.guest.get(), events(c.down, c.up));
+    } else if (c.guest_watched) {
+        loop_.unwatch(c.guest.get());
+        c.guest_watched = false;
+    }
+    (void)id;
+}
+
+void SpliceForwarder::close_conn(uint64_t id, int reset_fd) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    loop_.unwatch(c.host.get());
+    loop_.unwatch(c.guest.get());
+    if (reset_fd >= 0) set_reset_on_close(reset_fd);
+    conns_.erase(it);
+}
+
+// ---- UDP ----
+
+void SpliceForwarder::ensure_udp_buffers() {
+    if (udp_buffers_.empty()) udp_buffers_.resize(kUdpBatch * kUdpDatagramMax);
+}
+
+uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
+                                            const sockaddr_storage& peer, socklen_t peer_len) {
+    auto key = std::make_pair(handle, std::string(reinterpret_cast<const char*>(&peer), peer_len));
+    auto found = flow_by_peer_.find(key);
+    if (found != flow_by_peer_.end()) return found->second;
+    OpenedSocket s = opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len);
+    if (!s.fd) return 0;
+    uint64_t id = next_id_++;
+    int fd = s.fd.get();
+    auto flow = std::make_unique<Flow>(
+        Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
+    flows_.emplace(id, std::move(flow));
+    flow_by_peer_.emplace(std::move(key), id);
+    loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });
+    arm_idle_timer();
+    return id;
+}
+
+void SpliceForwarder::udp_from_host(Handle handle) {
+    auto it = listeners_.find(handle);
+    if (it == listeners_.end()) return;
+    const Listener& l = it->second;
+    mmsghdr in[kUdpBatch] = {};
+    iovec iov[kUdpBatch];
+    sockaddr_storage peers[kUdpBatch];
+    for (unsigned i = 0; i < kUdpBatch; i++) {
+        iov[i] = {udp_buffers_.data() + i * kUdpDatagramMax, kUdpDatagramMax};
+        in[i].msg_hdr.msg_iov = &iov[i];
+        in[i].msg_hdr.msg_iovlen = 1;
+        in[i].msg_hdr.msg_name = &peers[i];
+        in[i].msg_hdr.msg_namelen = sizeof peers[i];
+    }
+    int n = recvmmsg(l.fd.get(), in, kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    int64_t now = EventLoop::now_ms();
+    // Consecutive datagrams of one peer leave in one sendmmsg().
+    mmsghdr out[kUdpBatch] = {};
+    iovec out_iov[kUdpBatch];
+    int i = 0;
+    while (i < n) {
+        uint64_t flow_id = find_or_open_flow(handle, l, peers[i], in[i].msg_hdr.msg_namelen);
+        int j = i;
+        unsigned count = 0;
+        while (j < n && in[j].msg_hdr.msg_namelen == in[i].msg_hdr.msg_namelen &&
+               std::memcmp(&peers[j], &peers[i], in[i].msg_hdr.msg_namelen) == 0) {
+            out_iov[count] = {iov[j].iov_base, in[j].msg_len};
+            out[count].msg_hdr = {};
+            out[count].msg_hdr.msg_iov = &out_iov[count];
+            out[count].msg_hdr.msg_iovlen = 1;
+            count++;
+            j++;
+        }
+        auto f = flows_.find(flow_id);
+        if (flow_id != 0 && f != flows_.end()) {
+            f->second->last_active_ms = now;
+            // A full socket buffer drops datagrams, as the network would.
+            sendmmsg(f->second->fd.get(), out, count, MSG_DONTWAIT);
+        }
+        i = j;
+    }
+}
+
+void SpliceForwarder::udp_from_guest(uint64_t flow_id) {
+    auto it = flows_.find(flow_id);
+    if (it == flows_.end()) return;
+    Flow& f = *it->second;
+    auto l = listeners_.find(f.listener);
+    if (l == listeners_.end()) return;
+    mmsghdr msgs[kUdpBatch] = {};
+    iovec iov[kUdpBatch];
+    for (unsigned i = 0; i < kUdpBatch; i++) {
+        iov[i] = {udp_buffers_.data() + i * kUdpDatagramMax, kUdpDatagramMax};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(f.fd.get(), msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;  // includes ECONNREFUSED: the guest port is closed for now
+    for (int i = 0; i < n; i++) {
+        iov[i].iov_len = msgs[i].msg_len;
+        msgs[i].msg_hdr.msg_name = &f.peer;
+        msgs[i].msg_hdr.msg_namelen = f.peer_len;
+    }
+    f.last_active_ms = EventLoop::now_ms();
+    sendmmsg(l->second.fd.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
+}
+
+void SpliceForwarder::close_flow(uint64_t flow_id) {
+    auto it = flows_.find(flow_id);
+    if (it == flows_.end()) return;
+    Flow& f = *it->second;
+    loop_.unwatch(f.fd.get());
+    flow_by_peer_.erase(
+        std::make_pair(f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
+    flows_.erase(it);
+}
+
+void SpliceForwarder::arm_idle_timer() {
+    if (idle_timer_ || flows_.empty()) return;
+    int64_t oldest = EventLoop::now_ms();
+    for (const auto& [id, f] : flows_) oldest = std::min(oldest, f->last_active_ms);
+    idle_timer_ = loop_.add_timer(oldest + udp_idle_ms_, [this] {
+        idle_timer_ = 0;
+        expire_idle_flows();
+    });
+}
+
+void SpliceForwarder::expire_idle_flows() {
+    int64_t now = EventLoop::now_ms();
+    std::vector<uint64_t> idle;
+    for (const auto& [id, f] : flows_)
+        if (now - f->last_active_ms >= udp_idle_ms_) idle.push_back(id);
+    for (uint64_t id : idle) close_flow(id);
+    arm_idle_timer();
+}

@@ -1,0 +1,114 @@
+// splice_forward.hpp owns the "splice" port-forwarding mode: host-side
+// listeners whose connections are joined to sockets opened inside the target
+// namespace (by the NetnsHelper), so bytes move kernel to kernel. TCP goes
+// through splice(2) with one pipe per direction while data is in flight; UDP
+// is relayed in batches (recvmmsg/sendmmsg) over one connected socket per
+// host peer, dropped after an idle timeout. Everything runs in the daemon's
+// single EventLoop; there is no thread per connection.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "event_loop.hpp"
+#include "netns_helper.hpp"
+#include "unique_fd.hpp"
+
+struct SpliceRule {
+    int type = SOCK_STREAM;  // SOCK_STREAM or SOCK_DGRAM
+    sockaddr_storage host{};  // where to listen on the host side
+    socklen_t host_len = 0;
+    sockaddr_storage guest{};  // where to connect inside the namespace
+    socklen_t guest_len = 0;
+};
+
+class SpliceForwarder {
+   public:
+    using Handle = uint64_t;
+    // Matches the usual UDP conntrack lifetime for unreplied-to flows.
+    static constexpr int64_t kDefaultUdpIdleMs = 90 * 1000;
+
+    SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms = kDefaultUdpIdleMs);
+    ~SpliceForwarder();
+    SpliceForwarder(const SpliceForwarder&) = delete;
+    SpliceForwarder& operator=(const SpliceForwarder&) = delete;
+
+    // Binds and listens. Returns a non-zero handle, or 0 with *error set.
+    Handle add(const SpliceRule& rule, std::string* error);
+    // Closes the listener: new connections are refused, open TCP connections
+    // run to their natural end, UDP flows of this rule are dropped. Returns
+    // false for an unknown handle.
+    bool remove(Handle handle);
+    // The port actually bound (useful when the rule asked for port 0).
+    uint16_t bound_port(Handle handle) const;
+
+    size_t tcp_connections() const { return conns_.size(); }
+    size_t udp_flows() const { return flows_.size(); }
+
+   private:
+    struct Pipe {
+        UniqueFd r, w;
+        size_t size = 0;
+    };
+    struct Direction {
+        Pipe pipe;           // held only while bytes are in flight
+        size_t pending = 0;  // bytes in the pipe
+        bool eof = false;    // the source sent FIN
+        bool shut = false;   // FIN passed on (shutdown(SHUT_WR) on the destination)
+    };
+    struct Conn {
+        UniqueFd host, guest;
+        Direction up, down;  // host -> guest, guest -> host
+        bool connected = false;
+        bool host_watched = true, guest_watched = true;
+    };
+    struct Listener {
+        int type;
+        UniqueFd fd;
+        sockaddr_storage guest;
+        socklen_t guest_len;
+    };
+    struct Flow {
+        UniqueFd fd;  // connected to the guest's address, inside the namespace
+        Handle listener;
+        sockaddr_storage peer;  // the host-side sender
+        socklen_t peer_len;
+        int64_t last_active_ms;
+    };
+    enum class Pump { Ok, FromFailed, ToFailed };
+
+    void accept_tcp(Handle handle);
+    void conn_event(uint64_t id, bool on_host, short revents);
+    Pump pump(int from, int to, Direction& d);
+    void update_watches(uint64_t id, Conn& c);
+    void close_conn(uint64_t id, int reset_fd);
+    bool acquire_pipe(Direction& d);
+    void release_pipe(Direction& d);
+
+    void udp_from_host(Handle handle);
+    void udp_from_guest(uint64_t flow_id);
+    uint64_t find_or_open_flow(Handle handle, const Listener& l, const sockaddr_storage& peer,
+                               socklen_t peer_len);
+    void close_flow(uint64_t flow_id);
+    void arm_idle_timer();
+    void expire_idle_flows();
+    void ensure_udp_buffers();
+
+    EventLoop& loop_;
+    SocketOpener& opener_;
+    int64_t udp_idle_ms_;
+    Handle next_handle_ = 1;
+    uint64_t next_id_ = 1;
+    std::map<Handle, Listener> listeners_;
+    std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+    std::map<uint64_t, std::unique_ptr<Flow>> flows_;
+    std::map<std::pair<Handle, std::string>, uint64_t> flow_by_peer_;
+    std::vector<Pipe> spare_pipes_;
+    EventLoop::TimerId idle_timer_ = 0;
+    std::vector<uint8_t> udp_buffers_;
+};
