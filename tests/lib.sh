@@ -263,6 +263,106 @@ os.execvp(sys.argv[1], sys.argv[1:])
 # extended registers are not kept across UML's traps), so guests use SSE.
 UML_GUEST_ENV='export PATH=/usr/sbin:/usr/bin:/sbin:/bin GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX2,-AVX,-EVEX'
 
+# private_resolv_conf: clients copy the host's resolvers into their
+# namespaces; this test's mount namespace gets a loopback-only one.
+private_resolv_conf() {
+    echo "nameserver 127.0.0.1" >"$WORK/resolv.conf"
+    mount --bind "$WORK/resolv.conf" /etc/resolv.conf
+}
+
+# busybox_rootfs DIR: a minimal container root filesystem made of Debian's
+# busybox-static (no image registry involved), owned by the test user so
+# that it is root inside a rootless container.
+busybox_rootfs() {
+    local dir=$1 applet
+    mkdir -p "$dir"/{bin,dev,etc,proc,sys,tmp,run,root}
+    cp /bin/busybox "$dir/bin/busybox"
+    for applet in $("$dir/bin/busybox" --list); do
+        [ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
+    done
+    echo "root:x:0:0:root:/root:/bin/sh" >"$dir/etc/passwd"
+    echo "root:x:0:" >"$dir/etc/group"
+    chmod 1777 "$dir/tmp"
+    chown -R "$TEST_USER:$TEST_USER" "$dir"
+}
+
+# plain_cgroup2: this machine's cgroups are hybrid (v1 controllers, v2 at
+# /sys/fs/cgroup/unified), which rootless podman cannot use; in this test's
+# mount namespace only, /sys/fs/cgroup becomes a plain cgroup2 mount.
+plain_cgroup2() {
+    mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "cannot mount cgroup2 on /sys/fs/cgroup"
+}
+
+# logging_wrapper PATH: an executable at PATH that appends its arguments (one
+# line per call) to PATH.argv and then runs $SLIRP, so a test can prove which
+# binary a client launched and how.
+logging_wrapper() {
+    local path=$1
+    cat >"$path" <<WRAPPER
+#!/bin/sh
+echo "\$*" >>"$path.argv"
+exec "$SLIRP" "\$@"
+WRAPPER
+    chmod 755 "$path"
+    : >"$path.argv"
+    chmod 666 "$path.argv"
+}
+
+# podman_setup: rootless podman 4.3 as the test user with private storage and
+# state under $WORK, our daemon (through logging_wrapper) as its network
+# helper. Defines PODMAN (the command prefix) and ROOTFS. Skips when podman
+# is not installed.
+podman_setup() {
+    command -v podman >/dev/null || skip "podman is not installed (make deps)"
+    ensure_test_user
+    world_usable_tun
+    plain_cgroup2
+    # podman wants shared propagation on /; this mount namespace is the
+    # test's own, so nothing propagates to the machine's.
+    mount --make-rshared /
+    private_resolv_conf
+    ROOTFS=$WORK/rootfs
+    busybox_rootfs "$ROOTFS"
+    local home=$WORK/home
+    # podman puts the API socket in --tmpdir as <64 hex digits>.net: a short
+    # directory keeps the path within sun_path's 108 bytes.
+    PODMAN_TMP=$(mktemp -d /tmp/s4np.XXXXXX)
+    chown "$TEST_USER:$TEST_USER" "$PODMAN_TMP"
+    mkdir -p "$home" "$home/run"
+    chmod 700 "$home/run"
+    chown -R "$TEST_USER:$TEST_USER" "$home"
+    logging_wrapper "$WORK/slirp-wrapper"
+    PODMAN=(as_test_user env HOME="$home" XDG_RUNTIME_DIR="$home/run" XDG_CONFIG_HOME="$home/.config"
+        XDG_DATA_HOME="$home/.local/share" PATH=/usr/sbin:/usr/bin:/sbin:/bin
+        podman --root="$home/storage" --runroot="$home/runroot" --storage-driver=vfs
+        --cgroup-manager=cgroupfs --events-backend=file --tmpdir="$PODMAN_TMP"
+        --network-cmd-path="$WORK/slirp-wrapper")
+    PODMAN_HOME=$home
+    trap 'podman_cleanup; cleanup' EXIT
+}
+
+# podman_cleanup: rootless podman leaves a pause process holding its user
+# namespace; it is ended by the pid it recorded.
+podman_cleanup() {
+    local pid
+    for pid in $(find "$PODMAN_HOME" "$PODMAN_TMP" -name pause.pid -exec cat {} + 2>/dev/null); do
+        kill "$pid" 2>/dev/null
+    done
+    rm -rf "$PODMAN_TMP"
+}
+
+# podman_run RUN_OPTIONS... -- COMMAND...: runs COMMAND in a fresh container
+# on the busybox root filesystem.
+podman_run() {
+    local opts=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    "${PODMAN[@]}" run --rm --cgroups=disabled "${opts[@]}" --rootfs "$ROOTFS" "$@"
+}
+
 # dns_lookup NAME SERVER: asks SERVER from inside the guest for NAME's IPv4
 # address; prints it, or nothing when there is no answer within 5 s.
 dns_lookup() {

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Rootless podman 4.3 publishes a port with port_handler=slirp4netns, which
+# goes through our API socket (add_hostfwd): a server in the container answers
+# on the host's 127.0.0.1:HOST_PORT. Removing the container ends our daemon.
+. "$(dirname "$0")/../lib.sh"
+
+podman_setup
+mkdir -p "$ROOTFS/www"
+echo "served from the container" >"$ROOTFS/www/index.html"
+chown -R "$TEST_USER:$TEST_USER" "$ROOTFS/www"
+
+podman_run -d --name web -p 127.0.0.1:18080:80 --network slirp4netns:port_handler=slirp4netns -- \
+    httpd -f -p 80 -h /www >"$WORK/podman.out" 2>&1 || fail "podman run -d failed: $(cat "$WORK/podman.out")"
+
+fetch() { curl -s -m 2 http://127.0.0.1:18080/ >"$WORK/page" && [ -s "$WORK/page" ]; }
+wait_until 15 fetch || fail "nothing answered on 127.0.0.1:18080"
+[ "$(cat "$WORK/page")" = "served from the container" ] || fail "host fetched '$(cat "$WORK/page")'"
+
+call=$(grep -- "--api-socket" "$WORK/slirp-wrapper.argv") || fail "podman did not pass --api-socket: $(cat "$WORK/slirp-wrapper.argv")"
+api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
+# The running daemon is our binary, and its API shows podman's forward.
+pid=""
+for p in $(pgrep -u "$TEST_USER" -f -- "--api-socket $api"); do
+    [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$SLIRP")" ] && pid=$p
+done
+[ -n "$pid" ] || fail "no process of our binary $SLIRP serves $api"
+list=$(echo '{"execute":"list_hostfwd"}' | socat -t 5 - "UNIX-CONNECT:$api")
+grep -q '"host_port":18080' <<<"$list" || fail "list_hostfwd does not show podman's forward: $list"
+grep -q '"guest_port":80' <<<"$list" || fail "list_hostfwd guest_port: $list"
+
+"${PODMAN[@]}" rm -f -t 0 web >/dev/null 2>&1 || fail "podman rm failed"
+wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "our daemon outlived its container"
+curl -s -m 2 http://127.0.0.1:18080/ >/dev/null && fail "port still answers after the container is gone"
+[ -e "$api" ] && fail "API socket $api left behind"
+pass "podman's port_handler=slirp4netns published 127.0.0.1:18080 through our API"

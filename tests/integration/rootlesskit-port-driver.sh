@@ -1,0 +1,60 @@
+#!/bin/bash
+# rootlesskit 1.1 with --net=slirp4netns and --port-driver=slirp4netns runs
+# our binary (sandboxed, seccomp'd) for an unprivileged user: the child
+# reaches a service on the host's loopback through 10.0.2.2, and the port it
+# publishes (-p 127.0.0.1:18081:8080/tcp, added through our API socket)
+# answers on the host.
+. "$(dirname "$0")/../lib.sh"
+
+command -v rootlesskit >/dev/null || skip "rootlesskit is not installed (make deps)"
+ensure_test_user
+world_usable_tun
+private_resolv_conf
+logging_wrapper "$WORK/slirp-wrapper"
+http_server 8000
+
+child=$WORK/child
+mkdir -p "$child/www"
+echo "published by the rootlesskit child" >"$child/www/index.html"
+cat >"$WORK/child.sh" <<CHILD
+#!/bin/sh
+ip -o -4 addr show dev tap0 >$child/addr
+curl -s -m 10 http://10.0.2.2:8000/ >$child/page
+echo \$? >$child/curl-status
+exec busybox httpd -f -p 8080 -h $child/www
+CHILD
+chmod 755 "$WORK/child.sh"
+chown -R "$TEST_USER:$TEST_USER" "$child"
+
+# setpriv directly (not the as_test_user function) so that the pid recorded
+# is rootlesskit's own and stopping it ends the whole tree.
+background setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- \
+    env HOME="$child" XDG_RUNTIME_DIR="$child" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    rootlesskit --state-dir="$child/state" --net=slirp4netns --slirp4netns-binary="$WORK/slirp-wrapper" \
+    --slirp4netns-sandbox=true --slirp4netns-seccomp=true --port-driver=slirp4netns \
+    -p 127.0.0.1:18081:8080/tcp "$WORK/child.sh" >"$WORK/rootlesskit.log" 2>&1
+rk=$!
+
+fetch() { curl -s -m 2 http://127.0.0.1:18081/ >"$WORK/page" && [ -s "$WORK/page" ]; }
+if ! wait_until 20 fetch; then
+    tail -n 20 "$WORK/rootlesskit.log"
+    fail "published port 127.0.0.1:18081 never answered"
+fi
+[ "$(cat "$WORK/page")" = "published by the rootlesskit child" ] || fail "host fetched '$(cat "$WORK/page")'"
+grep -q "inet 10.0.2.100/24" "$child/addr" || fail "child's tap0: $(cat "$child/addr")"
+[ "$(cat "$child/curl-status")" = 0 ] || fail "child could not reach the host's loopback (curl $(cat "$child/curl-status"))"
+[ "$(cat "$child/page")" = "hello from host" ] || fail "child fetched '$(cat "$child/page")'"
+
+call=$(grep -- "--api-socket" "$WORK/slirp-wrapper.argv") || fail "rootlesskit did not run our daemon with an API socket: $(cat "$WORK/slirp-wrapper.argv")"
+for flag in --enable-sandbox --enable-seccomp; do
+    grep -q -- "$flag" <<<"$call" || fail "rootlesskit did not pass $flag: $call"
+done
+grep -q -- "--disable-host-loopback" <<<"$call" && fail "host loopback was disabled: $call"
+api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
+pid=$(pgrep -u "$TEST_USER" -f -- "--api-socket $api") || fail "no daemon serves $api"
+[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$SLIRP")" ] || fail "running daemon is $(readlink "/proc/$pid/exe"), not $SLIRP"
+
+kill -TERM "$rk"
+wait "$rk" 2>/dev/null
+wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "our daemon outlived rootlesskit"
+pass "rootlesskit child reached the host's loopback; 127.0.0.1:18081 published through our API"
