@@ -369,3 +369,134 @@ dns_lookup() {
     in_guest timeout 5 busybox nslookup -type=a "$1" "$2" 2>/dev/null |
         sed -n '/^Name:/,$s/^Address: *\([0-9.]*\)$/\1/p' | head -n 1
 }
+
+# outside_http_server PORT: an "outside" host for tests that need an address
+# beyond the host's loopback: a network namespace of the test's own, joined to
+# the host side by a veth (host 198.51.100.1/24, outside 198.51.100.2/24),
+# serving "hello from outside" on 198.51.100.2:PORT. Sets OUTSIDE_ADDR.
+outside_http_server() {
+    local port=$1 pid
+    mkdir -p "$WORK/outside-www"
+    echo "hello from outside" >"$WORK/outside-www/index.html"
+    unshare --net sh -c 'ip link set lo up; exec sleep 1000' &
+    pid=$!
+    BACKGROUND_PIDS+=($pid)
+    wait_until 5 sh -c "[ \"\$(readlink /proc/$pid/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]" ||
+        fail "outside namespace did not appear"
+    ip link add s4n-out type veth peer name eth0 netns "$pid" || fail "cannot create the outside veth"
+    ip addr add 198.51.100.1/24 dev s4n-out
+    ip link set s4n-out up
+    nsenter --target "$pid" --net sh -c 'ip addr add 198.51.100.2/24 dev eth0 && ip link set eth0 up &&
+        ip route add default via 198.51.100.1' || fail "cannot configure the outside namespace"
+    OUTSIDE_ADDR=198.51.100.2
+    # busybox httpd, not python's http.server: the latter reverse-resolves
+    # its address before listening, which waits on the machine's resolver.
+    background nsenter --target "$pid" --net busybox httpd -f -p "$OUTSIDE_ADDR:$port" \
+        -h "$WORK/outside-www"
+    wait_until 10 nsenter --target "$pid" --net sh -c "ss -Hltn 'sport = :$port' | grep -q ." ||
+        fail "outside http server did not start"
+}
+
+# slirp_launcher NAME PREFIX...: writes $WORK/NAME, an executable that runs
+# PREFIX... followed by its own arguments, and prints its path. With
+# SLIRP=$(slirp_launcher ...) start_slirp runs the daemon through it.
+slirp_launcher() {
+    local path=$WORK/$1
+    shift
+    {
+        echo '#!/bin/sh'
+        printf 'exec'
+        printf ' %q' "$@"
+        printf ' "$@"\n'
+    } >"$path"
+    chmod 755 "$path"
+    echo "$path"
+}
+
+# tapfd_launcher PID TAPNAME: prints the path of a launcher that creates the
+# tap TAPNAME in PID's network namespace, returns to this namespace and runs
+# $SLIRP with the launcher's arguments plus the tap's fd number last, as a
+# client using --netns-type=tapfd does.
+tapfd_launcher() {
+    cat >"$WORK/tap-fd-exec.py" <<'PY'
+import ctypes, fcntl, os, struct, sys
+pid, name, program, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+CLONE_NEWNET, TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x40000000, 0x400454CA, 0x0002, 0x1000
+libc = ctypes.CDLL(None, use_errno=True)
+home = os.open("/proc/self/ns/net", os.O_RDONLY)
+target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+if libc.setns(target, CLONE_NEWNET) != 0:
+    sys.exit(f"tap-fd-exec: setns: {os.strerror(ctypes.get_errno())}")
+tap = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(tap, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
+if libc.setns(home, CLONE_NEWNET) != 0:
+    sys.exit(f"tap-fd-exec: setns back: {os.strerror(ctypes.get_errno())}")
+os.close(home)
+os.close(target)
+os.set_inheritable(tap, True)
+os.execv(program, [program] + args + [str(tap)])
+PY
+    slirp_launcher tapfd-launcher python3 "$WORK/tap-fd-exec.py" "$1" "$2" "$SLIRP"
+}
+
+# start_guest_as_test_user: like start_guest, but the namespaces belong to the
+# unprivileged test user (unshare -U -r -n as that user), as podman and
+# rootlesskit make them. Needs ensure_test_user first.
+start_guest_as_test_user() {
+    as_test_user unshare --user --map-root-user --net sh -c 'ip link set lo up; exec sleep 1000' &
+    GUEST_PID=$!
+    BACKGROUND_PIDS+=($GUEST_PID)
+    wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
+}
+
+# peer_network: a second namespace of the test ("the outside"), reached from
+# the host side over a veth: host s4n-h has 192.0.2.1/24 and 192.0.2.2/24
+# (and 2001:db8::1, 2001:db8::2), the peer has 192.0.2.254/24 and
+# 2001:db8::fe/64; the dummy interface s4n-d holds 192.0.2.3 and 2001:db8::3.
+# All TEST-NET/documentation addresses, private to this test. Sets PEER_PID.
+peer_network() {
+    unshare --net sh -c 'ip link set lo up; exec sleep 1000' &
+    PEER_PID=$!
+    BACKGROUND_PIDS+=($PEER_PID)
+    wait_until 5 sh -c "[ \"\$(readlink /proc/$PEER_PID/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
+        fail "peer namespace did not appear"
+    ip link add s4n-h type veth peer name s4n-p
+    ip link set s4n-p netns "$PEER_PID"
+    ip addr add 192.0.2.1/24 dev s4n-h
+    ip addr add 192.0.2.2/24 dev s4n-h
+    ip -6 addr add 2001:db8::1/64 dev s4n-h nodad
+    ip -6 addr add 2001:db8::2/64 dev s4n-h nodad
+    ip link set s4n-h up
+    ip link add s4n-d type dummy
+    ip addr add 192.0.2.3/32 dev s4n-d
+    ip -6 addr add 2001:db8::3/128 dev s4n-d nodad
+    ip link set s4n-d up
+    in_peer ip addr add 192.0.2.254/24 dev s4n-p
+    in_peer ip -6 addr add 2001:db8::fe/64 dev s4n-p nodad
+    in_peer ip link set s4n-p up
+    # Via the host's veth address: IPv6 neighbour discovery only answers for
+    # addresses on the asked interface, and s4n-d is not on the link.
+    in_peer ip route add 192.0.2.3/32 via 192.0.2.1
+    in_peer ip -6 route add 2001:db8::3/128 via 2001:db8::1
+}
+
+in_peer() { nsenter --target "$PEER_PID" --net -- "$@"; }
+
+# peer_whoami_server PORT: a TCP server in the peer that answers every
+# connection with the address it came from, then closes (IPv4 and IPv6).
+peer_whoami_server() {
+    background nsenter --target "$PEER_PID" --net -- python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, addr = s.accept()
+    host = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
+    c.sendall((host + "\n").encode())
+    c.close()
+' "$1"
+    wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :$1' | grep -q ." ||
+        fail "whoami server in the peer did not start"
+}
