@@ -370,33 +370,6 @@ dns_lookup() {
         sed -n '/^Name:/,$s/^Address: *\([0-9.]*\)$/\1/p' | head -n 1
 }
 
-# outside_http_server PORT: an "outside" host for tests that need an address
-# beyond the host's loopback: a network namespace of the test's own, joined to
-# the host side by a veth (host 198.51.100.1/24, outside 198.51.100.2/24),
-# serving "hello from outside" on 198.51.100.2:PORT. Sets OUTSIDE_ADDR.
-outside_http_server() {
-    local port=$1 pid
-    mkdir -p "$WORK/outside-www"
-    echo "hello from outside" >"$WORK/outside-www/index.html"
-    unshare --net sh -c 'ip link set lo up; exec sleep 1000' &
-    pid=$!
-    BACKGROUND_PIDS+=($pid)
-    wait_until 5 sh -c "[ \"\$(readlink /proc/$pid/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]" ||
-        fail "outside namespace did not appear"
-    ip link add s4n-out type veth peer name eth0 netns "$pid" || fail "cannot create the outside veth"
-    ip addr add 198.51.100.1/24 dev s4n-out
-    ip link set s4n-out up
-    nsenter --target "$pid" --net sh -c 'ip addr add 198.51.100.2/24 dev eth0 && ip link set eth0 up &&
-        ip route add default via 198.51.100.1' || fail "cannot configure the outside namespace"
-    OUTSIDE_ADDR=198.51.100.2
-    # busybox httpd, not python's http.server: the latter reverse-resolves
-    # its address before listening, which waits on the machine's resolver.
-    background nsenter --target "$pid" --net busybox httpd -f -p "$OUTSIDE_ADDR:$port" \
-        -h "$WORK/outside-www"
-    wait_until 10 nsenter --target "$pid" --net sh -c "ss -Hltn 'sport = :$port' | grep -q ." ||
-        fail "outside http server did not start"
-}
-
 # slirp_launcher NAME PREFIX...: writes $WORK/NAME, an executable that runs
 # PREFIX... followed by its own arguments, and prints its path. With
 # SLIRP=$(slirp_launcher ...) start_slirp runs the daemon through it.

@@ -3,14 +3,19 @@
 #   unshare --user --map-root-user --net --mount     (terminal 1)
 #   slirp4netns --configure --mtu=65520 --disable-host-loopback PID tap0
 #   ip a                                             (terminal 1)
-#   curl http://198.51.100.2:8080/                   (a host beyond loopback)
+#   curl http://192.0.2.254:8080/                    (a host beyond loopback)
 # and the host's loopback stays out of reach, as --disable-host-loopback says.
 . "$(dirname "$0")/../lib.sh"
 
 ensure_test_user
 world_usable_tun
 http_server 8000
-outside_http_server 8080
+peer_network
+mkdir -p "$WORK/peer-www"
+echo "hello from outside" >"$WORK/peer-www/index.html"
+background in_peer busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
+wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :8080' | grep -q ." ||
+    fail "http server in the peer did not start"
 
 # Terminal 1: the user's new namespaces; the shell records its PID, as in
 # the manual's `echo $$`.
@@ -38,8 +43,8 @@ grep -q "lo: <LOOPBACK,UP" <<<"$addrs" || fail "lo is not up"
 grep -q "Starting slirp" "$WORK/slirp.log" || fail "no start banner"
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon exited"
 
-body=$(in_guest curl -s -m 10 "http://$OUTSIDE_ADDR:8080/")
-[ "$body" = "hello from outside" ] || fail "curl http://$OUTSIDE_ADDR:8080/ returned '$body'"
+body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
+[ "$body" = "hello from outside" ] || fail "curl http://192.0.2.254:8080/ returned '$body'"
 expect_not "host loopback refused with --disable-host-loopback" \
     in_guest curl -s -m 5 -o /dev/null http://10.0.2.2:8000/
 pass "the manual's example works as written"
