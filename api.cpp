@@ -14,6 +14,7 @@
 #include <map>
 
 #include "api_request.hpp"
+#include "splice_forward.hpp"
 #include "unix_socket.hpp"
 
 namespace {
@@ -78,12 +79,14 @@ class UnixApiServer : public ApiServer {
         : slirp_(context.slirp),
           stats_(context.stats),
           loop_(context.loop),
+          splice_(context.splice),
           listener_(std::move(listener)),
           directory_(std::move(directory)),
           name_(std::move(name)),
           identity_(identity) {
         defaults_.guest_addr = context.options.network.guest;
         defaults_.ipv6 = context.options.enable_ipv6;
+        defaults_.mode = context.options.port_forward_mode;
         loop_.watch(listener_.get(), POLLIN, [this](short) { accept_clients(); });
     }
 
@@ -260,6 +263,7 @@ class UnixApiServer : public ApiServer {
             *failure = duplicate_error(existing->id);
             return format_error(*failure);
         }
+        if (spec.mode == PortForwardMode::Splice) return add_splice_hostfwd(spec, failure);
         int rc;
         if (plain_ipv4(spec)) {
             rc = slirp_add_hostfwd(slirp_, spec.udp ? 1 : 0, spec.host_addr.v4, spec.host_port,
@@ -277,10 +281,40 @@ class UnixApiServer : public ApiServer {
         return format_added(table_.add(spec));
     }
 
+    std::string add_splice_hostfwd(const HostfwdSpec& spec, std::string* failure) {
+        if (!splice_) {
+            *failure = api_error::kNoSplice;
+            return format_error(*failure);
+        }
+        SockAddr host = to_sockaddr(spec.host_addr, spec.host_port);
+        SockAddr guest = to_sockaddr(spec.guest_addr, spec.guest_port);
+        SpliceRule rule;
+        rule.type = spec.udp ? SOCK_DGRAM : SOCK_STREAM;
+        rule.host = host.storage;
+        rule.host_len = host.length;
+        rule.guest = guest.storage;
+        rule.guest_len = guest.length;
+        std::string bind_error;
+        SpliceForwarder::Handle handle = splice_->add(rule, &bind_error);
+        if (handle == 0) {
+            *failure = api_error::kAddFailed;
+            return format_error(*failure);
+        }
+        uint64_t id = table_.add(spec);
+        splice_handles_[id] = handle;
+        return format_added(id);
+    }
+
     std::string remove_hostfwd(uint64_t id, std::string* failure) {
         const HostfwdEntry* entry = table_.find(id);
         int rc = -1;
-        if (entry != nullptr) {
+        if (entry != nullptr && entry->spec.mode == PortForwardMode::Splice) {
+            auto handle = splice_handles_.find(id);
+            if (handle != splice_handles_.end() && splice_ && splice_->remove(handle->second)) {
+                splice_handles_.erase(handle);
+                rc = 0;
+            }
+        } else if (entry != nullptr) {
             const HostfwdSpec& spec = entry->spec;
             if (plain_ipv4(spec)) {
                 rc = slirp_remove_hostfwd(slirp_, spec.udp ? 1 : 0, spec.host_addr.v4,
@@ -301,6 +335,7 @@ class UnixApiServer : public ApiServer {
     Slirp* slirp_;
     Stats& stats_;
     EventLoop& loop_;
+    SpliceForwarder* splice_;
     RequestDefaults defaults_;
     UniqueFd listener_;
     UniqueFd directory_;
@@ -308,6 +343,7 @@ class UnixApiServer : public ApiServer {
     struct stat identity_;
     std::map<int, std::unique_ptr<Client>> clients_;
     HostfwdTable table_;
+    std::map<uint64_t, SpliceForwarder::Handle> splice_handles_;  // API id -> forwarder
     uint64_t clients_dropped_ = 0;
     EventLoop::TimerId pause_timer_ = 0;
 };

@@ -13,12 +13,14 @@
 #include "stats.hpp"
 
 struct Slirp;
+class SpliceForwarder;
 
 struct ApiContext {
     Slirp* slirp;
     const Options& options;
     Stats& stats;
     EventLoop& loop;
+    SpliceForwarder* splice = nullptr;  // null when splice mode is unavailable
 };
 
 // A client that has not been answered this long after connecting is dropped,

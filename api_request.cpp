@@ -125,6 +125,15 @@ ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& default
         return failure(api_error::kBadGuestAddr);
     if (!port_argument(args, "guest_port", &spec.guest_port))
         return failure(api_error::kBadGuestPort);
+    spec.mode = defaults.mode;
+    if (const json* mode = member(args, "mode")) {
+        if (*mode == "splice")
+            spec.mode = PortForwardMode::Splice;
+        else if (*mode == "slirp")
+            spec.mode = PortForwardMode::Slirp;
+        else
+            return failure(api_error::kBadMode);
+    }
     return {request, ""};
 }
 
@@ -268,6 +277,7 @@ std::string format_list(const HostfwdTable& table) {
         entry["host_port"] = e.spec.host_port;
         entry["guest_addr"] = e.spec.guest_addr_text;
         entry["guest_port"] = e.spec.guest_port;
+        entry["mode"] = e.spec.mode == PortForwardMode::Splice ? "splice" : "slirp";
         entries.push_back(std::move(entry));
     }
     ordered_json reply;

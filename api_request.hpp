@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "options.hpp"
 #include "stats.hpp"
 
 // Requests of this many bytes or more are refused, as slirp4netns does.
@@ -47,6 +48,7 @@ struct HostfwdSpec {
     IpAddress guest_addr;
     int host_port = 0;
     int guest_port = 0;
+    PortForwardMode mode = PortForwardMode::Slirp;  // "mode": "slirp" | "splice"
 };
 
 enum class ApiCommand { AddHostfwd, ListHostfwd, RemoveHostfwd, GetStats };
@@ -60,6 +62,7 @@ struct ApiRequest {
 struct RequestDefaults {
     in_addr guest_addr{};  // what -c assigns to the guest
     bool ipv6 = false;     // -6: IPv6 literals are accepted
+    PortForwardMode mode = PortForwardMode::Slirp;  // --port-forward-mode
 };
 
 struct ParsedRequest {
@@ -100,6 +103,9 @@ inline constexpr const char* kBadHostAddr = "bad request: add_hostfwd: bad argum
 inline constexpr const char* kBadHostPort = "bad request: add_hostfwd: bad arguments.host_port";
 inline constexpr const char* kBadGuestAddr = "bad request: add_hostfwd: bad arguments.guest_addr";
 inline constexpr const char* kBadGuestPort = "bad request: add_hostfwd: bad arguments.guest_port";
+inline constexpr const char* kBadMode = "bad request: add_hostfwd: bad arguments.mode";
+inline constexpr const char* kNoSplice =
+    "bad request: add_hostfwd: mode splice needs a network namespace target";
 inline constexpr const char* kAddFailed = "bad request: add_hostfwd: slirp_add_hostfwd failed";
 inline constexpr const char* kBadId = "bad request: remove_hostfwd: bad arguments.id";
 inline constexpr const char* kRemoveFailed = "bad request: remove_hostfwd: slirp_remove_hostfwd failed";

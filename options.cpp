@@ -22,6 +22,7 @@ enum LongOnly {
     kDisableDns,
     kMacAddress,
     kTargetType,
+    kPortForwardMode,
 };
 
 const option kLongOptions[] = {
@@ -42,6 +43,7 @@ const option kLongOptions[] = {
     {"disable-dns", no_argument, nullptr, kDisableDns},
     {"macaddress", required_argument, nullptr, kMacAddress},
     {"target-type", required_argument, nullptr, kTargetType},
+    {"port-forward-mode", required_argument, nullptr, kPortForwardMode},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, 'v'},
     {nullptr, 0, nullptr, 0},
@@ -144,6 +146,15 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             else
                 return "unknown target-type \"" + value + "\" (expected netns or bess)";
             return "";
+        case kPortForwardMode:
+            o.port_forward_mode_given = true;
+            if (value == "slirp")
+                o.port_forward_mode = PortForwardMode::Slirp;
+            else if (value == "splice")
+                o.port_forward_mode = PortForwardMode::Splice;
+            else
+                return "unknown port-forward-mode \"" + value + "\" (expected slirp or splice)";
+            return "";
         case 'h':
             o.action = Action::Help;
             return "";
@@ -170,6 +181,14 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
         o.tap_name = name;
     }
     if (o.mac && !o.configure) return "--macaddress requires --configure (-c)";
+    // Splice mode opens sockets inside a network namespace: a tap FD or a BESS
+    // socket names none, so there only the slirp mode works.
+    if (o.target_type == TargetType::Bess || o.netns_type == NetnsType::TapFd) {
+        if (o.port_forward_mode_given && o.port_forward_mode == PortForwardMode::Splice)
+            return "--port-forward-mode=splice needs a network namespace target (not "
+                   "--netns-type=tapfd or --target-type=bess)";
+        o.port_forward_mode = PortForwardMode::Slirp;
+    }
     if (o.target_type == TargetType::Bess) {
         if (o.configure) return "--configure cannot be used with --target-type=bess";
         if (o.netns_type_given) return "--netns-type cannot be used with --target-type=bess";
@@ -332,6 +351,8 @@ std::string help_text(const std::string& program) {
            "address) to the host's resolver\n"
            "--macaddress=MAC         MAC address of the interface (only valid with -c)\n"
            "--target-type=TYPE       what to serve ([netns|bess], default=netns)\n"
+           "--port-forward-mode=MODE how API port forwards move data ([slirp|splice], "
+           "default=slirp)\n"
            "-h, --help               show this help and exit\n"
            "-v, --version            show version and exit\n";
 }

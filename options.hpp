@@ -16,6 +16,9 @@
 enum class NetnsType { Pid, Path, TapFd };
 enum class TargetType { Netns, Bess };
 enum class Action { Run, Help, Version };
+// How API port forwards move data: through libslirp, or spliced between a
+// host socket and one opened inside the namespace (splice_forward.hpp).
+enum class PortForwardMode { Slirp, Splice };
 
 using MacAddress = std::array<uint8_t, 6>;
 
@@ -37,6 +40,8 @@ struct Options {
     std::string outbound_addr;   // IPv4 literal or interface name, as given
     std::string outbound_addr6;  // IPv6 literal or interface name, as given
     bool disable_dns = false;
+    PortForwardMode port_forward_mode = PortForwardMode::Slirp;
+    bool port_forward_mode_given = false;
     std::optional<MacAddress> mac;
     TargetType target_type = TargetType::Netns;
     // The positional PID, PATH or FD (or the BESS socket path).

@@ -20,11 +20,13 @@
 #include "api.hpp"
 #include "bess.hpp"
 #include "event_loop.hpp"
+#include "netns_helper.hpp"
 #include "network.hpp"
 #include "options.hpp"
 #include "outbound.hpp"
 #include "sandbox.hpp"
 #include "seccomp.hpp"
+#include "splice_forward.hpp"
 #include "stats.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
@@ -354,10 +356,22 @@ class Daemon {
         loop_.set_cycle_source(&stack_);
         watch_exit_conditions();
         if (!options_.api_socket.empty()) {
-            api_ = ApiServer::start({stack_.slirp(), options_, stats_, loop_}, error);
+            if (!start_splice_forwarding(error)) return false;
+            api_ = ApiServer::start({stack_.slirp(), options_, stats_, loop_, splice_.get()}, error);
             if (!api_) return false;
         }
         return restrict_self(error) && signal_ready(error);
+    }
+
+    // Splice-mode forwards need a helper inside the namespace, forked now:
+    // once the daemon is sandboxed it can neither fork nor join namespaces.
+    bool start_splice_forwarding(std::string* error) {
+        if (options_.target_type != TargetType::Netns || options_.netns_type == NetnsType::TapFd)
+            return true;
+        fwd_helper_ = NetnsHelper::start(options_, error);
+        if (!fwd_helper_) return false;
+        splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
+        return true;
     }
 
     bool restrict_self(std::string* error) {
@@ -410,6 +424,8 @@ class Daemon {
     SlirpStack stack_;
     UniqueFd signals_;
     UniqueFd bess_listener_;
+    std::unique_ptr<NetnsHelper> fwd_helper_;
+    std::unique_ptr<SpliceForwarder> splice_;
     std::unique_ptr<ApiServer> api_;
 };
 
