@@ -20,6 +20,7 @@
 #include "api.hpp"
 #include "bess.hpp"
 #include "event_loop.hpp"
+#include "guest_frame.hpp"
 #include "netns_helper.hpp"
 #include "network.hpp"
 #include "options.hpp"
@@ -46,7 +47,21 @@ constexpr int kFramesPerWakeup = 64;
 // A frame never exceeds MTU + Ethernet header; libslirp's maximum MTU is 65521.
 constexpr size_t kFrameBufferSize = 65536 + 64;
 
-void log_error(const std::string& line) { std::fprintf(stderr, "slirp4netns: %s\n", line.c_str()); }
+// Errors quote what they were given (paths, option words), which may hold
+// newlines or escapes: each error stays one printable line.
+void log_error(const std::string& line) {
+    std::string shown;
+    for (unsigned char c : line) {
+        if (c >= 0x20 && c != 0x7f) {
+            shown.push_back(static_cast<char>(c));
+            continue;
+        }
+        char escaped[5];
+        std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+        shown += escaped;
+    }
+    std::fprintf(stderr, "slirp4netns: %s\n", shown.c_str());
+}
 
 struct SlirpTimer {
     SlirpTimerId id;
@@ -113,7 +128,8 @@ class SlirpStack : public EventLoop::CycleSource {
             if (n > 0) {
                 stats_.frames_from_guest++;
                 stats_.bytes_from_guest += static_cast<uint64_t>(n);
-                slirp_input(slirp_, buffer_.data(), static_cast<int>(n));
+                if (guest_frame_acceptable(buffer_.data(), static_cast<size_t>(n)))
+                    slirp_input(slirp_, buffer_.data(), static_cast<int>(n));
                 continue;
             }
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;

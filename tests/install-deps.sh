@@ -12,6 +12,8 @@ packages=(
     iperf3 strace libcap2-bin uidmap
     # real clients of the daemon (tests/integration/{bess-uml,podman-*,rootlesskit-*})
     user-mode-linux podman rootlesskit
+    # reliability: sanitizers, libFuzzer, memcheck
+    clang libclang-rt-dev valgrind
 )
 
 missing=()

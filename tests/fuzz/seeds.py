@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+# seeds.py: writes the hand-made seed inputs of each fuzz target into
+# corpus/<target>/seed-*. Run it after changing an input format; the corpus
+# files are committed, and crash reproducers sit beside them as crash-*.
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# --- options: NUL-separated argv after the program name ---
+argvs = {
+    "pid": ["-c", "-e", "3", "-r", "4", "--mtu=65520", "1234", "tap0"],
+    "podman": ["--disable-host-loopback", "--mtu=65520", "--enable-sandbox", "--enable-seccomp",
+               "--enable-ipv6", "-c", "-e", "3", "-r", "4", "--api-socket", "/run/a.sock",
+               "--netns-type=path", "/run/netns/x", "tap0"],
+    "bess": ["--target-type=bess", "/tmp/bess.sock"],
+    "tapfd": ["--netns-type=tapfd", "7"],
+    "cidr": ["--cidr=10.5.0.0/24", "--macaddress=02:11:22:33:44:55", "-c", "1", "tap1"],
+    "outbound": ["--outbound-addr=127.0.0.1", "--outbound-addr6=::1", "--disable-dns", "1"],
+    "userns": ["--userns-path=/proc/1/ns/user", "--netns-type=path", "/proc/1/ns/net"],
+    "cluster": ["-c6m", "1500", "1"],
+    "help": ["--help"],
+    "version": ["-v"],
+    "bad": ["--mtu", "--", "-x"],
+}
+for name, argv in argvs.items():
+    write("options", name, b"\0".join(a.encode() for a in argv))
+
+# --- api: chunk byte, then requests separated by 00 FF ---
+requests = [
+    b'{"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "0.0.0.0", '
+    b'"host_port": 8080, "guest_addr": "10.0.2.100", "guest_port": 80}}',
+    b'{"execute": "add_hostfwd", "arguments": {"proto": "udp", "host_port": 5353, "guest_port": 53}}',
+    b'{"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "::1", '
+    b'"host_port": 8080, "guest_addr": "fd00::100", "guest_port": 80}}',
+    b'{"execute": "list_hostfwd"}',
+    b'{"execute": "remove_hostfwd", "arguments": {"id": 1}}',
+    b'{"execute": "get_stats"}',
+    b'{"execute": "nope"}',
+    b'[1, 2, "}"]',
+    b'"\\u0000"',
+    b'  {"execute": "list_hostfwd"',
+    b'12',
+    b'{"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_port": 70000, "guest_port": -1}}',
+]
+write("api", "session", bytes([6]) + b"\0\xff".join(requests))
+write("api", "one-byte-reads", bytes([0]) + requests[0] + b"\0\xff" + requests[3])
+write("api", "too-large", bytes([255]) + b'{"execute": "list_hostfwd", "x": "' + b"a" * 5000 + b'"}')
+write("api", "partial-eof", bytes([3]) + b'{"execute": "add_hostf')
+
+# --- frames: flags byte, then (u16 length, bytes) per frame ---
+GUEST_MAC = bytes.fromhex("020000000001")
+SLIRP_MAC = bytes.fromhex("525500000202")
+BCAST = b"\xff" * 6
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def ipv4(proto, src, dst, payload, total=None, frag=0):
+    length = 20 + len(payload) if total is None else total
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 1, frag, 64, proto, 0,
+                      bytes(src), bytes(dst))
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def eth(dst, ethertype, payload):
+    return dst + GUEST_MAC + struct.pack("!H", ethertype) + payload
+
+
+GUEST = [10, 0, 2, 100]
+GW = [10, 0, 2, 2]
+DNS = [10, 0, 2, 3]
+
+arp = eth(BCAST, 0x0806, struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, GUEST_MAC,
+                                     bytes(GUEST), b"\0" * 6, bytes(GW)))
+dhcp_payload = (bytes([1, 1, 6, 0]) + b"\x12\x34\x56\x78" + b"\0" * 20 + GUEST_MAC + b"\0" * 202 +
+                b"\x63\x82\x53\x63" + bytes([53, 1, 1, 255]))
+dhcp = eth(BCAST, 0x0800, ipv4(17, [0, 0, 0, 0], [255, 255, 255, 255],
+                               struct.pack("!HHHH", 68, 67, 8 + len(dhcp_payload), 0) + dhcp_payload))
+icmp_body = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping"
+icmp_body = icmp_body[:2] + struct.pack("!H", csum(icmp_body)) + icmp_body[4:]
+icmp = eth(SLIRP_MAC, 0x0800, ipv4(1, GUEST, GW, icmp_body))
+syn = eth(SLIRP_MAC, 0x0800, ipv4(6, GUEST, GW, struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0x50,
+                                                              0x02, 65535, 0, 0)))
+query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01"
+dns = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, DNS, struct.pack("!HHHH", 5353, 53, 8 + len(query), 0)
+                                   + query))
+giant = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, b"\0" * 8, total=65535))
+fragment = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, b"\0" * 64, frag=0x2000 | 100))
+rs = eth(bytes.fromhex("333300000002"), 0x86DD,
+         struct.pack("!IHBB16s16s", 0x60000000, 8, 58, 255, bytes.fromhex("fe80" + "00" * 12 + "0001"),
+                     bytes.fromhex("ff02" + "00" * 13 + "02")) + bytes([133, 0, 0, 0, 0, 0, 0, 0]))
+
+
+def frames(flags, *fs):
+    return bytes([flags]) + b"".join(struct.pack("!H", len(f)) + f for f in fs)
+
+
+write("frames", "arp", frames(0, arp))
+write("frames", "dhcp", frames(0, dhcp))
+write("frames", "icmp", frames(0, arp, icmp))
+write("frames", "tcp-syn", frames(0, arp, syn))
+write("frames", "dns", frames(0, dns))
+write("frames", "giant-ip-length", frames(0, giant))
+write("frames", "fragment", frames(0, fragment, fragment))
+write("frames", "ipv6-rs", frames(1, rs))
+write("frames", "truncated", frames(0, arp[:20], icmp[:30], syn[:40], rs[:16], b"\x08\x00"))
+write("frames", "declared-longer", bytes([0]) + b"\xff\xff" + syn)
