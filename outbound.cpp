@@ -10,7 +10,9 @@
 
 namespace {
 
-// Finds the first address of `family` on interface `name`.
+// Finds the first address of `family` on interface `name`. IPv6 link-local
+// addresses are skipped: a socket bound to one cannot reach any other link,
+// and getifaddrs often lists the fe80:: address first.
 bool address_of_interface(const std::string& name, int family, sockaddr_storage* out,
                           bool* interface_exists) {
     ifaddrs* list = nullptr;
@@ -21,6 +23,9 @@ bool address_of_interface(const std::string& name, int family, sockaddr_storage*
         if (name != ifa->ifa_name) continue;
         *interface_exists = true;
         if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != family) continue;
+        if (family == AF_INET6 &&
+            IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr))
+            continue;
         std::memcpy(out, ifa->ifa_addr,
                     family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
         return true;
@@ -52,7 +57,8 @@ std::optional<SockAddr> resolve(const std::string& text, int family, const char*
         return out;
     }
     *error = std::string(option) + ": \"" + text + "\" " +
-             (exists ? std::string("has no ") + (family == AF_INET ? "IPv4" : "IPv6") + " address"
+             (exists ? std::string("has no ") +
+                           (family == AF_INET ? "IPv4" : "non-link-local IPv6") + " address"
                      : "is neither an address nor an interface");
     return std::nullopt;
 }

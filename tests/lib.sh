@@ -425,7 +425,7 @@ start_guest_as_test_user() {
 # peer_network: a second namespace of the test ("the outside"), reached from
 # the host side over a veth: host s4n-h has 192.0.2.1/24 and 192.0.2.2/24
 # (and 2001:db8::1, 2001:db8::2), the peer has 192.0.2.254/24 and
-# 2001:db8::fe/64; the dummy interface s4n-d holds 192.0.2.3 and 2001:db8::3.
+# 2001:db8::fe/64; the interface s4n-d holds 192.0.2.3 and 2001:db8::3.
 # All TEST-NET/documentation addresses, private to this test. Sets PEER_PID.
 peer_network() {
     unshare --net sh -c 'ip link set lo up; exec sleep 1000' &
@@ -440,9 +440,11 @@ peer_network() {
     ip -6 addr add 2001:db8::1/64 dev s4n-h nodad
     ip -6 addr add 2001:db8::2/64 dev s4n-h nodad
     ip link set s4n-h up
-    ip link add s4n-d type dummy
+    # No dummy driver on this kernel: a veth pair kept on the host side.
+    ip link add s4n-d type veth peer name s4n-e
     ip addr add 192.0.2.3/32 dev s4n-d
     ip -6 addr add 2001:db8::3/128 dev s4n-d nodad
+    ip link set s4n-e up
     ip link set s4n-d up
     in_peer ip addr add 192.0.2.254/24 dev s4n-p
     in_peer ip -6 addr add 2001:db8::fe/64 dev s4n-p nodad
