@@ -123,6 +123,10 @@ ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& default
     if (!address_argument(args, "guest_addr", guest_default, defaults.ipv6, &spec.guest_addr_text,
                           &spec.guest_addr))
         return failure(api_error::kBadGuestAddr);
+    // libslirp (4.7) relays a connection only within one family: an IPv6 host
+    // address needs an IPv6 guest address, given explicitly (the guest's
+    // SLAAC address is not known here).
+    if (spec.guest_addr.family != spec.host_addr.family) return failure(api_error::kBadGuestAddr);
     if (!port_argument(args, "guest_port", &spec.guest_port))
         return failure(api_error::kBadGuestPort);
     spec.mode = defaults.mode;

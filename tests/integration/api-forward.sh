@@ -1,0 +1,112 @@
+#!/bin/bash
+# Forwards added through the API carry traffic end to end: TCP and UDP from
+# the host's 127.0.0.1 to servers in the guest, IPv6 from ::1 (to the guest's
+# IPv6 address and to its IPv4 one), and a removed forward stops carrying.
+. "$(dirname "$0")/../lib.sh"
+
+SOCK=$WORK/api.sock
+api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
+add() {
+    local reply
+    reply=$(api "$SOCK" "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
+    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
+}
+
+start_guest
+start_slirp -c -6 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
+
+# Servers in the guest (nsenter execs python, so the test's cleanup kills it): HTTP on [::]:80 (dual-stack) and a UDP echo on 5353.
+mkdir -p "$WORK/www"
+echo "hello from guest" >"$WORK/www/index.html"
+background nsenter --target "$GUEST_PID" --net python3 -c '
+import http.server, socket, sys
+class V6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=sys.argv[1])
+V6(("::", 80), handler).serve_forever()' "$WORK/www"
+background nsenter --target "$GUEST_PID" --net python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"echo:" + data, peer)'
+wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sport = :5353" | grep -q .' ||
+    fail "guest servers did not start"
+
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
+add '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
+body=$(curl -s -m 10 http://127.0.0.1:8080/)
+[ "$body" = "hello from guest" ] || fail "TCP forward 127.0.0.1:8080 returned '$body'"
+
+udp_ask() {
+    python3 - "$@" <<'EOF'
+import socket, sys
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(family, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(5):  # UDP: retry a lost first datagram
+    s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(2048).decode())
+        sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+EOF
+}
+reply=$(udp_ask 127.0.0.1 5300)
+[ "$reply" = "echo:ping" ] || fail "UDP forward 127.0.0.1:5300 answered '$reply'"
+
+# IPv6: the guest gets its address from libslirp's router advertisement.
+wait_until 15 sh -c "nsenter --target $GUEST_PID --net ip -6 -o addr show dev tap0 scope global | grep -q 'inet6 fd00::'" ||
+    fail "guest got no IPv6 address from the router advertisement"
+guest6=$(in_guest ip -6 -o addr show dev tap0 scope global | sed -n 's/.*inet6 \(fd00::[0-9a-f:]*\)\/.*/\1/p' | head -n1)
+log "guest IPv6 address: $guest6"
+add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\",\"guest_port\":80"
+add "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":8084,\"guest_addr\":\"$guest6\",\"guest_port\":80"
+add "\"proto\":\"udp\",\"host_addr\":\"::1\",\"host_port\":5306,\"guest_addr\":\"$guest6\",\"guest_port\":5353"
+mixed=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"::1","host_port":8085,"guest_port":80}}')
+[ "$mixed" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.guest_addr"}}' ] ||
+    fail "IPv6 host_addr with the IPv4 default guest_addr answered '$mixed'"
+mixed=$(api "$SOCK" "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\",\"host_port\":8085,\"guest_addr\":\"$guest6\",\"guest_port\":80}}")
+[ "$mixed" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.guest_addr"}}' ] ||
+    fail "IPv4 host_addr with an IPv6 guest_addr answered '$mixed'"
+list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
+expect "list shows the IPv6 addresses as given" grep -qF "\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\"" <<<"$list"
+body=$(curl -s -m 10 "http://[::1]:8086/")
+[ "$body" = "hello from guest" ] || fail "TCP forward [::1]:8086 -> [$guest6]:80 returned '$body'"
+body=$(curl -s -m 10 "http://[::1]:8084/")
+[ "$body" = "hello from guest" ] || fail "TCP forward [::]:8084 -> [$guest6]:80 returned '$body'"
+
+# The UDP echo above is IPv4-only; an IPv6 one for the v6 UDP forward.
+background nsenter --target "$GUEST_PID" --net python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::", 5353))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"echo6:" + data, peer)'
+wait_until 10 in_guest sh -c 'ss -Hlun "sport = :5353" | grep -q "\["' || fail "guest UDP6 echo did not start"
+reply=$(udp_ask ::1 5306)
+[ "$reply" = "echo6:ping" ] || fail "UDP forward [::1]:5306 answered '$reply'"
+
+# Removing stops the traffic: the host port is no longer there.
+api "$SOCK" '{"execute":"remove_hostfwd","arguments":{"id":1}}' | grep -qx '{"return":{}}' || fail "remove failed"
+expect_not "removed forward still answers" curl -s -m 3 http://127.0.0.1:8080/
+api "$SOCK" '{"execute":"remove_hostfwd","arguments":{"id":3}}' | grep -qx '{"return":{}}' || fail "remove v6 failed"
+expect_not "removed IPv6 forward still answers" curl -s -m 3 "http://[::1]:8086/"
+body=$(curl -s -m 10 "http://[::1]:8084/")
+[ "$body" = "hello from guest" ] || fail "the other IPv6 forward broke after a removal: '$body'"
+
+stats=$(api "$SOCK" '{"execute":"get_stats"}')
+python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])["return"]
+assert r["frames_to_guest"] > 10 and r["bytes_to_guest"] > 1000, r
+assert r["active_forwards"] == 3, r' "$stats" || fail "stats after traffic: $stats"
+pass "TCP, UDP, IPv6 forwards carry traffic; removal stops it"
