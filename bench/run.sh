@@ -1,0 +1,314 @@
+#!/bin/bash
+# bench/run.sh: `make bench`. Runs our slirp4netns side by side with Debian's
+# slirp4netns 1.2.0 and pasta, interleaved (candidate order rotates every
+# round), and hands the samples to bench/report.py, which prints medians and
+# ratios and writes bench/results.json and bench/results.png.
+#
+# Hermetic like the tests: everything runs inside the fresh host namespace
+# tests/lib.sh creates (only loopback, plus a veth whose peer goes nowhere so
+# that pasta finds a template interface). Services listen on 127.0.0.1 there
+# and the guests reach them through the gateway 10.0.2.2.
+#
+# Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (iperf3 duration, 3),
+# BENCH_CONNS (1000), BENCH_CANDIDATES ("ours slirp4netns pasta"),
+# SLIRP (our binary, default ./slirp4netns).
+set -u
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ -z "${S4N_IN_HOST_NS:-}" ]; then
+    # Bench-only packages: the peers and the measuring tools.
+    need=()
+    for p in slirp4netns passt iperf3 sockperf gnuplot-nox rootlesskit uidmap python3 linux-perf; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "installing: ${need[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+            { echo "bench: cannot install ${need[*]}" >&2; exit 1; }
+    fi
+fi
+
+. "$BENCH_DIR/../tests/lib.sh"
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-3}
+CONNS=${BENCH_CONNS:-1000}
+CANDIDATES=(${BENCH_CANDIDATES:-ours slirp4netns pasta})
+OURS=$SLIRP
+PEER=/usr/bin/slirp4netns
+HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
+SAMPLES=$WORK/samples.tsv
+NOTES=$WORK/notes.txt
+IPERF_PORT=5201
+FWD_PORT=15201
+HOLD_PORT=7000
+SOCKPERF_PORT=11111
+: >"$SAMPLES"
+: >"$NOTES"
+
+[ -x "$OURS" ] || fail "our binary $OURS is missing: run make first"
+# 1000 connections need 1000 host sockets in the daemon and the client.
+ulimit -n 8192 || fail "cannot raise the open-file limit"
+
+note() {
+    grep -qxF "$*" "$NOTES" || echo "$*" >>"$NOTES"
+    log "$*"
+}
+sample() { echo "$1	$2	$3" >>"$SAMPLES"; }
+
+ensure_test_user
+world_usable_tun
+mkdir -p "$WORK/u"
+chown "$TEST_USER" "$WORK/u"
+# pasta copies addresses and routes from a host interface; a veth whose peer
+# has no address and no route makes a template that leads nowhere.
+ip link add s4nb0 type veth peer name s4nb1
+ip link set s4nb1 up
+ip addr add 10.0.2.15/24 dev s4nb0
+ip link set s4nb0 up
+ip route add default via 10.0.2.2 dev s4nb0
+
+background iperf3 -s -B 127.0.0.1 -p $IPERF_PORT >/dev/null 2>&1
+background sockperf server --tcp -i 127.0.0.1 -p $SOCKPERF_PORT >/dev/null 2>&1
+background $HELPER hold-server $HOLD_PORT >/dev/null 2>&1
+wait_until 10 port_is_listening $IPERF_PORT || fail "iperf3 server did not start"
+wait_until 10 port_is_listening $SOCKPERF_PORT || fail "sockperf server did not start"
+wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not start"
+
+# --- candidates -------------------------------------------------------------
+# cand_start NAME MTU: a guest namespace (GUEST_PID) connected by NAME;
+# CAND_PID is the process whose CPU time and memory are measured.
+cand_start() {
+    local name=$1 mtu=$2
+    case $name in
+        ours | slirp4netns)
+            start_guest
+            [ "$name" = ours ] && SLIRP=$OURS || SLIRP=$PEER
+            rm -f "$WORK/api.sock"
+            # The API socket is only needed for port forwarding: without one
+            # (not implemented yet), the other figures are still measured.
+            if ! start_slirp -c --mtu="$mtu" --api-socket "$WORK/api.sock" "$GUEST_PID" tap0; then
+                note "$name: no API socket ($(tail -n 1 "$WORK/slirp.log")): port forwarding skipped"
+                start_slirp -c --mtu="$mtu" "$GUEST_PID" tap0 ||
+                    fail "$name did not start at MTU $mtu: $(tail -n 1 "$WORK/slirp.log")"
+            fi
+            CAND_PID=$SLIRP_PID
+            ;;
+        pasta)
+            rm -f "$WORK/u/guest.pid" "$WORK/u/pasta.pid"
+            as_test_user unshare --user --map-root-user --net \
+                sh -c "ip link set lo up; echo \$\$ >$WORK/u/guest.pid; exec sleep 1000" &
+            BACKGROUND_PIDS+=($!)
+            wait_until 5 test -s "$WORK/u/guest.pid" || fail "pasta's guest did not start"
+            GUEST_PID=$(cat "$WORK/u/guest.pid")
+            BACKGROUND_PIDS+=($GUEST_PID)
+            # Only the tap path: no automatic port mirroring either way.
+            as_test_user pasta -f -q --config-net -m "$mtu" -a 10.0.2.100 -n 24 -g 10.0.2.2 \
+                -t "$FWD_PORT:$IPERF_PORT" -u none -T none -U none -P "$WORK/u/pasta.pid" \
+                "$GUEST_PID" >"$WORK/pasta.log" 2>&1 &
+            BACKGROUND_PIDS+=($!)
+            wait_until 10 in_guest sh -c 'ip -o -4 addr show | grep -q 10.0.2.100' ||
+                fail "pasta did not configure the guest: $(grep -v syslog "$WORK/pasta.log" | tail -3)"
+            wait_until 5 test -s "$WORK/u/pasta.pid" || fail "pasta wrote no pid file"
+            CAND_PID=$(cat "$WORK/u/pasta.pid")
+            BACKGROUND_PIDS+=($CAND_PID)
+            ;;
+    esac
+}
+
+cand_stop() {
+    kill "$CAND_PID" "$GUEST_PID" 2>/dev/null
+    wait_until 5 sh -c "! kill -0 $CAND_PID 2>/dev/null" || kill -9 "$CAND_PID" 2>/dev/null
+    wait_until 5 sh -c "! kill -0 $GUEST_PID 2>/dev/null" || kill -9 "$GUEST_PID" 2>/dev/null
+}
+
+# --- measurements -----------------------------------------------------------
+# throughput NAME METRIC [iperf3 options]: guest iperf3 client to the host
+# through 10.0.2.2; records Gbit/s and the candidate's CPU seconds per GB.
+throughput() {
+    local name=$1 metric=$2
+    shift 2
+    local cpu0 cpu1 out
+    cpu0=$($HELPER cpu-seconds "$CAND_PID")
+    in_guest iperf3 -c 10.0.2.2 -p $IPERF_PORT -t "$SECONDS_PER_RUN" -J "$@" >"$WORK/iperf.json" 2>&1
+    cpu1=$($HELPER cpu-seconds "$CAND_PID")
+    if ! out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
+        note "$name: $metric failed: $out"
+        return 1
+    fi
+    read -r bytes bps <<<"$out"
+    sample "$metric" "$name" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
+    sample "cpu_$metric" "$name" "$(awk -v c0="$cpu0" -v c1="$cpu1" -v b="$bytes" \
+        'BEGIN { printf "%.3f", (c1 - c0) / (b / 1e9) }')"
+}
+
+latency() {
+    local name=$1 out p50 p99
+    out=$(in_guest sockperf ping-pong --tcp -i 10.0.2.2 -p $SOCKPERF_PORT -t "$SECONDS_PER_RUN" \
+        --msg-size 64 2>&1)
+    p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
+    p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
+    if [ -z "$p50" ] || [ -z "$p99" ]; then
+        note "$name: sockperf gave no percentiles: $(tail -n 2 <<<"$out")"
+        return 1
+    fi
+    sample latency_p50 "$name" "$p50"
+    sample latency_p99 "$name" "$p99"
+}
+
+# api_hostfwd: asks the candidate's API socket to forward FWD_PORT.
+api_hostfwd() {
+    local reply
+    reply=$(printf '{"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": %d, "guest_port": %d}}' \
+        $FWD_PORT $IPERF_PORT | timeout 5 socat - "UNIX-CONNECT:$WORK/api.sock" 2>&1)
+    grep -q '"return"' <<<"$reply" && ! grep -q '"error"' <<<"$reply" && return 0
+    echo "${reply:-no reply}"
+    return 1
+}
+
+# port_forward NAME: host iperf3 client -> forwarded port -> server in guest.
+port_forward() {
+    local name=$1 why cpu0 cpu1 out
+    [ "$name" != pasta ] && [ ! -S "$WORK/api.sock" ] && return 0
+    if [ "$name" != pasta ] && ! why=$(api_hostfwd); then
+        note "$name: port forwarding skipped: API add_hostfwd failed: $why"
+        return 0
+    fi
+    in_guest iperf3 -s -1 -p $IPERF_PORT >/dev/null 2>&1 &
+    local server=$!
+    wait_until 5 in_guest sh -c "ss -Hltn 'sport = :$IPERF_PORT' | grep -q ." ||
+        { note "$name: iperf3 server in the guest did not start"; kill $server; return 0; }
+    cpu0=$($HELPER cpu-seconds "$CAND_PID")
+    iperf3 -c 127.0.0.1 -p $FWD_PORT -t "$SECONDS_PER_RUN" -J >"$WORK/iperf.json" 2>&1
+    cpu1=$($HELPER cpu-seconds "$CAND_PID")
+    kill $server 2>/dev/null
+    wait $server 2>/dev/null
+    if ! out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
+        note "$name: port forwarding failed: $out"
+        return 0
+    fi
+    read -r bytes bps <<<"$out"
+    sample port_forward "$name" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
+}
+
+# many_connections NAME: RSS with CONNS connections open, and throughput
+# while they stay open (compared with the same run's no-connection figure).
+many_connections() {
+    local name=$1
+    rm -f "$WORK/hold.out"
+    mkfifo "$WORK/hold.in" 2>/dev/null
+    in_guest $HELPER hold-client 10.0.2.2 $HOLD_PORT "$CONNS" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+    local client=$!
+    exec 8>"$WORK/hold.in"
+    if ! wait_until 90 grep -q "^connected" "$WORK/hold.out"; then
+        note "$name: $CONNS connections failed: $(tail -n 1 "$WORK/hold.out")"
+        exec 8>&-
+        wait $client 2>/dev/null
+        return 0
+    fi
+    sleep 0.5
+    sample rss_conns "$name" "$($HELPER rss-kb "$CAND_PID")"
+    throughput "$name" tput_with_conns
+    exec 8>&-
+    wait $client 2>/dev/null
+}
+
+# ready_time NAME BINARY: milliseconds from exec to the ready-fd byte, with
+# READY_FLAGS (the same for both, so the figures compare).
+ready_time() {
+    local name=$1 bin=$2 ms
+    start_guest
+    if ms=$($HELPER ready-time "$bin" --ready-fd={fd} $READY_FLAGS "$GUEST_PID" tap0 2>&1); then
+        sample ready_ms "$name" "$ms"
+    else
+        note "$name: not ready with $READY_FLAGS: $ms"
+    fi
+    kill "$GUEST_PID"
+    wait "$GUEST_PID" 2>/dev/null
+}
+
+# Our sandbox and seccomp filter may not exist yet: then both are timed
+# without them, and the report says so.
+READY_FLAGS="-c --enable-sandbox --enable-seccomp"
+start_guest
+if ! why=$($HELPER ready-time "$OURS" --ready-fd={fd} $READY_FLAGS "$GUEST_PID" tap0 2>&1); then
+    note "time to ready measured with -c only: ours fails with $READY_FLAGS ($why)"
+    READY_FLAGS="-c"
+fi
+kill "$GUEST_PID"
+wait "$GUEST_PID" 2>/dev/null
+
+# rootlesskit's own port driver, as a reference for port forwarding only.
+rootlesskit_forward() {
+    command -v rootlesskit >/dev/null || { note "rootlesskit: not installed, skipped"; return 0; }
+    mkdir -p "$WORK/u/rk"
+    chown "$TEST_USER" "$WORK/u/rk"
+    as_test_user rootlesskit --state-dir="$WORK/u/rk/state" --net=slirp4netns \
+        --slirp4netns-binary="$PEER" --mtu=65520 --disable-host-loopback --port-driver=builtin \
+        -p "127.0.0.1:$FWD_PORT:$IPERF_PORT/tcp" iperf3 -s -1 -p $IPERF_PORT >"$WORK/rk.log" 2>&1 &
+    local rk=$!
+    if ! wait_until 10 port_is_listening $FWD_PORT; then
+        note "rootlesskit: port driver did not listen: $(tail -n 1 "$WORK/rk.log")"
+        kill $rk 2>/dev/null
+        wait $rk 2>/dev/null
+        return 0
+    fi
+    sleep 0.5
+    iperf3 -c 127.0.0.1 -p $FWD_PORT -t "$SECONDS_PER_RUN" -J >"$WORK/iperf.json" 2>&1
+    local out
+    if out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
+        read -r bytes bps <<<"$out"
+        sample port_forward rootlesskit "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
+    else
+        note "rootlesskit: port forwarding failed: $out"
+    fi
+    kill $rk 2>/dev/null
+    wait $rk 2>/dev/null
+    wait_until 5 sh -c "! ss -Hltn 'sport = :$FWD_PORT' | grep -q ." || true
+}
+
+# --- the run ----------------------------------------------------------------
+rotate() {
+    local n=$1 i
+    shift
+    local list=("$@")
+    for ((i = 0; i < ${#list[@]}; i++)); do
+        echo "${list[$(((i + n) % ${#list[@]}))]}"
+    done
+}
+
+echo "bench: ${ROUNDS} rounds, ${SECONDS_PER_RUN} s per iperf3 run, candidates: ${CANDIDATES[*]}"
+echo "bench: ours = $OURS; slirp4netns = $($PEER --version | head -n1); pasta = $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+for ((round = 0; round < ROUNDS; round++)); do
+    order=($(rotate $round "${CANDIDATES[@]}"))
+    echo "bench: round $((round + 1))/$ROUNDS (${order[*]})"
+    for name in "${order[@]}"; do
+        case $name in
+            ours) ready_time ours "$OURS" ;;
+            slirp4netns) ready_time slirp4netns "$PEER" ;;
+        esac
+    done
+    for mtu in 1500 65520; do
+        for name in "${order[@]}"; do
+            cand_start "$name" $mtu
+            if [ $mtu = 65520 ]; then
+                sleep 0.3
+                sample rss_idle "$name" "$($HELPER rss-kb "$CAND_PID")"
+            fi
+            throughput "$name" "out_$mtu"
+            throughput "$name" "in_$mtu" -R
+            if [ $mtu = 65520 ]; then
+                latency "$name"
+                port_forward "$name"
+                many_connections "$name"
+            fi
+            cand_stop
+        done
+    done
+    rootlesskit_forward
+done
+
+/usr/bin/python3 "$BENCH_DIR/report.py" "$SAMPLES" "$NOTES" "$BENCH_DIR/results.json" \
+    "$BENCH_DIR/results.png" || fail "report failed"
