@@ -32,6 +32,7 @@ struct Client {
     std::string out;
     size_t sent = 0;
     bool answered = false;
+    bool draining = false;  // reply sent; discarding input until the client closes
     int64_t accepted_ms = 0;
     EventLoop::TimerId timer = 0;
 };
@@ -169,7 +170,9 @@ class UnixApiServer : public ApiServer {
         auto it = clients_.find(key);
         if (it == clients_.end()) return;
         Client& client = *it->second;
-        if (client.answered) {
+        if (client.draining) {
+            drain(key, client);
+        } else if (client.answered) {
             flush_reply(key, client);
         } else {
             read_request(key, client, revents);
@@ -222,17 +225,26 @@ class UnixApiServer : public ApiServer {
             }
             client.sent += static_cast<size_t>(n);
         }
-        discard_unread(client);
-        close_client(key);
+        // The reply is out: the client sees EOF now. Closing at once would
+        // turn any bytes it is still sending (an oversized request) into
+        // ECONNRESET/EPIPE on its side, hiding the reply; instead the rest is
+        // read and thrown away until the client closes (or the timeout).
+        shutdown(client.fd.get(), SHUT_WR);
+        client.draining = true;
+        loop_.set_events(key, POLLIN);
+        drain(key, client);
     }
 
-    // Closing a unix socket with unread bytes makes the peer's next read fail
-    // with ECONNRESET instead of EOF; clients that read to EOF would then lose
-    // the reply's success. Bytes sent after the request are not ours to keep.
-    static void discard_unread(Client& client) {
-        char sink[4096];
-        for (int i = 0; i < 16; i++)
-            if (read(client.fd.get(), sink, sizeof sink) <= 0) return;
+    void drain(int key, Client& client) {
+        char sink[16384];
+        for (;;) {
+            ssize_t n = read(client.fd.get(), sink, sizeof sink);
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) return;
+            close_client(key);
+            return;
+        }
     }
 
     // Returns the reply; sets *failure to the desc when it is an error.

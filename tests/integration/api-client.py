@@ -43,9 +43,13 @@ def read_all(s):
 def exchange(path, payload, half_close=True):
     s = connect(path)
     try:
-        s.sendall(payload)
-        if half_close:
-            s.shutdown(socket.SHUT_WR)
+        try:
+            s.sendall(payload)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            # The server may answer (too large) before taking everything.
+            print("send: %s" % e, file=sys.stderr)
         return read_all(s)
     finally:
         s.close()
