@@ -1,0 +1,45 @@
+#!/bin/bash
+# Fault: SIGTERM, SIGINT and SIGHUP arrive while bulk traffic flows. Each
+# ends the daemon with status 0 within 1 s, a message naming the signal, and
+# the API socket removed.
+. "$(dirname "$0")/../lib.sh"
+
+# exit_ms PID SECONDS: waits (polling every 10 ms) for PID to exit; prints
+# the milliseconds it took, or fails after SECONDS.
+exit_ms() {
+    local start=$(date +%s%N) deadline=$((SECONDS + $2))
+    while kill -0 "$1" 2>/dev/null; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.01
+    done
+    echo $((($(date +%s%N) - start) / 1000000))
+}
+
+SOCK=$WORK/api.sock
+background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
+wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
+for sig in TERM INT HUP; do
+    start_guest
+    start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start (SIG$sig)"
+    # nsenter execs timeout, which passes a SIGTERM on to iperf3: $! is the client.
+    nsenter --target "$GUEST_PID" --net -- timeout 20 iperf3 -c 10.0.2.2 -p 5201 -t 15 >/dev/null 2>&1 &
+    client=$!
+    BACKGROUND_PIDS+=($client)
+    sleep 1
+    kill -0 "$client" 2>/dev/null || fail "iperf3 traffic did not start (SIG$sig)"
+    kill -"$sig" "$SLIRP_PID"
+    took_ms=$(exit_ms "$SLIRP_PID" 5) || fail "still running 5 s after SIG$sig"
+    wait "$SLIRP_PID"
+    status=$?
+    kill "$client" 2>/dev/null
+    wait "$client" 2>/dev/null
+    [ "$status" = 0 ] || fail "exit status $status after SIG$sig"
+    [ "$took_ms" -le 1000 ] || fail "took $took_ms ms after SIG$sig"
+    grep -q "signal" "$WORK/slirp.log" || fail "no message about SIG$sig"
+    [ ! -e "$SOCK" ] || fail "API socket left behind after SIG$sig"
+    kill "$GUEST_PID"
+    wait "$GUEST_PID" 2>/dev/null
+    # The iperf3 server takes one test at a time; give it a moment to reset.
+    sleep 0.5
+done
+pass "SIGTERM, SIGINT and SIGHUP under load: status 0, socket removed"
