@@ -13,7 +13,7 @@ http_server 8000
 peer_network
 mkdir -p "$WORK/peer-www"
 echo "hello from outside" >"$WORK/peer-www/index.html"
-background in_peer busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
+background nsenter --target "$PEER_PID" --net busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
 wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :8080' | grep -q ." ||
     fail "http server in the peer did not start"
 
