@@ -15,6 +15,7 @@ Guest ports (each also on IPv6 when the family exists):
   7005 slow sink: waits 2 s before reading, then as 7001            (backpressure up)
   7006 source: sends N bytes (N from the first line) then closes    (backpressure down)
   7007 echo: echoes each chunk until EOF                            (many connections)
+  7008/udp echo: answers each datagram with "echo:" + datagram
 """
 import asyncio
 import hashlib
@@ -119,6 +120,23 @@ def serve(directory):
                                                           family=socket.AF_INET6))
             except OSError:
                 pass
+        class UdpEcho(asyncio.DatagramProtocol):
+            def connection_made(self, transport):
+                self.transport = transport
+
+            def datagram_received(self, data, peer):
+                self.transport.sendto(b"echo:" + data, peer)
+
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(UdpEcho, local_addr=("0.0.0.0", 7008))
+        try:
+            # "::" would otherwise also claim the IPv4 port bound just above.
+            s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s6.bind(("::", 7008))
+            await loop.create_datagram_endpoint(UdpEcho, sock=s6)
+        except OSError:
+            pass
         open(os.path.join(directory, "ready"), "w").close()
         await asyncio.gather(*(s.serve_forever() for s in servers))
 

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Splice-mode UDP forwards (IPv4 and IPv6, chosen by --port-forward-mode):
+# datagrams both ways, one flow per host peer, a 60000-byte datagram intact,
+# and removal dropping the flows and freeing the port.
+. "$(dirname "$0")/../lib.sh"
+
+SOCK=$WORK/api.sock
+PEER="$TESTS_DIR/integration/splice-peer.py"
+api() { printf "%s" "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+add() {
+    local reply
+    reply=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
+    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
+}
+check() { timeout 60 python3 "$PEER" "$@" || fail "check $*"; }
+
+start_guest
+start_slirp -c -6 --mtu=65520 --port-forward-mode=splice -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
+mkdir -p "$WORK/guest"
+# nsenter execs the server, so the pid kept for cleanup is the server itself.
+background nsenter --target "$GUEST_PID" --net python3 "$PEER" serve "$WORK/guest"
+wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
+
+add '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008'
+add '"proto":"udp","host_addr":"::1","host_port":27008,"guest_addr":"::1","guest_port":7008'
+list=$(api '{"execute":"list_hostfwd"}')
+expect "the CLI default mode is used" grep -qF '"host_port":17008,"guest_addr":"10.0.2.100","guest_port":7008,"mode":"splice"' <<<"$list"
+expect "slirp mode can still be asked for" add '"proto":"udp","host_addr":"127.0.0.1","host_port":17009,"guest_port":7008,"mode":"slirp"'
+bad=$(api '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":17010,"guest_port":7008,"mode":"kernel"}}')
+[ "$bad" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.mode"}}' ] || fail "bad mode answered '$bad'"
+
+check udp 127.0.0.1 17008
+check udp ::1 27008
+check udp 127.0.0.1 17009
+# Three host peers at once: three flows, each answered on its own socket.
+for i in 1 2 3; do
+    python3 "$PEER" udp 127.0.0.1 17008 5 &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || fail "a concurrent UDP peer failed"; done
+flows=$(in_guest ss -Hun state all "dport = :7008" | wc -l)
+[ "$flows" -ge 5 ] || fail "expected a guest socket per host peer, found $flows"
+
+api '{"execute":"remove_hostfwd","arguments":{"id":1}}' | grep -qx '{"return":{}}' || fail "remove failed"
+wait_until 5 sh -c "[ \$(nsenter --target $GUEST_PID --net ss -Hun state all 'dport = :7008' | grep -c 10.0.2.100) = 0 ]" ||
+    fail "flows of the removed forward are still open"
+expect_not "removed UDP forward still answers" timeout 10 python3 "$PEER" udp 127.0.0.1 17008 3
+add '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008,"mode":"splice"'
+check udp 127.0.0.1 17008
+stop_slirp
+[ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"
+pass "UDP over IPv4 and IPv6, per-peer flows, large datagrams, removal"
