@@ -281,7 +281,9 @@ std::string format_list(const HostfwdTable& table) {
         entry["host_port"] = e.spec.host_port;
         entry["guest_addr"] = e.spec.guest_addr_text;
         entry["guest_port"] = e.spec.guest_port;
-        entry["mode"] = e.spec.mode == PortForwardMode::Splice ? "splice" : "slirp";
+        // slirp4netns's entries have no "mode": leaving it out for slirp
+        // forwards keeps the reply byte for byte what its clients know.
+        if (e.spec.mode == PortForwardMode::Splice) entry["mode"] = "splice";
         entries.push_back(std::move(entry));
     }
     ordered_json reply;
