@@ -7,6 +7,24 @@
 # and the host's loopback stays out of reach, as --disable-host-loopback says.
 . "$(dirname "$0")/../lib.sh"
 
+# The man page documents every option --help lists and every API error desc.
+man=$REPO/man/slirp4netns.1
+text=$(sed 's/\\-/-/g' "$man")  # roff's \- is a plain hyphen here
+for option in $("$SLIRP" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+    grep -q -- "^\.B[IR]* .*$option" <<<"$text" || fail "man page lacks $option"
+done
+grep -o '"bad request: [^"]*"' "$REPO/api_request.hpp" "$REPO/api_request.cpp" | cut -d'"' -f2 | sort -u |
+    while read -r desc; do
+        grep -qF -- "$desc" <<<"$text" || { echo "man page lacks API error '$desc'"; exit 1; }
+    done || fail "man page lacks an API error desc"
+for command in add_hostfwd list_hostfwd remove_hostfwd get_stats; do
+    grep -q "^\.SS $command" "$man" || fail "man page lacks API command $command"
+done
+if command -v man >/dev/null; then
+    warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$man" 2>&1 >/dev/null)
+    [ -z "$warnings" ] || fail "man page renders with warnings: $warnings"
+fi
+
 ensure_test_user
 world_usable_tun
 http_server 8000
