@@ -81,7 +81,9 @@ ParsedRequest failure(const char* desc) { return {std::nullopt, desc}; }
 bool address_argument(const json& args, const char* name, const std::string& fallback,
                       bool allow_ipv6, std::string* text, IpAddress* address) {
     const json* value = member(args, name);
-    if (value == nullptr) {
+    // An empty string means the default too, as in slirp4netns: podman 4.3
+    // always sends "guest_addr":"" when it means the default.
+    if (value == nullptr || (value->is_string() && value->get_ref<const std::string&>().empty())) {
         *text = fallback;
     } else if (value->is_string()) {
         *text = value->get<std::string>();

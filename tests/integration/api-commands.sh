@@ -64,7 +64,7 @@ for bad in '' '"proto":"sctp",' '"proto":"TCP",' '"proto":6,' '"proto":["tcp"],'
     reply_is "proto [$bad]" "$(add "$bad$good_rest")" "$(err 'add_hostfwd: bad arguments.proto')"
 done
 reply_is "no arguments" '{"execute":"add_hostfwd"}' "$(err 'add_hostfwd: bad arguments.proto')"
-for bad in '"nonsense"' '""' '"10.0.2"' '"::1"' '1234' 'true' '"1.2.3.4 "'; do
+for bad in '"nonsense"' '"10.0.2"' '"::1"' '1234' 'true' '"1.2.3.4 "'; do
     reply_is "host_addr $bad" "$(add "\"proto\":\"tcp\",\"host_addr\":$bad,$good_rest")" "$(err 'add_hostfwd: bad arguments.host_addr')"
 done
 for bad in '' '"host_port":0,' '"host_port":65536,' '"host_port":-1,' '"host_port":"8080",' '"host_port":80.5,' '"host_port":true,' '"host_port":1e100,'; do
