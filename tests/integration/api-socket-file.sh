@@ -2,7 +2,8 @@
 # The API socket file: owner-only (0600) and listening before the ready-fd
 # fires; a stale socket is replaced; a regular file, a live socket, a long or
 # unusable path are refused with one clear line and a non-zero exit; the file
-# is removed on every clean exit (SIGTERM, SIGINT, SIGHUP, exit-fd), but not
+# is removed on every clean exit (SIGTERM, SIGINT, SIGHUP, exit-fd, also from
+# inside --enable-sandbox), but not
 # when someone else has put another file at the path meanwhile.
 . "$(dirname "$0")/../lib.sh"
 
@@ -46,6 +47,19 @@ echo x >"$WORK/exit"
 wait "$SLIRP_PID"
 expect_not "socket removed after exit-fd" test -e "$SOCK"
 exec 8>&-
+
+# Inside --enable-sandbox the old root is gone; removal must still work, for
+# a socket outside the directories the sandbox keeps and for one under /run.
+mount -t tmpfs -o mode=755 s4n-run /run  # this test's mount namespace only
+mkdir -p /run/s4n-api-test
+for path in "$SOCK" /run/s4n-api-test/api.sock; do
+    start_slirp -c --enable-sandbox -a "$path" "$GUEST_PID" tap0 ||
+        fail "did not start with --enable-sandbox and $path: $(tail -n1 "$WORK/slirp.log")"
+    [ "$(api "$path" '{"execute":"list_hostfwd"}')" = '{"return":{"entries":[]}}' ] || fail "no answer in the sandbox"
+    stop_slirp
+    expect_not "socket $path removed on exit from the sandbox" test -e "$path"
+done
+umount /run
 
 # A stale socket, left by a process that died without removing it.
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
