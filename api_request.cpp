@@ -13,7 +13,9 @@ using nlohmann::ordered_json;
 
 namespace {
 
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_json_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Scans a top-level object, array or string without recursion (a deeply
 // nested request costs one counter, not stack). Returns true once it closes.
@@ -75,7 +77,9 @@ const json* member(const json& object, const char* name) {
     return &*it;
 }
 
-ParsedRequest failure(const char* desc) { return {std::nullopt, desc}; }
+ParsedRequest failure(const char* desc) {
+    return {std::nullopt, desc};
+}
 
 // Parses an address argument; absent means `fallback`.
 bool address_argument(const json& args, const char* name, const std::string& fallback,

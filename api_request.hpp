@@ -60,8 +60,8 @@ struct ApiRequest {
 };
 
 struct RequestDefaults {
-    in_addr guest_addr{};  // what -c assigns to the guest
-    bool ipv6 = false;     // -6: IPv6 literals are accepted
+    in_addr guest_addr{};                           // what -c assigns to the guest
+    bool ipv6 = false;                              // -6: IPv6 literals are accepted
     PortForwardMode mode = PortForwardMode::Slirp;  // --port-forward-mode
 };
 
@@ -108,7 +108,8 @@ inline constexpr const char* kNoSplice =
     "bad request: add_hostfwd: mode splice needs a network namespace target";
 inline constexpr const char* kAddFailed = "bad request: add_hostfwd: slirp_add_hostfwd failed";
 inline constexpr const char* kBadId = "bad request: remove_hostfwd: bad arguments.id";
-inline constexpr const char* kRemoveFailed = "bad request: remove_hostfwd: slirp_remove_hostfwd failed";
+inline constexpr const char* kRemoveFailed =
+    "bad request: remove_hostfwd: slirp_remove_hostfwd failed";
 inline constexpr const char* kTooLarge = "bad request: too large message";
 }  // namespace api_error
 

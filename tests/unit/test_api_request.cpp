@@ -30,10 +30,11 @@ std::string error_of(const std::string& text, bool ipv6 = false) {
 }
 
 HostfwdSpec add_ok(const std::string& arguments, bool ipv6 = false) {
-    ParsedRequest p =
-        parse_request("{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", defaults(ipv6));
+    ParsedRequest p = parse_request(
+        "{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", defaults(ipv6));
     if (!p.request) fail_msg("refused {%s}: %s", arguments.c_str(), p.error.c_str());
-    assert_int_equal(static_cast<int>(p.request->command), static_cast<int>(ApiCommand::AddHostfwd));
+    assert_int_equal(static_cast<int>(p.request->command),
+                     static_cast<int>(ApiCommand::AddHostfwd));
     return p.request->hostfwd;
 }
 
@@ -42,8 +43,10 @@ std::string add_error(const std::string& arguments, bool ipv6 = false) {
 }
 
 void test_frame_incomplete_until_value_closes(void**) {
-    assert_int_equal(static_cast<int>(frame_state("", false)), static_cast<int>(FrameState::Incomplete));
-    assert_int_equal(static_cast<int>(frame_state("  \n", false)), static_cast<int>(FrameState::Incomplete));
+    assert_int_equal(static_cast<int>(frame_state("", false)),
+                     static_cast<int>(FrameState::Incomplete));
+    assert_int_equal(static_cast<int>(frame_state("  \n", false)),
+                     static_cast<int>(FrameState::Incomplete));
     assert_int_equal(static_cast<int>(frame_state("{\"execute\":", false)),
                      static_cast<int>(FrameState::Incomplete));
     assert_int_equal(static_cast<int>(frame_state("{\"execute\":\"list_hostfwd\"}", false)),
@@ -56,13 +59,17 @@ void test_frame_incomplete_until_value_closes(void**) {
     assert_int_equal(static_cast<int>(frame_state("{\"a\":\"}\\\"}\"}", false)),
                      static_cast<int>(FrameState::Complete));
     // A number may still grow; garbage never becomes JSON.
-    assert_int_equal(static_cast<int>(frame_state("12", false)), static_cast<int>(FrameState::Incomplete));
-    assert_int_equal(static_cast<int>(frame_state("@", false)), static_cast<int>(FrameState::Complete));
+    assert_int_equal(static_cast<int>(frame_state("12", false)),
+                     static_cast<int>(FrameState::Incomplete));
+    assert_int_equal(static_cast<int>(frame_state("@", false)),
+                     static_cast<int>(FrameState::Complete));
 }
 
 void test_frame_eof_and_size(void**) {
-    assert_int_equal(static_cast<int>(frame_state("", true)), static_cast<int>(FrameState::Complete));
-    assert_int_equal(static_cast<int>(frame_state("{\"exe", true)), static_cast<int>(FrameState::Complete));
+    assert_int_equal(static_cast<int>(frame_state("", true)),
+                     static_cast<int>(FrameState::Complete));
+    assert_int_equal(static_cast<int>(frame_state("{\"exe", true)),
+                     static_cast<int>(FrameState::Complete));
     assert_int_equal(static_cast<int>(frame_state(std::string(4095, ' '), false)),
                      static_cast<int>(FrameState::Incomplete));
     assert_int_equal(static_cast<int>(frame_state(std::string(4096, ' '), false)),
@@ -71,20 +78,23 @@ void test_frame_eof_and_size(void**) {
                      static_cast<int>(FrameState::TooLarge));
     // Deep nesting costs a counter, not recursion.
     std::string deep(4000, '[');
-    assert_int_equal(static_cast<int>(frame_state(deep, false)), static_cast<int>(FrameState::Incomplete));
+    assert_int_equal(static_cast<int>(frame_state(deep, false)),
+                     static_cast<int>(FrameState::Incomplete));
 }
 
 void test_protocol_errors(void**) {
     assert_string_equal(error_of("").c_str(), "bad request: cannot parse JSON");
     assert_string_equal(error_of("{\"execute\":").c_str(), "bad request: cannot parse JSON");
-    assert_string_equal(error_of("{\"execute\":\"\xff\"}").c_str(), "bad request: cannot parse JSON");
+    assert_string_equal(error_of("{\"execute\":\"\xff\"}").c_str(),
+                        "bad request: cannot parse JSON");
     assert_string_equal(error_of("{} {}").c_str(), "bad request: cannot parse JSON");
     assert_string_equal(error_of("{}").c_str(), "bad request: no execute found");
     assert_string_equal(error_of("[]").c_str(), "bad request: no execute found");
     assert_string_equal(error_of("{\"execute\":null}").c_str(), "bad request: no execute found");
     assert_string_equal(error_of("{\"execute\":[\"list_hostfwd\"]}").c_str(),
                         "bad request: no execute found");
-    assert_string_equal(error_of("{\"execute\":\"List_hostfwd\"}").c_str(), "bad request: unknown execute");
+    assert_string_equal(error_of("{\"execute\":\"List_hostfwd\"}").c_str(),
+                        "bad request: unknown execute");
     std::string deep = std::string(1500, '[') + std::string(1500, ']');
     assert_string_equal(error_of(deep).c_str(), "bad request: no execute found");
 }
@@ -94,7 +104,8 @@ void test_simple_commands(void**) {
     assert_true(list.request && list.request->command == ApiCommand::ListHostfwd);
     auto stats = parse_request("{\"execute\":\"get_stats\",\"arguments\":{}}", defaults());
     assert_true(stats.request && stats.request->command == ApiCommand::GetStats);
-    auto remove = parse_request("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":7}}", defaults());
+    auto remove =
+        parse_request("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":7}}", defaults());
     assert_true(remove.request && remove.request->command == ApiCommand::RemoveHostfwd);
     assert_int_equal(remove.request->remove_id, 7);
 }
@@ -112,8 +123,9 @@ void test_add_defaults(void**) {
     assert_false(s.udp);
     assert_string_equal(s.host_addr_text.c_str(), "0.0.0.0");
     // An empty string too, as slirp4netns does: podman 4.3's exact request.
-    s = add_ok("\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":18080,"
-               "\"guest_addr\":\"\",\"guest_port\":80");
+    s = add_ok(
+        "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":18080,"
+        "\"guest_addr\":\"\",\"guest_port\":80");
     assert_string_equal(s.guest_addr_text.c_str(), "10.0.2.100");
     assert_string_equal(s.host_addr_text.c_str(), "127.0.0.1");
     s = add_ok("\"proto\":\"tcp\",\"host_addr\":\"\",\"host_port\":18080,\"guest_port\":80");
@@ -126,9 +138,10 @@ void test_add_explicit_and_ipv6(void**) {
         "\"guest_addr\":\"10.0.2.5\",\"guest_port\":80,\"unknown\":[1]");
     assert_string_equal(s.host_addr_text.c_str(), "127.0.0.1");
     assert_string_equal(s.guest_addr_text.c_str(), "10.0.2.5");
-    s = add_ok("\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":80,\"guest_addr\":\"fd00::100\","
-               "\"guest_port\":80",
-               true);
+    s = add_ok(
+        "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":80,\"guest_addr\":\"fd00::100\","
+        "\"guest_port\":80",
+        true);
     assert_int_equal(s.host_addr.family, AF_INET6);
     assert_int_equal(s.guest_addr.family, AF_INET6);
     assert_string_equal(s.guest_addr_text.c_str(), "fd00::100");
@@ -160,33 +173,40 @@ void test_add_bad_arguments_in_order(void**) {
     // The first bad field is the one named.
     assert_string_equal(add_error("\"proto\":\"tcp\",\"host_addr\":\"x\",\"host_port\":0").c_str(),
                         api_error::kBadHostAddr);
-    for (const char* bad : {"\"1.2.3\"", "\"1.2.3.4/8\"", "\"localhost\"", "4", "false",
-                            "\"127.0.0.1\\u0000x\""})
-        assert_string_equal(add_error(std::string("\"proto\":\"tcp\",\"host_addr\":") + bad + "," + ports).c_str(),
-                            api_error::kBadHostAddr);
+    for (const char* bad :
+         {"\"1.2.3\"", "\"1.2.3.4/8\"", "\"localhost\"", "4", "false", "\"127.0.0.1\\u0000x\""})
+        assert_string_equal(
+            add_error(std::string("\"proto\":\"tcp\",\"host_addr\":") + bad + "," + ports).c_str(),
+            api_error::kBadHostAddr);
     for (const char* bad : {"0", "65536", "-80", "\"80\"", "80.5", "true", "1e300", "[80]", "null"})
         assert_string_equal(
-            add_error(std::string("\"proto\":\"tcp\",\"host_port\":") + bad + ",\"guest_port\":80").c_str(),
+            add_error(std::string("\"proto\":\"tcp\",\"host_port\":") + bad + ",\"guest_port\":80")
+                .c_str(),
             api_error::kBadHostPort);
     for (const char* bad : {"\"10.0.2.300\"", "{}", "1"})
-        assert_string_equal(add_error(std::string("\"proto\":\"tcp\",\"host_port\":80,\"guest_addr\":") + bad +
-                                      ",\"guest_port\":80")
-                                .c_str(),
-                            api_error::kBadGuestAddr);
+        assert_string_equal(
+            add_error(std::string("\"proto\":\"tcp\",\"host_port\":80,\"guest_addr\":") + bad +
+                      ",\"guest_port\":80")
+                .c_str(),
+            api_error::kBadGuestAddr);
     for (const char* bad : {"0", "65536", "\"22\"", "2.5", "false"})
         assert_string_equal(
-            add_error(std::string("\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":") + bad).c_str(),
+            add_error(std::string("\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":") + bad)
+                .c_str(),
             api_error::kBadGuestPort);
-    assert_string_equal(add_error("\"proto\":\"tcp\",\"host_port\":80").c_str(), api_error::kBadGuestPort);
+    assert_string_equal(add_error("\"proto\":\"tcp\",\"host_port\":80").c_str(),
+                        api_error::kBadGuestPort);
     // Integral floats are numbers like any other.
-    assert_int_equal(add_ok("\"proto\":\"tcp\",\"host_port\":8e3,\"guest_port\":80.0").host_port, 8000);
+    assert_int_equal(add_ok("\"proto\":\"tcp\",\"host_port\":8e3,\"guest_port\":80.0").host_port,
+                     8000);
 }
 
 void test_remove_bad_id(void**) {
     for (const char* bad : {"{}", "{\"id\":0}", "{\"id\":-1}", "{\"id\":\"3\"}", "{\"id\":1.5}",
                             "{\"id\":true}", "{\"id\":1e30}", "[]"})
         assert_string_equal(
-            error_of(std::string("{\"execute\":\"remove_hostfwd\",\"arguments\":") + bad + "}").c_str(),
+            error_of(std::string("{\"execute\":\"remove_hostfwd\",\"arguments\":") + bad + "}")
+                .c_str(),
             api_error::kBadId);
     assert_string_equal(error_of("{\"execute\":\"remove_hostfwd\"}").c_str(), api_error::kBadId);
 }
@@ -194,19 +214,22 @@ void test_remove_bad_id(void**) {
 void test_table_ids_and_conflicts(void**) {
     HostfwdTable t;
     HostfwdSpec any = add_ok("\"proto\":\"tcp\",\"host_port\":8080,\"guest_port\":80");
-    HostfwdSpec local = add_ok("\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":8080,\"guest_port\":80");
+    HostfwdSpec local = add_ok(
+        "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":8080,\"guest_port\":80");
     HostfwdSpec udp = add_ok("\"proto\":\"udp\",\"host_port\":8080,\"guest_port\":80");
-    HostfwdSpec other = add_ok("\"proto\":\"tcp\",\"host_addr\":\"127.0.0.2\",\"host_port\":8080,\"guest_port\":80");
+    HostfwdSpec other = add_ok(
+        "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.2\",\"host_port\":8080,\"guest_port\":80");
     HostfwdSpec v6 = add_ok(
-        "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":8080,\"guest_addr\":\"fd00::5\",\"guest_port\":80",
+        "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":8080,\"guest_addr\":\"fd00::5\","
+        "\"guest_port\":80",
         true);
     assert_null(t.conflicting(local));
     assert_int_equal(t.add(local), 1);
-    assert_non_null(t.conflicting(local));     // the same
-    assert_non_null(t.conflicting(any));       // 0.0.0.0 overlaps 127.0.0.1
-    assert_null(t.conflicting(udp));           // other proto
-    assert_null(t.conflicting(other));         // other address
-    assert_null(t.conflicting(v6));            // IPv6-only listener
+    assert_non_null(t.conflicting(local));  // the same
+    assert_non_null(t.conflicting(any));    // 0.0.0.0 overlaps 127.0.0.1
+    assert_null(t.conflicting(udp));        // other proto
+    assert_null(t.conflicting(other));      // other address
+    assert_null(t.conflicting(v6));         // IPv6-only listener
     assert_int_equal(t.add(udp), 2);
     assert_int_equal(t.add(v6), 3);
     assert_non_null(t.conflicting(v6));
@@ -225,10 +248,12 @@ void test_formatting(void**) {
     assert_string_equal(format_empty_return().c_str(), "{\"return\":{}}");
     HostfwdTable t;
     assert_string_equal(format_list(t).c_str(), "{\"return\":{\"entries\":[]}}");
-    t.add(add_ok("\"proto\":\"udp\",\"host_addr\":\"127.0.0.1\",\"host_port\":53,\"guest_port\":5353"));
-    t.add(add_ok("\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":80,\"guest_addr\":\"fd00::100\","
-                 "\"guest_port\":8080",
-                 true));
+    t.add(add_ok(
+        "\"proto\":\"udp\",\"host_addr\":\"127.0.0.1\",\"host_port\":53,\"guest_port\":5353"));
+    t.add(add_ok(
+        "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":80,\"guest_addr\":\"fd00::100\","
+        "\"guest_port\":8080",
+        true));
     assert_string_equal(format_list(t).c_str(),
                         "{\"return\":{\"entries\":["
                         "{\"id\":1,\"proto\":\"udp\",\"host_addr\":\"127.0.0.1\",\"host_port\":53,"
@@ -237,12 +262,14 @@ void test_formatting(void**) {
                         "\"guest_addr\":\"fd00::100\",\"guest_port\":8080}]}}");
     // Splice forwards say so; slirp ones stay exactly as slirp4netns lists them.
     HostfwdTable spliced;
-    HostfwdSpec splice = add_ok("\"proto\":\"tcp\",\"host_port\":81,\"guest_port\":82,\"mode\":\"splice\"");
+    HostfwdSpec splice =
+        add_ok("\"proto\":\"tcp\",\"host_port\":81,\"guest_port\":82,\"mode\":\"splice\"");
     assert_true(splice.mode == PortForwardMode::Splice);
     spliced.add(splice);
-    assert_string_equal(format_list(spliced).c_str(),
-                        "{\"return\":{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":\"0.0.0.0\","
-                        "\"host_port\":81,\"guest_addr\":\"10.0.2.100\",\"guest_port\":82,\"mode\":\"splice\"}]}}");
+    assert_string_equal(
+        format_list(spliced).c_str(),
+        "{\"return\":{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":\"0.0.0.0\","
+        "\"host_port\":81,\"guest_addr\":\"10.0.2.100\",\"guest_port\":82,\"mode\":\"splice\"}]}}");
     Stats s;
     s.frames_from_guest = 1;
     s.bytes_from_guest = 2;
