@@ -416,7 +416,10 @@ PY
 # unprivileged test user (unshare -U -r -n as that user), as podman and
 # rootlesskit make them. Needs ensure_test_user first.
 start_guest_as_test_user() {
-    as_test_user unshare --user --map-root-user --net sh -c 'ip link set lo up; exec sleep 1000' &
+    # setpriv itself, not the as_test_user function: a function would run in a
+    # forked subshell and $! would not be the guest.
+    setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- \
+        unshare --user --map-root-user --net sh -c 'ip link set lo up; exec sleep 1000' &
     GUEST_PID=$!
     BACKGROUND_PIDS+=($GUEST_PID)
     wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
