@@ -2,14 +2,24 @@
 #include "bess.hpp"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "unix_socket.hpp"
+#include <unistd.h>
 
 UniqueFd listen_bess(const std::string& path, std::string* error) {
     return listen_unix_socket(path, SOCK_SEQPACKET, 1, error);
+}
+
+UniqueFd BessListener::accept_client() {
+    return UniqueFd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+}
+
+std::unique_ptr<BessListener> BessListener::listen(const std::string& path, std::string* error) {
+    // A backlog of 1: the protocol has exactly one client.
+    UniqueFd listener = listen_unix_socket(path, SOCK_SEQPACKET, 1, error);
+    if (!listener) return nullptr;
+    SocketFile file;
+    if (!file.remember(path, error)) {
+        unlink(path.c_str());
+        return nullptr;
+    }
+    return std::unique_ptr<BessListener>(new BessListener(std::move(listener), std::move(file)));
 }

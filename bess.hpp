@@ -3,10 +3,33 @@
 // message, instead of a tap device.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "unique_fd.hpp"
+#include "unix_socket.hpp"
 
-// Creates the listening socket at path (replacing a stale socket, never any
-// other kind of file). Returns an invalid fd and sets *error on failure.
+// The plain listening socket, without removal of the file; superseded by
+// BessListener, kept until the daemon has moved over to it.
 UniqueFd listen_bess(const std::string& path, std::string* error);
+
+class BessListener {
+   public:
+    // Creates the listening socket at path (replacing a stale socket, never
+    // any other kind of file). Returns nullptr and sets *error on failure.
+    static std::unique_ptr<BessListener> listen(const std::string& path, std::string* error);
+
+    int fd() const { return listener_.get(); }
+
+    // Accepts the client; an invalid fd when none was waiting. The caller then
+    // destroys the listener: one client per instance, and a socket file nobody
+    // would read must not stay behind.
+    UniqueFd accept_client();
+
+   private:
+    BessListener(UniqueFd listener, SocketFile file)
+        : listener_(std::move(listener)), file_(std::move(file)) {}
+
+    UniqueFd listener_;
+    SocketFile file_;  // removed when the listener is destroyed, even in the sandbox
+};

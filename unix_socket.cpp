@@ -1,6 +1,7 @@
 // unix_socket.cpp: safe listening unix sockets (see unix_socket.hpp).
 #include "unix_socket.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -66,4 +67,33 @@ UniqueFd listen_unix_socket(const std::string& path, int type, int backlog, std:
         return {};
     }
     return fd;
+}
+
+bool SocketFile::remember(const std::string& path, std::string* error) {
+    std::string dir = ".";
+    std::string name = path;
+    if (auto slash = path.rfind('/'); slash != std::string::npos) {
+        dir = slash == 0 ? "/" : path.substr(0, slash);
+        name = path.substr(slash + 1);
+    }
+    UniqueFd directory(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat st {};
+    if (!directory || fstatat(directory.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        *error = describe("cannot find the socket file", path);
+        return false;
+    }
+    directory_ = std::move(directory);
+    name_ = std::move(name);
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    return true;
+}
+
+void SocketFile::remove() {
+    if (!directory_) return;
+    struct stat st {};
+    if (fstatat(directory_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        st.st_dev == dev_ && st.st_ino == ino_)
+        unlinkat(directory_.get(), name_.c_str(), 0);
+    directory_.reset();
 }

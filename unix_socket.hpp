@@ -3,9 +3,43 @@
 // holding anything other than a socket is never clobbered.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "unique_fd.hpp"
 
 // type is SOCK_STREAM or SOCK_SEQPACKET. The fd is non-blocking, close-on-exec.
 UniqueFd listen_unix_socket(const std::string& path, int type, int backlog, std::string* error);
+
+// The socket file a listener created, remembered so that it can be removed
+// later even from inside the sandbox, where the path no longer resolves: by
+// a directory fd opened beforehand, and only while the name still refers to
+// the very file created (never a successor's socket or anything else).
+class SocketFile {
+   public:
+    SocketFile() = default;
+    SocketFile(SocketFile&&) noexcept = default;
+    SocketFile& operator=(SocketFile&& other) noexcept {
+        if (this != &other) {
+            remove();
+            directory_ = std::move(other.directory_);
+            name_ = std::move(other.name_);
+            dev_ = other.dev_;
+            ino_ = other.ino_;
+        }
+        return *this;
+    }
+    ~SocketFile() { remove(); }
+
+    // Call right after binding path. Returns false and sets *error on failure.
+    bool remember(const std::string& path, std::string* error);
+    // Removes the file if it is still the one remembered; then forgets it.
+    void remove();
+
+   private:
+    UniqueFd directory_;
+    std::string name_;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
+};
