@@ -357,6 +357,7 @@ class Daemon {
                 return false;
             }
             device = std::move(tap.fd);
+            target_process_ = std::move(tap.target_process);
         } else {
             bess_listener_ = listen_bess(options_.target, error);
             if (!bess_listener_) return false;
@@ -422,6 +423,14 @@ class Daemon {
             // Any event on the exit fd, data or hang-up, is the request to exit.
             loop_.watch(options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); });
         }
+        if (target_process_) {
+            loop_.watch(target_process_.get(), POLLIN, [this](short) {
+                log_error("target process " + std::to_string(options_.target_pid) +
+                          " exited; its network namespace is going away");
+                loop_.unwatch(target_process_.get());
+                loop_.stop(1);
+            });
+        }
     }
 
     void accept_bess_client() {
@@ -440,6 +449,7 @@ class Daemon {
     SlirpStack stack_;
     UniqueFd signals_;
     UniqueFd bess_listener_;
+    UniqueFd target_process_;
     std::unique_ptr<NetnsHelper> fwd_helper_;
     std::unique_ptr<SpliceForwarder> splice_;
     std::unique_ptr<ApiServer> api_;

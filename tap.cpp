@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -116,6 +117,14 @@ TapResult open_tap(const Options& options) {
         return adopted;
     }
     TapResult result;
+    if (options.netns_type == NetnsType::Pid) {
+        long pidfd = syscall(SYS_pidfd_open, options.target_pid, 0);
+        result.target_process.reset(static_cast<int>(pidfd));
+        if (!result.target_process && errno == ESRCH) {
+            result.error = "no process with PID " + std::to_string(options.target_pid);
+            return result;
+        }
+    }
     TargetNamespaces ns = open_target_namespaces(options);
     if (!ns.error.empty()) {
         result.error = ns.error;

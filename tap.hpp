@@ -10,6 +10,10 @@
 
 struct TapResult {
     UniqueFd fd;
+    // With --netns-type=pid, a pidfd of the target process (when the kernel
+    // has pidfd_open): it becomes readable when the target exits. The tap fd
+    // pins the namespace, so the tap alone would never go away.
+    UniqueFd target_process;
     std::string error;  // set when fd is invalid
 };
 

@@ -28,4 +28,5 @@ status=$?
 [ "$status" != 0 ] && [ "$status" != 124 ] || fail "a foreign --userns-path was accepted (status $status)"
 expect "error names the network namespace" grep -q "network namespace" <<<"$err"
 expect "no tap1 was created" test -z "$(in_guest ip -o link show dev tap1 2>/dev/null)"
+umount "$WORK/netns"
 pass "path + userns-path configured and reached the host; foreign userns refused: $err"
