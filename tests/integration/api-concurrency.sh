@@ -45,24 +45,24 @@ loaded_run() {
     DROP_SECONDS=$((SECONDS - start))
 }
 
-best_base=0 best_loaded=0 ok=0
-for attempt in 1 2 3; do
+# The machine is shared and noisy (±20 % between back-to-back runs): each
+# attempt compares a baseline run with the loaded run right after it, and a
+# pair within 10 % passes. A loop stalled by the clients would lose far more
+# than that in every attempt.
+ok=0
+for attempt in 1 2 3 4; do
     base=$(throughput) || fail "baseline iperf3 failed"
     loaded_run
     log "attempt $attempt: baseline $((base / 1000000)) Mbit/s, with 50 silent clients $((LOADED / 1000000)) Mbit/s, list_hostfwd ${LATENCY} ms"
     [ "$DROPPED" = 50 ] || fail "only $DROPPED of 50 silent clients were dropped (after ${DROP_SECONDS}s)"
     [ "$DROP_SECONDS" -ge 4 ] || fail "silent clients were dropped too early (${DROP_SECONDS}s)"
-    [ "$base" -gt "$best_base" ] && best_base=$base
-    [ "$LOADED" -gt "$best_loaded" ] && best_loaded=$LOADED
-    # The machine is shared and noisy: compare the best of each side, and
-    # retry a pair rather than fail on one unlucky run.
     latency_ok=$(python3 -c "print(int(float('$LATENCY') < 100))")
-    if [ $((best_loaded * 10)) -ge $((best_base * 9)) ] && [ "$latency_ok" = 1 ]; then
+    if [ $((LOADED * 10)) -ge $((base * 9)) ] && [ "$latency_ok" = 1 ]; then
         ok=1
         break
     fi
 done
-[ $ok = 1 ] || fail "with silent clients: best $((best_loaded / 1000000)) Mbit/s vs $((best_base / 1000000)) Mbit/s without, last list_hostfwd ${LATENCY} ms"
+[ $ok = 1 ] || fail "with silent clients: below 90 % of the baseline (or list_hostfwd over 100 ms) in every attempt"
 
 stats=$(api "$SOCK" '{"execute":"get_stats"}')
 python3 -c '
@@ -71,4 +71,4 @@ r = json.loads(sys.argv[1])["return"]
 assert r["api_clients_dropped"] >= 50, r
 assert r["api_requests"] >= 102, r  # add, 100 concurrent, list' "$stats" || fail "get_stats after the run: $stats"
 kill -0 "$SLIRP_PID" || fail "daemon died"
-pass "100 concurrent clients; $((best_loaded / 1000000)) vs $((best_base / 1000000)) Mbit/s with/without 50 silent clients; list_hostfwd ${LATENCY} ms"
+pass "100 concurrent clients; $((LOADED / 1000000)) vs $((base / 1000000)) Mbit/s with/without 50 silent clients; list_hostfwd ${LATENCY} ms"
