@@ -7,5 +7,17 @@
 
 #include "options.hpp"
 
-// Returns "" on success, else one line naming what failed.
+// Returns "" on success, else one line naming what failed. Must be called
+// while the process is single-threaded (joining a user namespace requires it).
+//
+// Rootless, the process first joins the target's user namespace (or, when the
+// target has none of its own, a fresh one mapping only its own ids) so that the
+// mount work is permitted; it then holds no capability at all. As root it
+// stays in its user namespace and keeps only CAP_NET_BIND_SERVICE, so that
+// port forwards added later through the API may still use ports below 1024.
 std::string enter_sandbox(const Options& options);
+
+// Why /etc/resolv.conf would become unreadable in the sandbox ("" if it would
+// not): a symlink, or a chain of them, leading outside /etc and /run. The
+// path is a parameter for unit tests; the daemon checks /etc/resolv.conf.
+std::string resolv_conf_escape(const std::string& path);

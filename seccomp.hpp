@@ -4,5 +4,7 @@
 
 #include <string>
 
-// Returns "" on success, else one line naming what failed.
+// Returns "" on success, else one line naming what failed. Afterwards every
+// system call outside the list fails with EPERM (the process is not killed),
+// so the caller's ordinary error path reports it.
 std::string install_seccomp_filter();
