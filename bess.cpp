@@ -4,10 +4,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-UniqueFd listen_bess(const std::string& path, std::string* error) {
-    return listen_unix_socket(path, SOCK_SEQPACKET, 1, error);
-}
-
 UniqueFd BessListener::accept_client() {
     return UniqueFd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
 }

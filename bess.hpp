@@ -9,10 +9,6 @@
 #include "unique_fd.hpp"
 #include "unix_socket.hpp"
 
-// The plain listening socket, without removal of the file; superseded by
-// BessListener, kept until the daemon has moved over to it.
-UniqueFd listen_bess(const std::string& path, std::string* error);
-
 class BessListener {
    public:
     // Creates the listening socket at path (replacing a stale socket, never

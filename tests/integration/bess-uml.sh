@@ -27,11 +27,15 @@ out=$("$SLIRP" --target-type=bess "$WORK/not-a-socket" 2>&1) && fail "listened o
 grep -q "not a socket" <<<"$out" || fail "clobbering a regular file: unclear error: $out"
 [ -f "$WORK/not-a-socket" ] || fail "the regular file was removed"
 
-http_server 8000
-echo "page served to the UML guest" >"$WORK/www/index.html"
+# Stopped before any client came: clean exit, socket file removed.
 start_slirp --target-type=bess "$sock" || fail "did not start in BESS mode"
 [ -S "$sock" ] || fail "no socket at $sock"
+stop_slirp
+[ "$SLIRP_STATUS" = 0 ] || fail "SIGTERM before any client: exit status $SLIRP_STATUS"
+[ -e "$sock" ] && fail "socket file left behind after SIGTERM"
 
+http_server 8000
+echo "page served to the UML guest" >"$WORK/www/index.html"
 cat >"$WORK/init.sh" <<INIT
 #!/bin/sh
 $UML_GUEST_ENV
@@ -47,20 +51,31 @@ poweroff -f
 INIT
 chmod 755 "$WORK/init.sh"
 
-start=$SECONDS
-uml_boot "$WORK/uml.log" "vec0:transport=bess,dst=$sock,depth=128,gro=1" "init=$WORK/init.sh"
-status=$?
-log "UML ran for $((SECONDS - start)) s (status $status)"
-if [ ! -s "$WORK/guest-curl" ]; then
-    tail -n 20 "$WORK/uml.log"
-    fail "the UML guest did not get to fetch the page"
-fi
-grep -q "inet 10.0.2.100/24" "$WORK/guest-addr" || fail "guest address: $(cat "$WORK/guest-addr")"
-[ "$(cat "$WORK/guest-curl")" = "curl exit 0" ] || fail "guest fetch failed: $(cat "$WORK/guest-curl")"
-[ "$(cat "$WORK/guest-page")" = "page served to the UML guest" ] ||
-    fail "guest got '$(cat "$WORK/guest-page")'"
-[ -e "$sock" ] && fail "the socket file is still there after the client connected"
-# The client is gone: the daemon ends by itself, like with a vanished tap.
-wait_until 10 sh -c "! kill -0 $SLIRP_PID 2>/dev/null" || fail "daemon kept running after the client left"
-grep -q "BESS client is gone" "$WORK/slirp.log" || fail "no message about the client leaving"
-pass "UML guest over BESS fetched the host's page in $((SECONDS - start)) s"
+# boot_guest DAEMON_OPTIONS...: one UML guest against a fresh daemon.
+boot_guest() {
+    local what="BESS${*:+ with $*}" start status
+    rm -f "$WORK"/guest-*
+    start_slirp --target-type=bess "$@" "$sock" || fail "$what: did not start"
+    [ -S "$sock" ] || fail "$what: no socket at $sock"
+    start=$SECONDS
+    uml_boot "$WORK/uml.log" "vec0:transport=bess,dst=$sock,depth=128,gro=1" "init=$WORK/init.sh"
+    status=$?
+    log "$what: UML ran for $((SECONDS - start)) s (status $status)"
+    if [ ! -s "$WORK/guest-curl" ]; then
+        tail -n 20 "$WORK/uml.log"
+        fail "$what: the UML guest did not get to fetch the page"
+    fi
+    grep -q "inet 10.0.2.100/24" "$WORK/guest-addr" || fail "$what: guest address: $(cat "$WORK/guest-addr")"
+    [ "$(cat "$WORK/guest-curl")" = "curl exit 0" ] || fail "$what: guest fetch failed: $(cat "$WORK/guest-curl")"
+    [ "$(cat "$WORK/guest-page")" = "page served to the UML guest" ] ||
+        fail "$what: guest got '$(cat "$WORK/guest-page")'"
+    [ -e "$sock" ] && fail "$what: the socket file is still there after the client connected"
+    # The client is gone: the daemon ends by itself, like with a vanished tap.
+    wait_until 10 sh -c "! kill -0 $SLIRP_PID 2>/dev/null" || fail "$what: daemon kept running after the client left"
+    grep -q "BESS client is gone" "$WORK/slirp.log" || fail "$what: no message about the client leaving"
+}
+
+begin=$SECONDS
+boot_guest
+boot_guest --enable-sandbox --enable-seccomp
+pass "UML guests over BESS (plain, sandboxed with seccomp) fetched the host's page in $((SECONDS - begin)) s"
