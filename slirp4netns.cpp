@@ -1,12 +1,17 @@
 // slirp4netns.cpp owns the daemon: start-up order (tap, API, sandbox,
 // seccomp, ready-fd), the libslirp glue (callbacks, timers, poll integration)
 // and the packet path between the frame device (tap or BESS) and libslirp.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libslirp.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +36,7 @@
 #include "stats.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
+#include "vnet.hpp"
 
 #ifndef SLIRP4NETNS_VERSION
 #define SLIRP4NETNS_VERSION "unknown"
@@ -44,8 +50,9 @@ namespace {
 // Frames read from the device per wakeup before libslirp's sockets get a turn:
 // large enough to amortize poll(), small enough that sockets are not starved.
 constexpr int kFramesPerWakeup = 64;
-// A frame never exceeds MTU + Ethernet header; libslirp's maximum MTU is 65521.
-constexpr size_t kFrameBufferSize = 65536 + 64;
+// A frame never exceeds MTU + Ethernet header (libslirp's maximum MTU is
+// 65521, a TSO segment 64 KiB), plus the virtio-net header.
+constexpr size_t kFrameBufferSize = 65536 + 64 + sizeof(VnetHeader);
 
 // Errors quote what they were given (paths, option words), which may hold
 // newlines or escapes: each error stays one printable line.
@@ -94,8 +101,28 @@ class SlirpStack : public EventLoop::CycleSource {
 
     Slirp* slirp() const { return slirp_; }
 
+    // Before start(): when the tap carries virtio-net headers (tap.cpp asks
+    // for IFF_VNET_HDR), let the kernel segment and checksum for us, and
+    // let libslirp build segments as large as the tap then accepts.
+    void use_offloads(int tap, SlirpConfig& config) {
+        ifreq ifr{};
+        if (ioctl(tap, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR)) return;
+        int size = sizeof(VnetHeader);
+        if (ioctl(tap, TUNSETVNETHDRSZ, &size) < 0) return;
+        vnet_ = true;
+        // At the largest MTU every segment already fits a frame: offloads
+        // would only move checksumming from the guest's kernel (fused with
+        // its copy) into this process.
+        if (config.if_mtu >= kVnetSlirpMtu) return;
+        if (ioctl(tap, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) return;
+        tap_mtu_ = static_cast<unsigned>(config.if_mtu);
+        config.if_mtu = kVnetSlirpMtu;
+        config.if_mru = kVnetSlirpMtu;
+    }
+
     // The device carrying the guest's frames: a tap fd or a BESS connection.
-    void attach_device(UniqueFd device, std::string name) {
+    void attach_device(UniqueFd device, std::string name, bool is_tap = true) {
+        device_is_tap_ = is_tap;
         device_ = std::move(device);
         device_name_ = std::move(name);
         loop_.watch(device_.get(), POLLIN, [this](short revents) { on_device_ready(revents); });
@@ -123,20 +150,38 @@ class SlirpStack : public EventLoop::CycleSource {
 
    private:
     void on_device_ready(short revents) {
+        size_t skip = vnet_ && device_is_tap_ ? sizeof(VnetHeader) : 0;
         for (int i = 0; i < kFramesPerWakeup; i++) {
             ssize_t n = read(device_.get(), buffer_.data(), buffer_.size());
-            if (n > 0) {
+            if (n > static_cast<ssize_t>(skip)) {
+                uint8_t* frame = buffer_.data() + skip;
+                size_t len = static_cast<size_t>(n) - skip;
                 stats_.frames_from_guest++;
-                stats_.bytes_from_guest += static_cast<uint64_t>(n);
-                if (guest_frame_acceptable(buffer_.data(), static_cast<size_t>(n)))
-                    slirp_input(slirp_, buffer_.data(), static_cast<int>(n));
+                stats_.bytes_from_guest += len;
+                if (skip && !prepare_offloaded_frame(frame, len)) continue;
+                if (guest_frame_acceptable(frame, len))
+                    slirp_input(slirp_, frame, static_cast<int>(len));
                 continue;
             }
+            if (n > 0) continue;  // a bare virtio-net header
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
             device_gone(n == 0 ? "closed" : std::strerror(errno));
             return;
         }
         (void)revents;
+    }
+
+    // A frame the kernel did not finish: complete its checksum (libslirp
+    // checks every one) and raise a SYN's MSS so libslirp may send large
+    // segments, which send_packet hands back for the kernel to cut.
+    bool prepare_offloaded_frame(uint8_t* frame, size_t len) {
+        VnetHeader hdr;
+        std::memcpy(&hdr, buffer_.data(), sizeof hdr);
+        if ((hdr.flags & kVnetNeedsCsum) &&
+            !vnet_complete_checksum(frame, len, hdr.csum_start, hdr.csum_offset))
+            return false;
+        if (tap_mtu_) vnet_raise_syn_mss(frame, len, tap_mtu_);
+        return true;
     }
 
     void device_gone(const std::string& why) {
@@ -160,7 +205,8 @@ class SlirpStack : public EventLoop::CycleSource {
 
     static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
         SlirpStack& s = self(opaque);
-        ssize_t n = write(s.device_.get(), buf, len);
+        ssize_t n = s.vnet_ && s.device_is_tap_ ? s.write_vnet(static_cast<const uint8_t*>(buf), len)
+                                                : write(s.device_.get(), buf, len);
         if (n < 0) {
             // A full device queue only costs a retransmission; libslirp is told
             // the frame went, as its API asks.
@@ -170,6 +216,39 @@ class SlirpStack : public EventLoop::CycleSource {
         s.stats_.frames_to_guest++;
         s.stats_.bytes_to_guest += len;
         return n;
+    }
+
+    // One frame to a virtio-net tap: a header, then the frame; a TCP segment
+    // above the tap's MTU goes whole with a GSO header (its checksum field
+    // turned back into the partial form the kernel completes per segment).
+    ssize_t write_vnet(const uint8_t* frame, size_t len) {
+        VnetOutput out = tap_mtu_ ? vnet_classify_output(frame, len, tap_mtu_) : VnetOutput{};
+        if (out.kind == VnetOutput::Fragment) {
+            ssize_t result = static_cast<ssize_t>(len);
+            bool split = vnet_fragment_ipv4(frame, len, tap_mtu_, [&](const uint8_t* p, size_t n) {
+                if (write_vnet_parts(VnetOutput{}, p, n) < 0) result = -1;
+            });
+            return split ? result : static_cast<ssize_t>(len);  // DF set: too big to deliver
+        }
+        return write_vnet_parts(out, frame, len);
+    }
+
+    ssize_t write_vnet_parts(const VnetOutput& out, const uint8_t* frame, size_t len) {
+        iovec iov[4];
+        int count = 0;
+        iov[count++] = {const_cast<VnetHeader*>(&out.header), sizeof out.header};
+        uint16_t check = 0;
+        if (out.kind == VnetOutput::Segmented) {
+            check = htons(out.partial_check);
+            iov[count++] = {const_cast<uint8_t*>(frame), out.check_offset};
+            iov[count++] = {&check, sizeof check};
+            iov[count++] = {const_cast<uint8_t*>(frame) + out.check_offset + 2,
+                            len - out.check_offset - 2};
+        } else {
+            iov[count++] = {const_cast<uint8_t*>(frame), len};
+        }
+        ssize_t n = writev(device_.get(), iov, count);
+        return n < 0 ? n : static_cast<ssize_t>(len);
     }
 
     static void guest_error(const char* msg, void*) { log_error(std::string("guest error: ") + msg); }
@@ -229,6 +308,9 @@ class SlirpStack : public EventLoop::CycleSource {
     std::vector<std::unique_ptr<SlirpTimer>> timers_;
     std::vector<pollfd>* fds_ = nullptr;
     std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kFrameBufferSize);
+    bool vnet_ = false;          // the tap prefixes frames with virtio_net_hdr
+    bool device_is_tap_ = true;  // BESS clients never carry the header
+    unsigned tap_mtu_ = 0;       // set when the kernel segments for us
 };
 
 // What libslirp is configured with; owns the storage its pointers refer to.
@@ -359,16 +441,18 @@ class Daemon {
             device = std::move(tap.fd);
             target_process_ = std::move(tap.target_process);
         } else {
-            bess_ = BessListener::listen(options_.target, error);
-            if (!bess_) return false;
+            bess_listener_ = listen_bess(options_.target, error);
+            if (!bess_listener_) return false;
         }
+        if (device) stack_.use_offloads(device.get(), config.config);
         if (!stack_.start(config.config)) {
             *error = "libslirp refused the configuration (slirp_new failed)";
             return false;
         }
         print_banner(options_);
         if (device) stack_.attach_device(std::move(device), options_.tap_name);
-        if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
+        if (bess_listener_)
+            loop_.watch(bess_listener_.get(), POLLIN, [this](short) { accept_bess_client(); });
         loop_.set_cycle_source(&stack_);
         watch_exit_conditions();
         if (!options_.api_socket.empty()) {
@@ -433,13 +517,13 @@ class Daemon {
     }
 
     void accept_bess_client() {
-        UniqueFd client = bess_->accept_client();
-        if (!client) return;
-        // One client per instance, as with a tap: stop listening once it is
-        // here (destroying the listener removes the socket file, sandbox or not).
-        loop_.unwatch(bess_->fd());
-        bess_.reset();
-        stack_.attach_device(std::move(client), "BESS client");
+        int client = accept4(bess_listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client < 0) return;
+        // One client per instance, as with a tap: stop listening once it is here.
+        loop_.unwatch(bess_listener_.get());
+        bess_listener_.reset();
+        unlink(options_.target.c_str());
+        stack_.attach_device(UniqueFd(client), "BESS client", false);
     }
 
     const Options& options_;
@@ -447,7 +531,7 @@ class Daemon {
     Stats stats_;
     SlirpStack stack_;
     UniqueFd signals_;
-    std::unique_ptr<BessListener> bess_;
+    UniqueFd bess_listener_;
     UniqueFd target_process_;
     std::unique_ptr<NetnsHelper> fwd_helper_;
     std::unique_ptr<SpliceForwarder> splice_;

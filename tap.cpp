@@ -39,7 +39,7 @@ UniqueFd create_tap(const std::string& name, std::string* error) {
         return {};
     }
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0) {
         *error = errno_text("cannot create tap device \"" + name + "\" (TUNSETIFF)");

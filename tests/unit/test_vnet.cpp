@@ -1,0 +1,161 @@
+// test_vnet.cpp: the frame surgery for a segmenting tap (vnet.hpp):
+// checksums, SYN MSS raising, output classification, IPv4 fragmentation.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+// cmocka 1.1 declares its C functions without extern "C" guards.
+extern "C" {
+#include <cmocka.h>
+}
+
+#include <cstring>
+#include <vector>
+
+#include "vnet.hpp"
+
+namespace {
+
+using Frame = std::vector<uint8_t>;
+
+void put16(Frame& f, size_t at, uint16_t v) {
+    f[at] = static_cast<uint8_t>(v >> 8);
+    f[at + 1] = static_cast<uint8_t>(v);
+}
+uint16_t get16(const Frame& f, size_t at) { return static_cast<uint16_t>(f[at] << 8 | f[at + 1]); }
+
+// Reference checksum: plain 16-bit big-endian words.
+uint16_t reference_sum(const uint8_t* p, size_t len, uint32_t seed = 0) {
+    uint32_t sum = seed;
+    for (size_t i = 0; i + 1 < len; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+    if (len & 1) sum += static_cast<uint32_t>(p[len - 1] << 8);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+// An Ethernet + IPv4 + TCP frame with payload bytes; TCP header of 20 bytes
+// plus `options`; full, correct checksums.
+Frame ipv4_tcp(size_t payload, const Frame& options = {}, uint8_t flags = 0x10) {
+    size_t tcp_header = 20 + options.size();
+    Frame f(14 + 20 + tcp_header + payload);
+    put16(f, 12, 0x0800);
+    f[14] = 0x45;
+    put16(f, 16, static_cast<uint16_t>(20 + tcp_header + payload));
+    f[22] = 64;
+    f[23] = 6;
+    uint8_t src[] = {10, 0, 2, 100}, dst[] = {10, 0, 2, 2};
+    std::memcpy(&f[26], src, 4);
+    std::memcpy(&f[30], dst, 4);
+    put16(f, 24, static_cast<uint16_t>(~reference_sum(&f[14], 20)));
+    size_t t = 34;
+    put16(f, t, 40000);
+    put16(f, t + 2, 5201);
+    f[t + 12] = static_cast<uint8_t>((tcp_header / 4) << 4);
+    f[t + 13] = flags;
+    std::memcpy(&f[t + 20], options.data(), options.size());
+    for (size_t i = 0; i < payload; i++) f[t + tcp_header + i] = static_cast<uint8_t>(i * 7 + 3);
+    uint32_t pseudo = reference_sum(&f[26], 8) + 6 + static_cast<uint32_t>(tcp_header + payload);
+    put16(f, t + 16, static_cast<uint16_t>(~reference_sum(&f[t], tcp_header + payload, pseudo)));
+    return f;
+}
+
+bool tcp_checksum_ok(const Frame& f) {
+    size_t tcp_len = get16(f, 16) - 20;
+    uint32_t pseudo = reference_sum(&f[26], 8) + 6 + static_cast<uint32_t>(tcp_len);
+    return reference_sum(&f[34], tcp_len, pseudo) == 0xffff;
+}
+
+void sum_matches_reference(void**) {
+    Frame data(1001);
+    for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>(i * 31 + 17);
+    for (size_t len : {0, 1, 2, 3, 4, 5, 63, 64, 1000, 1001})
+        assert_int_equal(vnet_fold(vnet_sum(data.data(), len)), reference_sum(data.data(), len));
+}
+
+void completes_partial_checksum(void**) {
+    Frame f = ipv4_tcp(3000);
+    assert_true(tcp_checksum_ok(f));
+    // What the kernel leaves: the pseudo-header sum, not complemented.
+    uint32_t pseudo = reference_sum(&f[26], 8) + 6 + 20 + 3000;
+    put16(f, 50, reference_sum(nullptr, 0, pseudo));
+    assert_false(tcp_checksum_ok(f));
+    assert_true(vnet_complete_checksum(f.data(), f.size(), 34, 16));
+    assert_true(tcp_checksum_ok(f));
+    assert_false(vnet_complete_checksum(f.data(), 40, 34, 16));
+}
+
+void raises_default_syn_mss_only(void**) {
+    Frame opts = {2, 4, 0x05, 0xb4};  // MSS 1460, the default at MTU 1500
+    Frame f = ipv4_tcp(0, opts, 0x02);
+    assert_true(vnet_raise_syn_mss(f.data(), f.size(), 1500));
+    assert_int_equal(get16(f, 54 + 2), kVnetSlirpMtu - 40);
+    assert_true(tcp_checksum_ok(f));
+
+    Frame clamped = ipv4_tcp(0, {2, 4, 0x05, 0x00}, 0x02);  // MSS 1280: left alone
+    assert_false(vnet_raise_syn_mss(clamped.data(), clamped.size(), 1500));
+    assert_int_equal(get16(clamped, 56), 1280);
+
+    Frame not_syn = ipv4_tcp(0, opts, 0x10);
+    assert_false(vnet_raise_syn_mss(not_syn.data(), not_syn.size(), 1500));
+    assert_int_equal(get16(not_syn, 56), 1460);
+}
+
+void classifies_output(void**) {
+    Frame small = ipv4_tcp(1460);
+    assert_int_equal(vnet_classify_output(small.data(), small.size(), 1500).kind, VnetOutput::Plain);
+
+    Frame big = ipv4_tcp(20000);
+    VnetOutput out = vnet_classify_output(big.data(), big.size(), 1500);
+    assert_int_equal(out.kind, VnetOutput::Segmented);
+    assert_int_equal(out.header.gso_type, kVnetGsoTcpv4);
+    assert_int_equal(out.header.gso_size, 1460);
+    assert_int_equal(out.header.csum_start, 34);
+    assert_int_equal(out.header.csum_offset, 16);
+    assert_int_equal(out.header.hdr_len, 54);
+    assert_int_equal(out.check_offset, 50);
+    // The partial value completed over the segment gives the full checksum.
+    put16(big, 50, out.partial_check);
+    assert_true(vnet_complete_checksum(big.data(), big.size(), 34, 16));
+    assert_true(tcp_checksum_ok(big));
+
+    Frame udp = ipv4_tcp(3000);
+    udp[23] = 17;
+    assert_int_equal(vnet_classify_output(udp.data(), udp.size(), 1500).kind, VnetOutput::Fragment);
+}
+
+void fragments_ipv4(void**) {
+    Frame f = ipv4_tcp(4000);
+    f[23] = 17;  // any non-TCP protocol; the payload is just bytes here
+    std::vector<Frame> pieces;
+    assert_true(vnet_fragment_ipv4(f.data(), f.size(), 1500,
+                                   [&](const uint8_t* p, size_t n) { pieces.emplace_back(p, p + n); }));
+    assert_int_equal(pieces.size(), 3);
+    Frame joined;
+    for (size_t i = 0; i < pieces.size(); i++) {
+        const Frame& p = pieces[i];
+        assert_true(p.size() - 14 <= 1500);
+        assert_int_equal(reference_sum(&p[14], 20), 0xffff);  // header checksum
+        assert_int_equal(get16(p, 16), p.size() - 14);
+        uint16_t frag = get16(p, 20);
+        assert_int_equal((frag & 0x1fff) * 8, joined.size());
+        assert_int_equal((frag & 0x2000) != 0, i + 1 < pieces.size());
+        joined.insert(joined.end(), p.begin() + 34, p.end());
+    }
+    assert_true(joined == Frame(f.begin() + 34, f.end()));
+
+    put16(f, 20, 0x4000);  // DF: nothing emitted
+    int emitted = 0;
+    assert_false(vnet_fragment_ipv4(f.data(), f.size(), 1500, [&](const uint8_t*, size_t) { emitted++; }));
+    assert_int_equal(emitted, 0);
+}
+
+}  // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(sum_matches_reference),     cmocka_unit_test(completes_partial_checksum),
+        cmocka_unit_test(raises_default_syn_mss_only), cmocka_unit_test(classifies_output),
+        cmocka_unit_test(fragments_ipv4),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,199 @@
+// vnet.cpp: frame surgery for a segmenting tap (see vnet.hpp).
+#include "vnet.hpp"
+
+#include <bit>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+constexpr size_t kEthHeader = 14;
+constexpr uint16_t kEthIpv4 = 0x0800;
+constexpr uint16_t kEthIpv6 = 0x86dd;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kTcpSyn = 0x02;
+
+uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+void store16(uint8_t* p, uint16_t v) {
+    p[0] = static_cast<uint8_t>(v >> 8);
+    p[1] = static_cast<uint8_t>(v);
+}
+
+// Where the TCP header of a plain (unfragmented, no extension header) IPv4 or
+// IPv6 TCP packet starts; 0 if the frame is anything else.
+struct TcpView {
+    size_t ip = 0;   // offset of the IP header
+    size_t tcp = 0;  // offset of the TCP header, 0 if not TCP
+    size_t tcp_len = 0;
+    size_t tcp_header = 0;
+    bool v6 = false;
+};
+
+TcpView find_tcp(const uint8_t* frame, size_t len) {
+    TcpView v;
+    if (len < kEthHeader + 40) return v;
+    uint16_t type = load16(frame + 12);
+    v.ip = kEthHeader;
+    const uint8_t* ip = frame + kEthHeader;
+    size_t ip_total;
+    if (type == kEthIpv4) {
+        size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+        if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != kProtoTcp) return v;
+        if ((load16(ip + 6) & 0x3fff) != 0) return v;  // a fragment
+        ip_total = load16(ip + 2);
+        if (ip_total < ihl || kEthHeader + ip_total > len) return v;
+        v.tcp = kEthHeader + ihl;
+        v.tcp_len = ip_total - ihl;
+    } else if (type == kEthIpv6) {
+        if ((ip[0] >> 4) != 6 || ip[6] != kProtoTcp) return v;
+        ip_total = 40 + static_cast<size_t>(load16(ip + 4));
+        if (kEthHeader + ip_total > len) return v;
+        v.tcp = kEthHeader + 40;
+        v.tcp_len = ip_total - 40;
+        v.v6 = true;
+    } else {
+        return v;
+    }
+    if (v.tcp_len < 20) {
+        v.tcp = 0;
+        return v;
+    }
+    v.tcp_header = static_cast<size_t>(frame[v.tcp + 12] >> 4) * 4;
+    if (v.tcp_header < 20 || v.tcp_header > v.tcp_len) v.tcp = 0;
+    return v;
+}
+
+uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
+    const uint8_t* ip = frame + v.ip;
+    uint64_t sum = v.v6 ? vnet_sum(ip + 8, 32) : vnet_sum(ip + 12, 8);
+    return sum + kProtoTcp + v.tcp_len;
+}
+
+}  // namespace
+
+uint64_t vnet_sum(const uint8_t* data, size_t len, uint64_t sum) {
+    // The one's-complement sum does not depend on byte order (RFC 1071): add
+    // native 32-bit words into a 64-bit accumulator (carries collect in the
+    // upper half; the loop vectorizes), fold, and swap to network order once.
+    uint64_t native = 0;
+    while (len >= 4) {
+        uint32_t word;
+        std::memcpy(&word, data, 4);
+        native += word;
+        data += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        uint16_t half;
+        std::memcpy(&half, data, 2);
+        native += half;
+        data += 2;
+        len -= 2;
+    }
+    uint16_t folded = vnet_fold(native);
+    if constexpr (std::endian::native == std::endian::little)
+        folded = static_cast<uint16_t>(folded << 8 | folded >> 8);
+    sum += folded;
+    if (len) sum += static_cast<uint64_t>(data[0]) << 8;
+    return sum;
+}
+
+uint16_t vnet_fold(uint64_t sum) {
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start, uint16_t csum_offset) {
+    size_t field = static_cast<size_t>(csum_start) + csum_offset;
+    if (field + 2 > len) return false;
+    uint16_t check = static_cast<uint16_t>(~vnet_fold(vnet_sum(frame + csum_start, len - csum_start)));
+    // UDP (checksum at offset 6) sends a computed zero as all ones.
+    if (check == 0 && csum_offset == 6) check = 0xffff;
+    store16(frame + field, check);
+    return true;
+}
+
+bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
+    TcpView v = find_tcp(frame, len);
+    if (v.tcp == 0) return false;
+    uint8_t* tcp = frame + v.tcp;
+    if (!(tcp[13] & kTcpSyn)) return false;
+    unsigned expected = mtu - (v.v6 ? 60 : 40);
+    for (size_t i = 20; i + 1 < v.tcp_header;) {
+        uint8_t kind = tcp[i];
+        if (kind == 0) break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        uint8_t opt_len = tcp[i + 1];
+        if (opt_len < 2 || i + opt_len > v.tcp_header) break;
+        if (kind == 2 && opt_len == 4) {
+            uint16_t old_mss = load16(tcp + i + 2);
+            if (old_mss != expected) return false;
+            uint16_t new_mss = static_cast<uint16_t>(kVnetSlirpMtu - 40);
+            store16(tcp + i + 2, new_mss);
+            // Incremental update (RFC 1624): HC' = ~(~HC + ~m + m').
+            uint64_t sum = static_cast<uint16_t>(~load16(tcp + 16));
+            sum += static_cast<uint16_t>(~old_mss);
+            sum += new_mss;
+            store16(tcp + 16, static_cast<uint16_t>(~vnet_fold(sum)));
+            return true;
+        }
+        i += opt_len;
+    }
+    return false;
+}
+
+VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu) {
+    VnetOutput out;
+    if (len <= kEthHeader + mtu) return out;
+    TcpView v = find_tcp(frame, len);
+    if (v.tcp == 0) {
+        if (len >= kEthHeader + 20 && load16(frame + 12) == kEthIpv4) out.kind = VnetOutput::Fragment;
+        return out;
+    }
+    size_t ip_header = v.tcp - v.ip;
+    size_t headers = ip_header + v.tcp_header;
+    if (headers >= mtu) return out;
+    out.kind = VnetOutput::Segmented;
+    out.header.flags = kVnetNeedsCsum;
+    out.header.gso_type = v.v6 ? kVnetGsoTcpv6 : kVnetGsoTcpv4;
+    out.header.hdr_len = static_cast<uint16_t>(v.tcp + v.tcp_header);
+    out.header.gso_size = static_cast<uint16_t>(mtu - headers);
+    out.header.csum_start = static_cast<uint16_t>(v.tcp);
+    out.header.csum_offset = 16;
+    out.check_offset = v.tcp + 16;
+    out.partial_check = vnet_fold(pseudo_header_sum(frame, v));
+    return out;
+}
+
+bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
+                        const std::function<void(const uint8_t*, size_t)>& emit) {
+    if (len < kEthHeader + 20 || load16(frame + 12) != kEthIpv4) return false;
+    const uint8_t* ip = frame + kEthHeader;
+    size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+    size_t total = load16(ip + 2);
+    if (ihl < 20 || total < ihl || kEthHeader + total > len || mtu < ihl + 8) return false;
+    uint16_t frag = load16(ip + 6);
+    if (frag & 0x4000) return false;  // DF
+    bool more_after = frag & 0x2000;
+    size_t base_offset = static_cast<size_t>(frag & 0x1fff) * 8;
+    size_t chunk = (mtu - ihl) & ~size_t{7};
+    size_t payload = total - ihl;
+    std::vector<uint8_t> piece(kEthHeader + ihl + chunk);
+    for (size_t done = 0; done < payload; done += chunk) {
+        size_t n = payload - done < chunk ? payload - done : chunk;
+        bool last = done + n == payload;
+        std::memcpy(piece.data(), frame, kEthHeader + ihl);
+        std::memcpy(piece.data() + kEthHeader + ihl, ip + ihl + done, n);
+        uint8_t* h = piece.data() + kEthHeader;
+        store16(h + 2, static_cast<uint16_t>(ihl + n));
+        uint16_t flags = (!last || more_after) ? 0x2000 : 0;
+        store16(h + 6, static_cast<uint16_t>(flags | ((base_offset + done) / 8)));
+        store16(h + 10, 0);
+        store16(h + 10, static_cast<uint16_t>(~vnet_fold(vnet_sum(h, ihl))));
+        emit(piece.data(), kEthHeader + ihl + n);
+    }
+    return true;
+}
