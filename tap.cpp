@@ -39,6 +39,8 @@ UniqueFd create_tap(const std::string& name, std::string* error) {
         return {};
     }
     ifreq ifr{};
+    // IFF_VNET_HDR: frames carry a virtio-net header, so the daemon can let the
+    // kernel segment and checksum (see vnet.hpp).
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0) {
