@@ -441,8 +441,8 @@ class Daemon {
             device = std::move(tap.fd);
             target_process_ = std::move(tap.target_process);
         } else {
-            bess_listener_ = listen_bess(options_.target, error);
-            if (!bess_listener_) return false;
+            bess_ = BessListener::listen(options_.target, error);
+            if (!bess_) return false;
         }
         if (device) stack_.use_offloads(device.get(), config.config);
         if (!stack_.start(config.config)) {
@@ -451,8 +451,7 @@ class Daemon {
         }
         print_banner(options_);
         if (device) stack_.attach_device(std::move(device), options_.tap_name);
-        if (bess_listener_)
-            loop_.watch(bess_listener_.get(), POLLIN, [this](short) { accept_bess_client(); });
+        if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
         loop_.set_cycle_source(&stack_);
         watch_exit_conditions();
         if (!options_.api_socket.empty()) {
@@ -517,13 +516,13 @@ class Daemon {
     }
 
     void accept_bess_client() {
-        int client = accept4(bess_listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (client < 0) return;
-        // One client per instance, as with a tap: stop listening once it is here.
-        loop_.unwatch(bess_listener_.get());
-        bess_listener_.reset();
-        unlink(options_.target.c_str());
-        stack_.attach_device(UniqueFd(client), "BESS client", false);
+        UniqueFd client = bess_->accept_client();
+        if (!client) return;
+        // One client per instance, as with a tap: stop listening once it is
+        // here (destroying the listener removes the socket file, sandbox or not).
+        loop_.unwatch(bess_->fd());
+        bess_.reset();
+        stack_.attach_device(std::move(client), "BESS client", false);
     }
 
     const Options& options_;
@@ -531,7 +530,7 @@ class Daemon {
     Stats stats_;
     SlirpStack stack_;
     UniqueFd signals_;
-    UniqueFd bess_listener_;
+    std::unique_ptr<BessListener> bess_;
     UniqueFd target_process_;
     std::unique_ptr<NetnsHelper> fwd_helper_;
     std::unique_ptr<SpliceForwarder> splice_;
