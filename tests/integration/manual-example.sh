@@ -10,7 +10,9 @@
 # The man page documents every option --help lists and every API error desc.
 man=$REPO/man/slirp4netns.1
 text=$(sed 's/\\-/-/g' "$man")  # roff's \- is a plain hyphen here
-for option in $("$SLIRP" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+options=$("$SLIRP" --help | grep -o -- '--[a-z0-9-]*' | sort -u)
+[ "$(wc -w <<<"$options")" -ge 19 ] || fail "--help lists too few options: $options"
+for option in $options; do
     grep -q -- "^\.B[IR]* .*$option" <<<"$text" || fail "man page lacks $option"
 done
 grep -o '"bad request: [^"]*"' "$REPO/api_request.hpp" "$REPO/api_request.cpp" | cut -d'"' -f2 | sort -u |
