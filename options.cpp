@@ -220,11 +220,27 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
     return "";
 }
 
-// Names the offending option: `word` is the argv element getopt was reading
-// (a "-cx" cluster names the cluster, so the option character is used).
-std::string getopt_error(int c, const std::string& word) {
-    if (word.rfind("--", 0) == 0) {
-        std::string name = word.substr(0, word.find('='));
+// The long option `word` ("--name" or "--name=value") names, possibly
+// abbreviated: its val, or 0 when it names none or several.
+int long_option_val(const std::string& word) {
+    std::string name = word.substr(2, word.find('=') - 2);
+    int found = 0;
+    for (const option* o = kLongOptions; o->name; o++) {
+        std::string candidate = o->name;
+        if (candidate == name) return o->val;
+        if (!name.empty() && candidate.rfind(name, 0) == 0) found = found ? -1 : o->val;
+    }
+    return found > 0 ? found : 0;
+}
+
+// Names the offending option after getopt_long returned '?' or ':'. `last`
+// is argv[optind - 1]: the element just finished, which is the offending one
+// for long options; a short option inside a "-cx" cluster is named by optopt.
+std::string getopt_error(int c, const std::string& last) {
+    bool is_long = last.rfind("--", 0) == 0 && last.size() > 2 &&
+                   (optopt == 0 || optopt == long_option_val(last));
+    if (is_long) {
+        std::string name = last.substr(0, last.find('='));
         if (c == ':') return "option \"" + name + "\" requires an argument";
         if (optopt != 0) return "option \"" + name + "\" does not take an argument";
         return "unknown or ambiguous option \"" + name + "\"";
@@ -307,20 +323,20 @@ ParseResult parse_options(const std::vector<std::string>& args) {
     opterr = 0;
     for (;;) {
         int index = 0;
-        // "+": stop at the first non-option (the target); ":": report a
-        // missing argument as ':' rather than '?', for short and long options.
-        int at = optind > 0 ? optind : 1;
-        int c = getopt_long(argc, argv.data(), "+:ce:r:m:6a:hv", kLongOptions, &index);
+        // Options may follow the target, as with the original (GNU getopt
+        // permutes argv); ":" reports a missing argument as ':' not '?'.
+        int c = getopt_long(argc, argv.data(), ":ce:r:m:6a:hv", kLongOptions, &index);
         if (c == -1) break;
         if (c == '?' || c == ':') {
-            result.error = getopt_error(c, at < argc ? storage[static_cast<size_t>(at)] : "");
+            result.error = getopt_error(c, optind > 0 && optind <= argc ? argv[optind - 1] : "");
             return result;
         }
         result.error = apply_option(result.options, c, optarg ? optarg : "");
         if (!result.ok()) return result;
     }
     if (result.options.action != Action::Run) return result;
-    std::vector<std::string> positional(storage.begin() + optind, storage.end());
+    // Permuted: argv (not storage) now lists the non-options last.
+    std::vector<std::string> positional(argv.begin() + optind, argv.begin() + argc);
     result.error = validate_combination(result.options, positional);
     return result;
 }

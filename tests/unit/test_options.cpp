@@ -314,6 +314,30 @@ void test_empty_values(void**) {
     parse_fails({"--outbound-addr6=", "1"}, "outbound-addr6 must not be empty");
 }
 
+// As with the original (GNU getopt permutes argv), options may follow the
+// target and the tap name.
+void test_options_after_target(void**) {
+    Options o = parse_ok({"42", "tap1", "-c", "--mtu=9000"});
+    assert_true(o.configure);
+    assert_int_equal(o.mtu, 9000);
+    assert_int_equal(o.target_pid, 42);
+    assert_string_equal(o.tap_name.c_str(), "tap1");
+    parse_fails({"42", "--bogus"}, "unknown or ambiguous option \"--bogus\"");
+    parse_fails({"42", "tap0", "-x"}, "unknown option \"-x\"");
+    parse_fails({"42", "--mtu"}, "option \"--mtu\" requires an argument");
+    // "--" ends the options: what follows is positional even with a dash.
+    Options dashed = parse_ok({"--netns-type=path", "--", "-netns"});
+    assert_string_equal(dashed.target.c_str(), "-netns");
+}
+
+void test_abbreviated_long_options(void**) {
+    Options o = parse_ok({"--conf", "--mt=1400", "5"});
+    assert_true(o.configure);
+    assert_int_equal(o.mtu, 1400);
+    parse_fails({"--mt"}, "option \"--mt\" requires an argument");
+    parse_fails({"--conf=1", "5"}, "option \"--conf\" does not take an argument");
+}
+
 // The parser keeps state in getopt's globals: a second parse must not be
 // affected by where the first one stopped.
 void test_repeated_parses(void**) {
@@ -350,6 +374,8 @@ int main() {
         cmocka_unit_test(test_missing_arguments),
         cmocka_unit_test(test_api_socket_path),
         cmocka_unit_test(test_empty_values),
+        cmocka_unit_test(test_options_after_target),
+        cmocka_unit_test(test_abbreviated_long_options),
         cmocka_unit_test(test_repeated_parses),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
