@@ -70,6 +70,12 @@ TapResult adopt_tap_fd(int fd) {
         result.error = "tap FD " + std::to_string(fd) + " is not open";
         return result;
     }
+    // Anything else (a terminal, a socket) would be read as frames.
+    ifreq ifr{};
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_TAP)) {
+        result.error = "FD " + std::to_string(fd) + " is not a tap device";
+        return result;
+    }
     result.fd.reset(fd);
     return result;
 }

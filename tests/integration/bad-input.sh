@@ -51,6 +51,9 @@ rejects "exit-fd 77 is not open" --exit-fd=77 "$G"
 rejects "ready-fd 78 is not open" -r 78 "$G"
 rejects "tap FD must be a non-negative integer, got \"x\"" --netns-type=tapfd x
 rejects "tap FD 79 is not open" --netns-type=tapfd 79
+exec 5</dev/null
+rejects "FD 5 is not a tap device" --netns-type=tapfd 5
+exec 5<&-
 rejects "--configure cannot be used with --netns-type=tapfd" --netns-type=tapfd -c 0
 rejects "unknown or ambiguous option \"--bogus\"" --bogus "$G"
 rejects "unknown option \"-x\"" -x "$G"
