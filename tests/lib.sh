@@ -341,11 +341,17 @@ podman_setup() {
     trap 'podman_cleanup; cleanup' EXIT
 }
 
-# podman_cleanup: rootless podman leaves a pause process holding its user
-# namespace; it is ended by the pid it recorded.
+# podman_cleanup: containers a failed test left running are removed (with
+# their conmon and network helper); then the pause process rootless podman
+# leaves holding its user namespace is ended by the pid it recorded. Anything
+# still running from this test's private podman directories goes last.
 podman_cleanup() {
     local pid
+    "${PODMAN[@]}" rm --all --force --time 0 >/dev/null 2>&1
     for pid in $(find "$PODMAN_HOME" "$PODMAN_TMP" -name pause.pid -exec cat {} + 2>/dev/null); do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in $(pgrep -u "$TEST_USER" -f -- "$PODMAN_TMP"); do
         kill "$pid" 2>/dev/null
     done
     rm -rf "$PODMAN_TMP"
