@@ -9,9 +9,14 @@ http_server 8000
 http_server 8001 ::1
 
 out=$(podman_run --network slirp4netns:enable_ipv6=true,mtu=1500,cidr=10.5.0.0/24,allow_host_loopback=true -- \
-    sh -c 'ip -o addr show dev tap0; ip -o link show dev tap0; ip route; cat /etc/resolv.conf
-           echo "v4: $(wget -q -O - http://10.5.0.2:8000/)"
-           sleep 1; echo "v6: $(wget -q -O - http://[fd00::2]:8001/)"' 2>&1) ||
+    sh -c 'echo "v4: $(wget -q -O - http://10.5.0.2:8000/)"
+           # The SLAAC address needs a moment (router advertisement, DAD).
+           for i in 1 2 3 4 5 6 7 8 9 10; do
+               v6=$(wget -q -O - http://[fd00::2]:8001/) && break
+               sleep 0.5
+           done
+           echo "v6: $v6"
+           ip -o addr show dev tap0; ip -o link show dev tap0; ip route; cat /etc/resolv.conf' 2>&1) ||
     fail "container failed: $out"
 log "$out"
 grep -q "inet 10.5.0.100/24" <<<"$out" || fail "no 10.5.0.100/24: $out"
