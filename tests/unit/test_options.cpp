@@ -349,6 +349,26 @@ void test_repeated_parses(void**) {
 
 }  // namespace
 
+// --port-forward-mode: slirp (default) or splice; splice needs a namespace.
+void test_port_forward_mode(void**) {
+    assert_true(parse_ok({"1234"}).port_forward_mode == PortForwardMode::Slirp);
+    assert_true(parse_ok({"--port-forward-mode=splice", "1234"}).port_forward_mode ==
+                PortForwardMode::Splice);
+    assert_true(parse_ok({"--port-forward-mode", "slirp", "1234"}).port_forward_mode ==
+                PortForwardMode::Slirp);
+    assert_true(parse_ok({"--netns-type=path", "--port-forward-mode=splice", "/run/netns/x"})
+                    .port_forward_mode == PortForwardMode::Splice);
+    parse_fails({"--port-forward-mode=kernel", "1234"}, "unknown port-forward-mode \"kernel\"");
+    parse_fails({"--port-forward-mode=", "1234"}, "unknown port-forward-mode");
+    parse_fails({"--port-forward-mode"}, "requires an argument");
+    parse_fails({"--netns-type=tapfd", "--port-forward-mode=splice", "5"}, "needs a network namespace");
+    parse_fails({"--target-type=bess", "--port-forward-mode=splice", "/tmp/b.sock"},
+                "needs a network namespace");
+    assert_true(parse_ok({"--netns-type=tapfd", "--port-forward-mode=slirp", "5"}).port_forward_mode ==
+                PortForwardMode::Slirp);
+    assert_non_null(strstr(help_text("slirp4netns").c_str(), "--port-forward-mode=MODE"));
+}
+
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -377,6 +397,7 @@ int main() {
         cmocka_unit_test(test_options_after_target),
         cmocka_unit_test(test_abbreviated_long_options),
         cmocka_unit_test(test_repeated_parses),
+        cmocka_unit_test(test_port_forward_mode),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
