@@ -2,6 +2,7 @@
 # Rootless podman 4.3 publishes a port with port_handler=slirp4netns, which
 # goes through our API socket (add_hostfwd): a server in the container answers
 # on the host's 127.0.0.1:HOST_PORT. Removing the container ends our daemon.
+# podman's default handler (rootlessport, no API socket) works with it too.
 . "$(dirname "$0")/../lib.sh"
 
 podman_setup
@@ -34,4 +35,11 @@ gone() { ! kill -0 $pids 2>/dev/null; }
 wait_until 10 gone || fail "our daemon outlived its container"
 curl -s -m 2 http://127.0.0.1:18080/ >/dev/null && fail "port still answers after the container is gone"
 [ -e "$api" ] && fail "API socket $api left behind"
-pass "podman's port_handler=slirp4netns published 127.0.0.1:18080 through our API"
+
+podman_run -d --name web2 -p 127.0.0.1:18082:80 --network slirp4netns -- \
+    httpd -f -p 80 -h /www >"$WORK/podman.out" 2>&1 || fail "podman run -d (rootlessport) failed: $(cat "$WORK/podman.out")"
+fetch2() { curl -s -m 2 http://127.0.0.1:18082/ >"$WORK/page" && [ -s "$WORK/page" ]; }
+wait_until 15 fetch2 || fail "nothing answered on 127.0.0.1:18082 (podman's default port handler)"
+[ "$(cat "$WORK/page")" = "served from the container" ] || fail "host fetched '$(cat "$WORK/page")' via rootlessport"
+[ "$(grep -c -- "--netns-type=path" "$WORK/slirp-wrapper.argv")" = 2 ] || fail "second container did not run our daemon"
+pass "port_handler=slirp4netns published 127.0.0.1:18080 through our API; rootlessport published 127.0.0.1:18082"
