@@ -78,4 +78,31 @@ boot_guest() {
 begin=$SECONDS
 boot_guest
 boot_guest --enable-sandbox --enable-seccomp
-pass "UML guests over BESS (plain, sandboxed with seccomp) fetched the host's page in $((SECONDS - begin)) s"
+
+# Rootless and confined, with a minimal client of our own: one ARP request
+# in one message, the gateway's ARP reply back in one message.
+ensure_test_user
+mkdir -m 777 "$WORK/user"
+usock=$WORK/user/bess.sock
+setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- \
+    "$SLIRP" --target-type=bess --enable-sandbox --enable-seccomp "$usock" >"$WORK/slirp.log" 2>&1 &
+BACKGROUND_PIDS+=($!)
+wait_until 5 test -S "$usock" || fail "rootless: no socket at $usock"
+reply=$(timeout 10 python3 - "$usock" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(5)
+mac = bytes.fromhex("020000000064")
+arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, socket.inet_aton("10.0.2.100"),
+                  bytes(6), socket.inet_aton("10.0.2.2"))
+s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
+while True:
+    f = s.recv(65536)
+    if f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x02" and f[38:42] == socket.inet_aton("10.0.2.100"):
+        print("is-at", socket.inet_ntoa(f[28:32]), len(f))
+        break
+PY
+)
+[[ $reply == "is-at 10.0.2.2 "* ]] || fail "rootless: no ARP reply from the gateway (got '$reply')"
+pass "UML guests over BESS (plain, sandboxed with seccomp) fetched the host's page; rootless sandboxed daemon answered ARP; $((SECONDS - begin)) s"
