@@ -169,7 +169,9 @@ set datafile missing "NaN"
 set xtics rotate by -35 scale 0
 set ylabel "x slirp4netns 1.2.0 (throughput ratio, or inverse for time, memory, CPU)"
 set logscale y 2
-set yrange [0.1:*]
+set yrange [0.03:*]
+set rmargin 10
+set bmargin 9
 set grid ytics
 set key top left
 plot "{data.name}" using 2:xtic(1) title "ours" lc rgb "#1f77b4", \\
