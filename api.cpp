@@ -88,6 +88,7 @@ class UnixApiServer : public ApiServer {
         defaults_.guest_addr = context.options.network.guest;
         defaults_.ipv6 = context.options.enable_ipv6;
         defaults_.mode = context.options.port_forward_mode;
+        keep_spare();
         loop_.watch(listener_.get(), POLLIN, [this](short) { accept_clients(); });
     }
 
@@ -109,13 +110,24 @@ class UnixApiServer : public ApiServer {
     }
 
     void accept_clients() {
+        bool made_room = false;
         for (int i = 0; i < kAcceptsPerWakeup; i++) {
             int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                    if (!drop_oldest_client()) pause_accepting();
+                    // accept() fails so even when nobody waits: room is made
+                    // for one client per wakeup, and poll() says if more wait.
+                    if (made_room) return;
+                    if (spare_) {
+                        spare_.reset();  // its slot is the one accept() takes now
+                    } else if (!drop_oldest_client()) {
+                        pause_accepting();
+                        return;
+                    }
+                    made_room = true;
                     continue;
                 }
+                keep_spare();
                 return;  // EAGAIN, or a connection that died before we took it
             }
             if (clients_.size() >= kApiMaxClients) drop_oldest_client();
@@ -164,6 +176,14 @@ class UnixApiServer : public ApiServer {
         if (it->second->timer) loop_.cancel_timer(it->second->timer);
         loop_.unwatch(key);
         clients_.erase(it);  // closes the descriptor
+        keep_spare();
+    }
+
+    // libslirp opens a socket per guest connection and may take every
+    // descriptor the limit allows; a spare one is held so that the API can
+    // still take a client then, and is taken back as soon as a slot frees.
+    void keep_spare() {
+        if (!spare_) spare_ = UniqueFd(fcntl(listener_.get(), F_DUPFD_CLOEXEC, 0));
     }
 
     void on_client_ready(int key, short revents) {
@@ -358,6 +378,7 @@ class UnixApiServer : public ApiServer {
     std::map<uint64_t, SpliceForwarder::Handle> splice_handles_;  // API id -> forwarder
     uint64_t clients_dropped_ = 0;
     EventLoop::TimerId pause_timer_ = 0;
+    UniqueFd spare_;  // a duplicate of listener_, never polled
 };
 
 }  // namespace
