@@ -39,16 +39,16 @@ namespace {
 
 constexpr const char* kAllowed[] = {
     // The event loop and its watches: poll, signalfd reads, timers.
-    "poll", "ppoll", "read", "write", "close", "clock_gettime", "clock_nanosleep",
-    "gettimeofday", "nanosleep",  // vDSO fallbacks and glib's clock
+    "poll", "ppoll", "read", "write", "close", "clock_gettime", "clock_nanosleep", "gettimeofday",
+    "nanosleep",  // vDSO fallbacks and glib's clock
     "rt_sigreturn", "rt_sigprocmask", "restart_syscall",
     // Memory (glibc's malloc, glib's slices).
     "brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
     // libslirp's sockets: outbound TCP/UDP/ICMP, DNS forwarding, hostfwd
     // listeners (added through the API after the sandbox exists).
     "socket", "connect", "bind", "listen", "accept", "accept4", "getsockname", "getpeername",
-    "setsockopt", "getsockopt", "shutdown", "recvfrom", "sendto", "recvmsg", "sendmsg",
-    "recvmmsg", "sendmmsg", "readv", "writev", "ioctl", "fcntl",
+    "setsockopt", "getsockopt", "shutdown", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg",
+    "sendmmsg", "readv", "writev", "ioctl", "fcntl",
     // libslirp rereads /etc/resolv.conf when it changes (stat, then open).
     "openat", "open", "newfstatat", "fstat", "stat", "lstat", "statx", "lseek",
     // glib's random numbers and libslirp's DHCP/DNS ids.
@@ -74,7 +74,8 @@ std::string install_seccomp_filter() {
         if (nr == __NR_SCMP_ERROR) continue;
         int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
         if (rc < 0) {
-            error = std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc);
+            error =
+                std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc);
             break;
         }
     }
