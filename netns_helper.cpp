@@ -33,7 +33,9 @@ struct Request {
     sockaddr_storage addr;
 };
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 bool valid_request(const Request& r) {
     if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
@@ -184,8 +186,8 @@ OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, sock
     } while (reply.message.compare(0, expected.size(), expected) != 0);
     reply.message.erase(0, expected.size());
     if (!reply.fd) {
-        out.error = reply.message.empty() ? "the port-forwarding helper sent no socket"
-                                          : reply.message;
+        out.error =
+            reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;
         return out;
     }
     out.fd = std::move(reply.fd);

@@ -27,7 +27,9 @@ constexpr unsigned kUdpBatch = 32;
 constexpr size_t kUdpDatagramMax = 65536;
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 // A reset propagates as a reset: closing with a zero linger sends RST.
 void set_reset_on_close(int fd) {
@@ -145,7 +147,8 @@ void SpliceForwarder::accept_tcp(Handle handle) {
         if (it == listeners_.end()) return;
         UniqueFd host(accept4(it->second.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!host) return;  // EAGAIN, or out of descriptors: the backlog keeps the rest
-        OpenedSocket guest = opener_.open_socket(SOCK_STREAM, it->second.guest, it->second.guest_len);
+        OpenedSocket guest =
+            opener_.open_socket(SOCK_STREAM, it->second.guest, it->second.guest_len);
         if (!guest.fd) {
             set_reset_on_close(host.get());
             continue;
@@ -159,7 +162,8 @@ void SpliceForwarder::accept_tcp(Handle handle) {
         // Until the namespace side is connected, only its completion matters;
         // the host side is watched for errors alone.
         loop_.watch(host_fd, 0, [this, id](short revents) { conn_event(id, true, revents); });
-        loop_.watch(guest_fd, POLLOUT, [this, id](short revents) { conn_event(id, false, revents); });
+        loop_.watch(guest_fd, POLLOUT,
+                    [this, id](short revents) { conn_event(id, false, revents); });
     }
 }
 
@@ -318,8 +322,8 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     if (!s.fd) return 0;
     uint64_t id = next_id_++;
     int fd = s.fd.get();
-    auto flow = std::make_unique<Flow>(
-        Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
+    auto flow =
+        std::make_unique<Flow>(Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
     loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });
@@ -400,8 +404,8 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     if (it == flows_.end()) return;
     Flow& f = *it->second;
     loop_.unwatch(f.fd.get());
-    flow_by_peer_.erase(
-        std::make_pair(f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
+    flow_by_peer_.erase(std::make_pair(
+        f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
     flows_.erase(it);
 }
 

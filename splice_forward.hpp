@@ -20,7 +20,7 @@
 #include "unique_fd.hpp"
 
 struct SpliceRule {
-    int type = SOCK_STREAM;  // SOCK_STREAM or SOCK_DGRAM
+    int type = SOCK_STREAM;   // SOCK_STREAM or SOCK_DGRAM
     sockaddr_storage host{};  // where to listen on the host side
     socklen_t host_len = 0;
     sockaddr_storage guest{};  // where to connect inside the namespace
