@@ -1,7 +1,7 @@
 #!/bin/bash
-# Splice mode under --enable-sandbox, rootless (as podman runs it): the
+# Splice mode under --enable-sandbox --enable-seccomp, rootless (as podman runs it): the
 # namespace helper is sandboxed like the daemon (its root holds only /etc and
-# /run, no-new-privs) and still opens connections in the namespace.
+# /run, no-new-privs, seccomp filter) and still opens connections in the namespace.
 . "$(dirname "$0")/../lib.sh"
 
 PEER="$TESTS_DIR/integration/splice-peer.py"
@@ -16,7 +16,7 @@ GUEST_PID=$!
 BACKGROUND_PIDS+=($GUEST_PID)
 wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
 SLIRP=$(slirp_launcher as-test-user setpriv --reuid="$TEST_USER" --regid="$TEST_USER" \
-    --init-groups --reset-env -- "$SLIRP") start_slirp -c --enable-sandbox \
+    --init-groups --reset-env -- "$SLIRP") start_slirp -c --enable-sandbox --enable-seccomp \
     --port-forward-mode=splice -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 mkdir -p "$WORK/guest"
 # nsenter execs the server, so the pid kept for cleanup is the server itself.
@@ -28,6 +28,7 @@ helper=$(pgrep -P "$SLIRP_PID" -x slirp4netns-fwd) || fail "no port-forwarding h
 [ "$(readlink /proc/$helper/ns/net)" = "$(readlink /proc/$GUEST_PID/ns/net)" ] ||
     fail "helper is not in the guest's network namespace"
 expect "helper has no-new-privs" grep -q "^NoNewPrivs:.*1" /proc/$helper/status
+expect "helper is under a seccomp filter" grep -q "^Seccomp:.*2" /proc/$helper/status
 root=$(ls /proc/$helper/root/ | tr '\n' ' ')
 [ "$root" = "etc run " ] || fail "helper's root holds '$root', not only etc and run"
 
