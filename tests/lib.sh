@@ -484,3 +484,25 @@ while True:
     wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :$1' | grep -q ." ||
         fail "whoami server in the peer did not start"
 }
+
+# assert_confined PID CAPS: fails unless PID runs as --enable-sandbox and
+# --enable-seccomp leave it: seccomp filter mode, no-new-privs, CapEff, CapPrm
+# and CapBnd all equal to CAPS (hex, as in /proc/PID/status), a read-only
+# tmpfs root holding only etc and run, and no mount left outside them (the
+# old root is gone).
+assert_confined() {
+    local pid=$1 caps=$2 status field entries stray
+    status=$(cat "/proc/$pid/status") || fail "no process $pid to inspect"
+    grep -q "^Seccomp:[[:space:]]*2$" <<<"$status" || fail "pid $pid has no seccomp filter"
+    grep -q "^NoNewPrivs:[[:space:]]*1$" <<<"$status" || fail "pid $pid lacks no-new-privs"
+    for field in CapEff CapPrm CapBnd; do
+        grep -q "^$field:[[:space:]]*$caps$" <<<"$status" ||
+            fail "pid $pid: $(grep "^$field:" <<<"$status"), expected $caps"
+    done
+    entries=$(ls -A "/proc/$pid/root/" | tr '\n' ' ')
+    [ "$entries" = "etc run " ] || fail "pid $pid's root holds '$entries', not only etc and run"
+    awk '$5 == "/" && $6 ~ /^ro,/ && / - tmpfs / { found = 1 } END { exit !found }' \
+        "/proc/$pid/mountinfo" || fail "pid $pid's root is not a read-only tmpfs"
+    stray=$(awk '$5 != "/" && $5 !~ /^\/(etc|run)(\/|$)/ { print $5 }' "/proc/$pid/mountinfo")
+    [ -z "$stray" ] || fail "pid $pid still sees mounts outside its root: $stray"
+}

@@ -1,0 +1,69 @@
+#!/bin/bash
+# As root with --enable-sandbox --enable-seccomp -6 (no -c): the daemon is
+# confined (seccomp filter, no-new-privs, only CAP_NET_BIND_SERVICE left, a
+# root holding only etc and run, the old root gone) and everything still
+# works: a DHCP lease (udhcpc), TCP and UDP to host-loopback services, DNS
+# through 10.0.2.3 to the host side's resolver, IPv6 to [fd00::2], and a
+# clean exit on SIGTERM.
+. "$(dirname "$0")/../lib.sh"
+
+private_dns sandbox.test 127.7.7.7
+http_server 8000 ::
+# UDP echo on the host side's loopback.
+background python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 9000))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"echo:" + data, peer)'
+wait_until 10 sh -c 'ss -Hlun "sport = :9000" | grep -q .' || fail "UDP echo did not start"
+
+start_guest
+start_slirp -6 --enable-sandbox --enable-seccomp "$GUEST_PID" tap0 || fail "did not start"
+assert_confined "$SLIRP_PID" 0000000000000400
+
+# DHCP: udhcpc's script configures what it was given.
+in_guest ip link set tap0 up
+cat >"$WORK/lease.sh" <<'SCRIPT'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+ip addr add "$ip/$mask" dev "$interface"
+ip route add default via "$router"
+echo "lease ip=$ip router=$router dns=$dns"
+SCRIPT
+chmod +x "$WORK/lease.sh"
+lease=$(in_guest timeout 20 busybox udhcpc -f -q -n -i tap0 -t 5 -T 1 -s "$WORK/lease.sh" 2>&1)
+grep -q "^lease ip=10.0.2.15 router=10.0.2.2 dns=10.0.2.3" <<<"$lease" || fail "DHCP: $lease"
+
+body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
+[ "$body" = "hello from host" ] || fail "TCP to 10.0.2.2:8000 returned '$body'"
+
+reply=$(in_guest python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(5):
+    s.sendto(b"ping", ("10.0.2.2", 9000))
+    try:
+        print(s.recv(2048).decode())
+        break
+    except socket.timeout:
+        pass')
+[ "$reply" = "echo:ping" ] || fail "UDP to 10.0.2.2:9000 answered '$reply'"
+
+answer=$(dns_lookup sandbox.test 10.0.2.3)
+[ "$answer" = 127.7.7.7 ] || fail "DNS through 10.0.2.3 answered '$answer'"
+
+guest_has_ra_address() { in_guest ip -o -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
+wait_until 15 guest_has_ra_address || fail "no fd00::/64 address: $(in_guest ip -o -6 addr)"
+wait_until 10 sh -c "nsenter --target $GUEST_PID --net ip -6 route | grep -q '^default via fe80::'" ||
+    fail "no IPv6 default route"
+body=$(in_guest curl -s -m 10 "http://[fd00::2]:8000/")
+[ "$body" = "hello from host" ] || fail "TCP to [fd00::2]:8000 returned '$body'"
+
+assert_confined "$SLIRP_PID" 0000000000000400
+expect "nothing was refused loudly" test -z "$(grep -i 'not permitted' "$WORK/slirp.log")"
+stop_slirp
+[ "$SLIRP_STATUS" = 0 ] || fail "SIGTERM exit status $SLIRP_STATUS"
+pass "confined; DHCP, TCP, UDP, DNS, IPv6 and SIGTERM work"

@@ -1,0 +1,83 @@
+#!/bin/bash
+# Port forwards added through the API after the daemon confined itself
+# (--enable-sandbox --enable-seccomp, as root): the listening sockets are
+# created inside the sandbox, a privileged host port works with the one
+# capability kept (CAP_NET_BIND_SERVICE), TCP and UDP carry traffic, list
+# shows them, remove stops them; the exit-fd still ends the daemon (status 0).
+. "$(dirname "$0")/../lib.sh"
+
+SOCK=$WORK/api.sock
+api() { python3 "$TESTS_DIR/integration/api-client.py" "$SOCK" "$1"; }
+add() {
+    local reply
+    reply=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
+    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
+}
+
+start_guest
+rm -f "$WORK/exit"
+mkfifo "$WORK/exit"
+exec 5<>"$WORK/exit"
+{ start_slirp -c --enable-sandbox --enable-seccomp -a "$SOCK" --exit-fd=6 "$GUEST_PID" tap0 \
+    6<"$WORK/exit"; } 5>&- || fail "did not start"
+rm -f "$WORK/exit"
+assert_confined "$SLIRP_PID" 0000000000000400
+
+mkdir -p "$WORK/www"
+echo "hello from guest" >"$WORK/www/index.html"
+background nsenter --target "$GUEST_PID" --net python3 -m http.server 80 --bind 10.0.2.100 \
+    --directory "$WORK/www" 5>&-
+# (5>&-: a server holding the exit fifo's write end would keep it from hanging up.)
+background nsenter --target "$GUEST_PID" --net python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"echo:" + data, peer)' 5>&-
+wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sport = :5353" | grep -q .' ||
+    fail "guest servers did not start"
+
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":81,"guest_port":80'
+add '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
+list=$(api '{"execute":"list_hostfwd"}')
+for port in 8080 81 5300; do
+    grep -q "\"host_port\":$port," <<<"$list" || fail "list_hostfwd lacks port $port: $list"
+done
+
+body=$(curl -s -m 10 http://127.0.0.1:8080/)
+[ "$body" = "hello from guest" ] || fail "TCP forward 127.0.0.1:8080 returned '$body'"
+body=$(curl -s -m 10 http://127.0.0.1:81/)
+[ "$body" = "hello from guest" ] || fail "privileged TCP forward 127.0.0.1:81 returned '$body'"
+reply=$(python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(5):
+    s.sendto(b"ping", ("127.0.0.1", 5300))
+    try:
+        print(s.recv(2048).decode())
+        break
+    except socket.timeout:
+        pass')
+[ "$reply" = "echo:ping" ] || fail "UDP forward 127.0.0.1:5300 answered '$reply'"
+
+id=$(python3 -c 'import json, sys
+print([e["id"] for e in json.loads(sys.argv[1])["return"]["entries"] if e["host_port"] == 8080][0])' "$list")
+reply=$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$id}}")
+[ "$reply" = '{"return":{}}' ] || fail "remove_hostfwd answered '$reply'"
+expect_not "removed forward still answers" curl -s -m 3 http://127.0.0.1:8080/
+body=$(curl -s -m 10 http://127.0.0.1:81/)
+[ "$body" = "hello from guest" ] || fail "the other forward broke after a removal: '$body'"
+list=$(api '{"execute":"list_hostfwd"}')
+grep -q '"host_port":8080,' <<<"$list" && fail "list still shows the removed forward: $list"
+
+assert_confined "$SLIRP_PID" 0000000000000400
+exec 5>&-
+wait_until 5 sh -c "! kill -0 $SLIRP_PID 2>/dev/null" || fail "still running after the exit-fd closed"
+wait "$SLIRP_PID"
+status=$?
+[ "$status" = 0 ] || fail "exit status $status after the exit-fd closed"
+expect "API socket removed on exit" test ! -e "$SOCK"
+pass "forwards added inside the sandbox carry TCP (port 81 too) and UDP; remove and exit-fd work"
