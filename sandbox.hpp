@@ -10,11 +10,15 @@
 // Returns "" on success, else one line naming what failed. Must be called
 // while the process is single-threaded (joining a user namespace requires it).
 //
-// Rootless, the process first joins the target's user namespace (or, when the
-// target has none of its own, a fresh one mapping only its own ids) so that the
-// mount work is permitted; it then holds no capability at all. As root it
-// stays in its user namespace and keeps only CAP_NET_BIND_SERVICE, so that
-// port forwards added later through the API may still use ports below 1024.
+// Rootless (without CAP_SYS_ADMIN), the process first joins the target's user
+// namespace (or, when there is none other than its own, e.g. tapfd or BESS, a
+// fresh one mapping only its own ids) so that the mount work is permitted; it
+// then holds no capability at all. As root (or root of podman's user
+// namespace) it stays in its user namespace and keeps only
+// CAP_NET_BIND_SERVICE, so that port forwards added later through the API may
+// still use ports below 1024. Then: a new mount namespace whose root is a
+// read-only tmpfs holding only /etc and /run (recursive, read-only binds),
+// pivot_root, the old root detached, no-new-privs.
 std::string enter_sandbox(const Options& options);
 
 // Why /etc/resolv.conf would become unreadable in the sandbox ("" if it would

@@ -3,7 +3,8 @@
 # namespace): the unprivileged daemon with --enable-sandbox --enable-seccomp
 # joins the target's user namespace to build its sandbox, then holds no
 # capability at all (CapEff, CapPrm, CapBnd empty). TCP, DNS and a port
-# forward added through the API still work; SIGTERM exits 0.
+# forward added through the API still work; SIGTERM exits 0. With no target
+# namespace (BESS), it makes a user namespace of its own instead.
 . "$(dirname "$0")/../lib.sh"
 
 ensure_test_user
@@ -42,4 +43,18 @@ body=$(curl -s -m 10 http://127.0.0.1:18081/)
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"
 expect "API socket removed on exit" test ! -e "$SOCK"
-pass "as $TEST_USER in the guest's user namespace, no capabilities; TCP, DNS and a forward work"
+
+# No namespace to join (BESS mode): the daemon makes a user namespace of its
+# own, mapping only its own uid, and confines itself the same way.
+SLIRP=$(slirp_launcher as-test-user setpriv --reuid="$TEST_USER" --regid="$TEST_USER" \
+    --init-groups --reset-env -- "$SLIRP") start_slirp --enable-sandbox --enable-seccomp \
+    --target-type=bess "$WORK/user/bess.sock" || fail "did not start in BESS mode"
+assert_confined "$SLIRP_PID" 0000000000000000
+[ "$(readlink "/proc/$SLIRP_PID/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
+    fail "BESS mode: daemon built its sandbox without a user namespace of its own"
+map=$(awk '{print $1, $2, $3}' "/proc/$SLIRP_PID/uid_map")
+[ "$map" = "$(id -u "$TEST_USER") $(id -u "$TEST_USER") 1" ] || fail "BESS mode: uid_map is '$map'"
+stop_slirp
+[ "$SLIRP_STATUS" = 0 ] || fail "BESS mode: exit status $SLIRP_STATUS"
+expect "BESS socket removed on exit" test ! -e "$WORK/user/bess.sock"
+pass "as $TEST_USER in the guest's user namespace, no capabilities; TCP, DNS and a forward work; BESS mode in its own user namespace"
