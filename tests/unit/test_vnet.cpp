@@ -52,7 +52,7 @@ Frame ipv4_tcp(size_t payload, const Frame& options = {}, uint8_t flags = 0x10) 
     put16(f, t + 2, 5201);
     f[t + 12] = static_cast<uint8_t>((tcp_header / 4) << 4);
     f[t + 13] = flags;
-    std::memcpy(&f[t + 20], options.data(), options.size());
+    if (!options.empty()) std::memcpy(&f[t + 20], options.data(), options.size());
     for (size_t i = 0; i < payload; i++) f[t + tcp_header + i] = static_cast<uint8_t>(i * 7 + 3);
     uint32_t pseudo = reference_sum(&f[26], 8) + 6 + static_cast<uint32_t>(tcp_header + payload);
     put16(f, t + 16, static_cast<uint16_t>(~reference_sum(&f[t], tcp_header + payload, pseudo)));
@@ -101,8 +101,29 @@ void raises_default_syn_mss_only(void**) {
 }
 
 void classifies_output(void**) {
+    // A TCP frame that fits goes with a partial checksum, segmenting tap or not.
     Frame small = ipv4_tcp(1460);
-    assert_int_equal(vnet_classify_output(small.data(), small.size(), 1500).kind, VnetOutput::Plain);
+    for (unsigned mtu : {1500u, 0u}) {
+        Frame f = small;
+        VnetOutput fit = vnet_classify_output(f.data(), f.size(), mtu);
+        assert_int_equal(fit.kind, VnetOutput::Partial);
+        assert_int_equal(fit.header.flags, kVnetNeedsCsum);
+        assert_int_equal(fit.header.gso_type, kVnetGsoNone);
+        assert_int_equal(fit.header.csum_start, 34);
+        assert_int_equal(fit.header.csum_offset, 16);
+        assert_int_equal(fit.check_offset, 50);
+        put16(f, 50, fit.partial_check);
+        assert_false(tcp_checksum_ok(f));
+        assert_true(vnet_complete_checksum(f.data(), f.size(), 34, 16));
+        assert_true(tcp_checksum_ok(f));
+    }
+    // Without a segmenting tap, nothing is segmented or fragmented.
+    Frame huge = ipv4_tcp(60000);
+    assert_int_equal(vnet_classify_output(huge.data(), huge.size(), 0).kind, VnetOutput::Partial);
+    Frame other = ipv4_tcp(3000);
+    other[23] = 17;
+    assert_int_equal(vnet_classify_output(other.data(), other.size(), 0).kind, VnetOutput::Plain);
+    assert_int_equal(vnet_classify_output(other.data(), 1000, 1500).kind, VnetOutput::Plain);
 
     Frame big = ipv4_tcp(20000);
     VnetOutput out = vnet_classify_output(big.data(), big.size(), 1500);
