@@ -73,11 +73,13 @@ deps:
 
 unit: $(UNIT_TESTS)
 
-# check: installs what is missing, builds, runs unit and integration tests,
-# and ends with one line "N passed, N failed".
+# check: installs what is missing, builds the normal and the sanitizer
+# variants, runs unit and integration tests against both, and ends with one
+# line "N passed, N failed".
 check: deps
 	$(MAKE) all unit
-	bash tests/run.sh
+	$(MAKE) asan-build
+	bash tests/check.sh all
 
 demo: deps
 	$(MAKE) all
@@ -105,20 +107,20 @@ distclean: clean
 # No vptr check: UBSan probes memory for it through a pipe, which fails (and
 # reports falsely) exactly when the fd-limit tests have used every descriptor.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-# Sanitizers report into per-test files that tests/lib.sh turns into failures.
-SANITIZER_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 S4N_SANITIZED=1
 FUZZ_CXX ?= clang++
 FUZZ_BUILDDIR := .build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
 SOAK_SECONDS ?= 600
 
-.PHONY: check-asan check-valgrind fuzz fuzz-build fuzz-targets soak
+.PHONY: check-asan asan-build check-valgrind fuzz fuzz-build fuzz-targets soak
 
 check-asan: deps
+	$(MAKE) asan-build
+	bash tests/check.sh asan
+
+asan-build:
 	$(MAKE) BUILDDIR=.build-asan PROGRAM=slirp4netns-asan SANITIZE="$(ASAN_FLAGS)" all unit
-	$(SANITIZER_ENV) SLIRP=$(CURDIR)/slirp4netns-asan BUILDDIR=.build-asan bash tests/run.sh
 
 check-valgrind: deps
 	$(MAKE) BUILDDIR=.build-valgrind PROGRAM=slirp4netns-valgrind all
