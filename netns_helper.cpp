@@ -2,6 +2,7 @@
 #include "netns_helper.hpp"
 
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -11,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "fd_passing.hpp"
@@ -35,6 +37,12 @@ struct Request {
 
 std::string errno_text(const std::string& what) {
     return what + ": " + std::strerror(errno);
+}
+
+// A reply's message is "SEQ ERRNO TEXT": the sequence number of the request
+// it answers, the errno behind a failure (0 otherwise), and the error text.
+std::string reply_message(uint64_t seq, const OpenedSocket& opened) {
+    return std::to_string(seq) + " " + std::to_string(opened.error_number) + " " + opened.error;
 }
 
 bool valid_request(const Request& r) {
@@ -90,22 +98,57 @@ std::string enter_namespaces(const Options& options, int channel) {
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) _exit(0);  // the daemon is gone
-        std::string seq = std::to_string(request.seq) + " ";
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
-            send_fd(channel.get(), -1, seq + "malformed request to the port-forwarding helper");
+            OpenedSocket refused;
+            refused.error = "malformed request to the port-forwarding helper";
+            send_fd(channel.get(), -1, reply_message(request.seq, refused));
             continue;
         }
         OpenedSocket opened = open_connected_socket(request.type, request.addr, request.len);
-        send_fd(channel.get(), opened.fd.get(), seq + opened.error);
+        send_fd(channel.get(), opened.fd.get(), reply_message(request.seq, opened));
     }
+}
+
+// True when `to` is one of this namespace's own IPv6 addresses that is still
+// tentative (duplicate address detection runs for 1-2 s after SLAAC or
+// `ip addr add`). A connect() to it does not fail: with no local route yet,
+// the SYN leaves through the tap, neighbour discovery for our own address
+// goes unanswered, and the connection dies with EHOSTUNREACH 3 s later. A
+// bind() to the address tells a usable local address (it succeeds) from the
+// rest; the address list then tells a tentative one from a remote one.
+bool tentative_own_address(const sockaddr_in6& to) {
+    UniqueFd probe(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!probe) return false;
+    sockaddr_in6 local = to;
+    local.sin6_port = 0;
+    if (bind(probe.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) == 0 ||
+        errno != EADDRNOTAVAIL)
+        return false;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) < 0) return false;
+    bool own = false;
+    for (ifaddrs* a = list; a != nullptr && !own; a = a->ifa_next) {
+        if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET6) continue;
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+        own = std::memcmp(&in6->sin6_addr, &to.sin6_addr, sizeof to.sin6_addr) == 0;
+    }
+    freeifaddrs(list);
+    return own;
 }
 
 }  // namespace
 
 OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len) {
     OpenedSocket out;
+    if (to.ss_family == AF_INET6 &&
+        tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
+        out.error_number = EADDRNOTAVAIL;
+        out.error = "connect: the namespace's IPv6 address is still tentative";
+        return out;
+    }
     UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
+        out.error_number = errno;
         out.error = errno_text("socket");
         return out;
     }
@@ -114,6 +157,7 @@ OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
     } while (rc < 0 && errno == EINTR);
     if (rc < 0 && errno != EINPROGRESS) {
+        out.error_number = errno;
         out.error = errno_text("connect");
         return out;
     }
@@ -185,6 +229,13 @@ OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, sock
         }
     } while (reply.message.compare(0, expected.size(), expected) != 0);
     reply.message.erase(0, expected.size());
+    size_t space = reply.message.find(' ');
+    if (space == std::string::npos) {
+        out.error = "the port-forwarding helper sent a malformed reply";
+        return out;
+    }
+    out.error_number = std::atoi(reply.message.c_str());
+    reply.message.erase(0, space + 1);
     if (!reply.fd) {
         out.error =
             reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;

@@ -17,6 +17,10 @@
 struct OpenedSocket {
     UniqueFd fd;        // non-blocking, close-on-exec; invalid on error
     std::string error;  // one line, set when fd is invalid
+    // The errno behind the error when a system call failed, else 0: callers
+    // tell a passing condition (EADDRNOTAVAIL while an IPv6 address is still
+    // tentative) from a final one.
+    int error_number = 0;
 };
 
 // Where forwarded connections get their far-end sockets. The splice

@@ -22,6 +22,8 @@ constexpr int kWantedPipeSize = 1 << 20;
 // before other connections get their turn.
 constexpr int kPumpRounds = 8;
 constexpr int kAcceptsPerWakeup = 64;
+// Retries of a connect() that found no source address (see kDefaultAddrWaitMs).
+constexpr int64_t kAddrRetryMs = 50;
 constexpr size_t kSparePipes = 8;
 constexpr unsigned kUdpBatch = 32;
 constexpr size_t kUdpDatagramMax = 65536;
@@ -66,8 +68,9 @@ uint16_t port_of(const sockaddr_storage& a) {
 
 }  // namespace
 
-SpliceForwarder::SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms)
-    : loop_(loop), opener_(opener), udp_idle_ms_(udp_idle_ms) {
+SpliceForwarder::SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms,
+                                 int64_t addr_wait_ms)
+    : loop_(loop), opener_(opener), udp_idle_ms_(udp_idle_ms), addr_wait_ms_(addr_wait_ms) {
     raise_fd_limit();
 }
 
@@ -75,7 +78,8 @@ SpliceForwarder::~SpliceForwarder() {
     for (auto& [handle, l] : listeners_) loop_.unwatch(l.fd.get());
     for (auto& [id, c] : conns_) {
         loop_.unwatch(c->host.get());
-        loop_.unwatch(c->guest.get());
+        if (c->guest) loop_.unwatch(c->guest.get());
+        if (c->retry_timer) loop_.cancel_timer(c->retry_timer);
     }
     for (auto& [id, f] : flows_) loop_.unwatch(f->fd.get());
     if (idle_timer_) loop_.cancel_timer(idle_timer_);
@@ -147,24 +151,43 @@ void SpliceForwarder::accept_tcp(Handle handle) {
         if (it == listeners_.end()) return;
         UniqueFd host(accept4(it->second.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!host) return;  // EAGAIN, or out of descriptors: the backlog keeps the rest
-        OpenedSocket guest =
-            opener_.open_socket(SOCK_STREAM, it->second.guest, it->second.guest_len);
-        if (!guest.fd) {
-            set_reset_on_close(host.get());
-            continue;
-        }
         auto conn = std::make_unique<Conn>();
         conn->host = std::move(host);
-        conn->guest = std::move(guest.fd);
+        conn->to = it->second.guest;
+        conn->to_len = it->second.guest_len;
+        conn->give_up_ms = EventLoop::now_ms() + addr_wait_ms_;
         uint64_t id = next_id_++;
-        int host_fd = conn->host.get(), guest_fd = conn->guest.get();
+        int host_fd = conn->host.get();
         conns_.emplace(id, std::move(conn));
         // Until the namespace side is connected, only its completion matters;
         // the host side is watched for errors alone.
         loop_.watch(host_fd, 0, [this, id](short revents) { conn_event(id, true, revents); });
-        loop_.watch(guest_fd, POLLOUT,
-                    [this, id](short revents) { conn_event(id, false, revents); });
+        connect_guest(id);
     }
+}
+
+void SpliceForwarder::connect_guest(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    c.retry_timer = 0;
+    OpenedSocket guest = opener_.open_socket(SOCK_STREAM, c.to, c.to_len);
+    if (!guest.fd) {
+        // No source address yet (a tentative IPv6 address, or every local
+        // port in use): passing, so the client waits, a bounded time, on a
+        // timer rather than in the loop. Anything else refuses it now.
+        int64_t now = EventLoop::now_ms();
+        if (guest.error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
+            int64_t next = std::min(now + kAddrRetryMs, c.give_up_ms);
+            c.retry_timer = loop_.add_timer(next, [this, id] { connect_guest(id); });
+            return;
+        }
+        close_conn(id, c.host.get());
+        return;
+    }
+    c.guest = std::move(guest.fd);
+    loop_.watch(c.guest.get(), POLLOUT,
+                [this, id](short revents) { conn_event(id, false, revents); });
 }
 
 bool SpliceForwarder::acquire_pipe(Direction& d) {
@@ -282,14 +305,19 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
     // to report; watching it would only spin on its hang-up.
     bool host_needed = !(c.up.eof && c.down.shut);
     bool guest_needed = !(c.down.eof && c.up.shut);
+    // set_events() searches the loop's watch list: skipped when nothing changed.
     if (host_needed) {
-        loop_.set_events(c.host.get(), events(c.up, c.down));
+        short ev = events(c.up, c.down);
+        if (ev != c.host_events) loop_.set_events(c.host.get(), ev);
+        c.host_events = ev;
     } else if (c.host_watched) {
         loop_.unwatch(c.host.get());
         c.host_watched = false;
     }
     if (guest_needed) {
-        loop_.set_events(c.guest.get(), events(c.down, c.up));
+        short ev = events(c.down, c.up);
+        if (ev != c.guest_events) loop_.set_events(c.guest.get(), ev);
+        c.guest_events = ev;
     } else if (c.guest_watched) {
         loop_.unwatch(c.guest.get());
         c.guest_watched = false;
@@ -302,7 +330,8 @@ void SpliceForwarder::close_conn(uint64_t id, int reset_fd) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     loop_.unwatch(c.host.get());
-    loop_.unwatch(c.guest.get());
+    if (c.guest) loop_.unwatch(c.guest.get());
+    if (c.retry_timer) loop_.cancel_timer(c.retry_timer);
     if (reset_fd >= 0) set_reset_on_close(reset_fd);
     conns_.erase(it);
 }

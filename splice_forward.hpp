@@ -32,8 +32,13 @@ class SpliceForwarder {
     using Handle = uint64_t;
     // Matches the usual UDP conntrack lifetime for unreplied-to flows.
     static constexpr int64_t kDefaultUdpIdleMs = 90 * 1000;
+    // How long an accepted connection waits for the namespace to have a
+    // usable source address (connect() fails EADDRNOTAVAIL while an IPv6
+    // address is tentative: duplicate address detection takes 1-2 s).
+    static constexpr int64_t kDefaultAddrWaitMs = 5 * 1000;
 
-    SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms = kDefaultUdpIdleMs);
+    SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms = kDefaultUdpIdleMs,
+                    int64_t addr_wait_ms = kDefaultAddrWaitMs);
     ~SpliceForwarder();
     SpliceForwarder(const SpliceForwarder&) = delete;
     SpliceForwarder& operator=(const SpliceForwarder&) = delete;
@@ -66,6 +71,12 @@ class SpliceForwarder {
         Direction up, down;  // host -> guest, guest -> host
         bool connected = false;
         bool host_watched = true, guest_watched = true;
+        short host_events = 0, guest_events = POLLOUT;  // as last given to the loop
+        // Where the namespace side connects, kept while it may be retried.
+        sockaddr_storage to{};
+        socklen_t to_len = 0;
+        int64_t give_up_ms = 0;
+        EventLoop::TimerId retry_timer = 0;
     };
     struct Listener {
         int type;
@@ -83,6 +94,7 @@ class SpliceForwarder {
     enum class Pump { Ok, FromFailed, ToFailed };
 
     void accept_tcp(Handle handle);
+    void connect_guest(uint64_t id);
     void conn_event(uint64_t id, bool on_host, short revents);
     Pump pump(int from, int to, Direction& d);
     void update_watches(uint64_t id, Conn& c);
@@ -102,6 +114,7 @@ class SpliceForwarder {
     EventLoop& loop_;
     SocketOpener& opener_;
     int64_t udp_idle_ms_;
+    int64_t addr_wait_ms_;
     Handle next_handle_ = 1;
     uint64_t next_id_ = 1;
     std::map<Handle, Listener> listeners_;

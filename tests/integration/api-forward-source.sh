@@ -1,0 +1,55 @@
+#!/bin/bash
+# What address a forwarded connection shows the server in the guest, per mode.
+# slirp (the default): a remote client's own address (192.0.2.254 from a peer
+# namespace), a loopback client as the gateway 10.0.2.2 -- podman's
+# port_handler=slirp4netns and rootlesskit's slirp4netns port driver are
+# chosen for exactly this. splice: always the namespace's own address, since
+# the helper connects from inside it. This is why splice is not the default.
+. "$(dirname "$0")/../lib.sh"
+
+SOCK=$WORK/api.sock
+api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
+add() {
+    local reply
+    reply=$(api "$SOCK" "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
+    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
+}
+# seen_from CLIENT PORT: the address the guest server saw, connecting from
+# the host's loopback (CLIENT=host) or from the peer namespace (CLIENT=peer).
+seen_from() {
+    local run=() to=127.0.0.1
+    [ "$1" = peer ] && run=(in_peer) to=192.0.2.1
+    "${run[@]}" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print(s.recv(100).decode().strip())' "$to" "$2"
+}
+
+start_guest
+peer_network
+start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
+background nsenter --target "$GUEST_PID" --net python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("0.0.0.0", 9000))
+s.listen(8)
+while True:
+    c, addr = s.accept()
+    c.sendall((addr[0] + "\n").encode())
+    c.close()'
+wait_until 10 in_guest sh -c 'ss -Hltn "sport = :9000" | grep -q .' || fail "guest server did not start"
+
+add '"proto":"tcp","host_port":19001,"guest_port":9000'
+add '"proto":"tcp","host_port":19002,"guest_port":9000,"mode":"slirp"'
+add '"proto":"tcp","host_port":19003,"guest_port":9000,"mode":"splice"'
+for port in 19001 19002; do
+    seen=$(seen_from peer $port)
+    [ "$seen" = 192.0.2.254 ] || fail "slirp-mode forward :$port showed a remote client as '$seen', not its own address"
+    seen=$(seen_from host $port)
+    [ "$seen" = 10.0.2.2 ] || fail "slirp-mode forward :$port showed a loopback client as '$seen', not 10.0.2.2"
+done
+for client in peer host; do
+    seen=$(seen_from $client 19003)
+    [ "$seen" = 10.0.2.100 ] || fail "splice forward showed the $client client as '$seen', not the namespace's 10.0.2.100"
+done
+pass "slirp (default) shows 192.0.2.254 and 10.0.2.2; splice shows 10.0.2.100 for both"

@@ -1,0 +1,223 @@
+// test_splice_forward.cpp: the splice forwarder's connection set-up, driven
+// in one namespace through a scripted SocketOpener: a namespace-side connect()
+// that finds no source address yet (EADDRNOTAVAIL, a tentative IPv6 address)
+// is retried on a timer for a bounded time; other failures refuse at once.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "event_loop.hpp"
+#include "netns_helper.hpp"
+#include "splice_forward.hpp"
+#include "unique_fd.hpp"
+
+// cmocka 1.1 declares its C functions without extern "C" guards, and its
+// fail() macro must come after the standard headers.
+extern "C" {
+#include <cmocka.h>
+}
+
+namespace {
+
+// Fails the first `failures` requests with `error_number`, then connects
+// for real (in this process's namespace).
+class ScriptedOpener : public SocketOpener {
+   public:
+    ScriptedOpener(int failures, int error_number)
+        : failures_(failures), error_number_(error_number) {}
+    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override {
+        calls++;
+        if (failures_ < 0 || calls <= failures_) {
+            OpenedSocket out;
+            out.error_number = error_number_;
+            out.error = std::string("connect: ") + std::strerror(error_number_);
+            return out;
+        }
+        return open_connected_socket(type, to, len);
+    }
+    int calls = 0;
+
+   private:
+    int failures_;  // -1: fail forever
+    int error_number_;
+};
+
+sockaddr_storage loopback(uint16_t port) {
+    sockaddr_storage s{};
+    auto& in = reinterpret_cast<sockaddr_in&>(s);
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return s;
+}
+
+// A listening "guest" server on 127.0.0.1 (non-blocking accept).
+UniqueFd listen_loopback(uint16_t* port) {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    assert_true(static_cast<bool>(fd));
+    sockaddr_storage a = loopback(0);
+    assert_int_equal(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(sockaddr_in)), 0);
+    assert_int_equal(listen(fd.get(), 16), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    *port = ntohs(reinterpret_cast<sockaddr_in&>(a).sin_port);
+    return fd;
+}
+
+UniqueFd connect_loopback(uint16_t port) {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_storage a = loopback(port);
+    assert_int_equal(connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(sockaddr_in)), 0);
+    return fd;
+}
+
+// Runs the loop until done() holds or limit_ms pass; returns done() (which
+// is called once more at the end, so it must latch what it saw).
+bool run_until(EventLoop& loop, const std::function<bool()>& done, int64_t limit_ms) {
+    int64_t give_up = EventLoop::now_ms() + limit_ms;
+    std::function<void()> check = [&] {
+        if (done() || EventLoop::now_ms() >= give_up) {
+            loop.stop(0);
+            return;
+        }
+        loop.add_timer(EventLoop::now_ms() + 5, check);
+    };
+    loop.add_timer(EventLoop::now_ms(), check);
+    loop.run();
+    return done();
+}
+
+struct Fixture {
+    EventLoop loop;
+    ScriptedOpener opener;
+    SpliceForwarder forwarder;
+    UniqueFd server;
+    uint16_t host_port = 0;
+
+    Fixture(int failures, int error_number, int64_t addr_wait_ms)
+        : opener(failures, error_number),
+          forwarder(loop, opener, SpliceForwarder::kDefaultUdpIdleMs, addr_wait_ms) {
+        uint16_t guest_port = 0;
+        server = listen_loopback(&guest_port);
+        SpliceRule rule;
+        rule.host = loopback(0);
+        rule.host_len = sizeof(sockaddr_in);
+        rule.guest = loopback(guest_port);
+        rule.guest_len = sizeof(sockaddr_in);
+        std::string error;
+        SpliceForwarder::Handle h = forwarder.add(rule, &error);
+        if (h == 0) fail_msg("add: %s", error.c_str());
+        host_port = forwarder.bound_port(h);
+    }
+};
+
+// The client's fate: bytes the guest received, or how the client was closed.
+std::string read_some(int fd) {
+    char buf[64];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) return std::string(buf, static_cast<size_t>(n));
+    if (n == 0) return "eof";
+    if (errno == EAGAIN) return "";
+    return errno == ECONNRESET ? "reset" : std::strerror(errno);
+}
+
+void retried_until_the_address_is_usable(void**) {
+    Fixture f(3, EADDRNOTAVAIL, 5000);
+    UniqueFd client = connect_loopback(f.host_port);
+    assert_int_equal(send(client.get(), "ping", 4, 0), 4);
+    UniqueFd accepted;
+    std::string got;
+    bool ok = run_until(
+        f.loop,
+        [&] {
+            if (!accepted) accepted.reset(accept4(f.server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (accepted) got += read_some(accepted.get());
+            return got == "ping";
+        },
+        3000);
+    if (!ok) fail_msg("the guest got '%s' after %d opener calls", got.c_str(), f.opener.calls);
+    assert_int_equal(f.opener.calls, 4);
+    assert_int_equal(static_cast<int>(f.forwarder.tcp_connections()), 1);
+}
+
+void given_up_after_the_bound(void**) {
+    Fixture f(-1, EADDRNOTAVAIL, 300);
+    UniqueFd client = connect_loopback(f.host_port);
+    int64_t start = EventLoop::now_ms();
+    std::string fate;
+    bool ok = run_until(
+        f.loop,
+        [&] {
+            if (fate.empty()) fate = read_some(client.get());
+            return !fate.empty();
+        },
+        3000);
+    int64_t took = EventLoop::now_ms() - start;
+    if (!ok) fail_msg("the client was never refused (%d opener calls)", f.opener.calls);
+    assert_string_equal(fate.c_str(), "reset");
+    assert_true(took >= 250);
+    assert_true(f.opener.calls >= 3);  // retried, on a timer, not once per loop cycle
+    assert_true(f.opener.calls <= 20);
+    assert_int_equal(static_cast<int>(f.forwarder.tcp_connections()), 0);
+}
+
+void other_errors_refuse_at_once(void**) {
+    Fixture f(-1, ECONNREFUSED, 5000);
+    UniqueFd client = connect_loopback(f.host_port);
+    int64_t start = EventLoop::now_ms();
+    std::string fate;
+    bool ok = run_until(
+        f.loop,
+        [&] {
+            if (fate.empty()) fate = read_some(client.get());
+            return !fate.empty();
+        },
+        3000);
+    if (!ok) fail_msg("the client was never refused");
+    assert_string_equal(fate.c_str(), "reset");
+    assert_true(EventLoop::now_ms() - start < 1000);
+    assert_int_equal(f.opener.calls, 1);
+}
+
+void client_leaving_while_waiting_is_dropped(void**) {
+    Fixture f(-1, EADDRNOTAVAIL, 5000);
+    UniqueFd client = connect_loopback(f.host_port);
+    bool ok = run_until(
+        f.loop,
+        [&] {
+            // Once the forwarder has accepted it and is waiting, the client
+            // resets: the wait ends with it, well before the bound.
+            if (client && f.opener.calls >= 1 && f.forwarder.tcp_connections() == 1) {
+                linger l{1, 0};
+                setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                client.reset();
+            }
+            return !client && f.forwarder.tcp_connections() == 0;
+        },
+        2000);
+    if (!ok)
+        fail_msg("still %zu connections, %d opener calls", f.forwarder.tcp_connections(),
+                 f.opener.calls);
+}
+
+}  // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(retried_until_the_address_is_usable),
+        cmocka_unit_test(given_up_after_the_bound),
+        cmocka_unit_test(other_errors_refuse_at_once),
+        cmocka_unit_test(client_leaving_while_waiting_is_dropped),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
