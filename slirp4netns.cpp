@@ -149,12 +149,19 @@ class SlirpStack : public EventLoop::CycleSource {
     }
 
    private:
-    void on_device_ready(short revents) {
+    void on_device_ready(short) {
+        batching_ = true;
+        drain_device();
+        batching_ = false;
+        flush_acks();
+    }
+
+    void drain_device() {
         size_t skip = vnet_ && device_is_tap_ ? sizeof(VnetHeader) : 0;
         for (int i = 0; i < kFramesPerWakeup; i++) {
-            ssize_t n = read(device_.get(), buffer_.data(), buffer_.size());
+            ssize_t n = read(device_.get(), buffer_.get(), kFrameBufferSize);
             if (n > static_cast<ssize_t>(skip)) {
-                uint8_t* frame = buffer_.data() + skip;
+                uint8_t* frame = buffer_.get() + skip;
                 size_t len = static_cast<size_t>(n) - skip;
                 stats_.frames_from_guest++;
                 stats_.bytes_from_guest += len;
@@ -168,7 +175,6 @@ class SlirpStack : public EventLoop::CycleSource {
             device_gone(n == 0 ? "closed" : std::strerror(errno));
             return;
         }
-        (void)revents;
     }
 
     // A frame the kernel did not finish: complete its checksum (libslirp
@@ -176,7 +182,7 @@ class SlirpStack : public EventLoop::CycleSource {
     // segments, which send_packet hands back for the kernel to cut.
     bool prepare_offloaded_frame(uint8_t* frame, size_t len) {
         VnetHeader hdr;
-        std::memcpy(&hdr, buffer_.data(), sizeof hdr);
+        std::memcpy(&hdr, buffer_.get(), sizeof hdr);
         if ((hdr.flags & kVnetNeedsCsum) &&
             !vnet_complete_checksum(frame, len, hdr.csum_start, hdr.csum_offset))
             return false;
@@ -205,24 +211,59 @@ class SlirpStack : public EventLoop::CycleSource {
 
     static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
         SlirpStack& s = self(opaque);
-        ssize_t n = s.vnet_ && s.device_is_tap_ ? s.write_vnet(static_cast<const uint8_t*>(buf), len)
-                                                : write(s.device_.get(), buf, len);
+        const auto* frame = static_cast<const uint8_t*>(buf);
+        if (s.batching_ && s.hold_ack(frame, len)) return static_cast<ssize_t>(len);
+        s.flush_acks();  // frames keep their order
+        return s.emit(frame, len);
+    }
+
+    // While a batch from the guest is processed, a pure ACK waits (see
+    // vnet.hpp): a later one for the same flow replaces it; anything else,
+    // or the batch's end, sends it. Returns false if the frame must go now.
+    bool hold_ack(const uint8_t* frame, size_t len) {
+        VnetAck ack;
+        if (len > kHeldAckSize || !vnet_pure_ack(frame, len, &ack)) return false;
+        for (size_t i = 0; i < held_count_; i++) {
+            HeldAck& h = held_[i];
+            if (std::memcmp(h.ack.flow, ack.flow, sizeof ack.flow) != 0) continue;
+            if (!vnet_ack_supersedes(h.ack, ack)) emit(h.frame, h.len);  // a duplicate ACK stays
+            h.ack = ack;
+            std::memcpy(h.frame, frame, len);
+            h.len = len;
+            return true;
+        }
+        if (held_count_ == kHeldAcks) return false;
+        held_[held_count_++] = {ack, {}, len};
+        std::memcpy(held_[held_count_ - 1].frame, frame, len);
+        return true;
+    }
+
+    void flush_acks() {
+        size_t count = held_count_;
+        held_count_ = 0;
+        for (size_t i = 0; i < count; i++) emit(held_[i].frame, held_[i].len);
+    }
+
+    ssize_t emit(const uint8_t* frame, size_t len) {
+        ssize_t n =
+            vnet_ && device_is_tap_ ? write_vnet(frame, len) : write(device_.get(), frame, len);
         if (n < 0) {
             // A full device queue only costs a retransmission; libslirp is told
             // the frame went, as its API asks.
-            s.stats_.frames_dropped++;
+            stats_.frames_dropped++;
             return static_cast<ssize_t>(len);
         }
-        s.stats_.frames_to_guest++;
-        s.stats_.bytes_to_guest += len;
+        stats_.frames_to_guest++;
+        stats_.bytes_to_guest += len;
         return n;
     }
 
     // One frame to a virtio-net tap: a header, then the frame; a TCP segment
-    // above the tap's MTU goes whole with a GSO header (its checksum field
-    // turned back into the partial form the kernel completes per segment).
+    // above the tap's MTU goes whole with a GSO header, and any TCP frame
+    // with its checksum field turned back into the partial form (the kernel
+    // completes it per segment, or trusts it on local delivery).
     ssize_t write_vnet(const uint8_t* frame, size_t len) {
-        VnetOutput out = tap_mtu_ ? vnet_classify_output(frame, len, tap_mtu_) : VnetOutput{};
+        VnetOutput out = vnet_classify_output(frame, len, tap_mtu_);
         if (out.kind == VnetOutput::Fragment) {
             ssize_t result = static_cast<ssize_t>(len);
             bool split = vnet_fragment_ipv4(frame, len, tap_mtu_, [&](const uint8_t* p, size_t n) {
@@ -238,7 +279,7 @@ class SlirpStack : public EventLoop::CycleSource {
         int count = 0;
         iov[count++] = {const_cast<VnetHeader*>(&out.header), sizeof out.header};
         uint16_t check = 0;
-        if (out.kind == VnetOutput::Segmented) {
+        if (out.kind == VnetOutput::Segmented || out.kind == VnetOutput::Partial) {
             check = htons(out.partial_check);
             iov[count++] = {const_cast<uint8_t*>(frame), out.check_offset};
             iov[count++] = {&check, sizeof check};
@@ -251,7 +292,9 @@ class SlirpStack : public EventLoop::CycleSource {
         return n < 0 ? n : static_cast<ssize_t>(len);
     }
 
-    static void guest_error(const char* msg, void*) { log_error(std::string("guest error: ") + msg); }
+    static void guest_error(const char* msg, void*) {
+        log_error(std::string("guest error: ") + msg);
+    }
 
     static int64_t clock_get_ns(void*) {
         timespec ts{};
@@ -307,7 +350,20 @@ class SlirpStack : public EventLoop::CycleSource {
     std::string device_name_;
     std::vector<std::unique_ptr<SlirpTimer>> timers_;
     std::vector<pollfd>* fds_ = nullptr;
-    std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kFrameBufferSize);
+    // Left uninitialized: an idle daemon never touches most of its pages.
+    std::unique_ptr<uint8_t[]> buffer_ =
+        std::make_unique_for_overwrite<uint8_t[]>(kFrameBufferSize);
+    // Pure ACKs held back during a batch: one per flow, a few flows.
+    static constexpr size_t kHeldAcks = 8;
+    static constexpr size_t kHeldAckSize = 14 + 40 + 60;
+    struct HeldAck {
+        VnetAck ack;
+        uint8_t frame[kHeldAckSize];
+        size_t len;
+    };
+    HeldAck held_[kHeldAcks];
+    size_t held_count_ = 0;
+    bool batching_ = false;
     bool vnet_ = false;          // the tap prefixes frames with virtio_net_hdr
     bool device_is_tap_ = true;  // BESS clients never carry the header
     unsigned tap_mtu_ = 0;       // set when the kernel segments for us
@@ -456,7 +512,8 @@ class Daemon {
         watch_exit_conditions();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
-            api_ = ApiServer::start({stack_.slirp(), options_, stats_, loop_, splice_.get()}, error);
+            api_ =
+                ApiServer::start({stack_.slirp(), options_, stats_, loop_, splice_.get()}, error);
             if (!api_) return false;
         }
         return restrict_self(error) && signal_ready(error);

@@ -13,7 +13,9 @@ constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kTcpSyn = 0x02;
 
-uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t load16(const uint8_t* p) {
+    return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 void store16(uint8_t* p, uint16_t v) {
     p[0] = static_cast<uint8_t>(v >> 8);
     p[1] = static_cast<uint8_t>(v);
@@ -106,7 +108,8 @@ uint16_t vnet_fold(uint64_t sum) {
 bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start, uint16_t csum_offset) {
     size_t field = static_cast<size_t>(csum_start) + csum_offset;
     if (field + 2 > len) return false;
-    uint16_t check = static_cast<uint16_t>(~vnet_fold(vnet_sum(frame + csum_start, len - csum_start)));
+    uint16_t check =
+        static_cast<uint16_t>(~vnet_fold(vnet_sum(frame + csum_start, len - csum_start)));
     // UDP (checksum at offset 6) sends a computed zero as all ones.
     if (check == 0 && csum_offset == 6) check = 0xffff;
     store16(frame + field, check);
@@ -147,24 +150,29 @@ bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
 
 VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu) {
     VnetOutput out;
-    if (len <= kEthHeader + mtu) return out;
+    bool fits = mtu == 0 || len <= kEthHeader + mtu;
     TcpView v = find_tcp(frame, len);
     if (v.tcp == 0) {
-        if (len >= kEthHeader + 20 && load16(frame + 12) == kEthIpv4) out.kind = VnetOutput::Fragment;
+        if (!fits && len >= kEthHeader + 20 && load16(frame + 12) == kEthIpv4)
+            out.kind = VnetOutput::Fragment;
         return out;
     }
     size_t ip_header = v.tcp - v.ip;
     size_t headers = ip_header + v.tcp_header;
-    if (headers >= mtu) return out;
-    out.kind = VnetOutput::Segmented;
+    if (!fits && headers >= mtu) return out;
     out.header.flags = kVnetNeedsCsum;
-    out.header.gso_type = v.v6 ? kVnetGsoTcpv6 : kVnetGsoTcpv4;
-    out.header.hdr_len = static_cast<uint16_t>(v.tcp + v.tcp_header);
-    out.header.gso_size = static_cast<uint16_t>(mtu - headers);
     out.header.csum_start = static_cast<uint16_t>(v.tcp);
     out.header.csum_offset = 16;
     out.check_offset = v.tcp + 16;
     out.partial_check = vnet_fold(pseudo_header_sum(frame, v));
+    if (fits) {
+        out.kind = VnetOutput::Partial;
+        return out;
+    }
+    out.kind = VnetOutput::Segmented;
+    out.header.gso_type = v.v6 ? kVnetGsoTcpv6 : kVnetGsoTcpv4;
+    out.header.hdr_len = static_cast<uint16_t>(v.tcp + v.tcp_header);
+    out.header.gso_size = static_cast<uint16_t>(mtu - headers);
     return out;
 }
 
@@ -196,4 +204,25 @@ bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
         emit(piece.data(), kEthHeader + ihl + n);
     }
     return true;
+}
+
+bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out) {
+    TcpView v = find_tcp(frame, len);
+    if (v.tcp == 0 || v.tcp_len != v.tcp_header) return false;
+    const uint8_t* tcp = frame + v.tcp;
+    if (tcp[13] != 0x10) return false;
+    *out = VnetAck{};
+    size_t addresses = v.v6 ? 32 : 8;
+    out->flow[0] = v.v6 ? 6 : 4;
+    std::memcpy(out->flow + 1, frame + v.ip + (v.v6 ? 8 : 12), addresses);
+    std::memcpy(out->flow + 1 + addresses, tcp, 4);
+    out->ack = static_cast<uint32_t>(load16(tcp + 8)) << 16 | load16(tcp + 10);
+    out->window = load16(tcp + 14);
+    return true;
+}
+
+bool vnet_ack_supersedes(const VnetAck& earlier, const VnetAck& later) {
+    if (std::memcmp(earlier.flow, later.flow, sizeof earlier.flow) != 0) return false;
+    auto advance = static_cast<int32_t>(later.ack - earlier.ack);
+    return advance > 0 || (advance == 0 && later.window != earlier.window);
 }

@@ -22,7 +22,9 @@ void put16(Frame& f, size_t at, uint16_t v) {
     f[at] = static_cast<uint8_t>(v >> 8);
     f[at + 1] = static_cast<uint8_t>(v);
 }
-uint16_t get16(const Frame& f, size_t at) { return static_cast<uint16_t>(f[at] << 8 | f[at + 1]); }
+uint16_t get16(const Frame& f, size_t at) {
+    return static_cast<uint16_t>(f[at] << 8 | f[at + 1]);
+}
 
 // Reference checksum: plain 16-bit big-endian words.
 uint16_t reference_sum(const uint8_t* p, size_t len, uint32_t seed = 0) {
@@ -144,12 +146,61 @@ void classifies_output(void**) {
     assert_int_equal(vnet_classify_output(udp.data(), udp.size(), 1500).kind, VnetOutput::Fragment);
 }
 
+void recognises_pure_acks(void**) {
+    Frame ack = ipv4_tcp(0);  // flags ACK, no payload
+    put16(ack, 34 + 8, 0x0001);
+    put16(ack, 34 + 10, 0x0000);
+    put16(ack, 34 + 14, 5000);
+    VnetAck a;
+    assert_true(vnet_pure_ack(ack.data(), ack.size(), &a));
+    assert_int_equal(a.ack, 0x10000);
+    assert_int_equal(a.window, 5000);
+
+    VnetAck x;
+    Frame data = ipv4_tcp(10);  // carries payload
+    assert_false(vnet_pure_ack(data.data(), data.size(), &x));
+    Frame fin = ipv4_tcp(0, {}, 0x11);
+    assert_false(vnet_pure_ack(fin.data(), fin.size(), &x));
+    Frame push = ipv4_tcp(0, {}, 0x18);
+    assert_false(vnet_pure_ack(push.data(), push.size(), &x));
+    Frame udp = ipv4_tcp(0);
+    udp[23] = 17;
+    assert_false(vnet_pure_ack(udp.data(), udp.size(), &x));
+
+    // Later ACKs of the same flow supersede; duplicates and other flows do not.
+    Frame later = ack;
+    put16(later, 34 + 10, 1460);
+    VnetAck b;
+    assert_true(vnet_pure_ack(later.data(), later.size(), &b));
+    assert_true(vnet_ack_supersedes(a, b));
+    assert_false(vnet_ack_supersedes(b, a));
+    assert_false(vnet_ack_supersedes(a, a));  // a duplicate ACK
+    Frame window = ack;
+    put16(window, 34 + 14, 9000);
+    VnetAck w;
+    assert_true(vnet_pure_ack(window.data(), window.size(), &w));
+    assert_true(vnet_ack_supersedes(a, w));
+    Frame other = later;
+    put16(other, 34, 40001);  // another source port
+    VnetAck o;
+    assert_true(vnet_pure_ack(other.data(), other.size(), &o));
+    assert_false(vnet_ack_supersedes(a, o));
+    // Sequence space wraps.
+    Frame wrapped = ack;
+    put16(wrapped, 34 + 8, 0xffff);
+    put16(wrapped, 34 + 10, 0xff00);
+    VnetAck before;
+    assert_true(vnet_pure_ack(wrapped.data(), wrapped.size(), &before));
+    assert_true(vnet_ack_supersedes(before, a));
+}
+
 void fragments_ipv4(void**) {
     Frame f = ipv4_tcp(4000);
     f[23] = 17;  // any non-TCP protocol; the payload is just bytes here
     std::vector<Frame> pieces;
-    assert_true(vnet_fragment_ipv4(f.data(), f.size(), 1500,
-                                   [&](const uint8_t* p, size_t n) { pieces.emplace_back(p, p + n); }));
+    assert_true(vnet_fragment_ipv4(f.data(), f.size(), 1500, [&](const uint8_t* p, size_t n) {
+        pieces.emplace_back(p, p + n);
+    }));
     assert_int_equal(pieces.size(), 3);
     Frame joined;
     for (size_t i = 0; i < pieces.size(); i++) {
@@ -166,7 +217,8 @@ void fragments_ipv4(void**) {
 
     put16(f, 20, 0x4000);  // DF: nothing emitted
     int emitted = 0;
-    assert_false(vnet_fragment_ipv4(f.data(), f.size(), 1500, [&](const uint8_t*, size_t) { emitted++; }));
+    assert_false(
+        vnet_fragment_ipv4(f.data(), f.size(), 1500, [&](const uint8_t*, size_t) { emitted++; }));
     assert_int_equal(emitted, 0);
 }
 
@@ -174,9 +226,12 @@ void fragments_ipv4(void**) {
 
 int main() {
     const CMUnitTest tests[] = {
-        cmocka_unit_test(sum_matches_reference),     cmocka_unit_test(completes_partial_checksum),
-        cmocka_unit_test(raises_default_syn_mss_only), cmocka_unit_test(classifies_output),
+        cmocka_unit_test(sum_matches_reference),
+        cmocka_unit_test(completes_partial_checksum),
+        cmocka_unit_test(raises_default_syn_mss_only),
+        cmocka_unit_test(classifies_output),
         cmocka_unit_test(fragments_ipv4),
+        cmocka_unit_test(recognises_pure_acks),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

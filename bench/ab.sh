@@ -1,0 +1,91 @@
+#!/bin/bash
+# bench/ab.sh: a quick interleaved A/B of a few throughput figures, for
+# deciding whether one change moves a ratio before running all of `make
+# bench`. Hermetic like the tests (tests/lib.sh's host namespace).
+#   bench/ab.sh NAME=BINARY... [-- FIGURE...]
+# FIGURE is out_MTU or in_MTU (default: out_65520 in_65520). Each round runs
+# every candidate once per figure, the candidate order rotating per round;
+# prints per-figure medians of Gbit/s and CPU seconds per GB, the idle RSS,
+# and each candidate's ratio to the first one.
+# Knobs: AB_ROUNDS (5), AB_SECONDS (iperf3 duration, 3).
+set -u
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$BENCH_DIR/../tests/lib.sh"
+
+ROUNDS=${AB_ROUNDS:-5}
+SECS=${AB_SECONDS:-3}
+HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
+NAMES=()
+declare -A BIN
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    [[ $1 == *=* ]] || fail "candidate '$1' is not NAME=BINARY"
+    NAMES+=("${1%%=*}")
+    BIN[${1%%=*}]=${1#*=}
+    [ -x "${1#*=}" ] || fail "candidate binary ${1#*=} is not executable"
+    shift
+done
+[ ${#NAMES[@]} -gt 0 ] || fail "usage: bench/ab.sh NAME=BINARY... [-- FIGURE...]"
+[ "${1:-}" = -- ] && shift
+FIGURES=("$@")
+[ ${#FIGURES[@]} -gt 0 ] || FIGURES=(out_65520 in_65520)
+for f in "${FIGURES[@]}"; do
+    [[ $f =~ ^(out|in)_[0-9]+$ ]] || fail "figure '$f' is not out_MTU or in_MTU"
+done
+SAMPLES=$WORK/ab.tsv
+: >"$SAMPLES"
+
+background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
+wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
+
+run_one() {
+    local name=$1 fig=$2 dir=${2%%_*} mtu=${2#*_} cpu0 cpu1 out bytes bps
+    start_guest
+    SLIRP=${BIN[$name]}
+    start_slirp -c --mtu="$mtu" "$GUEST_PID" tap0 || fail "$name did not start"
+    sleep 0.2
+    echo "rss	$name	$($HELPER rss-kb "$SLIRP_PID")" >>"$SAMPLES"
+    cpu0=$($HELPER cpu-seconds "$SLIRP_PID")
+    local opt=()
+    [ "$dir" = in ] && opt=(-R)
+    in_guest iperf3 -c 10.0.2.2 -p 5201 -t "$SECS" -J "${opt[@]}" >"$WORK/iperf.json" 2>&1
+    cpu1=$($HELPER cpu-seconds "$SLIRP_PID")
+    if out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
+        read -r bytes bps <<<"$out"
+        awk -v f="$fig" -v n="$name" -v b="$bytes" -v r="$bps" -v c0="$cpu0" -v c1="$cpu1" \
+            'BEGIN { printf "%s\t%s\t%.3f\n%s_cpu\t%s\t%.3f\n", f, n, r / 1e9, f, n, (c1 - c0) / (b / 1e9) }' >>"$SAMPLES"
+    else
+        log "$name $fig failed: $out"
+    fi
+    stop_slirp
+    kill "$GUEST_PID" 2>/dev/null
+    wait "$GUEST_PID" 2>/dev/null
+}
+
+for ((r = 0; r < ROUNDS; r++)); do
+    for fig in "${FIGURES[@]}"; do
+        for ((i = 0; i < ${#NAMES[@]}; i++)); do
+            run_one "${NAMES[$(((i + r) % ${#NAMES[@]}))]}" "$fig"
+        done
+    done
+    log "round $((r + 1))/$ROUNDS done"
+done
+
+/usr/bin/python3 - "$SAMPLES" "${NAMES[@]}" <<'EOF'
+import statistics, sys
+path, names = sys.argv[1], sys.argv[2:]
+data = {}
+for line in open(path):
+    fig, name, value = line.split("\t")
+    data.setdefault(fig, {}).setdefault(name, []).append(float(value))
+for fig in data:
+    med = {n: statistics.median(data[fig][n]) for n in names if n in data[fig]}
+    base = med.get(names[0])
+    cells = []
+    for n in names:
+        if n not in med:
+            continue
+        ratio = f" ({med[n] / base:.2f}x)" if base and n != names[0] else ""
+        cells.append(f"{n} {med[n]:.3f}{ratio} [{' '.join(f'{v:g}' for v in data[fig][n])}]")
+    print(f"{fig:16} " + "; ".join(cells))
+EOF
+pass "ab done"
