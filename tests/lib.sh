@@ -193,6 +193,23 @@ http_server() {
     wait_until 10 port_is_listening "$port" || fail "http server on $address:$port did not start"
 }
 
+# exit_ms PID SECONDS: waits (polling every 10 ms) for PID to exit; prints
+# the milliseconds it took, or fails after SECONDS.
+exit_ms() {
+    local start=$(date +%s%N) deadline=$((SECONDS + $2))
+    while kill -0 "$1" 2>/dev/null; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.01
+    done
+    echo $((($(date +%s%N) - start) / 1000000))
+}
+
+# iperf3_server PORT: an iperf3 server on the host side's loopback.
+iperf3_server() {
+    background iperf3 -s -B 127.0.0.1 -p "$1" >/dev/null 2>&1
+    wait_until 10 port_is_listening "$1" || fail "iperf3 server on port $1 did not start"
+}
+
 port_is_listening() { ss -Hltn "sport = :$1" | grep -q .; }
 
 # private_dns NAME ADDRESS: a resolver on the host side's 127.0.0.1:53 that

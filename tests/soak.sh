@@ -16,9 +16,8 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$SLIRP_PID/status"; }
 
 private_dns soak.test 192.0.2.7
 http_server 8000
-background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
-background iperf3 -s -B 127.0.0.1 -p 5202 >/dev/null 2>&1
-wait_until 10 port_is_listening 5202 || fail "iperf3 servers did not start"
+iperf3_server 5201
+iperf3_server 5202
 start_guest
 start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 

@@ -16,8 +16,7 @@ api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":808
 answered=$(api concurrent "$SOCK" 100)
 [ "$answered" = 100 ] || fail "only $answered of 100 concurrent clients got a list_hostfwd reply"
 
-background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
-wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
+iperf3_server 5201
 
 # throughput: one 3-second iperf3 run from the guest to the host's loopback, in bits/s.
 throughput() {

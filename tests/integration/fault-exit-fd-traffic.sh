@@ -3,20 +3,8 @@
 # It exits 0 within 1 s and removes its API socket.
 . "$(dirname "$0")/../lib.sh"
 
-# exit_ms PID SECONDS: waits (polling every 10 ms) for PID to exit; prints
-# the milliseconds it took, or fails after SECONDS.
-exit_ms() {
-    local start=$(date +%s%N) deadline=$((SECONDS + $2))
-    while kill -0 "$1" 2>/dev/null; do
-        [ $SECONDS -ge $deadline ] && return 1
-        sleep 0.01
-    done
-    echo $((($(date +%s%N) - start) / 1000000))
-}
-
 SOCK=$WORK/api.sock
-background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
-wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
+iperf3_server 5201
 start_guest
 mkfifo "$WORK/exit"
 exec 5<>"$WORK/exit"

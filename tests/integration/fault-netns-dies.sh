@@ -8,17 +8,6 @@
 # daemon must notice the process, not only the tap vanishing.
 . "$(dirname "$0")/../lib.sh"
 
-# exit_ms PID SECONDS: waits (polling every 10 ms) for PID to exit; prints
-# the milliseconds it took, or fails after SECONDS.
-exit_ms() {
-    local start=$(date +%s%N) deadline=$((SECONDS + $2))
-    while kill -0 "$1" 2>/dev/null; do
-        [ $SECONDS -ge $deadline ] && return 1
-        sleep 0.01
-    done
-    echo $((($(date +%s%N) - start) / 1000000))
-}
-
 http_server 8000
 start_guest
 start_slirp -c "$GUEST_PID" tap0 || fail "did not start"

@@ -6,8 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v iperf3 >/dev/null || skip "iperf3 is not installed (make deps)"
-background iperf3 -s -B 127.0.0.1 -p 5201
-wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
+iperf3_server 5201
 start_guest
 start_slirp -c --mtu=65520 --enable-sandbox --enable-seccomp "$GUEST_PID" tap0 || fail "did not start"
 assert_confined "$SLIRP_PID" 0000000000000400
