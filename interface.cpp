@@ -84,7 +84,8 @@ std::string configure_interface(const InterfaceSettings& s) {
         ifr = request_for(s.name);
         ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
         std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac->data(), s.mac->size());
-        if (ioctl(sock.get(), SIOCSIFHWADDR, &ifr) < 0) return failure("cannot set MAC address", s.name);
+        if (ioctl(sock.get(), SIOCSIFHWADDR, &ifr) < 0)
+            return failure("cannot set MAC address", s.name);
     }
     if (s.enable_ipv6) accept_router_advertisements(s.name);
     if (auto err = set_address(sock.get(), s); !err.empty()) return err;

@@ -31,13 +31,13 @@
 // program ever does.
 #include "seccomp.hpp"
 
-#include "sanitizers.hpp"
-
 #include <seccomp.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+
+#include "sanitizers.hpp"
 
 namespace {
 

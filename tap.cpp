@@ -19,7 +19,9 @@
 
 namespace {
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 bool same_namespace(int fd, const char* own_path) {
     struct stat theirs {};
@@ -51,8 +53,7 @@ UniqueFd create_tap(const std::string& name, std::string* error) {
 }
 
 // Everything the child does; returns the tap fd or sets *error.
-UniqueFd child_create_tap(const Options& options, const TargetNamespaces& ns,
-                          std::string* error) {
+UniqueFd child_create_tap(const Options& options, const TargetNamespaces& ns, std::string* error) {
     *error = join_target_namespaces(ns);
     if (!error->empty()) return {};
     UniqueFd tap = create_tap(options.tap_name, error);

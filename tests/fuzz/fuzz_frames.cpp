@@ -1,7 +1,7 @@
 // fuzz_frames.cpp: libFuzzer target for the frame path from the guest into
 // libslirp (a tap read or a BESS message both hand the bytes as they came to
-// slirp_input, after the daemon's own guest_frame_acceptable). A fresh Slirp instance per input, configured the way the
-// daemon configures it by default, gets every frame of the input, then its
+// slirp_input, after the daemon's own guest_frame_acceptable). A fresh Slirp instance per input,
+// configured the way the daemon configures it by default, gets every frame of the input, then its
 // timers and poll cycle run so that state the frames created is exercised.
 //
 // Input: byte 0 selects options (bit 0 IPv6, bit 1 a small MTU, bit 2
@@ -48,7 +48,9 @@ struct Harness {
     size_t mtu = 1500;
 };
 
-Harness& self(void* opaque) { return *static_cast<Harness*>(opaque); }
+Harness& self(void* opaque) {
+    return *static_cast<Harness*>(opaque);
+}
 
 ssize_t send_packet(const void* buf, size_t len, void* opaque) {
     Harness& h = self(opaque);
@@ -62,7 +64,9 @@ ssize_t send_packet(const void* buf, size_t len, void* opaque) {
 }
 
 void guest_error(const char*, void*) {}
-int64_t clock_get_ns(void* opaque) { return self(opaque).now_ns; }
+int64_t clock_get_ns(void* opaque) {
+    return self(opaque).now_ns;
+}
 
 void* timer_new_opaque(SlirpTimerId id, void* cb_opaque, void* opaque) {
     auto t = std::make_unique<Timer>(Timer{id, cb_opaque, -1});

@@ -361,11 +361,13 @@ void test_port_forward_mode(void**) {
     parse_fails({"--port-forward-mode=kernel", "1234"}, "unknown port-forward-mode \"kernel\"");
     parse_fails({"--port-forward-mode=", "1234"}, "unknown port-forward-mode");
     parse_fails({"--port-forward-mode"}, "requires an argument");
-    parse_fails({"--netns-type=tapfd", "--port-forward-mode=splice", "5"}, "needs a network namespace");
+    parse_fails({"--netns-type=tapfd", "--port-forward-mode=splice", "5"},
+                "needs a network namespace");
     parse_fails({"--target-type=bess", "--port-forward-mode=splice", "/tmp/b.sock"},
                 "needs a network namespace");
-    assert_true(parse_ok({"--netns-type=tapfd", "--port-forward-mode=slirp", "5"}).port_forward_mode ==
-                PortForwardMode::Slirp);
+    assert_true(
+        parse_ok({"--netns-type=tapfd", "--port-forward-mode=slirp", "5"}).port_forward_mode ==
+        PortForwardMode::Slirp);
     assert_non_null(strstr(help_text("slirp4netns").c_str(), "--port-forward-mode=MODE"));
 }
 
