@@ -150,15 +150,26 @@ class SlirpStack : public EventLoop::CycleSource {
 
    private:
     void on_device_ready(short) {
-        batching_ = true;
-        drain_device();
-        batching_ = false;
-        flush_acks();
+        // The held ACKs, once written, make the guest's kernel queue its next
+        // segments at once (in this very write): read those in the same
+        // wakeup rather than going through poll() again, which costs O(all
+        // libslirp sockets) per cycle.
+        int budget = kFramesPerWakeup;
+        while (budget > 0 && !loop_.stopping()) {
+            batching_ = true;
+            int got = drain_device(budget);
+            batching_ = false;
+            bool held = held_count_ > 0;
+            flush_acks();
+            budget -= got;
+            if (!held || got == 0) break;
+        }
     }
 
-    void drain_device() {
+    // Reads up to `budget` frames; returns how many were read.
+    int drain_device(int budget) {
         size_t skip = vnet_ && device_is_tap_ ? sizeof(VnetHeader) : 0;
-        for (int i = 0; i < kFramesPerWakeup; i++) {
+        for (int i = 0; i < budget; i++) {
             ssize_t n = read(device_.get(), buffer_.get(), kFrameBufferSize);
             if (n > static_cast<ssize_t>(skip)) {
                 uint8_t* frame = buffer_.get() + skip;
@@ -171,10 +182,11 @@ class SlirpStack : public EventLoop::CycleSource {
                 continue;
             }
             if (n > 0) continue;  // a bare virtio-net header
-            if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) return i;
             device_gone(n == 0 ? "closed" : std::strerror(errno));
-            return;
+            return i;
         }
+        return budget;
     }
 
     // A frame the kernel did not finish: complete its checksum (libslirp
