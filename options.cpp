@@ -368,7 +368,8 @@ std::string help_text(const std::string& program) {
            "--macaddress=MAC         MAC address of the interface (only valid with -c)\n"
            "--target-type=TYPE       what to serve ([netns|bess], default=netns)\n"
            "--port-forward-mode=MODE how API port forwards move data ([slirp|splice], "
-           "default=slirp)\n"
+           "default=slirp; splice is kernel to kernel, and the guest sees clients as its own "
+           "address)\n"
            "-h, --help               show this help and exit\n"
            "-v, --version            show version and exit\n";
 }
