@@ -4,10 +4,13 @@
 // is retried on a timer for a bounded time; other failures refuse at once.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -210,9 +213,22 @@ void client_leaving_while_waiting_is_dropped(void**) {
                  f.opener.calls);
 }
 
+// Hermetic like the integration tests: a network namespace of our own with
+// only loopback when we may make one (as root), else the caller's loopback.
+void private_loopback() {
+    if (unshare(CLONE_NEWNET) < 0) return;
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    ioctl(s.get(), SIOCSIFFLAGS, &ifr);
+}
+
 }  // namespace
 
 int main() {
+    private_loopback();
     const CMUnitTest tests[] = {
         cmocka_unit_test(retried_until_the_address_is_usable),
         cmocka_unit_test(given_up_after_the_bound),
