@@ -87,8 +87,8 @@ cand_start() {
             start_guest
             [ "$name" = ours ] && SLIRP=$OURS || SLIRP=$PEER
             rm -f "$WORK/api.sock"
-            # The API socket is only needed for port forwarding: without one
-            # (not implemented yet), the other figures are still measured.
+            # The API socket is only needed for port forwarding: should a
+            # candidate refuse it, the other figures are still measured.
             if ! start_slirp -c --mtu="$mtu" --api-socket "$WORK/api.sock" "$GUEST_PID" tap0; then
                 note "$name: no API socket ($(tail -n 1 "$WORK/slirp.log")): port forwarding skipped"
                 start_slirp -c --mtu="$mtu" "$GUEST_PID" tap0 ||
