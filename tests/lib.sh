@@ -193,6 +193,30 @@ http_server() {
     wait_until 10 port_is_listening "$port" || fail "http server on $address:$port did not start"
 }
 
+# api SOCKET JSON (or api-client.py's other modes): one request to a daemon's
+# API socket, printing the reply.
+api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
+
+# api_add SOCKET 'MEMBERS': add_hostfwd with the given JSON members; fails the
+# test unless the reply is an id.
+api_add() {
+    local reply
+    reply=$(api "$1" "{\"execute\":\"add_hostfwd\",\"arguments\":{$2}}")
+    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$2} answered '$reply'"
+}
+
+# assert_daemons_are_ours API_SOCKET: every process serving API_SOCKET (the
+# daemon and any helper it forked) is our binary, not some other slirp4netns.
+# Sets DAEMON_PIDS to them.
+assert_daemons_are_ours() {
+    local pid
+    DAEMON_PIDS=$(pgrep -f -- "--api-socket $1") || fail "no daemon serves $1"
+    for pid in $DAEMON_PIDS; do
+        [ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$SLIRP")" ] ||
+            fail "process $pid serving $1 is $(readlink "/proc/$pid/exe"), not $SLIRP"
+    done
+}
+
 # exit_ms PID SECONDS: waits (polling every 10 ms) for PID to exit; prints
 # the milliseconds it took, or fails after SECONDS.
 exit_ms() {

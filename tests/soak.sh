@@ -10,7 +10,6 @@
 
 DURATION=${SOAK_SECONDS:-600}
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$SOCK" "$1"; }
 fd_count() { ls "/proc/$SLIRP_PID/fd" | wc -l; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$SLIRP_PID/status"; }
 
@@ -98,7 +97,7 @@ PY
 
 # Warm up so that libslirp's and the allocator's steady state is the baseline.
 in_guest timeout 5 iperf3 -c 10.0.2.2 -p 5201 -t 2 >/dev/null 2>&1
-api '{"execute":"list_hostfwd"}' >/dev/null
+api "$SOCK" '{"execute":"list_hostfwd"}' >/dev/null
 sleep 1
 fds_start=$(fd_count)
 rss_start=$(rss_kb)
@@ -162,7 +161,7 @@ read -r api_ok api_bad <"$WORK/api.out"
 [ $((rss_end * 10)) -lt $((rss_start * 11)) ] || fail "RSS grew from $rss_start kB to $rss_end kB (>= 10 %)"
 errors=$(grep -v '^\*\|^Starting' "$WORK/slirp.log" | head -n 5)
 [ -z "$errors" ] || fail "the daemon logged: $errors"
-left=$(api '{"execute":"list_hostfwd"}')
+left=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 [ "$left" = '{"return":{"entries":[]}}' ] || fail "forwards left: $left"
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS at the end"

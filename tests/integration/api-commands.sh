@@ -6,7 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 # reply_is WHAT REQUEST EXPECTED [client mode]
 reply_is() {
     local what=$1 request=$2 expected=$3 mode=${4:-}

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 command -v iperf3 >/dev/null || skip "iperf3 is not installed"
 
 start_guest

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SLIRP_PID/stat"; }
 
 start_guest

@@ -8,12 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
-add() {
-    local reply
-    reply=$(api "$SOCK" "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
-    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
-}
+add() { api_add "$SOCK" "$1"; }
 # seen_from CLIENT PORT: the address the guest server saw, connecting from
 # the host's loopback (CLIENT=host) or from the peer namespace (CLIENT=peer).
 seen_from() {

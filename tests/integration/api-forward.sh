@@ -6,12 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
-add() {
-    local reply
-    reply=$(api "$SOCK" "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
-    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
-}
+add() { api_add "$SOCK" "$1"; }
 
 start_guest
 start_slirp -c -6 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 err() { echo "{\"error\":{\"desc\":\"bad request: $1\"}}"; }
 same() { [ "$2" = "$3" ] || fail "$1: expected $3, got '$2'"; }
 

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 add() { api "$SOCK" "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"$1\",\"host_addr\":\"127.0.0.1\",\"host_port\":$2,\"guest_port\":80}}"; }
 [ "$(sysctl -n net.ipv4.ip_unprivileged_port_start)" = 1024 ] || skip "ip_unprivileged_port_start is not 1024"
 

@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 list_ok() { [ "$(api "$SOCK" '{"execute":"list_hostfwd"}')" = '{"return":{"entries":[]}}' ]; }
 # refused WHAT PATTERN ARGS...: the daemon exits non-zero with one line matching PATTERN.
 refused() {

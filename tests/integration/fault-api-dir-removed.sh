@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SLIRP_PID/stat"; }
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 
 http_server 8000
 summary=""

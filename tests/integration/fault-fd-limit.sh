@@ -16,7 +16,6 @@
 # "invalid vptr" at the limit and aborts, so this fault needs a plain build.
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SLIRP_PID/stat"; }
 # Descriptors below the limit (one inherited from a caller may sit above it).
 fd_count() { ls "/proc/$SLIRP_PID/fd" | awk '$1 < 64' | wc -l; }

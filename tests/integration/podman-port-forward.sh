@@ -21,17 +21,13 @@ call=$(grep -- "--api-socket" "$WORK/slirp-wrapper.argv") || fail "podman did no
 api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
 # The running daemon (and any helper it forked) is our binary, and its API
 # shows podman's forward.
-pids=$(pgrep -u "$TEST_USER" -f -- "--api-socket $api") || fail "no daemon serves $api"
-for pid in $pids; do
-    [ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$SLIRP")" ] ||
-        fail "process $pid serving $api is $(readlink "/proc/$pid/exe"), not $SLIRP"
-done
+assert_daemons_are_ours "$api"
 list=$(echo '{"execute":"list_hostfwd"}' | socat -t 5 - "UNIX-CONNECT:$api")
 grep -q '"host_port":18080' <<<"$list" || fail "list_hostfwd does not show podman's forward: $list"
 grep -q '"guest_port":80' <<<"$list" || fail "list_hostfwd guest_port: $list"
 
 "${PODMAN[@]}" rm -f -t 0 web >/dev/null 2>&1 || fail "podman rm failed"
-gone() { ! kill -0 $pids 2>/dev/null; }
+gone() { ! kill -0 $DAEMON_PIDS 2>/dev/null; }
 wait_until 10 gone || fail "our daemon outlived its container"
 curl -s -m 2 http://127.0.0.1:18080/ >/dev/null && fail "port still answers after the container is gone"
 [ -e "$api" ] && fail "API socket $api left behind"

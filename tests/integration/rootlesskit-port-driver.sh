@@ -52,14 +52,10 @@ done
 grep -q -- "--disable-host-loopback" <<<"$call" && fail "host loopback was disabled: $call"
 api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
 # The daemon (and any helper process it forked) is our binary.
-pids=$(pgrep -u "$TEST_USER" -f -- "--api-socket $api") || fail "no daemon serves $api"
-for pid in $pids; do
-    [ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$SLIRP")" ] ||
-        fail "process $pid serving $api is $(readlink "/proc/$pid/exe"), not $SLIRP"
-done
+assert_daemons_are_ours "$api"
 
 kill -TERM "$rk"
 wait "$rk" 2>/dev/null
-gone() { ! kill -0 $pids 2>/dev/null; }
+gone() { ! kill -0 $DAEMON_PIDS 2>/dev/null; }
 wait_until 10 gone || fail "our daemon outlived rootlesskit"
 pass "rootlesskit child reached the host's loopback; 127.0.0.1:18081 published through our API"

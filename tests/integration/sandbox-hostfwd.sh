@@ -7,12 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-api() { python3 "$TESTS_DIR/integration/api-client.py" "$SOCK" "$1"; }
-add() {
-    local reply
-    reply=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
-    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
-}
+add() { api_add "$SOCK" "$1"; }
 
 start_guest
 rm -f "$WORK/exit"
@@ -41,7 +36,7 @@ wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sp
 add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
 add '"proto":"tcp","host_addr":"127.0.0.1","host_port":81,"guest_port":80'
 add '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
-list=$(api '{"execute":"list_hostfwd"}')
+list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 for port in 8080 81 5300; do
     grep -q "\"host_port\":$port," <<<"$list" || fail "list_hostfwd lacks port $port: $list"
 done
@@ -65,12 +60,12 @@ for _ in range(5):
 
 id=$(python3 -c 'import json, sys
 print([e["id"] for e in json.loads(sys.argv[1])["return"]["entries"] if e["host_port"] == 8080][0])' "$list")
-reply=$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$id}}")
+reply=$(api "$SOCK" "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$id}}")
 [ "$reply" = '{"return":{}}' ] || fail "remove_hostfwd answered '$reply'"
 expect_not "removed forward still answers" curl -s -m 3 http://127.0.0.1:8080/
 body=$(curl -s -m 10 http://127.0.0.1:81/)
 [ "$body" = "hello from guest" ] || fail "the other forward broke after a removal: '$body'"
-list=$(api '{"execute":"list_hostfwd"}')
+list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 grep -q '"host_port":8080,' <<<"$list" && fail "list still shows the removed forward: $list"
 
 assert_confined "$SLIRP_PID" 0000000000000400

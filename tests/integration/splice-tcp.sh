@@ -6,12 +6,7 @@
 
 SOCK=$WORK/api.sock
 PEER="$TESTS_DIR/integration/splice-peer.py"
-api() { printf "%s" "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
-add() {
-    local reply
-    reply=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
-    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
-}
+add() { api_add "$SOCK" "$1"; }
 check() { timeout 60 python3 "$PEER" "$@" || fail "check $*"; }
 
 start_guest
@@ -25,7 +20,7 @@ for port in 7001 7002 7003 7004 7005 7006; do
     add "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":1$port,\"guest_port\":$port,\"mode\":\"splice\""
     add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":2$port,\"guest_addr\":\"::1\",\"guest_port\":$port,\"mode\":\"splice\""
 done
-list=$(api '{"execute":"list_hostfwd"}')
+list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect "list_hostfwd reports the mode" grep -qF '"host_port":17001,"guest_addr":"10.0.2.100","guest_port":7001,"mode":"splice"' <<<"$list"
 
 for host in 127.0.0.1 ::1; do
@@ -51,8 +46,8 @@ done
 data_pid=
 python3 "$PEER" slow-guest-reader 127.0.0.1 17005 & data_pid=$!
 sleep 0.5
-api '{"execute":"remove_hostfwd","arguments":{"id":9}}' | grep -qx '{"return":{}}' || fail "remove failed"
-list=$(api '{"execute":"list_hostfwd"}')
+api "$SOCK" '{"execute":"remove_hostfwd","arguments":{"id":9}}' | grep -qx '{"return":{}}' || fail "remove failed"
+list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect_not "removed forward still listed" grep -qF '"host_port":17005,' <<<"$list"
 check refused 127.0.0.1 17005
 wait "$data_pid" || fail "the connection open during removal did not finish intact"

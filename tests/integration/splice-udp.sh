@@ -6,12 +6,7 @@
 
 SOCK=$WORK/api.sock
 PEER="$TESTS_DIR/integration/splice-peer.py"
-api() { printf "%s" "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
-add() {
-    local reply
-    reply=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
-    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$1} answered '$reply'"
-}
+add() { api_add "$SOCK" "$1"; }
 check() { timeout 60 python3 "$PEER" "$@" || fail "check $*"; }
 
 start_guest
@@ -23,10 +18,10 @@ wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
 
 add '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008'
 add '"proto":"udp","host_addr":"::1","host_port":27008,"guest_addr":"::1","guest_port":7008'
-list=$(api '{"execute":"list_hostfwd"}')
+list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect "the CLI default mode is used" grep -qF '"host_port":17008,"guest_addr":"10.0.2.100","guest_port":7008,"mode":"splice"' <<<"$list"
 expect "slirp mode can still be asked for" add '"proto":"udp","host_addr":"127.0.0.1","host_port":17009,"guest_port":7008,"mode":"slirp"'
-bad=$(api '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":17010,"guest_port":7008,"mode":"kernel"}}')
+bad=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":17010,"guest_port":7008,"mode":"kernel"}}')
 [ "$bad" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.mode"}}' ] || fail "bad mode answered '$bad'"
 
 check udp 127.0.0.1 17008
@@ -41,7 +36,7 @@ for pid in "${pids[@]}"; do wait "$pid" || fail "a concurrent UDP peer failed"; 
 flows=$(in_guest ss -Hun state all "dport = :7008" | wc -l)
 [ "$flows" -ge 5 ] || fail "expected a guest socket per host peer, found $flows"
 
-api '{"execute":"remove_hostfwd","arguments":{"id":1}}' | grep -qx '{"return":{}}' || fail "remove failed"
+api "$SOCK" '{"execute":"remove_hostfwd","arguments":{"id":1}}' | grep -qx '{"return":{}}' || fail "remove failed"
 wait_until 5 sh -c "[ \$(nsenter --target $GUEST_PID --net ss -Hun state all 'dport = :7008' | grep -c 10.0.2.100) = 0 ]" ||
     fail "flows of the removed forward are still open"
 expect_not "removed UDP forward still answers" timeout 10 python3 "$PEER" udp 127.0.0.1 17008 3
