@@ -3,6 +3,7 @@
 // and the packet path between the frame device (tap or BESS) and libslirp.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <libslirp.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -50,6 +51,8 @@ namespace {
 // Frames read from the device per wakeup before libslirp's sockets get a turn:
 // large enough to amortize poll(), small enough that sockets are not starved.
 constexpr int kFramesPerWakeup = 64;
+// How often the daemon looks whether traffic has stopped (to return memory).
+constexpr int64_t kIdleCheckMs = 5000;
 // A frame never exceeds MTU + Ethernet header (libslirp's maximum MTU is
 // 65521, a TSO segment 64 KiB), plus the virtio-net header.
 constexpr size_t kFrameBufferSize = 65536 + 64 + sizeof(VnetHeader);
@@ -522,6 +525,7 @@ class Daemon {
         if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
         loop_.set_cycle_source(&stack_);
         watch_exit_conditions();
+        schedule_memory_return();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
             api_ =
@@ -584,6 +588,21 @@ class Daemon {
         }
     }
 
+    // Under load libslirp's buffers take hundreds of MB, and glibc keeps what
+    // they freed: once traffic has stopped for a while, hand it back, so a
+    // helper that podman leaves running for weeks does not keep its peak.
+    void schedule_memory_return() {
+        loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
+            uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
+            if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
+                malloc_trim(0);
+                frames_at_last_trim_ = frames;
+            }
+            frames_at_last_check_ = frames;
+            schedule_memory_return();
+        });
+    }
+
     void accept_bess_client() {
         UniqueFd client = bess_->accept_client();
         if (!client) return;
@@ -604,6 +623,8 @@ class Daemon {
     std::unique_ptr<NetnsHelper> fwd_helper_;
     std::unique_ptr<SpliceForwarder> splice_;
     std::unique_ptr<ApiServer> api_;
+    uint64_t frames_at_last_check_ = 0;
+    uint64_t frames_at_last_trim_ = 0;
 };
 
 }  // namespace
