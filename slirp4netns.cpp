@@ -3,9 +3,9 @@
 // and the packet path between the frame device (tap or BESS) and libslirp.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <libslirp.h>
 #include <linux/if_tun.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <seccomp.h>
 #include <signal.h>
