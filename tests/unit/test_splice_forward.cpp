@@ -153,18 +153,24 @@ void retried_until_the_address_is_usable(void**) {
     assert_int_equal(static_cast<int>(f.forwarder.tcp_connections()), 1);
 }
 
+// Runs the loop until the host-side client learns its fate (data, "eof" or
+// "reset", as read_some reports it), for at most 3 s.
+bool wait_for_fate(EventLoop& loop, int client, std::string* fate) {
+    return run_until(
+        loop,
+        [&] {
+            if (fate->empty()) *fate = read_some(client);
+            return !fate->empty();
+        },
+        3000);
+}
+
 void given_up_after_the_bound(void**) {
     Fixture f(-1, EADDRNOTAVAIL, 300);
     UniqueFd client = connect_loopback(f.host_port);
     int64_t start = EventLoop::now_ms();
     std::string fate;
-    bool ok = run_until(
-        f.loop,
-        [&] {
-            if (fate.empty()) fate = read_some(client.get());
-            return !fate.empty();
-        },
-        3000);
+    bool ok = wait_for_fate(f.loop, client.get(), &fate);
     int64_t took = EventLoop::now_ms() - start;
     if (!ok) fail_msg("the client was never refused (%d opener calls)", f.opener.calls);
     assert_string_equal(fate.c_str(), "reset");
@@ -179,13 +185,7 @@ void other_errors_refuse_at_once(void**) {
     UniqueFd client = connect_loopback(f.host_port);
     int64_t start = EventLoop::now_ms();
     std::string fate;
-    bool ok = run_until(
-        f.loop,
-        [&] {
-            if (fate.empty()) fate = read_some(client.get());
-            return !fate.empty();
-        },
-        3000);
+    bool ok = wait_for_fate(f.loop, client.get(), &fate);
     if (!ok) fail_msg("the client was never refused");
     assert_string_equal(fate.c_str(), "reset");
     assert_true(EventLoop::now_ms() - start < 1000);
