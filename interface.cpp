@@ -10,8 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
+#include "files.hpp"
 #include "unique_fd.hpp"
 
 namespace {
@@ -66,8 +66,8 @@ std::string add_default_route(int sock, const InterfaceSettings& s) {
 // Router advertisements from libslirp give the IPv6 address; make sure the
 // kernel listens to them even where a distribution's defaults say otherwise.
 void accept_router_advertisements(const std::string& name) {
-    std::ofstream("/proc/sys/net/ipv6/conf/" + name + "/accept_ra") << "1";
-    std::ofstream("/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6") << "0";
+    write_file("/proc/sys/net/ipv6/conf/" + name + "/accept_ra", "1");
+    write_file("/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6", "0");
 }
 
 }  // namespace

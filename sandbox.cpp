@@ -16,8 +16,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <filesystem>
 
+#include "files.hpp"
 #include "sanitizers.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
@@ -54,12 +54,6 @@ bool same_namespace(int fd, const char* own_path) {
     struct stat ours {};
     if (fstat(fd, &theirs) < 0 || stat(own_path, &ours) < 0) return false;
     return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
-}
-
-bool write_file(const std::string& path, const std::string& text) {
-    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return false;
-    return write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
 }
 
 // The user namespace that owns the target: where a rootless daemon gains the
@@ -201,9 +195,7 @@ std::string resolv_conf_escape(const std::string& start) {
         // carries it, submounts included.
         if (n < 0) return "";
         target[n] = '\0';
-        std::filesystem::path next(target);
-        if (next.is_relative()) next = std::filesystem::path(path).parent_path() / next;
-        path = next.lexically_normal().string();
+        path = resolve_link_target(path, target);
         chain += " -> " + path;
         if (!is_under_kept_dir(path))
             return "--enable-sandbox: " + chain +
