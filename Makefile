@@ -18,7 +18,7 @@ CXXFLAGS_ALL := -std=c++20 -O2 -g $(WARNINGS) $(SANITIZE) $(PKG_CFLAGS) \
 # libstdc++ linked in (only what we use; not under sanitizers, whose runtimes
 # replace its allocator): measured 0.75 MiB less idle RSS than mapping the
 # whole shared library.
-LDFLAGS_ALL := $(SANITIZE) $(if $(SANITIZE),,-static-libstdc++ -static-libgcc) -Wl,-O1,--as-needed $(LDFLAGS)
+LDFLAGS_ALL := $(SANITIZE) $(if $(SANITIZE),,-static-libstdc++ -static-libgcc) -Wl,-O1,--as-needed,-z,now $(LDFLAGS)
 
 # Objects depend on stamps holding the flags and the commit, so a variant
 # built again with other flags (SANITIZE=...) or a new commit is rebuilt.
@@ -35,7 +35,7 @@ endif
 # Everything but main(): unit tests and fuzzers link these too.
 CORE_SOURCES := options.cpp network.cpp tap.cpp interface.cpp fd_passing.cpp \
 	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp \
-	netns_helper.cpp splice_forward.cpp vnet.cpp files.cpp
+	netns_helper.cpp splice_forward.cpp vnet.cpp files.cpp memory_return.cpp allocation.cpp
 CORE_OBJECTS := $(CORE_SOURCES:%.cpp=$(BUILDDIR)/%.o)
 MAIN_OBJECT := $(BUILDDIR)/slirp4netns.o
 PROGRAM ?= slirp4netns

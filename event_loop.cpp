@@ -4,13 +4,13 @@
 #include <cerrno>
 #include <ctime>
 
-int64_t EventLoop::now_ms() {
+[[gnu::hot]] int64_t EventLoop::now_ms() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
-void EventLoop::watch(int fd, short events, IoHandler handler) {
+[[gnu::hot]] void EventLoop::watch(int fd, short events, IoHandler handler) {
     for (auto& w : watches_) {
         if (w.fd == fd) {
             w.events = events;
@@ -21,36 +21,36 @@ void EventLoop::watch(int fd, short events, IoHandler handler) {
     watches_.push_back({fd, events, std::move(handler)});
 }
 
-void EventLoop::set_events(int fd, short events) {
+[[gnu::hot]] void EventLoop::set_events(int fd, short events) {
     for (auto& w : watches_)
         if (w.fd == fd) w.events = events;
 }
 
-void EventLoop::unwatch(int fd) {
+[[gnu::hot]] void EventLoop::unwatch(int fd) {
     // Removal only marks the slot: a dispatch in progress may still be
     // walking the vector. Marked slots are swept at the top of the next cycle.
     for (auto& w : watches_)
         if (w.fd == fd) w.fd = -1;
 }
 
-EventLoop::TimerId EventLoop::add_timer(int64_t deadline_ms, TimerHandler handler) {
+[[gnu::hot]] EventLoop::TimerId EventLoop::add_timer(int64_t deadline_ms, TimerHandler handler) {
     TimerId id = next_timer_id_++;
     timers_.push_back({id, deadline_ms, std::move(handler)});
     return id;
 }
 
-void EventLoop::cancel_timer(TimerId id) {
+[[gnu::hot]] void EventLoop::cancel_timer(TimerId id) {
     for (auto& t : timers_)
         if (t.id == id) t.id = 0;
 }
 
-void EventLoop::stop(int status) {
+[[gnu::hot]] void EventLoop::stop(int status) {
     if (stopping_) return;
     stopping_ = true;
     status_ = status;
 }
 
-int EventLoop::timeout_until_next_timer(int source_timeout) const {
+[[gnu::hot]] int EventLoop::timeout_until_next_timer(int source_timeout) const {
     int timeout = source_timeout;
     int64_t now = now_ms();
     for (const auto& t : timers_) {
@@ -61,7 +61,7 @@ int EventLoop::timeout_until_next_timer(int source_timeout) const {
     return timeout;
 }
 
-void EventLoop::run_due_timers() {
+[[gnu::hot]] void EventLoop::run_due_timers() {
     int64_t now = now_ms();
     // Index loop: handlers may add timers (which may reallocate the vector).
     for (size_t i = 0; i < timers_.size(); i++) {
@@ -73,7 +73,7 @@ void EventLoop::run_due_timers() {
     std::erase_if(timers_, [](const Timer& t) { return t.id == 0; });
 }
 
-void EventLoop::dispatch_watches(size_t count) {
+[[gnu::hot]] void EventLoop::dispatch_watches(size_t count) {
     for (size_t i = 0; i < count && !stopping_; i++) {
         short revents = fds_[i].revents;
         if (revents == 0) continue;
@@ -84,7 +84,7 @@ void EventLoop::dispatch_watches(size_t count) {
     }
 }
 
-int EventLoop::run() {
+[[gnu::hot]] int EventLoop::run() {
     while (!stopping_) {
         std::erase_if(watches_, [](const Watch& w) { return w.fd < 0; });
         fds_.clear();

@@ -31,7 +31,7 @@ struct TcpView {
     bool v6 = false;
 };
 
-TcpView find_tcp(const uint8_t* frame, size_t len) {
+[[gnu::hot]] TcpView find_tcp(const uint8_t* frame, size_t len) {
     TcpView v;
     if (len < kEthHeader + 40) return v;
     uint16_t type = load16(frame + 12);
@@ -65,7 +65,7 @@ TcpView find_tcp(const uint8_t* frame, size_t len) {
     return v;
 }
 
-uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
+[[gnu::hot]] uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
     const uint8_t* ip = frame + v.ip;
     uint64_t sum = v.v6 ? vnet_sum(ip + 8, 32) : vnet_sum(ip + 12, 8);
     return sum + kProtoTcp + v.tcp_len;
@@ -73,7 +73,7 @@ uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
 
 }  // namespace
 
-uint64_t vnet_sum(const uint8_t* data, size_t len, uint64_t sum) {
+[[gnu::hot]] uint64_t vnet_sum(const uint8_t* data, size_t len, uint64_t sum) {
     // The one's-complement sum does not depend on byte order (RFC 1071): add
     // native 32-bit words into a 64-bit accumulator (carries collect in the
     // upper half; the loop vectorizes), fold, and swap to network order once.
@@ -100,12 +100,13 @@ uint64_t vnet_sum(const uint8_t* data, size_t len, uint64_t sum) {
     return sum;
 }
 
-uint16_t vnet_fold(uint64_t sum) {
+[[gnu::hot]] uint16_t vnet_fold(uint64_t sum) {
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(sum);
 }
 
-bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start, uint16_t csum_offset) {
+[[gnu::hot]] bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start,
+                                         uint16_t csum_offset) {
     size_t field = static_cast<size_t>(csum_start) + csum_offset;
     if (field + 2 > len) return false;
     uint16_t check =
@@ -116,7 +117,7 @@ bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start, uin
     return true;
 }
 
-bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
+[[gnu::hot]] bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
     TcpView v = find_tcp(frame, len);
     if (v.tcp == 0) return false;
     uint8_t* tcp = frame + v.tcp;
@@ -148,7 +149,7 @@ bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
     return false;
 }
 
-VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu) {
+[[gnu::hot]] VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu) {
     VnetOutput out;
     bool fits = mtu == 0 || len <= kEthHeader + mtu;
     TcpView v = find_tcp(frame, len);
@@ -176,8 +177,8 @@ VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu) 
     return out;
 }
 
-bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
-                        const std::function<void(const uint8_t*, size_t)>& emit) {
+[[gnu::hot]] bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
+                                     const std::function<void(const uint8_t*, size_t)>& emit) {
     if (len < kEthHeader + 20 || load16(frame + 12) != kEthIpv4) return false;
     const uint8_t* ip = frame + kEthHeader;
     size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
@@ -206,7 +207,7 @@ bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
     return true;
 }
 
-bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out) {
+[[gnu::hot]] bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out) {
     TcpView v = find_tcp(frame, len);
     if (v.tcp == 0 || v.tcp_len != v.tcp_header) return false;
     const uint8_t* tcp = frame + v.tcp;
@@ -221,7 +222,7 @@ bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out) {
     return true;
 }
 
-bool vnet_ack_supersedes(const VnetAck& earlier, const VnetAck& later) {
+[[gnu::hot]] bool vnet_ack_supersedes(const VnetAck& earlier, const VnetAck& later) {
     if (std::memcmp(earlier.flow, later.flow, sizeof earlier.flow) != 0) return false;
     auto advance = static_cast<int32_t>(later.ack - earlier.ack);
     return advance > 0 || (advance == 0 && later.window != earlier.window);

@@ -1,0 +1,35 @@
+// allocation.cpp owns the program's global operator new and delete. They do
+// what libstdc++'s do (malloc, free, std::bad_alloc), but libstdc++'s copies
+// sit at the far end of the static binary, and every event-loop cycle that
+// allocates would keep that code window resident in an idle daemon. Here
+// they go to .text.hot, next to the event loop and packet path (see
+// memory_return.hpp). Sanitizer builds keep the sanitizer's own versions.
+#if !defined(__SANITIZE_ADDRESS__)
+
+#include <cstdlib>
+#include <new>
+
+[[gnu::hot]] void* operator new(std::size_t size) {
+    if (size == 0) size = 1;
+    if (void* p = std::malloc(size)) return p;
+    throw std::bad_alloc();
+}
+
+[[gnu::hot]] void* operator new[](std::size_t size) {
+    return ::operator new(size);
+}
+
+[[gnu::hot]] void operator delete(void* p) noexcept {
+    std::free(p);
+}
+[[gnu::hot]] void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+[[gnu::hot]] void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+[[gnu::hot]] void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+
+#endif
