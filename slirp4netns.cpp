@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <libslirp.h>
 #include <linux/if_tun.h>
-#include <malloc.h>
 #include <net/if.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include "bess.hpp"
 #include "event_loop.hpp"
 #include "guest_frame.hpp"
+#include "memory_return.hpp"
 #include "netns_helper.hpp"
 #include "network.hpp"
 #include "options.hpp"
@@ -131,7 +131,7 @@ class SlirpStack : public EventLoop::CycleSource {
         loop_.watch(device_.get(), POLLIN, [this](short revents) { on_device_ready(revents); });
     }
 
-    int fill(std::vector<pollfd>& fds) override {
+    [[gnu::hot]] int fill(std::vector<pollfd>& fds) override {
         fds_ = &fds;
         uint32_t timeout = UINT32_MAX;
         slirp_pollfds_fill(slirp_, &timeout, &SlirpStack::add_poll, this);
@@ -145,14 +145,14 @@ class SlirpStack : public EventLoop::CycleSource {
         return static_cast<int>(wait);
     }
 
-    void dispatch(const std::vector<pollfd>& fds, bool poll_failed) override {
+    [[gnu::hot]] void dispatch(const std::vector<pollfd>& fds, bool poll_failed) override {
         fds_ = const_cast<std::vector<pollfd>*>(&fds);
         slirp_pollfds_poll(slirp_, poll_failed ? 1 : 0, &SlirpStack::get_revents, this);
         run_due_timers();
     }
 
    private:
-    void on_device_ready(short) {
+    [[gnu::hot]] void on_device_ready(short) {
         // The held ACKs, once written, make the guest's kernel queue its next
         // segments at once (in this very write): read those in the same
         // wakeup rather than going through poll() again, which costs O(all
@@ -170,7 +170,7 @@ class SlirpStack : public EventLoop::CycleSource {
     }
 
     // Reads up to `budget` frames; returns how many were read.
-    int drain_device(int budget) {
+    [[gnu::hot]] int drain_device(int budget) {
         size_t skip = vnet_ && device_is_tap_ ? sizeof(VnetHeader) : 0;
         for (int i = 0; i < budget; i++) {
             ssize_t n = read(device_.get(), buffer_.get(), kFrameBufferSize);
@@ -195,7 +195,7 @@ class SlirpStack : public EventLoop::CycleSource {
     // A frame the kernel did not finish: complete its checksum (libslirp
     // checks every one) and raise a SYN's MSS so libslirp may send large
     // segments, which send_packet hands back for the kernel to cut.
-    bool prepare_offloaded_frame(uint8_t* frame, size_t len) {
+    [[gnu::hot]] bool prepare_offloaded_frame(uint8_t* frame, size_t len) {
         VnetHeader hdr;
         std::memcpy(&hdr, buffer_.get(), sizeof hdr);
         if ((hdr.flags & kVnetNeedsCsum) &&
@@ -212,7 +212,7 @@ class SlirpStack : public EventLoop::CycleSource {
         loop_.stop(1);
     }
 
-    void run_due_timers() {
+    [[gnu::hot]] void run_due_timers() {
         int64_t now = EventLoop::now_ms();
         for (size_t i = 0; i < timers_.size(); i++) {
             SlirpTimer& t = *timers_[i];
@@ -224,7 +224,7 @@ class SlirpStack : public EventLoop::CycleSource {
 
     static SlirpStack& self(void* opaque) { return *static_cast<SlirpStack*>(opaque); }
 
-    static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
+    [[gnu::hot]] static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
         SlirpStack& s = self(opaque);
         const auto* frame = static_cast<const uint8_t*>(buf);
         if (s.batching_ && s.hold_ack(frame, len)) return static_cast<ssize_t>(len);
@@ -235,7 +235,7 @@ class SlirpStack : public EventLoop::CycleSource {
     // While a batch from the guest is processed, a pure ACK waits (see
     // vnet.hpp): a later one for the same flow replaces it; anything else,
     // or the batch's end, sends it. Returns false if the frame must go now.
-    bool hold_ack(const uint8_t* frame, size_t len) {
+    [[gnu::hot]] bool hold_ack(const uint8_t* frame, size_t len) {
         VnetAck ack;
         if (len > kHeldAckSize || !vnet_pure_ack(frame, len, &ack)) return false;
         for (size_t i = 0; i < held_count_; i++) {
@@ -253,13 +253,13 @@ class SlirpStack : public EventLoop::CycleSource {
         return true;
     }
 
-    void flush_acks() {
+    [[gnu::hot]] void flush_acks() {
         size_t count = held_count_;
         held_count_ = 0;
         for (size_t i = 0; i < count; i++) emit(held_[i].frame, held_[i].len);
     }
 
-    ssize_t emit(const uint8_t* frame, size_t len) {
+    [[gnu::hot]] ssize_t emit(const uint8_t* frame, size_t len) {
         ssize_t n =
             vnet_ && device_is_tap_ ? write_vnet(frame, len) : write(device_.get(), frame, len);
         if (n < 0) {
@@ -277,7 +277,7 @@ class SlirpStack : public EventLoop::CycleSource {
     // above the tap's MTU goes whole with a GSO header, and any TCP frame
     // with its checksum field turned back into the partial form (the kernel
     // completes it per segment, or trusts it on local delivery).
-    ssize_t write_vnet(const uint8_t* frame, size_t len) {
+    [[gnu::hot]] ssize_t write_vnet(const uint8_t* frame, size_t len) {
         VnetOutput out = vnet_classify_output(frame, len, tap_mtu_);
         if (out.kind == VnetOutput::Fragment) {
             ssize_t result = static_cast<ssize_t>(len);
@@ -289,7 +289,7 @@ class SlirpStack : public EventLoop::CycleSource {
         return write_vnet_parts(out, frame, len);
     }
 
-    ssize_t write_vnet_parts(const VnetOutput& out, const uint8_t* frame, size_t len) {
+    [[gnu::hot]] ssize_t write_vnet_parts(const VnetOutput& out, const uint8_t* frame, size_t len) {
         iovec iov[4];
         int count = 0;
         iov[count++] = {const_cast<VnetHeader*>(&out.header), sizeof out.header};
@@ -311,7 +311,7 @@ class SlirpStack : public EventLoop::CycleSource {
         log_error(std::string("guest error: ") + msg);
     }
 
-    static int64_t clock_get_ns(void*) {
+    [[gnu::hot]] static int64_t clock_get_ns(void*) {
         timespec ts{};
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
@@ -328,11 +328,11 @@ class SlirpStack : public EventLoop::CycleSource {
         std::erase_if(self(opaque).timers_, [timer](const auto& t) { return t.get() == timer; });
     }
 
-    static void timer_mod(void* timer, int64_t expire_ms, void*) {
+    [[gnu::hot]] static void timer_mod(void* timer, int64_t expire_ms, void*) {
         static_cast<SlirpTimer*>(timer)->expire_ms = expire_ms;
     }
 
-    static int add_poll(int fd, int events, void* opaque) {
+    [[gnu::hot]] static int add_poll(int fd, int events, void* opaque) {
         short mask = 0;
         if (events & SLIRP_POLL_IN) mask |= POLLIN;
         if (events & SLIRP_POLL_OUT) mask |= POLLOUT;
@@ -344,7 +344,7 @@ class SlirpStack : public EventLoop::CycleSource {
         return static_cast<int>(fds.size() - 1);
     }
 
-    static int get_revents(int idx, void* opaque) {
+    [[gnu::hot]] static int get_revents(int idx, void* opaque) {
         const auto& fds = *self(opaque).fds_;
         if (idx < 0 || static_cast<size_t>(idx) >= fds.size()) return 0;
         short r = fds[static_cast<size_t>(idx)].revents;
@@ -486,6 +486,7 @@ class Daemon {
             log_error(error);
             return 1;
         }
+        release_startup_pages();
         return loop_.run();
     }
 
@@ -595,7 +596,7 @@ class Daemon {
         loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
             if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
-                malloc_trim(0);
+                release_free_heap();
                 frames_at_last_trim_ = frames;
             }
             frames_at_last_check_ = frames;
