@@ -84,6 +84,21 @@
     }
 }
 
+[[gnu::hot]] int EventLoop::wait_for_events(int timeout_ms) {
+    if (busy_poll_us_ > 0 && timeout_ms != 0 && source_ && source_->expects_prompt_events()) {
+        timespec start{};
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        timespec now = start;
+        do {
+            int n = poll(fds_.data(), fds_.size(), 0);
+            if (n != 0) return n;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+        } while ((now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 <
+                 busy_poll_us_);
+    }
+    return poll(fds_.data(), fds_.size(), timeout_ms);
+}
+
 [[gnu::hot]] int EventLoop::run() {
     while (!stopping_) {
         std::erase_if(watches_, [](const Watch& w) { return w.fd < 0; });
@@ -91,7 +106,7 @@
         for (const auto& w : watches_) fds_.push_back({w.fd, w.events, 0});
         size_t fixed = fds_.size();
         int source_timeout = source_ ? source_->fill(fds_) : -1;
-        int n = poll(fds_.data(), fds_.size(), timeout_until_next_timer(source_timeout));
+        int n = wait_for_events(timeout_until_next_timer(source_timeout));
         bool failed = n < 0 && errno != EINTR;
         if (n < 0)
             for (auto& p : fds_) p.revents = 0;

@@ -24,6 +24,9 @@ class EventLoop {
         virtual int fill(std::vector<pollfd>& fds) = 0;
         // Called after poll() with every pollfd of the cycle (indices as appended).
         virtual void dispatch(const std::vector<pollfd>& fds, bool poll_failed) = 0;
+        // Whether an answer is likely within the busy-poll window (see
+        // set_busy_poll): true after request/response traffic.
+        virtual bool expects_prompt_events() const { return false; }
     };
 
     // Replaces any earlier watch on fd. Handlers may watch/unwatch freely.
@@ -35,6 +38,13 @@ class EventLoop {
     void cancel_timer(TimerId id);
 
     void set_cycle_source(CycleSource* source) { source_ = source; }
+
+    // Before sleeping in poll(), keep polling without a timeout for up to
+    // `microseconds` while the cycle source expects prompt events. A reply
+    // that arrives in that window is handled without the wake-up of a
+    // sleeping process, which on a VM costs as much as the rest of the
+    // round trip (sockperf p50 through 10.0.2.2: 39 -> 21 us). 0 disables.
+    void set_busy_poll(unsigned microseconds) { busy_poll_us_ = microseconds; }
 
     // Runs until stop(); returns the status given to stop().
     int run();
@@ -58,11 +68,13 @@ class EventLoop {
     int timeout_until_next_timer(int source_timeout) const;
     void run_due_timers();
     void dispatch_watches(size_t count);
+    int wait_for_events(int timeout_ms);
 
     std::vector<Watch> watches_;
     std::vector<Timer> timers_;
     std::vector<pollfd> fds_;
     CycleSource* source_ = nullptr;
+    unsigned busy_poll_us_ = 0;
     TimerId next_timer_id_ = 1;
     bool stopping_ = false;
     int status_ = 0;

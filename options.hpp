@@ -22,6 +22,12 @@ enum class PortForwardMode { Slirp, Splice };
 
 using MacAddress = std::array<uint8_t, 6>;
 
+// --busy-poll: how long the loop keeps polling without sleeping after
+// interactive traffic. 50 us covers a loopback server's turnaround here;
+// beyond a millisecond it would only burn CPU.
+constexpr unsigned kDefaultBusyPollUs = 50;
+constexpr long kMaxBusyPollUs = 1000;
+
 struct Options {
     Action action = Action::Run;
     bool configure = false;
@@ -42,6 +48,7 @@ struct Options {
     bool disable_dns = false;
     PortForwardMode port_forward_mode = PortForwardMode::Slirp;
     bool port_forward_mode_given = false;
+    unsigned busy_poll_us = kDefaultBusyPollUs;  // see EventLoop::set_busy_poll
     std::optional<MacAddress> mac;
     TargetType target_type = TargetType::Netns;
     // The positional PID, PATH or FD (or the BESS socket path).

@@ -9,7 +9,7 @@ packages=(
     nlohmann-json3-dev libcmocka-dev
     # tests and demo: namespaces, services, clients
     iproute2 util-linux procps curl socat python3 busybox-static udhcpc dnsmasq-base
-    iperf3 strace libcap2-bin uidmap
+    iperf3 sockperf strace libcap2-bin uidmap
     # real clients of the daemon (tests/integration/{bess-uml,podman-*,rootlesskit-*})
     user-mode-linux podman rootlesskit
     # reliability: sanitizers, libFuzzer, memcheck

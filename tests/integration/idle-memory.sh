@@ -5,10 +5,10 @@
 # still work afterwards, faulting back in what they need.
 . "$(dirname "$0")/../lib.sh"
 
-# kB of the daemon's mappings of FILE that are resident.
+# kB of the daemon's read-only mappings of FILE that are resident.
 resident_kb() {
-    awk -v f="$1" '/^[0-9a-f]+-/ { mine = ($6 == f) } /^Rss:/ && mine { kb += $2 } END { print kb + 0 }' \
-        "/proc/$SLIRP_PID/smaps"
+    awk -v f="$1" '/^[0-9a-f]+-/ { mine = ($6 == f && $2 !~ /w/) }
+        /^Rss:/ && mine { kb += $2 } END { print kb + 0 }' "/proc/$SLIRP_PID/smaps"
 }
 
 # kB of read-only segments (code, constants) in FILE.

@@ -349,6 +349,19 @@ void test_repeated_parses(void**) {
 
 }  // namespace
 
+// --busy-poll: microseconds, 50 by default, 0 turns it off, at most 1000.
+void test_busy_poll(void**) {
+    assert_int_equal(parse_ok({"1234"}).busy_poll_us, 50);
+    assert_int_equal(parse_ok({"--busy-poll=0", "1234"}).busy_poll_us, 0);
+    assert_int_equal(parse_ok({"--busy-poll", "1000", "1234"}).busy_poll_us, 1000);
+    parse_fails({"--busy-poll=1001", "1234"},
+                "invalid busy-poll \"1001\" (0 to 1000 microseconds)");
+    parse_fails({"--busy-poll=-1", "1234"}, "invalid busy-poll \"-1\"");
+    parse_fails({"--busy-poll=fast", "1234"}, "invalid busy-poll \"fast\"");
+    parse_fails({"--busy-poll=", "1234"}, "invalid busy-poll \"\"");
+    parse_fails({"--busy-poll"}, "requires an argument");
+}
+
 // --port-forward-mode: slirp (default) or splice; splice needs a namespace.
 void test_port_forward_mode(void**) {
     assert_true(parse_ok({"1234"}).port_forward_mode == PortForwardMode::Slirp);
@@ -400,6 +413,7 @@ int main() {
         cmocka_unit_test(test_abbreviated_long_options),
         cmocka_unit_test(test_repeated_parses),
         cmocka_unit_test(test_port_forward_mode),
+        cmocka_unit_test(test_busy_poll),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
