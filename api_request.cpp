@@ -136,6 +136,8 @@ ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& default
     if (!port_argument(args, "guest_port", &spec.guest_port))
         return failure(api_error::kBadGuestPort);
     spec.mode = defaults.mode;
+    if (spec.mode == PortForwardMode::Auto)
+        spec.mode = spec.host_addr.is_loopback() ? PortForwardMode::Splice : PortForwardMode::Slirp;
     if (const json* mode = member(args, "mode")) {
         if (*mode == "splice")
             spec.mode = PortForwardMode::Splice;
@@ -184,6 +186,11 @@ FrameState frame_state(std::string_view bytes, bool eof) {
 bool IpAddress::is_any() const {
     if (family == AF_INET) return v4.s_addr == htonl(INADDR_ANY);
     return std::memcmp(&v6, &in6addr_any, sizeof v6) == 0;
+}
+
+bool IpAddress::is_loopback() const {
+    if (family == AF_INET) return (ntohl(v4.s_addr) >> 24) == 127;
+    return std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
 }
 
 bool IpAddress::operator==(const IpAddress& other) const {

@@ -35,6 +35,7 @@ struct IpAddress {
     in6_addr v6{};
 
     bool is_any() const;
+    bool is_loopback() const;  // 127.0.0.0/8 or ::1
     bool operator==(const IpAddress& other) const;
 };
 
@@ -48,7 +49,7 @@ struct HostfwdSpec {
     IpAddress guest_addr;
     int host_port = 0;
     int guest_port = 0;
-    PortForwardMode mode = PortForwardMode::Slirp;  // "mode": "slirp" | "splice"
+    PortForwardMode mode = PortForwardMode::Slirp;  // "mode": "slirp" | "splice"; never Auto
 };
 
 enum class ApiCommand { AddHostfwd, ListHostfwd, RemoveHostfwd, GetStats };
@@ -60,9 +61,9 @@ struct ApiRequest {
 };
 
 struct RequestDefaults {
-    in_addr guest_addr{};                           // what -c assigns to the guest
-    bool ipv6 = false;                              // -6: IPv6 literals are accepted
-    PortForwardMode mode = PortForwardMode::Slirp;  // --port-forward-mode
+    in_addr guest_addr{};                          // what -c assigns to the guest
+    bool ipv6 = false;                             // -6: IPv6 literals are accepted
+    PortForwardMode mode = PortForwardMode::Auto;  // --port-forward-mode, for requests without one
 };
 
 struct ParsedRequest {

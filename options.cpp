@@ -154,8 +154,11 @@ std::string apply_option(Options& o, int c, const std::string& value) {
                 o.port_forward_mode = PortForwardMode::Slirp;
             else if (value == "splice")
                 o.port_forward_mode = PortForwardMode::Splice;
+            else if (value == "auto")
+                o.port_forward_mode = PortForwardMode::Auto;
             else
-                return "unknown port-forward-mode \"" + value + "\" (expected slirp or splice)";
+                return "unknown port-forward-mode \"" + value +
+                       "\" (expected auto, slirp or splice)";
             return "";
         case kBusyPoll: {
             auto us = parse_decimal(value, 0, kMaxBusyPollUs);
@@ -377,9 +380,9 @@ std::string help_text(const std::string& program) {
            "address) to the host's resolver\n"
            "--macaddress=MAC         MAC address of the interface (only valid with -c)\n"
            "--target-type=TYPE       what to serve ([netns|bess], default=netns)\n"
-           "--port-forward-mode=MODE how API port forwards move data ([slirp|splice], "
-           "default=slirp; splice is kernel to kernel, and the guest sees clients as its own "
-           "address)\n"
+           "--port-forward-mode=MODE how API port forwards move data ([auto|slirp|splice], "
+           "default=auto: splice for forwards bound to a loopback address, slirp otherwise; "
+           "splice is kernel to kernel, and the guest sees clients as its own address)\n"
            "--busy-poll=USEC         after interactive traffic, poll without sleeping for up to "
            "USEC microseconds before blocking (default=50, 0=never; halves request/response "
            "latency at the cost of CPU time)\n"

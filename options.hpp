@@ -18,7 +18,13 @@ enum class TargetType { Netns, Bess };
 enum class Action { Run, Help, Version };
 // How API port forwards move data: through libslirp, or spliced between a
 // host socket and one opened inside the namespace (splice_forward.hpp).
-enum class PortForwardMode { Slirp, Splice };
+// Auto, the default, splices where it hides nothing: a forward bound to a
+// loopback address, whose clients the guest never sees as themselves in
+// either mode (slirp shows them as the gateway, splice as the namespace's
+// own address). A forward that remote clients reach stays slirp, which
+// shows the guest their real address (what podman's port_handler=slirp4netns
+// and rootlesskit's slirp4netns driver promise).
+enum class PortForwardMode { Slirp, Splice, Auto };
 
 using MacAddress = std::array<uint8_t, 6>;
 
@@ -46,7 +52,7 @@ struct Options {
     std::string outbound_addr;   // IPv4 literal or interface name, as given
     std::string outbound_addr6;  // IPv6 literal or interface name, as given
     bool disable_dns = false;
-    PortForwardMode port_forward_mode = PortForwardMode::Slirp;
+    PortForwardMode port_forward_mode = PortForwardMode::Auto;
     bool port_forward_mode_given = false;
     unsigned busy_poll_us = kDefaultBusyPollUs;  // see EventLoop::set_busy_poll
     std::optional<MacAddress> mac;

@@ -241,6 +241,42 @@ void test_table_ids_and_conflicts(void**) {
     assert_int_equal(t.entries().size(), 3);
 }
 
+PortForwardMode mode_of(const std::string& arguments, PortForwardMode daemon_default,
+                        bool ipv6 = false) {
+    RequestDefaults d = defaults(ipv6);
+    d.mode = daemon_default;
+    ParsedRequest p =
+        parse_request("{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", d);
+    if (!p.request) fail_msg("refused {%s}: %s", arguments.c_str(), p.error.c_str());
+    return p.request->hostfwd.mode;
+}
+
+// --port-forward-mode=auto (the default) splices loopback-bound forwards
+// only; an explicit "mode" or a fixed daemon mode wins.
+void test_add_mode_auto(void**) {
+    const auto Auto = PortForwardMode::Auto, Slirp = PortForwardMode::Slirp,
+               Splice = PortForwardMode::Splice;
+    const std::string tcp = "\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":80,";
+    assert_true(mode_of(tcp + "\"host_addr\":\"127.0.0.1\"", Auto) == Splice);
+    assert_true(mode_of(tcp + "\"host_addr\":\"127.1.2.3\"", Auto) == Splice);
+    assert_true(mode_of(tcp + "\"host_addr\":\"::1\",\"guest_addr\":\"fd00::100\"", Auto, true) ==
+                Splice);
+    assert_true(mode_of("\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":80", Auto) == Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"0.0.0.0\"", Auto) == Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"192.0.2.1\"", Auto) == Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"128.0.0.1\"", Auto) == Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"::\",\"guest_addr\":\"fd00::100\"", Auto, true) ==
+                Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"127.0.0.1\",\"mode\":\"slirp\"", Auto) == Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"0.0.0.0\",\"mode\":\"splice\"", Auto) == Splice);
+    assert_true(mode_of(tcp + "\"host_addr\":\"127.0.0.1\"", Slirp) == Slirp);
+    assert_true(mode_of(tcp + "\"host_addr\":\"0.0.0.0\"", Splice) == Splice);
+    assert_string_equal(
+        error_of("{\"execute\":\"add_hostfwd\",\"arguments\":{" + tcp + "\"mode\":\"auto\"}}")
+            .c_str(),
+        "bad request: add_hostfwd: bad arguments.mode");
+}
+
 void test_formatting(void**) {
     assert_string_equal(format_error("bad request: unknown execute").c_str(),
                         "{\"error\":{\"desc\":\"bad request: unknown execute\"}}");
@@ -248,11 +284,12 @@ void test_formatting(void**) {
     assert_string_equal(format_empty_return().c_str(), "{\"return\":{}}");
     HostfwdTable t;
     assert_string_equal(format_list(t).c_str(), "{\"return\":{\"entries\":[]}}");
-    t.add(add_ok(
-        "\"proto\":\"udp\",\"host_addr\":\"127.0.0.1\",\"host_port\":53,\"guest_port\":5353"));
+    t.add(
+        add_ok("\"proto\":\"udp\",\"host_addr\":\"127.0.0.1\",\"host_port\":53,\"guest_port\":5353,"
+               "\"mode\":\"slirp\""));
     t.add(add_ok(
         "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":80,\"guest_addr\":\"fd00::100\","
-        "\"guest_port\":8080",
+        "\"guest_port\":8080,\"mode\":\"slirp\"",
         true));
     assert_string_equal(format_list(t).c_str(),
                         "{\"return\":{\"entries\":["
@@ -296,6 +333,7 @@ int main() {
         cmocka_unit_test(test_simple_commands),
         cmocka_unit_test(test_add_defaults),
         cmocka_unit_test(test_add_explicit_and_ipv6),
+        cmocka_unit_test(test_add_mode_auto),
         cmocka_unit_test(test_add_bad_arguments_in_order),
         cmocka_unit_test(test_remove_bad_id),
         cmocka_unit_test(test_table_ids_and_conflicts),

@@ -362,9 +362,13 @@ void test_busy_poll(void**) {
     parse_fails({"--busy-poll"}, "requires an argument");
 }
 
-// --port-forward-mode: slirp (default) or splice; splice needs a namespace.
+// --port-forward-mode: auto (default), slirp or splice; splice needs a namespace.
 void test_port_forward_mode(void**) {
-    assert_true(parse_ok({"1234"}).port_forward_mode == PortForwardMode::Slirp);
+    assert_true(parse_ok({"1234"}).port_forward_mode == PortForwardMode::Auto);
+    assert_true(parse_ok({"--port-forward-mode=auto", "1234"}).port_forward_mode ==
+                PortForwardMode::Auto);
+    // Without a namespace to splice into, auto means slirp.
+    assert_true(parse_ok({"--netns-type=tapfd", "5"}).port_forward_mode == PortForwardMode::Slirp);
     assert_true(parse_ok({"--port-forward-mode=splice", "1234"}).port_forward_mode ==
                 PortForwardMode::Splice);
     assert_true(parse_ok({"--port-forward-mode", "slirp", "1234"}).port_forward_mode ==
