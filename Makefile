@@ -35,9 +35,11 @@ endif
 # Everything but main(): unit tests and fuzzers link these too.
 CORE_SOURCES := options.cpp network.cpp tap.cpp interface.cpp fd_passing.cpp \
 	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp \
-	netns_helper.cpp splice_forward.cpp vnet.cpp files.cpp memory_return.cpp allocation.cpp
+	netns_helper.cpp splice_forward.cpp vnet.cpp files.cpp memory_return.cpp
 CORE_OBJECTS := $(CORE_SOURCES:%.cpp=$(BUILDDIR)/%.o)
-MAIN_OBJECT := $(BUILDDIR)/slirp4netns.o
+# The daemon's own: main() and its operator new/delete (allocation.cpp), which
+# test harnesses such as libFuzzer must not inherit.
+MAIN_OBJECTS := $(BUILDDIR)/slirp4netns.o $(BUILDDIR)/allocation.o
 PROGRAM ?= slirp4netns
 
 UNIT_TESTS := $(patsubst tests/unit/%.cpp,$(BUILDDIR)/tests/%,$(wildcard tests/unit/test_*.cpp))
@@ -51,14 +53,14 @@ config.mk: configure.ac config.mk.in
 	autoreconf -fi
 	./configure
 
-$(PROGRAM): $(CORE_OBJECTS) $(MAIN_OBJECT)
+$(PROGRAM): $(CORE_OBJECTS) $(MAIN_OBJECTS)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILDDIR)/%.o: %.cpp config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(MAIN_OBJECT): slirp4netns.cpp config.mk $(FLAGS_STAMP) $(COMMIT_STAMP)
+$(BUILDDIR)/slirp4netns.o: slirp4netns.cpp config.mk $(FLAGS_STAMP) $(COMMIT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -DSLIRP4NETNS_COMMIT='"$(COMMIT)"' -MMD -MP -c -o $@ $<
 
@@ -66,7 +68,7 @@ $(BUILDDIR)/tests/%: tests/unit/%.cpp $(CORE_OBJECTS) config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -I. $(CMOCKA_CFLAGS) -o $@ $< $(CORE_OBJECTS) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS_ALL)
 
--include $(CORE_OBJECTS:.o=.d) $(MAIN_OBJECT:.o=.d)
+-include $(CORE_OBJECTS:.o=.d) $(MAIN_OBJECTS:.o=.d)
 
 deps:
 	bash tests/install-deps.sh

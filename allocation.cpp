@@ -3,8 +3,14 @@
 // sit at the far end of the static binary, and every event-loop cycle that
 // allocates would keep that code window resident in an idle daemon. Here
 // they go to .text.hot, next to the event loop and packet path (see
-// memory_return.hpp). Sanitizer builds keep the sanitizer's own versions.
-#if !defined(__SANITIZE_ADDRESS__)
+// memory_return.hpp). Sanitizer builds keep the sanitizer's own versions
+// (GCC says so with __SANITIZE_ADDRESS__, clang with __has_feature).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S4N_ADDRESS_SANITIZER 1
+#endif
+#endif
+#if !defined(__SANITIZE_ADDRESS__) && !defined(S4N_ADDRESS_SANITIZER)
 
 #include <cstdlib>
 #include <new>
