@@ -25,7 +25,7 @@
 #include "api.hpp"
 #include "bess.hpp"
 #include "event_loop.hpp"
-#include "guest_frame.hpp"
+#include "ipv4_reassembly.hpp"
 #include "memory_return.hpp"
 #include "netns_helper.hpp"
 #include "network.hpp"
@@ -106,6 +106,9 @@ class SlirpStack : public EventLoop::CycleSource {
     }
 
     Slirp* slirp() const { return slirp_; }
+
+    // Fragments of a datagram whose rest never came hold memory until then.
+    void discard_expired_fragments() { reassembly_.discard_expired(EventLoop::now_ms()); }
 
     // Before start(): when the tap carries virtio-net headers (tap.cpp asks
     // for IFF_VNET_HDR), let the kernel segment and checksum for us, and
@@ -196,8 +199,9 @@ class SlirpStack : public EventLoop::CycleSource {
                 cycle_active_ = true;
                 if (len > kLargestInteractiveFrame) bulk_from_guest_ = true;
                 if (skip && !prepare_offloaded_frame(frame, len)) continue;
-                if (guest_frame_acceptable(frame, len))
-                    slirp_input(slirp_, frame, static_cast<int>(len));
+                reassembly_.pass(frame, len, EventLoop::now_ms, [this](const uint8_t* p, size_t n) {
+                    slirp_input(slirp_, p, static_cast<int>(n));
+                });
                 continue;
             }
             if (n > 0) continue;  // a bare virtio-net header
@@ -376,6 +380,7 @@ class SlirpStack : public EventLoop::CycleSource {
 
     EventLoop& loop_;
     Stats& stats_;
+    Ipv4Reassembly reassembly_;
     SlirpCb callbacks_{};
     Slirp* slirp_ = nullptr;
     UniqueFd device_;
@@ -615,6 +620,7 @@ class Daemon {
     // helper that podman leaves running for weeks does not keep its peak.
     void schedule_memory_return() {
         loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
+            stack_.discard_expired_fragments();
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
             if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
                 release_free_heap();

@@ -1,8 +1,9 @@
 // fuzz_frames.cpp: libFuzzer target for the frame path from the guest into
 // libslirp (a tap read or a BESS message both hand the bytes as they came to
-// slirp_input, after the daemon's own guest_frame_acceptable). A fresh Slirp instance per input,
-// configured the way the daemon configures it by default, gets every frame of the input, then its
-// timers and poll cycle run so that state the frames created is exercised.
+// slirp_input, through the daemon's own Ipv4Reassembly gate). A fresh Slirp
+// instance per input, configured the way the daemon configures it by default,
+// gets every frame of the input, then its timers and poll cycle run so that
+// state the frames created is exercised.
 //
 // Input: byte 0 selects options (bit 0 IPv6, bit 1 a small MTU, bit 2
 // disable-dns, bit 3 disable-host-loopback); the rest is frames, each a
@@ -27,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "guest_frame.hpp"
+#include "ipv4_reassembly.hpp"
 #include "network.hpp"
 
 namespace {
@@ -176,6 +177,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     size_t pos = 1;
     std::vector<uint8_t> frame;
+    Ipv4Reassembly reassembly;
     while (pos < size) {
         size_t want = data[pos];
         if (pos + 1 < size) want = (want << 8) | data[pos + 1];
@@ -186,8 +188,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         pos += have;
         if (frame.size() > kReadBuffer) frame.resize(kReadBuffer);
         frame.shrink_to_fit();
-        if (guest_frame_acceptable(frame.data(), frame.size()))
-            slirp_input(slirp, frame.data(), static_cast<int>(frame.size()));
+        reassembly.pass(
+            frame.data(), frame.size(), [&] { return h.now_ns / 1'000'000; },
+            [&](const uint8_t* p, size_t n) {
+                std::vector<uint8_t> exact(p, p + n);  // as above
+                exact.shrink_to_fit();
+                slirp_input(slirp, exact.data(), static_cast<int>(n));
+            });
         h.now_ns += 100'000'000;
         run_timers(slirp, h);
     }

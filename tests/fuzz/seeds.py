@@ -103,6 +103,11 @@ dns = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, DNS, struct.pack("!HHHH", 5353, 53,
                                    + query))
 giant = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, b"\0" * 8, total=65535))
 fragment = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, b"\0" * 64, frag=0x2000 | 100))
+# A UDP datagram to the gateway in two fragments, to be sent last one first:
+# the order that crashes libslirp 4.7.0, and which the daemon reassembles.
+udp_whole = struct.pack("!HHHH", 40000, 9, 48, 0) + b"F" * 40
+fragments_last_first = [eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, udp_whole[24:], frag=3)),
+                        eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, udp_whole[:24], frag=0x2000))]
 rs = eth(bytes.fromhex("333300000002"), 0x86DD,
          struct.pack("!IHBB16s16s", 0x60000000, 8, 58, 255, bytes.fromhex("fe80" + "00" * 12 + "0001"),
                      bytes.fromhex("ff02" + "00" * 13 + "02")) + bytes([133, 0, 0, 0, 0, 0, 0, 0]))
@@ -119,6 +124,7 @@ write("frames", "tcp-syn", frames(0, arp, syn))
 write("frames", "dns", frames(0, dns))
 write("frames", "giant-ip-length", frames(0, giant))
 write("frames", "fragment", frames(0, fragment, fragment))
+write("frames", "fragments-last-first", frames(0, arp, *fragments_last_first))
 write("frames", "ipv6-rs", frames(1, rs))
 write("frames", "truncated", frames(0, arp[:20], icmp[:30], syn[:40], rs[:16], b"\x08\x00"))
 write("frames", "declared-longer", bytes([0]) + b"\xff\xff" + syn)

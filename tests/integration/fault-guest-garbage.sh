@@ -1,7 +1,7 @@
 #!/bin/bash
 # Fault: the guest floods its tap with garbage frames at full speed (random
 # bytes, truncated headers, and the IPv4 fragments that crash libslirp 4.7.0,
-# see guest_frame.hpp). The daemon stays up, its API answers every request
+# see ipv4_reassembly.hpp). The daemon stays up, its API answers every request
 # within 100 ms during the flood, and the guest's network works afterwards.
 . "$(dirname "$0")/../lib.sh"
 
