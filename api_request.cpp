@@ -129,15 +129,18 @@ ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& default
     if (!address_argument(args, "guest_addr", guest_default, defaults.ipv6, &spec.guest_addr_text,
                           &spec.guest_addr))
         return failure(api_error::kBadGuestAddr);
-    // libslirp (4.7) relays a connection only within one family: an IPv6 host
-    // address needs an IPv6 guest address, given explicitly (the guest's
-    // SLAAC address is not known here).
-    if (spec.guest_addr.family != spec.host_addr.family) return failure(api_error::kBadGuestAddr);
     if (!port_argument(args, "guest_port", &spec.guest_port))
         return failure(api_error::kBadGuestPort);
+    // libslirp (4.7) relays a connection only within one family, so in slirp
+    // mode an IPv6 host address needs an explicit IPv6 guest address (the
+    // guest's SLAAC address is not known here). Splice mode opens the guest
+    // side itself, in either family: podman's "-p [::1]:8080:80" (guest_addr
+    // "") works there, and auto picks it rather than refusing.
+    bool one_family = spec.guest_addr.family == spec.host_addr.family;
     spec.mode = defaults.mode;
     if (spec.mode == PortForwardMode::Auto)
-        spec.mode = spec.host_addr.is_loopback() ? PortForwardMode::Splice : PortForwardMode::Slirp;
+        spec.mode = spec.host_addr.is_loopback() || !one_family ? PortForwardMode::Splice
+                                                                : PortForwardMode::Slirp;
     if (const json* mode = member(args, "mode")) {
         if (*mode == "splice")
             spec.mode = PortForwardMode::Splice;
@@ -146,6 +149,8 @@ ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& default
         else
             return failure(api_error::kBadMode);
     }
+    if (spec.mode == PortForwardMode::Slirp && !one_family)
+        return failure(api_error::kBadGuestAddr);
     return {request, ""};
 }
 

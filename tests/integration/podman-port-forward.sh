@@ -1,7 +1,9 @@
 #!/bin/bash
 # Rootless podman 4.3 publishes a port with port_handler=slirp4netns, which
 # goes through our API socket (add_hostfwd): a server in the container answers
-# on the host's 127.0.0.1:HOST_PORT. Removing the container ends our daemon.
+# on the host's 127.0.0.1:HOST_PORT, and on [::1]:HOST_PORT (podman asks for
+# that with the default IPv4 guest address, which only splice mode can relay,
+# so auto mode splices it). Removing the container ends our daemon.
 # podman's default handler (rootlessport, no API socket) works with it too.
 . "$(dirname "$0")/../lib.sh"
 
@@ -10,12 +12,15 @@ mkdir -p "$ROOTFS/www"
 echo "served from the container" >"$ROOTFS/www/index.html"
 chown -R "$TEST_USER:$TEST_USER" "$ROOTFS/www"
 
-podman_run -d --name web -p 127.0.0.1:18080:80 --network slirp4netns:port_handler=slirp4netns -- \
+podman_run -d --name web -p 127.0.0.1:18080:80 -p '[::1]:18081:80' --network slirp4netns:port_handler=slirp4netns -- \
     httpd -f -p 80 -h /www >"$WORK/podman.out" 2>&1 || fail "podman run -d failed: $(cat "$WORK/podman.out")"
 
 fetch() { curl -s -m 2 http://127.0.0.1:18080/ >"$WORK/page" && [ -s "$WORK/page" ]; }
 wait_until 15 fetch || fail "nothing answered on 127.0.0.1:18080"
 [ "$(cat "$WORK/page")" = "served from the container" ] || fail "host fetched '$(cat "$WORK/page")'"
+
+page6=$(curl -s -m 5 'http://[::1]:18081/')
+[ "$page6" = "served from the container" ] || fail "host fetched '$page6' from [::1]:18081"
 
 call=$(grep -- "--api-socket" "$WORK/slirp-wrapper.argv") || fail "podman did not pass --api-socket: $(cat "$WORK/slirp-wrapper.argv")"
 api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
@@ -25,6 +30,8 @@ assert_daemons_are_ours "$api"
 list=$(echo '{"execute":"list_hostfwd"}' | socat -t 5 - "UNIX-CONNECT:$api")
 grep -q '"host_port":18080' <<<"$list" || fail "list_hostfwd does not show podman's forward: $list"
 grep -q '"guest_port":80' <<<"$list" || fail "list_hostfwd guest_port: $list"
+grep -q '"host_addr":"::1","host_port":18081,.*"mode":"splice"' <<<"$list" ||
+    fail "list_hostfwd does not show the [::1] forward spliced: $list"
 
 "${PODMAN[@]}" rm -f -t 0 web >/dev/null 2>&1 || fail "podman rm failed"
 gone() { ! kill -0 $DAEMON_PIDS 2>/dev/null; }
@@ -38,4 +45,4 @@ fetch2() { curl -s -m 2 http://127.0.0.1:18082/ >"$WORK/page" && [ -s "$WORK/pag
 wait_until 15 fetch2 || fail "nothing answered on 127.0.0.1:18082 (podman's default port handler)"
 [ "$(cat "$WORK/page")" = "served from the container" ] || fail "host fetched '$(cat "$WORK/page")' via rootlessport"
 [ "$(grep -c -- "--netns-type=path" "$WORK/slirp-wrapper.argv")" = 2 ] || fail "second container did not run our daemon"
-pass "port_handler=slirp4netns published 127.0.0.1:18080 through our API; rootlessport published 127.0.0.1:18082"
+pass "port_handler=slirp4netns published 127.0.0.1:18080 and [::1]:18081 (spliced) through our API; rootlessport published 127.0.0.1:18082"

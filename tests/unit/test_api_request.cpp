@@ -150,14 +150,15 @@ void test_add_explicit_and_ipv6(void**) {
                                   "\"guest_addr\":\"fd00::100\",\"guest_port\":80")
                             .c_str(),
                         api_error::kBadHostAddr);
-    // Mixed families cannot be relayed; an IPv6 host_addr needs a guest_addr.
+    // libslirp cannot relay between families: in slirp mode an IPv6
+    // host_addr needs an IPv6 guest_addr (splice mode: test_add_mode_auto).
     assert_string_equal(add_error("\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":80,"
-                                  "\"guest_port\":80",
+                                  "\"guest_port\":80,\"mode\":\"slirp\"",
                                   true)
                             .c_str(),
                         api_error::kBadGuestAddr);
     assert_string_equal(add_error("\"proto\":\"tcp\",\"host_port\":80,\"guest_addr\":\"fd00::1\","
-                                  "\"guest_port\":80",
+                                  "\"guest_port\":80,\"mode\":\"slirp\"",
                                   true)
                             .c_str(),
                         api_error::kBadGuestAddr);
@@ -267,6 +268,21 @@ void test_add_mode_auto(void**) {
     assert_true(mode_of(tcp + "\"host_addr\":\"128.0.0.1\"", Auto) == Slirp);
     assert_true(mode_of(tcp + "\"host_addr\":\"::\",\"guest_addr\":\"fd00::100\"", Auto, true) ==
                 Slirp);
+    // An IPv6 host_addr with the default (IPv4) guest_addr, as podman sends
+    // for -p [::1]:8080:80 or -p [::]:8080:80: only splice mode can relay it.
+    assert_true(mode_of(tcp + "\"host_addr\":\"::1\",\"guest_addr\":\"\"", Auto, true) == Splice);
+    assert_true(mode_of(tcp + "\"host_addr\":\"::\"", Auto, true) == Splice);
+    assert_true(mode_of(tcp + "\"host_addr\":\"0.0.0.0\",\"guest_addr\":\"fd00::100\"", Auto,
+                        true) == Splice);
+    const std::string mixed = tcp + "\"host_addr\":\"::\"";
+    assert_string_equal(add_error(mixed + ",\"mode\":\"slirp\"", true).c_str(),
+                        api_error::kBadGuestAddr);
+    RequestDefaults slirp_daemon = defaults(true);
+    slirp_daemon.mode = Slirp;
+    assert_string_equal(
+        parse_request("{\"execute\":\"add_hostfwd\",\"arguments\":{" + mixed + "}}", slirp_daemon)
+            .error.c_str(),
+        api_error::kBadGuestAddr);
     assert_true(mode_of(tcp + "\"host_addr\":\"127.0.0.1\",\"mode\":\"slirp\"", Auto) == Slirp);
     assert_true(mode_of(tcp + "\"host_addr\":\"0.0.0.0\",\"mode\":\"splice\"", Auto) == Splice);
     assert_true(mode_of(tcp + "\"host_addr\":\"127.0.0.1\"", Slirp) == Slirp);
