@@ -6,21 +6,11 @@
 #include <cstring>
 
 #include "vnet.hpp"
+#include "wire.hpp"
 
 namespace {
 
 constexpr size_t kEthHeader = 14;
-
-uint16_t load16(const uint8_t* p) {
-    return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-uint32_t load32(const uint8_t* p) {
-    return static_cast<uint32_t>(load16(p)) << 16 | load16(p + 2);
-}
-void store16(uint8_t* p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
 
 // The parts of a fragment's IPv4 header that reassembly needs, checked
 // against the frame it came in.
@@ -52,11 +42,6 @@ bool parse_fragment(const uint8_t* frame, size_t length, Fragment* f) {
 }
 
 }  // namespace
-
-bool is_ipv4_fragment(const uint8_t* frame, size_t length) {
-    if (length < kEthHeader + 20 || load16(frame + 12) != 0x0800) return false;
-    return (load16(frame + kEthHeader + 6) & 0x3fff) != 0;
-}
 
 std::span<const uint8_t> Ipv4Reassembly::absorb(const uint8_t* frame, size_t length,
                                                 int64_t now_ms) {
@@ -137,8 +122,7 @@ std::span<const uint8_t> Ipv4Reassembly::complete(Datagram& d) {
     uint8_t* ip = whole_.data() + kEthHeader;
     store16(ip + 2, static_cast<uint16_t>(header + static_cast<size_t>(d.total)));
     store16(ip + 6, 0);
-    store16(ip + 10, 0);
-    store16(ip + 10, static_cast<uint16_t>(~vnet_fold(vnet_sum(ip, header))));
+    vnet_set_ipv4_checksum(ip, header);
     pending_.erase(pending_.begin() + (&d - pending_.data()));
     completed_count_++;
     return whole_;

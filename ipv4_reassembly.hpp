@@ -14,9 +14,15 @@
 #include <span>
 #include <vector>
 
+#include "wire.hpp"
+
 // True for an Ethernet frame carrying an IPv4 fragment (MF set or a non-zero
 // offset): such frames go to Ipv4Reassembly::absorb, never to libslirp.
-bool is_ipv4_fragment(const uint8_t* frame, size_t length);
+// Inline: every frame from the guest is asked.
+inline bool is_ipv4_fragment(const uint8_t* frame, size_t length) {
+    if (length < 14 + 20 || load16(frame + 12) != 0x0800) return false;
+    return (load16(frame + 14 + 6) & 0x3fff) != 0;
+}
 
 class Ipv4Reassembly {
    public:

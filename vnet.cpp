@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "wire.hpp"
+
 namespace {
 
 constexpr size_t kEthHeader = 14;
@@ -13,14 +15,6 @@ constexpr uint16_t kEthIpv4 = 0x0800;
 constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kTcpSyn = 0x02;
-
-uint16_t load16(const uint8_t* p) {
-    return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-void store16(uint8_t* p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
 
 // Where the TCP header of a plain (unfragmented, no extension header) IPv4 or
 // IPv6 TCP packet starts; 0 if the frame is anything else.
@@ -104,6 +98,11 @@ struct TcpView {
 [[gnu::hot]] uint16_t vnet_fold(uint64_t sum) {
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(sum);
+}
+
+[[gnu::hot]] void vnet_set_ipv4_checksum(uint8_t* ip, size_t header_length) {
+    store16(ip + 10, 0);
+    store16(ip + 10, static_cast<uint16_t>(~vnet_fold(vnet_sum(ip, header_length))));
 }
 
 [[gnu::hot]] bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start,
@@ -201,8 +200,7 @@ struct TcpView {
         store16(h + 2, static_cast<uint16_t>(ihl + n));
         uint16_t flags = (!last || more_after) ? 0x2000 : 0;
         store16(h + 6, static_cast<uint16_t>(flags | ((base_offset + done) / 8)));
-        store16(h + 10, 0);
-        store16(h + 10, static_cast<uint16_t>(~vnet_fold(vnet_sum(h, ihl))));
+        vnet_set_ipv4_checksum(h, ihl);
         emit(piece.data(), kEthHeader + ihl + n);
     }
     return true;
