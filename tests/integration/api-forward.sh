@@ -76,6 +76,7 @@ add "\"proto\":\"udp\",\"host_addr\":\"::1\",\"host_port\":5306,\"guest_addr\":\
 # cannot relay these, so auto mode splices them, and slirp mode refuses.
 add '"proto":"tcp","host_addr":"::1","host_port":8085,"guest_addr":"","guest_port":80'
 add "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":8089,\"guest_addr\":\"$guest6\",\"guest_port\":80"
+add '"proto":"udp","host_addr":"::1","host_port":5307,"guest_addr":"","guest_port":5353'
 mixed=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"::1","host_port":8088,"guest_port":80,"mode":"slirp"}}')
 [ "$mixed" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.guest_addr"}}' ] ||
     fail "slirp mode: IPv6 host_addr with the IPv4 default guest_addr answered '$mixed'"
@@ -83,6 +84,8 @@ body=$(curl -s -m 10 "http://[::1]:8085/")
 [ "$body" = "hello from guest" ] || fail "TCP forward [::1]:8085 -> 10.0.2.100:80 returned '$body'"
 body=$(curl -s -m 10 "http://127.0.0.1:8089/")
 [ "$body" = "hello from guest" ] || fail "TCP forward 127.0.0.1:8089 -> [$guest6]:80 returned '$body'"
+reply=$(udp_ask ::1 5307)
+[ "$reply" = "echo:ping" ] || fail "UDP forward [::1]:5307 -> 10.0.2.100:5353 answered '$reply'"
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect "list shows the IPv6 addresses as given" grep -qF "\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\"" <<<"$list"
 body=$(curl -s -m 10 "http://[::1]:8086/")
@@ -116,5 +119,5 @@ python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])["return"]
 assert r["frames_to_guest"] > 10 and r["bytes_to_guest"] > 1000, r
-assert r["active_forwards"] == 6, r' "$stats" || fail "stats after traffic: $stats"
+assert r["active_forwards"] == 7, r' "$stats" || fail "stats after traffic: $stats"
 pass "TCP, UDP, IPv6 forwards carry traffic; removal stops it"
