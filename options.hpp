@@ -23,7 +23,8 @@ enum class Action { Run, Help, Version };
 // either mode (slirp shows them as the gateway, splice as the namespace's
 // own address). A forward that remote clients reach stays slirp, which
 // shows the guest their real address (what podman's port_handler=slirp4netns
-// and rootlesskit's slirp4netns driver promise).
+// and rootlesskit's slirp4netns driver promise). A forward whose host and
+// guest addresses differ in family is spliced too: libslirp cannot carry it.
 enum class PortForwardMode { Slirp, Splice, Auto };
 
 using MacAddress = std::array<uint8_t, 6>;
