@@ -3,7 +3,8 @@
 # that start the daemon the way a client does, and User Mode Linux. Sourced
 # by tests/lib.sh (tests source lib.sh only), after the core helpers it uses.
 
-# test_user: an unprivileged user with subordinate ids, for the rootless path.
+# ensure_test_user: an unprivileged user with subordinate ids, for the
+# rootless path, and what it runs staged where it can read it.
 TEST_USER=s4ntest
 ensure_test_user() {
     (
@@ -12,6 +13,24 @@ ensure_test_user() {
         grep -q "^$TEST_USER:" /etc/subuid || echo "$TEST_USER:200000:65536" >>/etc/subuid
         grep -q "^$TEST_USER:" /etc/subgid || echo "$TEST_USER:200000:65536" >>/etc/subgid
     ) 9>/tmp/s4n-user.lock
+    stage_for_test_user
+}
+
+# stage_for_test_user: a checkout may sit where the test user cannot read it
+# (a 0700 home such as /root), so everything that user runs comes from
+# $STAGE, a 0755 directory of this test's own: a copy of the daemon ($SLIRP
+# names the copy from here on, so wrappers and launchers made later run it)
+# and of the tests' helper scripts ($STAGE/api-client.py, ...). The shell
+# also moves to $WORK: processes the user starts inherit the working
+# directory, and some (podman's conmon) change into it.
+stage_for_test_user() {
+    [ -n "${STAGE:-}" ] && return
+    STAGE=$WORK/stage
+    install -d -m 755 "$STAGE"
+    install -m 755 "$SLIRP" "$STAGE/$(basename "$SLIRP")" || fail "cannot stage $SLIRP"
+    install -m 644 "$TESTS_DIR"/integration/*.py "$STAGE/" || fail "cannot stage the helper scripts"
+    SLIRP=$STAGE/$(basename "$SLIRP")
+    cd "$WORK" || fail "cannot change into $WORK"
 }
 
 # world_usable_tun: /dev/net/tun as real distributions ship it (0666), in this
