@@ -42,6 +42,9 @@ Network6 default_network6() {
     return net;
 }
 
+// Refuses what slirp4netns 1.2.0 refuses, with its key phrases: "invalid
+// CIDR" for the shape, "invalid network address", "prefix length needs to
+// be 1-25" and, for host bits, "CIDR needs to be a network address".
 std::optional<Network> parse_cidr(const std::string& text, std::string* error) {
     auto fail = [&](const std::string& why) -> std::optional<Network> {
         if (error) *error = "invalid CIDR \"" + text + "\": " + why;
@@ -53,15 +56,23 @@ std::optional<Network> parse_cidr(const std::string& text, std::string* error) {
     std::string prefix_text = text.substr(slash + 1);
     in_addr address{};
     if (inet_pton(AF_INET, address_text.c_str(), &address) != 1)
-        return fail("\"" + address_text + "\" is not an IPv4 address");
-    if (prefix_text.empty() || prefix_text.find_first_not_of("0123456789") != std::string::npos)
-        return fail("prefix length must be a number");
-    // Long digit strings are out of range anyway; cap before converting.
-    unsigned prefix = prefix_text.size() > 3
-                          ? 1000
-                          : static_cast<unsigned>(std::strtoul(prefix_text.c_str(), nullptr, 10));
-    if (prefix < 1 || prefix > 25) return fail("prefix length must be between 1 and 25");
-    return derive(address, prefix);
+        return fail("invalid network address \"" + address_text + "\"");
+    if (prefix_text.empty() || prefix_text.size() > 2 ||
+        prefix_text.find_first_not_of("0123456789") != std::string::npos)
+        return fail("prefix length must be a number of one or two digits");
+    auto prefix = static_cast<unsigned>(std::strtoul(prefix_text.c_str(), nullptr, 10));
+    if (prefix < 1 || prefix > 25) return fail("prefix length needs to be 1-25");
+    Network net = derive(address, prefix);
+    if (net.address.s_addr != address.s_addr) {
+        if (error)
+            *error =
+                "CIDR needs to be a network address like 10.0.2.0/24, not like "
+                "10.0.2.100/24: \"" +
+                text + "\" has host bits set (the network is " + ipv4_to_string(net.address) + "/" +
+                std::to_string(prefix) + ")";
+        return std::nullopt;
+    }
+    return net;
 }
 
 std::string ipv4_to_string(in_addr addr) {

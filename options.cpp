@@ -86,7 +86,7 @@ std::string apply_option(Options& o, int c, const std::string& value) {
         case 'a':
             if (value.empty()) return "api-socket path must not be empty";
             if (value.size() >= sizeof(sockaddr_un::sun_path))
-                return "api-socket path is too long (" + std::to_string(value.size()) +
+                return "API socket path is too long (" + std::to_string(value.size()) +
                        " bytes, the limit is " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
                        ")";
             o.api_socket = value;
@@ -112,7 +112,7 @@ std::string apply_option(Options& o, int c, const std::string& value) {
                 return "unknown netns-type \"" + value + "\" (expected pid, path or tapfd)";
             return "";
         case kUsernsPath:
-            if (value.empty()) return "userns-path must not be empty";
+            if (value.empty()) return "userns path doesn't exist: the path is empty";
             o.userns_path = value;
             return "";
         case kEnableSandbox:
@@ -122,21 +122,21 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             o.enable_seccomp = true;
             return "";
         case kOutboundAddr:
-            if (value.empty()) return "outbound-addr must not be empty";
+            if (value.empty())
+                return "outbound-addr has to be valid ipv4 address or interface name, not empty";
             o.outbound_addr = value;
             return "";
         case kOutboundAddr6:
-            if (value.empty()) return "outbound-addr6 must not be empty";
+            if (value.empty())
+                return "outbound-addr6 has to be valid ipv6 address or interface name, not empty";
             o.outbound_addr6 = value;
             return "";
         case kDisableDns:
             o.disable_dns = true;
             return "";
         case kMacAddress: {
-            auto mac = parse_mac(value);
-            if (!mac)
-                return "invalid MAC address \"" + value +
-                       "\" (expected a unicast address like 02:00:00:00:00:01)";
+            auto mac = parse_mac(value, &error);
+            if (!mac) return error;
             o.mac = mac;
             return "";
         }
@@ -146,7 +146,7 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             else if (value == "bess")
                 o.target_type = TargetType::Bess;
             else
-                return "unknown target-type \"" + value + "\" (expected netns or bess)";
+                return "--target-type must be either \"netns\" or \"bess\", got \"" + value + "\"";
             return "";
         case kPortForwardMode:
             o.port_forward_mode_given = true;
@@ -187,13 +187,14 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
     o.target = positional[0];
     if (positional.size() == 2) {
         if (o.target_type == TargetType::Bess)
-            return "a TAPNAME is not used with --target-type=bess";
+            return "too many arguments: a TAPNAME is not used with --target-type=bess";
         const std::string& name = positional[1];
         if (name.empty() || name.size() >= 16 || name.find_first_of("/ \t\n:") != std::string::npos)
             return "invalid TAPNAME \"" + name + "\" (1 to 15 characters, no '/', ':' or spaces)";
         o.tap_name = name;
     }
-    if (o.mac && !o.configure) return "--macaddress requires --configure (-c)";
+    if (o.mac && !o.configure)
+        return "--macaddress cannot be specified when --configure or -c is not specified";
     // Splice mode opens sockets inside a network namespace: a tap FD or a BESS
     // socket names none, so there only the slirp mode works.
     if (o.target_type == TargetType::Bess || o.netns_type == NetnsType::TapFd) {
@@ -203,9 +204,9 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
         o.port_forward_mode = PortForwardMode::Slirp;
     }
     if (o.target_type == TargetType::Bess) {
-        if (o.configure) return "--configure cannot be used with --target-type=bess";
-        if (o.netns_type_given) return "--netns-type cannot be used with --target-type=bess";
-        if (!o.userns_path.empty()) return "--userns-path cannot be used with --target-type=bess";
+        if (o.configure) return "--configure conflicts with --target-type=bess";
+        if (o.netns_type_given) return "--netns-type conflicts with --target-type=bess";
+        if (!o.userns_path.empty()) return "--userns-path conflicts with --target-type=bess";
         if (o.target.size() >= sizeof(sockaddr_un::sun_path)) return "BESS socket path is too long";
         return "";
     }
@@ -217,7 +218,8 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
             break;
         }
         case NetnsType::Path:
-            if (o.target.empty()) return "netns path must not be empty";
+            if (o.target.empty())
+                return "existing path expected when --netns-type=path: the path is empty";
             break;
         case NetnsType::TapFd: {
             auto fd = parse_fd_number(o.target);
@@ -229,12 +231,16 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
             break;
         }
     }
+    // The original reads a missing TAPNAME as a usage error, whatever its
+    // help text suggests; a tap FD needs none.
+    if (positional.size() < 2 && o.netns_type != NetnsType::TapFd)
+        return "missing TAPNAME (e.g. tap0) after \"" + o.target + "\" (see --help)";
     if (o.enable_ipv6 && o.mtu < 1280) return "IPv6 needs an MTU of at least 1280";
     return "";
 }
 
 // The long option `word` ("--name" or "--name=value") names, possibly
-// abbreviated: its val, or 0 when it names none or several.
+// abbreviated: its val, 0 when it names none, -1 when it names several.
 int long_option_val(const std::string& word) {
     std::string name = word.substr(2, word.find('=') - 2);
     int found = 0;
@@ -243,7 +249,7 @@ int long_option_val(const std::string& word) {
         if (candidate == name) return o->val;
         if (!name.empty() && candidate.rfind(name, 0) == 0) found = found ? -1 : o->val;
     }
-    return found > 0 ? found : 0;
+    return found;
 }
 
 // Names the offending option after getopt_long returned '?' or ':'. `last`
@@ -255,12 +261,13 @@ std::string getopt_error(int c, const std::string& last) {
     if (is_long) {
         std::string name = last.substr(0, last.find('='));
         if (c == ':') return "option \"" + name + "\" requires an argument";
-        if (optopt != 0) return "option \"" + name + "\" does not take an argument";
-        return "unknown or ambiguous option \"" + name + "\"";
+        if (optopt != 0) return "option \"" + name + "\" doesn't allow an argument";
+        if (long_option_val(last) < 0) return "option \"" + name + "\" is ambiguous";
+        return "unrecognized option \"" + name + "\"";
     }
     std::string name = std::string("-") + static_cast<char>(optopt);
     if (c == ':') return "option \"" + name + "\" requires an argument";
-    return "unknown option \"" + name + "\"";
+    return "invalid option \"" + name + "\"";
 }
 
 }  // namespace
@@ -277,10 +284,14 @@ std::optional<long> parse_decimal(const std::string& text, long min, long max) {
 std::optional<unsigned> parse_mtu(const std::string& text, std::string* error) {
     auto value = parse_decimal(text, 0, 1L << 40);
     if (!value) {
-        if (error) *error = "MTU must be a positive integer, got \"" + text + "\"";
+        if (error) *error = "MTU must be a positive integer (< 65522), got \"" + text + "\"";
         return std::nullopt;
     }
-    if (*value < 68 || *value > 65521) {
+    if (*value == 0 || *value > 65521) {
+        if (error) *error = "MTU must be a positive integer (< 65522), got " + text;
+        return std::nullopt;
+    }
+    if (*value < 68) {
         if (error) *error = "MTU must be between 68 and 65521, got " + text;
         return std::nullopt;
     }
@@ -295,23 +306,36 @@ std::optional<int> parse_fd_number(const std::string& text) {
 
 // Six colon-separated groups of one or two hex digits ("2:0:0:0:0:1" is
 // accepted, as ether_aton and the original slirp4netns accept it).
-std::optional<MacAddress> parse_mac(const std::string& text) {
+std::optional<MacAddress> parse_mac(const std::string& text, std::string* error) {
+    auto invalid = [&]() -> std::optional<MacAddress> {
+        if (error)
+            *error = "\"" + text +
+                     "\" is an invalid MAC address (expected six hex bytes separated by ':', "
+                     "like 02:00:00:00:00:01)";
+        return std::nullopt;
+    };
     MacAddress mac{};
     size_t pos = 0;
     for (size_t i = 0; i < mac.size(); i++) {
-        if (i > 0 && (pos >= text.size() || text[pos++] != ':')) return std::nullopt;
+        if (i > 0 && (pos >= text.size() || text[pos++] != ':')) return invalid();
         int value = 0;
         size_t digits = 0;
         while (pos < text.size() && digits < 3 && hex_digit(text[pos]) >= 0) {
             value = value * 16 + hex_digit(text[pos++]);
             digits++;
         }
-        if (digits < 1 || digits > 2) return std::nullopt;
+        if (digits < 1 || digits > 2) return invalid();
         mac[i] = static_cast<uint8_t>(value);
     }
-    if (pos != text.size()) return std::nullopt;
-    if (mac[0] & 1) return std::nullopt;           // a multicast address cannot name an interface
-    if (mac == MacAddress{}) return std::nullopt;  // nor can the all-zero address
+    if (pos != text.size()) return invalid();
+    // The kernel refuses these for an interface; the original only learns
+    // that inside the namespace ("cannot set MAC address").
+    if ((mac[0] & 1) || mac == MacAddress{}) {
+        if (error)
+            *error = "cannot set MAC address \"" + text +
+                     "\": a multicast or all-zero address cannot name an interface";
+        return std::nullopt;
+    }
     return mac;
 }
 
@@ -356,7 +380,7 @@ ParseResult parse_options(const std::vector<std::string>& args) {
 
 std::string help_text(const std::string& program) {
     return "Usage: " + program +
-           " [OPTION]... PID|PATH|FD [TAPNAME]\n"
+           " [OPTION]... PID|PATH TAPNAME  (or --netns-type=tapfd FD)\n"
            "User-mode networking for unprivileged network namespaces.\n"
            "\n"
            "-c, --configure          configure the interface (address, route, MTU) and bring it "

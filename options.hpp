@@ -78,7 +78,7 @@ ParseResult parse_options(const std::vector<std::string>& args);
 // Single-value validators, exposed for unit tests and for the API.
 std::optional<unsigned> parse_mtu(const std::string& text, std::string* error);
 std::optional<int> parse_fd_number(const std::string& text);
-std::optional<MacAddress> parse_mac(const std::string& text);
+std::optional<MacAddress> parse_mac(const std::string& text, std::string* error = nullptr);
 std::optional<long> parse_decimal(const std::string& text, long min, long max);
 
 std::string help_text(const std::string& program);

@@ -33,6 +33,14 @@ bool address_of_interface(const std::string& name, int family, sockaddr_storage*
     return false;
 }
 
+// The original's words ("outbound-addr has to be valid ipv4 address or
+// interface name"), which scripts grep, then what exactly is wrong.
+std::string has_to_be_valid(const char* option) {
+    bool v4 = std::strcmp(option, "outbound-addr") == 0;
+    return std::string(option) + " has to be valid " + (v4 ? "ipv4" : "ipv6") +
+           " address or interface name";
+}
+
 template <typename SockAddr>
 std::optional<SockAddr> resolve(const std::string& text, int family, const char* option,
                                 std::string* error) {
@@ -47,7 +55,8 @@ std::optional<SockAddr> resolve(const std::string& text, int family, const char*
     }
     if (inet_pton(family, text.c_str(), addr_field) == 1) return out;
     if (text.size() >= IFNAMSIZ) {
-        *error = std::string(option) + ": \"" + text + "\" is neither an address nor an interface";
+        *error =
+            has_to_be_valid(option) + ": \"" + text + "\" is neither an address nor an interface";
         return std::nullopt;
     }
     sockaddr_storage found{};
@@ -56,7 +65,7 @@ std::optional<SockAddr> resolve(const std::string& text, int family, const char*
         std::memcpy(&out, &found, sizeof out);
         return out;
     }
-    *error = std::string(option) + ": \"" + text + "\" " +
+    *error = has_to_be_valid(option) + ": \"" + text + "\" " +
              (exists ? std::string("has no ") +
                            (family == AF_INET ? "IPv4" : "non-link-local IPv6") + " address"
                      : "is neither an address nor an interface");

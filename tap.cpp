@@ -23,6 +23,13 @@ std::string errno_text(const std::string& what) {
     return what + ": " + std::strerror(errno);
 }
 
+// Worded like the original's failure on /proc/PID/ns/net, which scripts grep.
+std::string no_such_process(pid_t pid) {
+    std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
+    return "no process with PID " + std::to_string(pid) + " (" + ns + ": " + std::strerror(ENOENT) +
+           ")";
+}
+
 bool same_namespace(int fd, const char* own_path) {
     struct stat theirs {};
     struct stat ours {};
@@ -92,10 +99,14 @@ TargetNamespaces open_target_namespaces(const Options& options) {
         net_path = proc + "net";
         if (user_path.empty()) user_path = proc + "user";
     }
+    // The original's words for a missing path are kept: scripts grep them.
     ns.net = open_namespace(net_path);
     if (!ns.net) {
         if (options.netns_type == NetnsType::Pid && errno == ENOENT)
-            ns.error = "no process with PID " + std::to_string(options.target_pid);
+            ns.error = no_such_process(options.target_pid);
+        else if (errno == ENOENT)
+            ns.error = "existing path expected when --netns-type=path: \"" + net_path +
+                       "\": " + std::strerror(ENOENT);
         else
             ns.error = errno_text("cannot open network namespace \"" + net_path + "\"");
         return ns;
@@ -103,7 +114,10 @@ TargetNamespaces open_target_namespaces(const Options& options) {
     if (user_path.empty()) return ns;
     ns.user = open_namespace(user_path);
     if (!ns.user) {
-        ns.error = errno_text("cannot open user namespace \"" + user_path + "\"");
+        if (errno == ENOENT)
+            ns.error = "userns path doesn't exist: \"" + user_path + "\"";
+        else
+            ns.error = errno_text("cannot open user namespace \"" + user_path + "\"");
         return ns;
     }
     // Joining our own user namespace is an error (EINVAL), and not needed.
@@ -130,7 +144,7 @@ TapResult open_tap(const Options& options) {
         long pidfd = syscall(SYS_pidfd_open, options.target_pid, 0);
         result.target_process.reset(static_cast<int>(pidfd));
         if (!result.target_process && errno == ESRCH) {
-            result.error = "no process with PID " + std::to_string(options.target_pid);
+            result.error = no_such_process(options.target_pid);
             return result;
         }
     }

@@ -36,7 +36,9 @@ UniqueFd listen_unix_socket(const std::string& path, int type, int backlog, std:
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            *error = "refusing to replace \"" + path + "\": it exists and is not a socket";
+            // The original's bind fails here with EADDRINUSE: its words stay.
+            *error = "refusing to replace \"" + path +
+                     "\": it exists and is not a socket (Address already in use)";
             return {};
         }
         if (!is_stale_socket(path, type)) {

@@ -45,6 +45,6 @@ done
 seen_by_peer -6 --outbound-addr6=s4n-d
 [ "$SEEN" = 2001:db8::3 ] || fail "--outbound-addr6=s4n-d: the peer saw '$SEEN', not 2001:db8::3"
 
-err=$("$SLIRP" --outbound-addr=s4n-nope 1 2>&1)
+err=$("$SLIRP" --outbound-addr=s4n-nope 1 tap0 2>&1)
 expect "unknown interface refused" grep -q "neither an address nor an interface" <<<"$err"
 pass "literal and interface-name sources seen by the peer, IPv4 and IPv6"

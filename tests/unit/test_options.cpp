@@ -37,7 +37,7 @@ void parse_fails(std::vector<std::string> args, const char* needle) {
 }
 
 void test_defaults(void**) {
-    Options o = parse_ok({"1234"});
+    Options o = parse_ok({"1234", "tap0"});
     assert_int_equal(o.target_pid, 1234);
     assert_string_equal(o.tap_name.c_str(), "tap0");
     assert_int_equal(o.mtu, 1500);
@@ -66,7 +66,7 @@ void test_short_forms(void**) {
 }
 
 void test_short_cluster_and_attached(void**) {
-    Options o = parse_ok({"-c6", "-e3", "-m9000", "42"});
+    Options o = parse_ok({"-c6", "-e3", "-m9000", "42", "tap0"});
     assert_true(o.configure);
     assert_true(o.enable_ipv6);
     assert_int_equal(o.exit_fd, 3);
@@ -127,11 +127,11 @@ void test_podman_command_line(void**) {
 }
 
 void test_netns_types(void**) {
-    assert_true(parse_ok({"--netns-type=pid", "7"}).netns_type == NetnsType::Pid);
+    assert_true(parse_ok({"--netns-type=pid", "7", "tap0"}).netns_type == NetnsType::Pid);
     Options t = parse_ok({"--netns-type=tapfd", "9"});
     assert_true(t.netns_type == NetnsType::TapFd);
     assert_int_equal(t.tap_fd, 9);
-    parse_fails({"--netns-type=foo", "1"}, "unknown netns-type \"foo\"");
+    parse_fails({"--netns-type=foo", "1", "tap0"}, "unknown netns-type \"foo\"");
     parse_fails({"--netns-type=", "1"}, "unknown netns-type");
 }
 
@@ -160,10 +160,13 @@ void test_mtu_values(void**) {
     assert_int_equal(*parse_mtu("68", &error), 68);
     assert_int_equal(*parse_mtu("1500", &error), 1500);
     assert_int_equal(*parse_mtu("65521", &error), 65521);
+    // The original's words for what it refuses; ours alone refuses 1 to 67.
     assert_false(parse_mtu("0", &error).has_value());
-    assert_non_null(strstr(error.c_str(), "between 68 and 65521"));
+    assert_non_null(strstr(error.c_str(), "MTU must be a positive integer (< 65522)"));
     assert_false(parse_mtu("67", &error).has_value());
+    assert_non_null(strstr(error.c_str(), "between 68 and 65521"));
     assert_false(parse_mtu("65522", &error).has_value());
+    assert_non_null(strstr(error.c_str(), "MTU must be a positive integer (< 65522)"));
     assert_false(parse_mtu("99999999999999999999999", &error).has_value());
     assert_false(parse_mtu("abc", &error).has_value());
     assert_non_null(strstr(error.c_str(), "\"abc\""));
@@ -179,14 +182,14 @@ void test_mtu_options(void**) {
     parse_fails({"--mtu=67", "1"}, "MTU");
     parse_fails({"--mtu=65522", "1"}, "MTU");
     parse_fails({"-m", "abc", "1"}, "MTU");
-    assert_int_equal(parse_ok({"--mtu=68", "1"}).mtu, 68);
-    assert_int_equal(parse_ok({"-m", "65521", "1"}).mtu, 65521);
+    assert_int_equal(parse_ok({"--mtu=68", "1", "tap0"}).mtu, 68);
+    assert_int_equal(parse_ok({"-m", "65521", "1", "tap0"}).mtu, 65521);
 }
 
 void test_ipv6_needs_mtu_1280(void**) {
-    parse_fails({"-6", "--mtu=1279", "1"}, "IPv6 needs an MTU of at least 1280");
-    assert_int_equal(parse_ok({"-6", "--mtu=1280", "1"}).mtu, 1280);
-    assert_int_equal(parse_ok({"--mtu=576", "1"}).mtu, 576);
+    parse_fails({"-6", "--mtu=1279", "1", "tap0"}, "IPv6 needs an MTU of at least 1280");
+    assert_int_equal(parse_ok({"-6", "--mtu=1280", "1", "tap0"}).mtu, 1280);
+    assert_int_equal(parse_ok({"--mtu=576", "1", "tap0"}).mtu, 576);
 }
 
 void test_fd_numbers(void**) {
@@ -205,7 +208,7 @@ void test_fd_options(void**) {
     parse_fails({"-r", "abc", "1"}, "ready-fd must be a non-negative integer");
     parse_fails({"--ready-fd=-3", "1"}, "ready-fd");
     parse_fails({"--netns-type=tapfd", "abc"}, "tap FD must be a non-negative integer");
-    parse_fails({"--netns-type=tapfd", "-1"}, "unknown option \"-1\"");
+    parse_fails({"--netns-type=tapfd", "-1"}, "invalid option \"-1\"");
 }
 
 void test_mac_values(void**) {
@@ -234,19 +237,21 @@ void test_mac_values(void**) {
 }
 
 void test_mac_options(void**) {
-    parse_fails({"--macaddress=02:00:00:00:00:01", "1"}, "--macaddress requires --configure");
-    parse_fails({"-c", "--macaddress=02:00:00:00:00", "1"}, "invalid MAC address");
-    parse_fails({"-c", "--macaddress=03:00:00:00:00:01", "1"}, "invalid MAC address");
-    assert_true(parse_ok({"-c", "--macaddress=02:00:00:00:00:01", "1"}).mac.has_value());
+    parse_fails({"--macaddress=02:00:00:00:00:01", "1", "tap0"},
+                "--macaddress cannot be specified when --configure or -c is not specified");
+    parse_fails({"-c", "--macaddress=02:00:00:00:00", "1"}, "is an invalid MAC address");
+    parse_fails({"-c", "--macaddress=03:00:00:00:00:01", "1"}, "cannot set MAC address");
+    assert_true(parse_ok({"-c", "--macaddress=02:00:00:00:00:01", "1", "tap0"}).mac.has_value());
 }
 
 void test_cidr_option(void**) {
     parse_fails({"--cidr=10.0.2.0", "1"}, "invalid CIDR \"10.0.2.0\"");
-    parse_fails({"--cidr=10.0.2.0/26", "1"}, "between 1 and 25");
-    parse_fails({"--cidr=10.0.2.0/0", "1"}, "between 1 and 25");
+    parse_fails({"--cidr=10.0.2.0/26", "1"}, "prefix length needs to be 1-25");
+    parse_fails({"--cidr=10.0.2.0/0", "1"}, "prefix length needs to be 1-25");
     parse_fails({"--cidr=10.0.2.0/abc", "1"}, "must be a number");
-    parse_fails({"--cidr=bad/24", "1"}, "not an IPv4 address");
-    Options o = parse_ok({"--cidr=192.168.5.0/25", "1"});
+    parse_fails({"--cidr=bad/24", "1"}, "invalid network address \"bad\"");
+    parse_fails({"--cidr=10.0.2.100/24", "1"}, "CIDR needs to be a network address");
+    Options o = parse_ok({"--cidr=192.168.5.0/25", "1", "tap0"});
     assert_string_equal(ipv4_to_string(o.network.netmask).c_str(), "255.255.255.128");
     assert_string_equal(ipv4_to_string(o.network.guest).c_str(), "192.168.5.100");
 }
@@ -255,13 +260,13 @@ void test_bess_conflicts(void**) {
     Options o = parse_ok({"--target-type=bess", "/tmp/bess.sock"});
     assert_true(o.target_type == TargetType::Bess);
     assert_string_equal(o.target.c_str(), "/tmp/bess.sock");
-    parse_fails({"--target-type=bess", "-c", "/tmp/b"}, "--configure cannot be used");
-    parse_fails({"--target-type=bess", "--netns-type=path", "/tmp/b"}, "--netns-type cannot");
-    parse_fails({"--target-type=bess", "--userns-path=/u", "/tmp/b"}, "--userns-path cannot");
+    parse_fails({"--target-type=bess", "-c", "/tmp/b"}, "--configure conflicts with");
+    parse_fails({"--target-type=bess", "--netns-type=path", "/tmp/b"}, "--netns-type conflicts");
+    parse_fails({"--target-type=bess", "--userns-path=/u", "/tmp/b"}, "--userns-path conflicts");
     parse_fails({"--target-type=bess"}, "missing PATH of the BESS socket");
-    parse_fails({"--target-type=bess", "/tmp/b", "tap0"}, "TAPNAME is not used");
+    parse_fails({"--target-type=bess", "/tmp/b", "tap0"}, "too many arguments");
     parse_fails({"--target-type=bess", std::string(200, 'b')}, "BESS socket path is too long");
-    parse_fails({"--target-type=foo", "1"}, "unknown target-type \"foo\"");
+    parse_fails({"--target-type=foo", "1"}, "--target-type must be either \"netns\" or \"bess\"");
 }
 
 void test_tapfd_conflicts(void**) {
@@ -275,22 +280,25 @@ void test_target_errors(void**) {
     parse_fails({"1", "tap0", "extra"}, "too many arguments: unexpected \"extra\"");
     parse_fails({"abc"}, "PID must be a positive integer, got \"abc\"");
     parse_fails({"0"}, "PID must be a positive integer");
-    parse_fails({"--netns-type=path", ""}, "netns path must not be empty");
+    parse_fails({"--netns-type=path", ""}, "existing path expected when --netns-type=path");
+    // The original refuses a missing TAPNAME; a tap FD needs none.
+    parse_fails({"1"}, "missing TAPNAME");
+    parse_fails({"--netns-type=path", "/run/netns/x"}, "missing TAPNAME");
     parse_fails({"1", "a-very-long-tap-name"}, "invalid TAPNAME");
     parse_fails({"1", "a/b"}, "invalid TAPNAME");
     parse_fails({"1", ""}, "invalid TAPNAME");
 }
 
 void test_unknown_options(void**) {
-    parse_fails({"--bogus", "1"}, "unknown or ambiguous option \"--bogus\"");
+    parse_fails({"--bogus", "1"}, "unrecognized option \"--bogus\"");
     parse_fails({"--bogus=3", "1"}, "\"--bogus\"");
-    parse_fails({"-x", "1"}, "unknown option \"-x\"");
+    parse_fails({"-x", "1"}, "invalid option \"-x\"");
     // inside a cluster the offending character is named, not the cluster
-    parse_fails({"-cx", "1"}, "unknown option \"-x\"");
-    parse_fails({"--mtu=1500", "-cx", "1"}, "unknown option \"-x\"");
-    parse_fails({"--configure=yes", "1"}, "option \"--configure\" does not take an argument");
+    parse_fails({"-cx", "1"}, "invalid option \"-x\"");
+    parse_fails({"--mtu=1500", "-cx", "1"}, "invalid option \"-x\"");
+    parse_fails({"--configure=yes", "1"}, "option \"--configure\" doesn't allow an argument");
     // ambiguous abbreviation: --disable-dns or --disable-host-loopback
-    parse_fails({"--disable", "1"}, "ambiguous");
+    parse_fails({"--disable", "1"}, "option \"--disable\" is ambiguous");
 }
 
 void test_missing_arguments(void**) {
@@ -303,15 +311,15 @@ void test_missing_arguments(void**) {
 
 void test_api_socket_path(void**) {
     std::string longest(107, 'a');
-    assert_string_equal(parse_ok({"-a", longest, "1"}).api_socket.c_str(), longest.c_str());
-    parse_fails({"-a", std::string(108, 'a'), "1"}, "api-socket path is too long");
+    assert_string_equal(parse_ok({"-a", longest, "1", "tap0"}).api_socket.c_str(), longest.c_str());
+    parse_fails({"-a", std::string(108, 'a'), "1"}, "API socket path is too long");
     parse_fails({"--api-socket=", "1"}, "api-socket path must not be empty");
 }
 
 void test_empty_values(void**) {
-    parse_fails({"--userns-path=", "1"}, "userns-path must not be empty");
-    parse_fails({"--outbound-addr=", "1"}, "outbound-addr must not be empty");
-    parse_fails({"--outbound-addr6=", "1"}, "outbound-addr6 must not be empty");
+    parse_fails({"--userns-path=", "1"}, "userns path doesn't exist");
+    parse_fails({"--outbound-addr=", "1"}, "outbound-addr has to be valid ipv4 address");
+    parse_fails({"--outbound-addr6=", "1"}, "outbound-addr6 has to be valid ipv6 address");
 }
 
 // As with the original (GNU getopt permutes argv), options may follow the
@@ -322,27 +330,27 @@ void test_options_after_target(void**) {
     assert_int_equal(o.mtu, 9000);
     assert_int_equal(o.target_pid, 42);
     assert_string_equal(o.tap_name.c_str(), "tap1");
-    parse_fails({"42", "--bogus"}, "unknown or ambiguous option \"--bogus\"");
-    parse_fails({"42", "tap0", "-x"}, "unknown option \"-x\"");
+    parse_fails({"42", "--bogus"}, "unrecognized option \"--bogus\"");
+    parse_fails({"42", "tap0", "-x"}, "invalid option \"-x\"");
     parse_fails({"42", "--mtu"}, "option \"--mtu\" requires an argument");
     // "--" ends the options: what follows is positional even with a dash.
-    Options dashed = parse_ok({"--netns-type=path", "--", "-netns"});
+    Options dashed = parse_ok({"--netns-type=path", "--", "-netns", "tap0"});
     assert_string_equal(dashed.target.c_str(), "-netns");
 }
 
 void test_abbreviated_long_options(void**) {
-    Options o = parse_ok({"--conf", "--mt=1400", "5"});
+    Options o = parse_ok({"--conf", "--mt=1400", "5", "tap0"});
     assert_true(o.configure);
     assert_int_equal(o.mtu, 1400);
     parse_fails({"--mt"}, "option \"--mt\" requires an argument");
-    parse_fails({"--conf=1", "5"}, "option \"--conf\" does not take an argument");
+    parse_fails({"--conf=1", "5"}, "option \"--conf\" doesn't allow an argument");
 }
 
 // The parser keeps state in getopt's globals: a second parse must not be
 // affected by where the first one stopped.
 void test_repeated_parses(void**) {
     parse_fails({"-cx", "1"}, "-x");
-    Options o = parse_ok({"-c", "-m", "9000", "5"});
+    Options o = parse_ok({"-c", "-m", "9000", "5", "tap0"});
     assert_int_equal(o.mtu, 9000);
     assert_int_equal(o.target_pid, 5);
 }
@@ -351,9 +359,9 @@ void test_repeated_parses(void**) {
 
 // --busy-poll: microseconds, 50 by default, 0 turns it off, at most 1000.
 void test_busy_poll(void**) {
-    assert_int_equal(parse_ok({"1234"}).busy_poll_us, 50);
-    assert_int_equal(parse_ok({"--busy-poll=0", "1234"}).busy_poll_us, 0);
-    assert_int_equal(parse_ok({"--busy-poll", "1000", "1234"}).busy_poll_us, 1000);
+    assert_int_equal(parse_ok({"1234", "tap0"}).busy_poll_us, 50);
+    assert_int_equal(parse_ok({"--busy-poll=0", "1234", "tap0"}).busy_poll_us, 0);
+    assert_int_equal(parse_ok({"--busy-poll", "1000", "1234", "tap0"}).busy_poll_us, 1000);
     parse_fails({"--busy-poll=1001", "1234"},
                 "invalid busy-poll \"1001\" (0 to 1000 microseconds)");
     parse_fails({"--busy-poll=-1", "1234"}, "invalid busy-poll \"-1\"");
@@ -364,17 +372,18 @@ void test_busy_poll(void**) {
 
 // --port-forward-mode: auto (default), slirp or splice; splice needs a namespace.
 void test_port_forward_mode(void**) {
-    assert_true(parse_ok({"1234"}).port_forward_mode == PortForwardMode::Auto);
-    assert_true(parse_ok({"--port-forward-mode=auto", "1234"}).port_forward_mode ==
+    assert_true(parse_ok({"1234", "tap0"}).port_forward_mode == PortForwardMode::Auto);
+    assert_true(parse_ok({"--port-forward-mode=auto", "1234", "tap0"}).port_forward_mode ==
                 PortForwardMode::Auto);
     // Without a namespace to splice into, auto means slirp.
     assert_true(parse_ok({"--netns-type=tapfd", "5"}).port_forward_mode == PortForwardMode::Slirp);
-    assert_true(parse_ok({"--port-forward-mode=splice", "1234"}).port_forward_mode ==
+    assert_true(parse_ok({"--port-forward-mode=splice", "1234", "tap0"}).port_forward_mode ==
                 PortForwardMode::Splice);
-    assert_true(parse_ok({"--port-forward-mode", "slirp", "1234"}).port_forward_mode ==
+    assert_true(parse_ok({"--port-forward-mode", "slirp", "1234", "tap0"}).port_forward_mode ==
                 PortForwardMode::Slirp);
-    assert_true(parse_ok({"--netns-type=path", "--port-forward-mode=splice", "/run/netns/x"})
-                    .port_forward_mode == PortForwardMode::Splice);
+    assert_true(
+        parse_ok({"--netns-type=path", "--port-forward-mode=splice", "/run/netns/x", "tap0"})
+            .port_forward_mode == PortForwardMode::Splice);
     parse_fails({"--port-forward-mode=kernel", "1234"}, "unknown port-forward-mode \"kernel\"");
     parse_fails({"--port-forward-mode=", "1234"}, "unknown port-forward-mode");
     parse_fails({"--port-forward-mode"}, "requires an argument");
