@@ -239,3 +239,65 @@ start_guest_as_test_user() {
     BACKGROUND_PIDS+=($GUEST_PID)
     wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
 }
+
+# start_client_slirp READY_FD EXIT_FD ARGS...: runs $SLIRP with exactly ARGS,
+# a client's own command line (its -r READY_FD and, unless EXIT_FD is "-",
+# -e EXIT_FD among them). READY_FD writes into a pipe this shell reads; it
+# waits for the "1". EXIT_FD reads from a pipe whose only writer is a process
+# of its own (not this shell, whose later children would inherit it):
+# close_exit_fd ends it, as a client closes its end to stop the daemon. Sets
+# SLIRP_PID; output goes to $WORK/slirp.log. Returns non-zero if the daemon
+# exits before becoming ready. With SLIRP=$(slirp_launcher ...) the daemon
+# runs where and as whom the client runs it.
+start_client_slirp() {
+    local ready_fd=$1 exit_fd=$2 ready redirect
+    shift 2
+    rm -f "$WORK/ready" "$WORK/exit"
+    mkfifo "$WORK/ready"
+    redirect="$ready_fd>\"\$WORK/ready\""
+    if [ "$exit_fd" != - ]; then
+        mkfifo "$WORK/exit"
+        sleep 100000 >"$WORK/exit" &
+        EXIT_WRITER_PID=$!
+        BACKGROUND_PIDS+=($EXIT_WRITER_PID)
+        redirect="$redirect $exit_fd<\"\$WORK/exit\""
+    fi
+    # eval: the descriptor numbers are the client's, given as arguments.
+    eval "ASAN_OPTIONS=\$(leak_check_options \"\$@\") \"\$SLIRP\" \"\$@\" $redirect \
+        >\"\$WORK/slirp.log\" 2>&1 &"
+    SLIRP_PID=$!
+    BACKGROUND_PIDS+=($SLIRP_PID)
+    ready=$(timeout 10 cat "$WORK/ready")
+    [ "$ready" = 1 ] || {
+        log "slirp4netns did not become ready (got '$ready')"
+        return 1
+    }
+}
+
+# close_exit_fd: closes the only writer of the daemon's exit-fd pipe.
+close_exit_fd() {
+    kill "$EXIT_WRITER_PID"
+    wait "$EXIT_WRITER_PID" 2>/dev/null
+}
+
+# in_guest_userns_launcher NAME: prints the path of a launcher that runs
+# $SLIRP as the test user inside the guest's user namespace (root there, in
+# the host side's network namespace), as rootless podman and buildah run it:
+# they have joined their own user namespace, which owns the container's
+# network namespace. Needs start_guest_as_test_user first.
+in_guest_userns_launcher() {
+    slirp_launcher "$1" setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
+        --reset-env -- nsenter --target "$GUEST_PID" --user --preserve-credentials -- "$SLIRP"
+}
+
+# our_processes: the pids of every process running this test's $SLIRP (the
+# daemon and any helper it forked), one per line.
+our_processes() {
+    local exe pid target
+    target=$(readlink -f "$SLIRP")
+    for exe in /proc/[0-9]*/exe; do
+        [ "$(readlink "$exe" 2>/dev/null)" = "$target" ] || continue
+        pid=${exe#/proc/}
+        echo "${pid%/exe}"
+    done
+}

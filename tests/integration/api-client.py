@@ -9,6 +9,8 @@
   api-client.py --repeat SOCK N TEXT send TEXT repeated N times, half-close
   api-client.py --chunks SOCK A B..  send A, pause 0.2 s, send B, ... (no half-close)
   api-client.py --time SOCK JSON     print the reply, then the milliseconds it took
+  api-client.py --podman SOCK JSON   as podman 5 does it: JSON and a newline,
+                                     half-close, then one read of up to 2048 bytes
   api-client.py concurrent SOCK N    N clients at once, each list_hostfwd; prints
                                      how many got a valid reply
   api-client.py silent SOCK N SECS   holds N connections that never send, for SECS
@@ -120,6 +122,12 @@ def main(argv):
         reply = exchange(path, bytes.fromhex(args[1]))
     elif mode == "--repeat":
         reply = exchange(path, args[2].encode() * int(args[1]))
+    elif mode == "--podman":
+        s = connect(path)
+        s.sendall(args[1].encode() + b"\n")
+        s.shutdown(socket.SHUT_WR)
+        reply = s.recv(2048)
+        s.close()
     elif mode == "--chunks":
         s = connect(path)
         for i, chunk in enumerate(args[1:]):
