@@ -40,10 +40,23 @@ world_usable_tun() {
     mknod -m 666 /dev/net/tun c 10 200
 }
 
+# rootless_client_host: the host side a rootless client finds: the test user
+# (with what it runs staged), a usable /dev/net/tun and a loopback-only
+# resolv.conf.
+rootless_client_host() {
+    ensure_test_user
+    world_usable_tun
+    private_resolv_conf
+}
+
 # as_test_user COMMAND...: runs COMMAND as the unprivileged test user.
 as_test_user() {
     setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- "$@"
 }
+
+# api_as_test_user SOCKET ...: like api, as the test user (as a rootless
+# client asks), with the staged client script.
+api_as_test_user() { as_test_user python3 "$STAGE/api-client.py" "$@"; }
 
 # uml_boot LOG KERNEL_ARGS...: boots Debian's User Mode Linux (linux.uml) with
 # a hostfs root, console on stdout into LOG, state under $WORK. Times out
@@ -130,13 +143,11 @@ WRAPPER
 # is not installed.
 podman_setup() {
     command -v podman >/dev/null || skip "podman is not installed (make deps)"
-    ensure_test_user
-    world_usable_tun
+    rootless_client_host
     plain_cgroup2
     # podman wants shared propagation on /; this mount namespace is the
     # test's own, so nothing propagates to the machine's.
     mount --make-rshared /
-    private_resolv_conf
     ROOTFS=$WORK/rootfs
     busybox_rootfs "$ROOTFS"
     local home=$WORK/home

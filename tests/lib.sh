@@ -199,10 +199,11 @@ http_server() {
 api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
 
 # api_add SOCKET 'MEMBERS': add_hostfwd with the given JSON members; fails the
-# test unless the reply is an id.
+# test unless the reply is an id. API_CLIENT names another client function
+# (api_as_test_user) to send it with.
 api_add() {
     local reply
-    reply=$(api "$1" "{\"execute\":\"add_hostfwd\",\"arguments\":{$2}}")
+    reply=$("${API_CLIENT:-api}" "$1" "{\"execute\":\"add_hostfwd\",\"arguments\":{$2}}")
     grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$2} answered '$reply'"
 }
 
@@ -227,6 +228,18 @@ exit_ms() {
         sleep 0.01
     done
     echo $((($(date +%s%N) - start) / 1000000))
+}
+
+# guest_http_server PORT ADDRESS TEXT: an HTTP server in the guest's network
+# namespace, on ADDRESS:PORT, answering every GET with TEXT.
+guest_http_server() {
+    local port=$1 address=$2
+    mkdir -p "$WORK/guest-www"
+    echo "$3" >"$WORK/guest-www/index.html"
+    background nsenter --target "$GUEST_PID" --net python3 -m http.server "$port" --bind "$address" \
+        --directory "$WORK/guest-www" >/dev/null 2>&1
+    wait_until 10 in_guest sh -c "ss -Hltn 'sport = :$port' | grep -q ." ||
+        fail "http server in the guest on $address:$port did not start"
 }
 
 # iperf3_server PORT: an iperf3 server on the host side's loopback.
@@ -289,6 +302,16 @@ peer_network() {
 }
 
 in_peer() { nsenter --target "$PEER_PID" --net -- "$@"; }
+
+# peer_http_server TEXT: an HTTP server in the peer (peer_network first) on
+# 192.0.2.254:8080, answering every GET with TEXT.
+peer_http_server() {
+    mkdir -p "$WORK/peer-www"
+    echo "$1" >"$WORK/peer-www/index.html"
+    background nsenter --target "$PEER_PID" --net busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
+    wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :8080' | grep -q ." ||
+        fail "http server in the peer did not start"
+}
 
 # peer_whoami_server PORT: a TCP server in the peer that answers every
 # connection with the address it came from, then closes (IPv4 and IPv6).

@@ -8,11 +8,7 @@
 # run with the same API socket path cannot take over.
 . "$(dirname "$0")/../lib.sh"
 
-ensure_test_user
-world_usable_tun
-private_resolv_conf
-mkdir -p "$WORK/guest-www"
-echo "served by the build container" >"$WORK/guest-www/index.html"
+rootless_client_host
 install -d -o "$TEST_USER" "$WORK/user"
 API=$WORK/user/buildah.sock
 
@@ -33,7 +29,7 @@ PY
 # parent that is then SIGKILLed. The forward and its traffic prove the run
 # worked; afterwards no process of ours may remain.
 build_run() {
-    local n=$1 parent body reply
+    local n=$1 parent body
     start_guest_as_test_user
     SLIRP=$(slirp_launcher "buildah-$n" setpriv --reuid="$TEST_USER" --regid="$TEST_USER" \
         --init-groups --reset-env -- nsenter --target "$GUEST_PID" --user --preserve-credentials -- \
@@ -45,12 +41,8 @@ build_run() {
     [ "$(our_processes | wc -l)" -ge 2 ] || fail "run $n: expected the daemon and its namespace helper: $(our_processes)"
     grep -q "inet 10.0.2.100/24" <<<"$(in_guest ip -o -4 addr show dev tap0)" || fail "run $n: tap0 not configured"
 
-    background nsenter --target "$GUEST_PID" --net python3 -m http.server 8080 --bind 0.0.0.0 \
-        --directory "$WORK/guest-www"
-    wait_until 10 in_guest sh -c 'ss -Hltn "sport = :8080" | grep -q .' || fail "run $n: container server did not start"
-    reply=$(as_test_user python3 "$STAGE/api-client.py" "$API" \
-        '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":18092,"guest_port":8080}}')
-    grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "run $n: add_hostfwd answered '$reply'"
+    guest_http_server 8080 0.0.0.0 "served by the build container"
+    API_CLIENT=api_as_test_user api_add "$API" '"proto":"tcp","host_addr":"127.0.0.1","host_port":18092,"guest_port":8080'
     body=$(curl -s -m 10 http://127.0.0.1:18092/)
     [ "$body" = "served by the build container" ] || fail "run $n: the forward returned '$body'"
 

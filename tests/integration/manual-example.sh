@@ -31,11 +31,7 @@ ensure_test_user
 world_usable_tun
 http_server 8000
 peer_network
-mkdir -p "$WORK/peer-www"
-echo "hello from outside" >"$WORK/peer-www/index.html"
-background nsenter --target "$PEER_PID" --net busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
-wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :8080' | grep -q ." ||
-    fail "http server in the peer did not start"
+peer_http_server "hello from outside"
 
 # Terminal 1: the user's new namespaces; the shell records its PID, as in
 # the manual's `echo $$`.

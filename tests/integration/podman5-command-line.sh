@@ -9,16 +9,9 @@
 # call without -e and without an API socket, ended by a signal.
 . "$(dirname "$0")/../lib.sh"
 
-ensure_test_user
-world_usable_tun
-private_resolv_conf
+rootless_client_host
 peer_network
-mkdir -p "$WORK/peer-www" "$WORK/guest-www"
-echo "hello from outside" >"$WORK/peer-www/index.html"
-echo "served by the container" >"$WORK/guest-www/index.html"
-background nsenter --target "$PEER_PID" --net busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
-wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :8080' | grep -q ." ||
-    fail "http server in the peer did not start"
+peer_http_server "hello from outside"
 
 install -d -o "$TEST_USER" "$WORK/user"
 API=$WORK/user/podman.net
@@ -40,16 +33,14 @@ body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 v6_ready() { in_guest ip -o -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
 wait_until 20 v6_ready || fail "no fd00::/64 address on tap0 (router advertisements)"
 
-background nsenter --target "$GUEST_PID" --net python3 -m http.server 8080 --bind 0.0.0.0 \
-    --directory "$WORK/guest-www"
-wait_until 10 in_guest sh -c 'ss -Hltn "sport = :8080" | grep -q .' || fail "container server did not start"
+guest_http_server 8080 0.0.0.0 "served by the container"
 # As podman sends it, from podman's own user: the script is staged for it.
 request='{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"0.0.0.0","host_port":18090,"guest_addr":"","guest_port":8080}}'
-reply=$(as_test_user python3 "$STAGE/api-client.py" --podman "$API" "$request")
+reply=$(api_as_test_user --podman "$API" "$request")
 grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "podman's add_hostfwd answered '$reply'"
 body=$(curl -s -m 10 http://127.0.0.1:18090/)
 [ "$body" = "served by the container" ] || fail "the published port 18090 returned '$body'"
-reply=$(as_test_user python3 "$STAGE/api-client.py" --podman "$API" "$request")
+reply=$(api_as_test_user --podman "$API" "$request")
 grep -q '"error"' <<<"$reply" || fail "a second forward on port 18090 was not refused: '$reply'"
 
 # Podman stops the daemon by closing its end of the exit-fd pipe.

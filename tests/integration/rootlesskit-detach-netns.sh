@@ -10,16 +10,9 @@
 # original 1.2.0 dies in this shape with the sandbox on; that is logged.)
 . "$(dirname "$0")/../lib.sh"
 
-ensure_test_user
-world_usable_tun
-private_resolv_conf
+rootless_client_host
 peer_network
-mkdir -p "$WORK/peer-www" "$WORK/guest-www"
-echo "hello from outside" >"$WORK/peer-www/index.html"
-echo "served by the rootlesskit child" >"$WORK/guest-www/index.html"
-background nsenter --target "$PEER_PID" --net busybox httpd -f -p 192.0.2.254:8080 -h "$WORK/peer-www"
-wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :8080' | grep -q ." ||
-    fail "http server in the peer did not start"
+peer_http_server "hello from outside"
 
 # in_child COMMAND...: COMMAND as root of the child's user namespace (the
 # test user's own, as rootlesskit's child is), in its network namespace.
@@ -73,13 +66,10 @@ in_child ip route add default via 10.0.2.2 dev tap0 || fail "cannot add the rout
 body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "the child fetched '$body' from outside"
 
-background nsenter --target "$GUEST_PID" --net python3 -m http.server 8080 --bind 10.0.2.100 \
-    --directory "$WORK/guest-www"
-wait_until 10 in_guest sh -c 'ss -Hltn "sport = :8080" | grep -q .' || fail "child server did not start"
+guest_http_server 8080 10.0.2.100 "served by the rootlesskit child"
 # rootlesskit's port driver names the child's address.
-reply=$(as_test_user python3 "$STAGE/api-client.py" "$API" \
-    '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":18091,"guest_addr":"10.0.2.100","guest_port":8080}}')
-grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd answered '$reply'"
+API_CLIENT=api_as_test_user api_add "$API" \
+    '"proto":"tcp","host_addr":"127.0.0.1","host_port":18091,"guest_addr":"10.0.2.100","guest_port":8080'
 body=$(curl -s -m 10 http://127.0.0.1:18091/)
 [ "$body" = "served by the rootlesskit child" ] || fail "the forward 127.0.0.1:18091 returned '$body'"
 
