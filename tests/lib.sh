@@ -194,6 +194,23 @@ http_server() {
     wait_until 10 port_is_listening "$port" || fail "http server on $address:$port did not start"
 }
 
+# original_slirp4netns: prints the path of Debian's original slirp4netns
+# ($S4N_ORIGINAL, by default /usr/bin/slirp4netns), for comparing with it;
+# fails, with the reason logged, when there is none or it is this project's
+# own binary installed in its place.
+original_slirp4netns() {
+    local original=${S4N_ORIGINAL:-/usr/bin/slirp4netns}
+    if [ ! -x "$original" ]; then
+        log "no original slirp4netns at $original (make deps installs Debian's)"
+        return 1
+    fi
+    if [ "$("$original" --version | head -n 1)" = "$("$SLIRP" --version | head -n 1)" ]; then
+        log "$original is this project's binary, not the original"
+        return 1
+    fi
+    echo "$original"
+}
+
 # api SOCKET JSON (or api-client.py's other modes): one request to a daemon's
 # API socket, printing the reply.
 api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }

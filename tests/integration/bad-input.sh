@@ -18,15 +18,10 @@ long_path=/tmp/$(printf 'a%.0s' $(seq 1 120))
 mkdir "$WORK/a-directory"
 checked=0 compared=0
 
-ORIGINAL=${S4N_ORIGINAL:-/usr/bin/slirp4netns}
-original=
-if [ ! -x "$ORIGINAL" ]; then
-    log "no original at $ORIGINAL (make deps installs Debian's slirp4netns): comparing with it is skipped"
-elif [ "$("$ORIGINAL" --version | head -n 1)" = "$("$SLIRP" --version | head -n 1)" ]; then
-    log "$ORIGINAL is this project's binary, not the original: comparing with it is skipped"
-else
-    original=$ORIGINAL
+if original=$(original_slirp4netns); then
     log "comparing with $original ($("$original" --version | head -n 1))"
+else
+    log "comparing with the original is skipped"
 fi
 
 # rejects NEEDLE ARGS...: runs our daemon with ARGS and checks the rejection.

@@ -38,8 +38,7 @@ rootlesskit_args() {
 install -d -o "$TEST_USER" "$WORK/user"
 as_user=(setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env --)
 
-original=/usr/bin/slirp4netns
-if [ -x "$original" ] && [ "$("$original" --version | head -n 1)" != "$("$SLIRP" --version | head -n 1)" ]; then
+if original=$(original_slirp4netns); then
     detached_child
     rootlesskit_args "$GUEST_PID" "$WORK/user/original.sock"
     timeout 10 "${as_user[@]}" "$original" "${ARGS[@]}" 3>/dev/null >"$WORK/original.log" 2>&1
