@@ -1,6 +1,6 @@
 // fuzz_frames.cpp: libFuzzer target for the frame path from the guest into
 // libslirp (a tap read or a BESS message both hand the bytes as they came to
-// slirp_input, through the daemon's own Ipv4Reassembly gate). A fresh Slirp
+// slirp_input, through the daemon's own Ipv4Reassembly gate and fences). A fresh Slirp
 // instance per input, configured the way the daemon configures it by default,
 // gets every frame of the input, then its timers and poll cycle run so that
 // state the frames created is exercised.
@@ -30,6 +30,7 @@
 
 #include "ipv4_reassembly.hpp"
 #include "network.hpp"
+#include "urgent_data_fence.hpp"
 
 namespace {
 
@@ -193,6 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             [&](const uint8_t* p, size_t n) {
                 std::vector<uint8_t> exact(p, p + n);  // as above
                 exact.shrink_to_fit();
+                urgent_data_fence(exact.data(), exact.size());
                 slirp_input(slirp, exact.data(), static_cast<int>(n));
             });
         h.now_ns += 100'000'000;
