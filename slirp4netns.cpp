@@ -25,6 +25,7 @@
 #include "api.hpp"
 #include "bess.hpp"
 #include "event_loop.hpp"
+#include "fin_wait2_fence.hpp"
 #include "ipv4_reassembly.hpp"
 #include "memory_return.hpp"
 #include "netns_helper.hpp"
@@ -111,6 +112,23 @@ class SlirpStack : public EventLoop::CycleSource {
 
     // Fragments of a datagram whose rest never came hold memory until then.
     void discard_expired_fragments() { reassembly_.discard_expired(EventLoop::now_ms()); }
+
+    // Host sockets the guest closed and the peer never did (fin_wait2_fence.hpp).
+    // Runs from a timer, between one cycle's poll and the next fill, so
+    // asking libslirp for its descriptors here disturbs no cycle.
+    void end_abandoned_half_closes() {
+        std::vector<int> fds;
+        uint32_t timeout = UINT32_MAX;
+        slirp_pollfds_fill(
+            slirp_, &timeout,
+            [](int fd, int, void* opaque) {
+                auto& list = *static_cast<std::vector<int>*>(opaque);
+                list.push_back(fd);
+                return static_cast<int>(list.size() - 1);
+            },
+            &fds);
+        if (fence_fin_wait2_) fin_wait2_fence_.sweep(fds, EventLoop::now_ms());
+    }
 
     // Before start(): when the tap carries virtio-net headers (tap.cpp asks
     // for IFF_VNET_HDR), let the kernel segment and checksum for us, and
@@ -389,6 +407,7 @@ class SlirpStack : public EventLoop::CycleSource {
     EventLoop& loop_;
     Stats& stats_;
     Ipv4Reassembly reassembly_;
+    FinWait2Fence fin_wait2_fence_;
     SlirpCb callbacks_{};
     Slirp* slirp_ = nullptr;
     UniqueFd device_;
@@ -416,6 +435,7 @@ class SlirpStack : public EventLoop::CycleSource {
     bool device_is_tap_ = true;  // BESS clients never carry the header
     unsigned tap_mtu_ = 0;       // set when the kernel segments for us
     bool fence_urgent_data_ = !fence_switched_off_for_test("urgent-data");
+    bool fence_fin_wait2_ = !fence_switched_off_for_test("fin-wait2");
 };
 
 // What libslirp is configured with; owns the storage its pointers refer to.
@@ -630,6 +650,7 @@ class Daemon {
     void schedule_memory_return() {
         loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
             stack_.discard_expired_fragments();
+            stack_.end_abandoned_half_closes();
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
             if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
                 release_free_heap();
