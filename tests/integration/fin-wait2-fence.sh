@@ -42,20 +42,30 @@ daemon() {
     D_GUEST=$GUEST_PID D_PID=$SLIRP_PID
 }
 
-# close_from_guest GUEST_PID: CONNECTIONS clients connect through 10.0.2.2,
-# send a byte and are killed (their kernel sends the FIN).
+# close_from_guest GUEST_PID: CONNECTIONS clients connect through 10.0.2.2
+# and send a byte; once all have, they are killed (their kernel sends the
+# FIN). Prints how many connected.
 close_from_guest() {
+    local out=$WORK/clients.$1
+    : >"$out"
     GUEST_PID=$1 in_guest sh -c '
+        pids=
         for i in $(seq '$CONNECTIONS'); do
             python3 -c "import socket, time
 s = socket.create_connection((\"10.0.2.2\", '$PORT'))
 s.sendall(b\"x\")
 print(\"connected\", flush=True)
-time.sleep(600)" &
+time.sleep(600)" >>"$0" &
+            pids="$pids $!"
         done
-        sleep 1
-        kill -TERM $(jobs -p)
-        wait' | grep -c connected
+        tries=0
+        while [ "$(grep -c connected "$0")" -lt '$CONNECTIONS' ] && [ $tries -lt 600 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+        kill -TERM $pids
+        wait' "$out"
+    grep -c connected "$out"
 }
 
 daemon
