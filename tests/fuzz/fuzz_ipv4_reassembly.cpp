@@ -14,19 +14,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "ipv4_reassembly.hpp"
 #include "vnet.hpp"
 #include "wire.hpp"
-
-namespace {
-
-void check(bool ok, const char* what) {
-    if (ok) return;
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Ipv4Reassembly reassembly;

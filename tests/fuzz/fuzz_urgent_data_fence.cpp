@@ -11,17 +11,12 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "urgent_data_fence.hpp"
 #include "vnet.hpp"
 #include "wire.hpp"
 
 namespace {
-
-void check(bool ok, const char* what) {
-    if (ok) return;
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-}
 
 bool checksum_right(const std::vector<uint8_t>& f, const TcpView& v) {
     const uint8_t* ip = f.data() + v.ip;
