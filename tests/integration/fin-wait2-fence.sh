@@ -4,7 +4,8 @@
 # FIN_WAIT2 for good, long after the guest's kernel forgot them. The daemon
 # ends such a socket once it has sat in FIN_WAIT2 for 2 minutes with nothing
 # from the peer (fin_wait2_fence.hpp): its FIN_WAIT2 sockets and its
-# descriptor count come back, and the network still works. The sanitizer
+# descriptor count come back, and the network still works (in a daemon
+# confined by the sandbox and seccomp). The sanitizer
 # build runs a second daemon alongside with the fence switched off
 # (S4N_TEST_UNFENCED, which only that build reads): its sockets are still in
 # FIN_WAIT2 when the fenced daemon's are gone, and its guest's are not.
@@ -29,7 +30,8 @@ wait_until 10 port_is_listening "$PORT" || fail "the host peer did not start"
 fin_wait2() { ss -Htnp state fin-wait-2 | grep -c "pid=$1,"; }
 sockets() { ls -l "/proc/$1/fd" | grep -c 'socket:'; }
 
-# daemon [ENV=VALUE]: a guest and a daemon; sets D_GUEST, D_PID.
+# daemon [ENV=VALUE]: a guest and a daemon; sets D_GUEST, D_PID. The fenced
+# one is confined: the sweep needs nothing the sandbox or seccomp forbids.
 daemon() {
     start_guest
     if [ $# -gt 0 ]; then
@@ -37,7 +39,7 @@ daemon() {
         start_slirp -c "$GUEST_PID" tap0 || fail "did not start ($1)"
         unset "${1%%=*}"
     else
-        start_slirp -c "$GUEST_PID" tap0 || fail "did not start"
+        start_slirp -c --enable-sandbox --enable-seccomp "$GUEST_PID" tap0 || fail "did not start"
     fi
     D_GUEST=$GUEST_PID D_PID=$SLIRP_PID
 }
