@@ -117,6 +117,7 @@ class SlirpStack : public EventLoop::CycleSource {
     // Runs from a timer, between one cycle's poll and the next fill, so
     // asking libslirp for its descriptors here disturbs no cycle.
     void end_abandoned_half_closes() {
+        if (!fence_fin_wait2_) return;
         std::vector<int> fds;
         uint32_t timeout = UINT32_MAX;
         slirp_pollfds_fill(
@@ -127,7 +128,7 @@ class SlirpStack : public EventLoop::CycleSource {
                 return static_cast<int>(list.size() - 1);
             },
             &fds);
-        if (fence_fin_wait2_) fin_wait2_fence_.sweep(fds, EventLoop::now_ms());
+        fin_wait2_fence_.sweep(fds, EventLoop::now_ms());
     }
 
     // Before start(): when the tap carries virtio-net headers (tap.cpp asks
