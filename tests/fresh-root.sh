@@ -91,7 +91,9 @@ install -d -m 0700 "$root/root/src"
 in_root "git -c advice.detachedHead=false clone -q /root/slirp4netns.bundle $src && rm /root/slirp4netns.bundle"
 
 # demo_phases: passes `make demo`'s output through and times its phases by
-# the commands make echoes: installing packages, building, the demo.
+# the commands make echoes: installing packages, building, the demo. Lines
+# telling the newcomer to run something first are kept in $S4N_FRESH_DIR/advice:
+# the command itself is meant to do it.
 demo_phases() {
     local line start mark phase="packages"
     declare -A took=()
@@ -101,6 +103,7 @@ demo_phases() {
         case $line in
             "make all") took[$phase]=$(since "$mark") mark=$(now) phase=build ;;
             "bash tests/demo.sh") took[$phase]=$(since "$mark") mark=$(now) phase=demo ;;
+            *"run 'make"* | *"make deps"*) printf '%s\n' "$line" >>"$S4N_FRESH_DIR/advice" ;;
         esac
     done
     took[$phase]=$(since "$mark")
@@ -113,6 +116,7 @@ t=$(now)
 in_root "cd $src && make demo" 2>&1 | demo_phases
 t_demo=$(since "$t")
 cat "$S4N_FRESH_DIR/demo-times"
+[ ! -s "$S4N_FRESH_DIR/advice" ] || die "make demo told the newcomer to run something first: $(cat "$S4N_FRESH_DIR/advice")"
 
 step "make deb, installed over Debian's slirp4netns"
 t=$(now)
@@ -130,6 +134,16 @@ in_root "/usr/bin/slirp4netns --version" | tee "$S4N_FRESH_DIR/version"
 grep -qx "slirp4netns version $version" "$S4N_FRESH_DIR/version" &&
     grep -qx "commit: $commit" "$S4N_FRESH_DIR/version" ||
     die "/usr/bin/slirp4netns --version does not name $version and $commit"
+# Debian's hardening flags reached the compile and the link: stack
+# protector, fortified calls, full RELRO.
+elf=$(in_root "readelf -dlW --dyn-syms /usr/bin/slirp4netns")
+for want in BIND_NOW GNU_RELRO __stack_chk_fail; do
+    grep -q "$want" <<<"$elf" || die "/usr/bin/slirp4netns lacks $want: not built with the hardening flags"
+done
+fortified=$(grep -v __stack_chk_fail <<<"$elf" | grep -c '_chk@' || true)
+[ "$fortified" -gt 0 ] ||
+    die "/usr/bin/slirp4netns calls no fortified (_chk) function: not built with -D_FORTIFY_SOURCE"
+echo "hardened: BIND_NOW, GNU_RELRO, stack protector, fortified calls"
 t_deb=$(since "$t")
 
 step "the demo against /usr/bin/slirp4netns"
