@@ -167,7 +167,7 @@ clean:
 	rm -rf $(BUILDDIR) slirp4netns
 
 distclean: clean
-	rm -rf config.mk config.log config.status configure autom4te.cache aclocal.m4
+	rm -rf config.mk config.log config.status configure configure~ autom4te.cache aclocal.m4
 
 # --- Reliability: sanitizers, fuzzing, valgrind, soak -----------------------
 # Each builds its own variant (BUILDDIR/PROGRAM) so it never disturbs `all`.
