@@ -15,10 +15,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "error.hpp"
 #include "fd_passing.hpp"
+#include "namespaces.hpp"
 #include "sandbox.hpp"
 #include "seccomp.hpp"
-#include "tap.hpp"
 
 namespace {
 
@@ -35,14 +36,10 @@ struct Request {
     sockaddr_storage addr;
 };
 
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
-
 // A reply's message is "SEQ ERRNO TEXT": the sequence number of the request
 // it answers, the errno behind a failure (0 otherwise), and the error text.
-std::string reply_message(uint64_t seq, const OpenedSocket& opened) {
-    return std::to_string(seq) + " " + std::to_string(opened.error_number) + " " + opened.error;
+std::string reply_message(uint64_t seq, int error_number, const std::string& error) {
+    return std::to_string(seq) + " " + std::to_string(error_number) + " " + error;
 }
 
 bool valid_request(const Request& r) {
@@ -65,23 +62,19 @@ void close_inherited_fds(int keep) {
     close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
 }
 
-std::string enter_namespaces(const Options& options, int channel) {
-    TargetNamespaces ns = open_target_namespaces(options);
-    if (!ns.error.empty()) return ns.error;
-    std::string error = join_target_namespaces(ns);
-    if (!error.empty()) return error;
-    ns.user.reset();
-    ns.net.reset();
+bool enter_namespaces(const Options& options, int channel, std::string* err) {
+    {
+        TargetNamespaces ns;
+        if (!open_target_namespaces(options, &ns, err) || !join_target_namespaces(ns, err))
+            return false;
+    }
     close_inherited_fds(channel);
-    if (options.enable_sandbox) {
-        error = enter_sandbox(options);
-        if (!error.empty()) return "port-forwarding helper: " + error;
-    }
-    if (options.enable_seccomp) {
-        error = install_seccomp_filter();
-        if (!error.empty()) return "port-forwarding helper: " + error;
-    }
-    return "";
+    std::string why;
+    if (options.enable_sandbox && !enter_sandbox(options, &why))
+        return fail(err, "port-forwarding helper: " + why);
+    if (options.enable_seccomp && !install_seccomp_filter(&why))
+        return fail(err, "port-forwarding helper: " + why);
+    return true;
 }
 
 [[noreturn]] void helper_main(const Options& options, UniqueFd channel) {
@@ -90,22 +83,27 @@ std::string enter_namespaces(const Options& options, int channel) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::string error = enter_namespaces(options, channel.get());
+    std::string error;
+    bool entered = enter_namespaces(options, channel.get(), &error);
     send_fd(channel.get(), -1, error);
-    if (!error.empty()) _exit(1);
+    if (!entered) _exit(1);
     for (;;) {
         Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) _exit(0);  // the daemon is gone
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
-            OpenedSocket refused;
-            refused.error = "malformed request to the port-forwarding helper";
-            send_fd(channel.get(), -1, reply_message(request.seq, refused));
+            send_fd(
+                channel.get(), -1,
+                reply_message(request.seq, 0, "malformed request to the port-forwarding helper"));
             continue;
         }
-        OpenedSocket opened = open_connected_socket(request.type, request.addr, request.len);
-        send_fd(channel.get(), opened.fd.get(), reply_message(request.seq, opened));
+        UniqueFd opened;
+        int error_number = 0;
+        error.clear();
+        open_connected_socket(request.type, request.addr, request.len, &opened, &error_number,
+                              &error);
+        send_fd(channel.get(), opened.get(), reply_message(request.seq, error_number, error));
     }
 }
 
@@ -138,64 +136,58 @@ bool tentative_own_address(const sockaddr_in6& to) {
 
 }  // namespace
 
-OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len) {
-    OpenedSocket out;
+bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* out,
+                           int* error_number, std::string* err) {
+    *error_number = 0;
     if (to.ss_family == AF_INET6 &&
         tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
-        out.error_number = EADDRNOTAVAIL;
-        out.error = "connect: the namespace's IPv6 address is still tentative";
-        return out;
+        *error_number = EADDRNOTAVAIL;
+        return fail(err, "connect: the namespace's IPv6 address is still tentative");
     }
     UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
-        out.error_number = errno;
-        out.error = errno_text("socket");
-        return out;
+        *error_number = errno;
+        return fail(err, errno_text("socket"));
     }
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
     } while (rc < 0 && errno == EINTR);
     if (rc < 0 && errno != EINPROGRESS) {
-        out.error_number = errno;
-        out.error = errno_text("connect");
-        return out;
+        *error_number = errno;
+        return fail(err, errno_text("connect"));
     }
-    out.fd = std::move(fd);
-    return out;
+    *out = std::move(fd);
+    return true;
 }
 
-std::unique_ptr<NetnsHelper> NetnsHelper::start(const Options& options, std::string* error) {
-    if (options.netns_type == NetnsType::TapFd) {
-        *error = "the port-forwarding helper needs a namespace target, not a tap FD";
-        return nullptr;
-    }
+bool NetnsHelper::start(const Options& options, std::unique_ptr<NetnsHelper>* out,
+                        std::string* err) {
+    if (options.netns_type == NetnsType::TapFd)
+        return fail(err, "the port-forwarding helper needs a namespace target, not a tap FD");
     int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-        *error = errno_text("socketpair");
-        return nullptr;
-    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return fail(err, errno_text("socketpair"));
     UniqueFd ours(pair[0]);
     UniqueFd theirs(pair[1]);
     pid_t pid = fork();
-    if (pid < 0) {
-        *error = errno_text("fork");
-        return nullptr;
-    }
+    if (pid < 0) return fail(err, errno_text("fork"));
     if (pid == 0) {
         ours.reset();
         helper_main(options, std::move(theirs));
     }
     theirs.reset();
     set_timeout(ours.get(), kStartTimeoutSeconds);
-    ReceivedFd hello = receive_fd(ours.get());
-    if (!hello.ok || !hello.message.empty()) {
-        *error = hello.ok ? hello.message : "the port-forwarding helper exited during start-up";
+    UniqueFd none;
+    std::string hello;
+    bool answered = receive_fd(ours.get(), &none, &hello);
+    if (!answered || !hello.empty()) {
         kill(pid, SIGKILL);
-        return nullptr;
+        return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
     }
     set_timeout(ours.get(), kReplyTimeoutSeconds);
-    return std::unique_ptr<NetnsHelper>(new NetnsHelper(std::move(ours)));
+    out->reset(new NetnsHelper(std::move(ours)));
+    return true;
 }
 
 NetnsHelper::~NetnsHelper() {
@@ -204,8 +196,9 @@ NetnsHelper::~NetnsHelper() {
     channel_.reset();
 }
 
-OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len) {
-    OpenedSocket out;
+bool NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
+                              int* error_number, std::string* err) {
+    *error_number = 0;
     Request request{};
     request.seq = ++seq_;
     request.type = type;
@@ -215,32 +208,23 @@ OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, sock
     do {
         n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof request)) {
-        out.error = errno_text("the port-forwarding helper is gone");
-        return out;
-    }
+    if (n != static_cast<ssize_t>(sizeof request))
+        return fail(err, errno_text("the port-forwarding helper is gone"));
     std::string expected = std::to_string(request.seq) + " ";
-    ReceivedFd reply;
+    UniqueFd received;
+    std::string reply;
     do {  // answers to requests that timed out earlier are dropped here
-        reply = receive_fd(channel_.get());
-        if (!reply.ok) {
-            out.error = "the port-forwarding helper did not answer";
-            return out;
-        }
-    } while (reply.message.compare(0, expected.size(), expected) != 0);
-    reply.message.erase(0, expected.size());
-    size_t space = reply.message.find(' ');
-    if (space == std::string::npos) {
-        out.error = "the port-forwarding helper sent a malformed reply";
-        return out;
-    }
-    out.error_number = std::atoi(reply.message.c_str());
-    reply.message.erase(0, space + 1);
-    if (!reply.fd) {
-        out.error =
-            reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;
-        return out;
-    }
-    out.fd = std::move(reply.fd);
-    return out;
+        if (!receive_fd(channel_.get(), &received, &reply))
+            return fail(err, "the port-forwarding helper did not answer");
+    } while (reply.compare(0, expected.size(), expected) != 0);
+    reply.erase(0, expected.size());
+    size_t space = reply.find(' ');
+    if (space == std::string::npos)
+        return fail(err, "the port-forwarding helper sent a malformed reply");
+    *error_number = std::atoi(reply.c_str());
+    reply.erase(0, space + 1);
+    if (!received)
+        return fail(err, reply.empty() ? "the port-forwarding helper sent no socket" : reply);
+    *fd = std::move(received);
+    return true;
 }

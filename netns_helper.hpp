@@ -14,41 +14,39 @@
 #include "options.hpp"
 #include "unique_fd.hpp"
 
-struct OpenedSocket {
-    UniqueFd fd;        // non-blocking, close-on-exec; invalid on error
-    std::string error;  // one line, set when fd is invalid
-    // The errno behind the error when a system call failed, else 0: callers
-    // tell a passing condition (EADDRNOTAVAIL while an IPv6 address is still
-    // tentative) from a final one.
-    int error_number = 0;
-};
-
 // Where forwarded connections get their far-end sockets. The splice
 // forwarder only sees this interface, so it can be driven in one namespace.
 class SocketOpener {
    public:
     virtual ~SocketOpener() = default;
     // type is SOCK_STREAM (connect() started, maybe still in progress) or
-    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address.
-    virtual OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) = 0;
+    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address. The
+    // socket is non-blocking and close-on-exec. On failure *error_number is
+    // the errno behind it when a system call failed, else 0: callers tell a
+    // passing condition (EADDRNOTAVAIL while an IPv6 address is still
+    // tentative) from a final one.
+    virtual bool open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
+                             int* error_number, std::string* err) = 0;
 };
 
 // Opens and connects a non-blocking socket in the caller's own namespace:
 // what the helper does on each request.
-OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len);
+bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
+                           int* error_number, std::string* err);
 
 class NetnsHelper : public SocketOpener {
    public:
     // Forks the helper, which joins the target namespaces and, as the daemon
     // will, applies --enable-sandbox and --enable-seccomp to itself. Must run
     // before the daemon restricts itself (fork and setns are not allowed
-    // afterwards). Returns nullptr and sets *error on failure.
-    static std::unique_ptr<NetnsHelper> start(const Options& options, std::string* error);
+    // afterwards).
+    static bool start(const Options& options, std::unique_ptr<NetnsHelper>* out, std::string* err);
     ~NetnsHelper() override;
 
     // A synchronous round trip: the helper answers at once (socket() plus a
     // non-blocking connect()), so this never waits on the network.
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override;
+    bool open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
+                     int* error_number, std::string* err) override;
 
    private:
     explicit NetnsHelper(UniqueFd channel) : channel_(std::move(channel)) {}

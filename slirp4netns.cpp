@@ -24,6 +24,7 @@
 
 #include "api.hpp"
 #include "bess.hpp"
+#include "error.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
 #include "memory_return.hpp"
@@ -59,22 +60,6 @@ constexpr int64_t kIdleCheckMs = 5000;
 // A frame never exceeds MTU + Ethernet header (libslirp's maximum MTU is
 // 65521, a TSO segment 64 KiB), plus the virtio-net header.
 constexpr size_t kFrameBufferSize = 65536 + 64 + sizeof(VnetHeader);
-
-// Errors quote what they were given (paths, option words), which may hold
-// newlines or escapes: each error stays one printable line.
-void log_error(const std::string& line) {
-    std::string shown;
-    for (unsigned char c : line) {
-        if (c >= 0x20 && c != 0x7f) {
-            shown.push_back(static_cast<char>(c));
-            continue;
-        }
-        char escaped[5];
-        std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-        shown += escaped;
-    }
-    std::fprintf(stderr, "slirp4netns: %s\n", shown.c_str());
-}
 
 struct SlirpTimer {
     SlirpTimerId id;
@@ -418,12 +403,12 @@ struct StackConfig {
 
 bool build_stack_config(const Options& o, StackConfig& out, std::string* error) {
     if (!o.outbound_addr.empty()) {
-        out.outbound4 = resolve_outbound4(o.outbound_addr, error);
-        if (!out.outbound4) return false;
+        out.outbound4.emplace();
+        if (!resolve_outbound4(o.outbound_addr, &*out.outbound4, error)) return false;
     }
     if (!o.outbound_addr6.empty()) {
-        out.outbound6 = resolve_outbound6(o.outbound_addr6, error);
-        if (!out.outbound6) return false;
+        out.outbound6.emplace();
+        if (!resolve_outbound6(o.outbound_addr6, &*out.outbound6, error)) return false;
     }
     Network6 net6 = default_network6();
     SlirpConfig& c = out.config;
@@ -530,16 +515,12 @@ class Daemon {
         if (!build_stack_config(options_, config, error)) return false;
         UniqueFd device;
         if (options_.target_type == TargetType::Netns) {
-            TapResult tap = open_tap(options_);
-            if (!tap.fd) {
-                *error = tap.error;
-                return false;
-            }
+            Tap tap;
+            if (!open_tap(options_, &tap, error)) return false;
             device = std::move(tap.fd);
             target_process_ = std::move(tap.target_process);
-        } else {
-            bess_ = BessListener::listen(options_.target, error);
-            if (!bess_) return false;
+        } else if (!BessListener::listen(options_.target, &bess_, error)) {
+            return false;
         }
         if (device) stack_.use_offloads(device.get(), config.config);
         if (!stack_.start(config.config)) {
@@ -555,9 +536,8 @@ class Daemon {
         schedule_memory_return();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
-            api_ =
-                ApiServer::start({stack_.slirp(), options_, stats_, loop_, splice_.get()}, error);
-            if (!api_) return false;
+            ApiContext context{stack_.slirp(), options_, stats_, loop_, splice_.get()};
+            if (!ApiServer::start(context, &api_, error)) return false;
         }
         return restrict_self(error) && signal_ready(error);
     }
@@ -567,30 +547,21 @@ class Daemon {
     bool start_splice_forwarding(std::string* error) {
         if (options_.target_type != TargetType::Netns || options_.netns_type == NetnsType::TapFd)
             return true;
-        fwd_helper_ = NetnsHelper::start(options_, error);
-        if (!fwd_helper_) return false;
+        if (!NetnsHelper::start(options_, &fwd_helper_, error)) return false;
         splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
         return true;
     }
 
     bool restrict_self(std::string* error) {
-        if (options_.enable_sandbox) {
-            *error = enter_sandbox(options_);
-            if (!error->empty()) return false;
-        }
-        if (options_.enable_seccomp) {
-            *error = install_seccomp_filter();
-            if (!error->empty()) return false;
-        }
-        return true;
+        if (options_.enable_sandbox && !enter_sandbox(options_, error)) return false;
+        return !options_.enable_seccomp || install_seccomp_filter(error);
     }
 
     bool signal_ready(std::string* error) {
         if (options_.ready_fd < 0) return true;
         if (write_ready(options_.ready_fd)) return true;
-        *error = "cannot write to ready-fd " + std::to_string(options_.ready_fd) + ": " +
-                 std::strerror(errno);
-        return false;
+        return fail(error,
+                    errno_text("cannot write to ready-fd " + std::to_string(options_.ready_fd)));
     }
 
     void watch_exit_conditions() {
@@ -659,12 +630,12 @@ class Daemon {
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
-    ParseResult parsed = parse_options(args);
-    if (!parsed.ok()) {
-        log_error(parsed.error);
+    Options options;
+    std::string error;
+    if (!parse_options(args, &options, &error)) {
+        log_error(error);
         return 1;
     }
-    const Options& options = parsed.options;
     if (options.action == Action::Help) {
         std::fputs(help_text(argv[0]).c_str(), stdout);
         return 0;

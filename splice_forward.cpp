@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "error.hpp"
+
 namespace {
 
 // Bigger pipes mean fewer splice() calls per megabyte; the kernel may refuse
@@ -28,10 +30,6 @@ constexpr size_t kSparePipes = 8;
 constexpr unsigned kUdpBatch = 32;
 constexpr size_t kUdpDatagramMax = 65536;
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
 
 // A reset propagates as a reset: closing with a zero linger sends RST.
 void set_reset_on_close(int fd) {
@@ -85,31 +83,22 @@ SpliceForwarder::~SpliceForwarder() {
     if (idle_timer_) loop_.cancel_timer(idle_timer_);
 }
 
-SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string* error) {
+bool SpliceForwarder::add(const SpliceRule& rule, Handle* added, std::string* err) {
     int family = rule.host.ss_family;
     if ((family != AF_INET && family != AF_INET6) ||
         (rule.guest.ss_family != AF_INET && rule.guest.ss_family != AF_INET6) ||
-        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM)) {
-        *error = "splice forwarding needs an IPv4 or IPv6 TCP or UDP address";
-        return 0;
-    }
+        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM))
+        return fail(err, "splice forwarding needs an IPv4 or IPv6 TCP or UDP address");
     UniqueFd fd(socket(family, rule.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *error = errno_text("socket");
-        return 0;
-    }
+    if (!fd) return fail(err, errno_text("socket"));
     int one = 1;
     if (rule.type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // "::" must not also claim the IPv4 port: an IPv4 rule may want it.
     if (family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0) {
-        *error = errno_text("cannot bind the host port");
-        return 0;
-    }
-    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0) {
-        *error = errno_text("listen");
-        return 0;
-    }
+    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0)
+        return fail(err, errno_text("cannot bind the host port"));
+    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0)
+        return fail(err, errno_text("listen"));
     Handle handle = next_handle_++;
     int raw = fd.get();
     listeners_.emplace(handle, Listener{rule.type, std::move(fd), rule.guest, rule.guest_len});
@@ -119,7 +108,8 @@ SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string
         ensure_udp_buffers();
         loop_.watch(raw, POLLIN, [this, handle](short) { udp_from_host(handle); });
     }
-    return handle;
+    *added = handle;
+    return true;
 }
 
 bool SpliceForwarder::remove(Handle handle) {
@@ -171,13 +161,15 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    OpenedSocket guest = opener_.open_socket(SOCK_STREAM, c.to, c.to_len);
-    if (!guest.fd) {
+    UniqueFd guest;
+    int error_number = 0;
+    std::string error;
+    if (!opener_.open_socket(SOCK_STREAM, c.to, c.to_len, &guest, &error_number, &error)) {
         // No source address yet (a tentative IPv6 address, or every local
         // port in use): passing, so the client waits, a bounded time, on a
         // timer rather than in the loop. Anything else refuses it now.
         int64_t now = EventLoop::now_ms();
-        if (guest.error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
+        if (error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
             int64_t next = std::min(now + kAddrRetryMs, c.give_up_ms);
             c.retry_timer = loop_.add_timer(next, [this, id] { connect_guest(id); });
             return;
@@ -185,7 +177,7 @@ void SpliceForwarder::connect_guest(uint64_t id) {
         close_conn(id, c.host.get());
         return;
     }
-    c.guest = std::move(guest.fd);
+    c.guest = std::move(guest);
     loop_.watch(c.guest.get(), POLLOUT,
                 [this, id](short revents) { conn_event(id, false, revents); });
 }
@@ -347,12 +339,15 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     auto key = std::make_pair(handle, std::string(reinterpret_cast<const char*>(&peer), peer_len));
     auto found = flow_by_peer_.find(key);
     if (found != flow_by_peer_.end()) return found->second;
-    OpenedSocket s = opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len);
-    if (!s.fd) return 0;
+    UniqueFd opened;
+    int error_number = 0;
+    std::string error;
+    if (!opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, &opened, &error_number, &error))
+        return 0;
     uint64_t id = next_id_++;
-    int fd = s.fd.get();
-    auto flow =
-        std::make_unique<Flow>(Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
+    int fd = opened.get();
+    auto flow = std::make_unique<Flow>(
+        Flow{std::move(opened), handle, peer, peer_len, EventLoop::now_ms()});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
     loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });

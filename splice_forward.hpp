@@ -43,8 +43,8 @@ class SpliceForwarder {
     SpliceForwarder(const SpliceForwarder&) = delete;
     SpliceForwarder& operator=(const SpliceForwarder&) = delete;
 
-    // Binds and listens. Returns a non-zero handle, or 0 with *error set.
-    Handle add(const SpliceRule& rule, std::string* error);
+    // Binds and listens; *handle is non-zero.
+    bool add(const SpliceRule& rule, Handle* handle, std::string* err);
     // Closes the listener: new connections are refused, open TCP connections
     // run to their natural end, UDP flows of this rule are dropped. Returns
     // false for an unknown handle.

@@ -38,15 +38,15 @@ class ScriptedOpener : public SocketOpener {
    public:
     ScriptedOpener(int failures, int error_number)
         : failures_(failures), error_number_(error_number) {}
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override {
+    bool open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
+                     int* error_number, std::string* err) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
-            OpenedSocket out;
-            out.error_number = error_number_;
-            out.error = std::string("connect: ") + std::strerror(error_number_);
-            return out;
+            *error_number = error_number_;
+            *err = std::string("connect: ") + std::strerror(error_number_);
+            return false;
         }
-        return open_connected_socket(type, to, len);
+        return open_connected_socket(type, to, len, fd, error_number, err);
     }
     int calls = 0;
 
@@ -118,8 +118,8 @@ struct Fixture {
         rule.guest = loopback(guest_port);
         rule.guest_len = sizeof(sockaddr_in);
         std::string error;
-        SpliceForwarder::Handle h = forwarder.add(rule, &error);
-        if (h == 0) fail_msg("add: %s", error.c_str());
+        SpliceForwarder::Handle h = 0;
+        if (!forwarder.add(rule, &h, &error)) fail_msg("add: %s", error.c_str());
         host_port = forwarder.bound_port(h);
     }
 };
