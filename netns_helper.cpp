@@ -15,11 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "confine.hpp"
 #include "error.hpp"
 #include "fd_passing.hpp"
 #include "namespaces.hpp"
-#include "sandbox.hpp"
-#include "seccomp.hpp"
 
 namespace {
 
@@ -70,10 +69,7 @@ bool enter_namespaces(const Options& options, int channel, std::string* err) {
     }
     close_inherited_fds(channel);
     std::string why;
-    if (options.enable_sandbox && !enter_sandbox(options, &why))
-        return fail(err, "port-forwarding helper: " + why);
-    if (options.enable_seccomp && !install_seccomp_filter(&why))
-        return fail(err, "port-forwarding helper: " + why);
+    if (!confine(options, &why)) return fail(err, "port-forwarding helper: " + why);
     return true;
 }
 
@@ -176,24 +172,24 @@ bool NetnsHelper::start(const Options& options, std::unique_ptr<NetnsHelper>* ou
         ours.reset();
         helper_main(options, std::move(theirs));
     }
+    ChildProcess process(pid);  // ended and reaped on every way out
     theirs.reset();
     set_timeout(ours.get(), kStartTimeoutSeconds);
     UniqueFd none;
     std::string hello;
     bool answered = receive_fd(ours.get(), &none, &hello);
-    if (!answered || !hello.empty()) {
-        kill(pid, SIGKILL);
+    if (!answered || !hello.empty())
         return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
-    }
     set_timeout(ours.get(), kReplyTimeoutSeconds);
-    out->reset(new NetnsHelper(std::move(ours)));
+    out->reset(new NetnsHelper(std::move(ours), std::move(process)));
     return true;
 }
 
 NetnsHelper::~NetnsHelper() {
-    // Closing the channel is the helper's cue to exit; it is not waited for
-    // because the daemon may be under seccomp by now and is exiting anyway.
+    // Closing the channel is the helper's cue to exit; the kill that follows
+    // ends one that cannot notice (stopped, or wedged), then it is reaped.
     channel_.reset();
+    process_.end();
 }
 
 bool NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,

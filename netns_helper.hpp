@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "child_process.hpp"
 #include "options.hpp"
 #include "unique_fd.hpp"
 
@@ -49,7 +50,9 @@ class NetnsHelper : public SocketOpener {
                      int* error_number, std::string* err) override;
 
    private:
-    explicit NetnsHelper(UniqueFd channel) : channel_(std::move(channel)) {}
+    NetnsHelper(UniqueFd channel, ChildProcess process)
+        : channel_(std::move(channel)), process_(std::move(process)) {}
     UniqueFd channel_;
+    ChildProcess process_;
     uint64_t seq_ = 0;
 };

@@ -98,6 +98,10 @@ constexpr const char* kAllowed[] = {
     "getpid",
     "gettid",
     "tgkill",
+    // Not seen: at exit the port-forwarding helper is killed (it may be
+    // stopped and never see its channel close) and reaped.
+    "kill",
+    "wait4",
 };
 
 // Sanitizer builds only: ASan's runtime calls sigaltstack whenever

@@ -24,6 +24,7 @@
 
 #include "api.hpp"
 #include "bess.hpp"
+#include "confine.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
@@ -32,8 +33,6 @@
 #include "network.hpp"
 #include "options.hpp"
 #include "outbound.hpp"
-#include "sandbox.hpp"
-#include "seccomp.hpp"
 #include "splice_forward.hpp"
 #include "stats.hpp"
 #include "tap.hpp"
@@ -539,7 +538,7 @@ class Daemon {
             ApiContext context{stack_.slirp(), options_, stats_, loop_, splice_.get()};
             if (!ApiServer::start(context, &api_, error)) return false;
         }
-        return restrict_self(error) && signal_ready(error);
+        return confine(options_, error) && signal_ready(error);
     }
 
     // Splice-mode forwards need a helper inside the namespace, forked now:
@@ -550,11 +549,6 @@ class Daemon {
         if (!NetnsHelper::start(options_, &fwd_helper_, error)) return false;
         splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
         return true;
-    }
-
-    bool restrict_self(std::string* error) {
-        if (options_.enable_sandbox && !enter_sandbox(options_, error)) return false;
-        return !options_.enable_seccomp || install_seccomp_filter(error);
     }
 
     bool signal_ready(std::string* error) {

@@ -7,11 +7,11 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "child_process.hpp"
 #include "error.hpp"
 #include "fd_passing.hpp"
 #include "interface.hpp"
@@ -81,13 +81,12 @@ bool open_tap(const Options& options, Tap* tap, std::string* err) {
         send_fd(child_end.get(), created.get(), error);
         _exit(ok ? 0 : 1);
     }
+    ChildProcess child(pid);
     child_end.reset();
     UniqueFd received;
     std::string message;
     receive_fd(parent_end.get(), &received, &message);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    child.wait();
     if (!received)
         return fail(err, message.empty() ? "the namespace child exited without a tap fd" : message);
     fcntl(received.get(), F_SETFL, O_NONBLOCK | O_RDWR);
