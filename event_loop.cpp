@@ -6,10 +6,14 @@
 #include <cerrno>
 #include <ctime>
 
-[[gnu::hot]] int64_t EventLoop::now_ms() {
+[[gnu::hot]] int64_t EventLoop::now_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+[[gnu::hot]] int64_t EventLoop::now_ms() {
+    return now_ns() / 1000000;
 }
 
 [[gnu::hot]] void EventLoop::watch(int fd, short events, IoHandler handler) {
@@ -54,7 +58,7 @@
 
 [[gnu::hot]] int EventLoop::timeout_until_next_timer(int source_timeout) const {
     int timeout = source_timeout;
-    int64_t now = now_ms();
+    int64_t now = clock_ms();
     for (const auto& t : timers_) {
         if (t.id == 0) continue;
         int64_t wait = t.deadline_ms > now ? t.deadline_ms - now : 0;
@@ -64,7 +68,7 @@
 }
 
 [[gnu::hot]] void EventLoop::run_due_timers() {
-    int64_t now = now_ms();
+    int64_t now = clock_ms();
     // Index loop: handlers may add timers (which may reallocate the vector).
     for (size_t i = 0; i < timers_.size(); i++) {
         if (timers_[i].id == 0 || timers_[i].deadline_ms > now) continue;
@@ -101,20 +105,26 @@
     return poll(fds_.data(), fds_.size(), timeout_ms);
 }
 
+[[gnu::hot]] void EventLoop::cycle(bool may_wait) {
+    std::erase_if(watches_, [](const Watch& w) { return w.fd < 0; });
+    fds_.clear();
+    for (const auto& w : watches_) fds_.push_back({w.fd, w.events, 0});
+    size_t fixed = fds_.size();
+    int source_timeout = source_ ? source_->fill(fds_) : -1;
+    int n = wait_for_events(may_wait ? timeout_until_next_timer(source_timeout) : 0);
+    bool failed = n < 0 && errno != EINTR;
+    if (n < 0)
+        for (auto& p : fds_) p.revents = 0;
+    dispatch_watches(fixed);
+    if (source_ && !stopping_) source_->dispatch(fds_, failed);
+    if (!stopping_) run_due_timers();
+}
+
 [[gnu::hot]] int EventLoop::run() {
-    while (!stopping_) {
-        std::erase_if(watches_, [](const Watch& w) { return w.fd < 0; });
-        fds_.clear();
-        for (const auto& w : watches_) fds_.push_back({w.fd, w.events, 0});
-        size_t fixed = fds_.size();
-        int source_timeout = source_ ? source_->fill(fds_) : -1;
-        int n = wait_for_events(timeout_until_next_timer(source_timeout));
-        bool failed = n < 0 && errno != EINTR;
-        if (n < 0)
-            for (auto& p : fds_) p.revents = 0;
-        dispatch_watches(fixed);
-        if (source_ && !stopping_) source_->dispatch(fds_, failed);
-        if (!stopping_) run_due_timers();
-    }
+    while (!stopping_) cycle(true);
     return status_;
+}
+
+void EventLoop::run_once() {
+    cycle(false);
 }

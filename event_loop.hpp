@@ -15,6 +15,12 @@ class EventLoop {
     using IoHandler = std::function<void(short revents)>;
     using TimerHandler = std::function<void()>;
     using TimerId = uint64_t;
+    // Nanoseconds on some monotonic clock.
+    using Clock = int64_t (*)();
+
+    // Timers are due by `clock`: the monotonic clock, unless a test harness
+    // (the frame fuzzer) runs the loop on a clock of its own.
+    explicit EventLoop(Clock clock = &EventLoop::now_ns) : clock_(clock) {}
 
     // A source that lists its descriptors anew before every poll().
     class CycleSource {
@@ -48,10 +54,17 @@ class EventLoop {
 
     // Runs until stop(); returns the status given to stop().
     int run();
+    // One cycle that does not wait: what is ready now is handled, and the
+    // timers due by the loop's clock run (for test harnesses).
+    void run_once();
     void stop(int status);
     bool stopping() const { return stopping_; }
 
     static int64_t now_ms();
+    static int64_t now_ns();
+    // The loop's own clock, which timer deadlines are compared with.
+    int64_t clock_ns() const { return clock_(); }
+    int64_t clock_ms() const { return clock_() / 1000000; }
 
    private:
     struct Watch {
@@ -65,11 +78,13 @@ class EventLoop {
         TimerHandler handler;
     };
 
+    void cycle(bool may_wait);
     int timeout_until_next_timer(int source_timeout) const;
     void run_due_timers();
     void dispatch_watches(size_t count);
     int wait_for_events(int timeout_ms);
 
+    Clock clock_;
     std::vector<Watch> watches_;
     std::vector<Timer> timers_;
     std::vector<pollfd> fds_;

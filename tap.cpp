@@ -16,6 +16,7 @@
 #include "fd_passing.hpp"
 #include "interface.hpp"
 #include "namespaces.hpp"
+#include "vnet.hpp"
 
 namespace {
 
@@ -92,4 +93,21 @@ bool open_tap(const Options& options, Tap* tap, std::string* err) {
     fcntl(received.get(), F_SETFL, O_NONBLOCK | O_RDWR);
     tap->fd = std::move(received);
     return true;
+}
+
+TapOffloads enable_tap_offloads(int tap, unsigned* mtu) {
+    TapOffloads offloads;
+    ifreq ifr{};
+    if (ioctl(tap, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR)) return offloads;
+    int size = sizeof(VnetHeader);
+    if (ioctl(tap, TUNSETVNETHDRSZ, &size) < 0) return offloads;
+    offloads.vnet_header = true;
+    // At the largest MTU every segment already fits a frame: offloads would
+    // only move checksumming from the guest's kernel (fused with its copy)
+    // into this process.
+    if (*mtu >= kVnetSlirpMtu) return offloads;
+    if (ioctl(tap, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) return offloads;
+    offloads.segment_mtu = *mtu;
+    *mtu = kVnetSlirpMtu;
+    return offloads;
 }

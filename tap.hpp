@@ -20,3 +20,17 @@ struct Tap {
 // Honors --netns-type (pid, path, tapfd), --userns-path and --configure.
 // The fd is non-blocking and close-on-exec.
 bool open_tap(const Options& options, Tap* tap, std::string* err);
+
+// What the tap's virtio-net offloads came to (see vnet.hpp).
+struct TapOffloads {
+    bool vnet_header = false;  // every frame is prefixed with a VnetHeader
+    // When the kernel segments and checksums for us: the tap's MTU (the
+    // guest's), while libslirp runs at kVnetSlirpMtu. 0 when it does not.
+    unsigned segment_mtu = 0;
+};
+
+// Before libslirp starts: when the tap carries virtio-net headers (open_tap
+// asks for IFF_VNET_HDR), lets the kernel segment and checksum for us below
+// the largest MTU. *mtu is the configured MTU, raised to kVnetSlirpMtu when
+// the kernel segments.
+TapOffloads enable_tap_offloads(int tap, unsigned* mtu);
