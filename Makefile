@@ -91,7 +91,7 @@ $(BUILDDIR)/slirp4netns.o: slirp4netns.cpp config.mk $(FLAGS_STAMP) $(COMMIT_STA
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -DSLIRP4NETNS_COMMIT='"$(COMMIT)"' -MMD -MP -c -o $@ $<
 
-$(BUILDDIR)/tests/%: tests/unit/%.cpp $(CORE_OBJECTS) config.mk $(FLAGS_STAMP)
+$(BUILDDIR)/tests/%: tests/unit/%.cpp tests/unit/cmocka.hpp $(CORE_OBJECTS) config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -I. $(CMOCKA_CFLAGS) -o $@ $< $(CORE_OBJECTS) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS_ALL)
 

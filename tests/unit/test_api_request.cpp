@@ -1,18 +1,12 @@
 // test_api_request.cpp: the API protocol without sockets: framing, parsing
 // and validation into typed requests, the forward table, reply formatting.
 #include <arpa/inet.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
 
 #include <string>
 
 #include "api_request.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

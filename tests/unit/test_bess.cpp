@@ -1,9 +1,6 @@
 // test_bess.cpp: the BESS listener and the socket-file bookkeeping it relies
 // on (SocketFile): one message is one frame, the file goes away with the
 // listener, and a file that is not ours is never removed.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,11 +12,7 @@
 
 #include "bess.hpp"
 
-// Last: cmocka's macros (fail, ...) must not meet the C++ headers. cmocka 1.1
-// declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka.hpp"
 
 namespace {
 

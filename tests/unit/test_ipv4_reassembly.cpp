@@ -2,21 +2,14 @@
 // (ipv4_reassembly.hpp): any arrival order, the rebuilt header, and every
 // refusal (overlaps, a second last piece, odd sizes, past 65535 bytes,
 // timeouts, the cap on datagrams in progress).
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "checksum.hpp"
 #include "ipv4_reassembly.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

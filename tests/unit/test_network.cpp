@@ -1,18 +1,12 @@
 // test_network.cpp: CIDR parsing and the addresses derived from it.
 #include <arpa/inet.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
 
 #include <cstring>
 #include <string>
 
 #include "network.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

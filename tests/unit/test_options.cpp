@@ -1,18 +1,12 @@
 // test_options.cpp: the command-line parser, its single-value validators and
 // the checks on option combinations.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "options.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

@@ -4,9 +4,6 @@
 // through; the sandbox's resolv.conf symlink check.
 #include <fcntl.h>
 #include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
@@ -16,11 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +20,8 @@ extern "C" {
 
 #include "sandbox.hpp"
 #include "seccomp.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

@@ -7,9 +7,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,11 +21,7 @@
 #include "splice_forward.hpp"
 #include "unique_fd.hpp"
 
-// cmocka 1.1 declares its C functions without extern "C" guards, and its
-// fail() macro must come after the standard headers.
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka.hpp"
 
 namespace {
 

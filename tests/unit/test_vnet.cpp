@@ -1,19 +1,12 @@
 // test_vnet.cpp: the frame surgery for a segmenting tap (vnet.hpp):
 // checksums, SYN MSS raising, output classification, IPv4 fragmentation.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstring>
 #include <vector>
 
 #include "checksum.hpp"
 #include "vnet.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 
