@@ -135,7 +135,7 @@ class Daemon {
     bool start_splice_forwarding(std::string* error) {
         if (options_.target_type != TargetType::Netns || options_.netns_type == NetnsType::TapFd)
             return true;
-        if (!NetnsHelper::start(options_, &fwd_helper_, error)) return false;
+        if (!NetnsHelper::start(options_, loop_, &fwd_helper_, error)) return false;
         splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
         return true;
     }

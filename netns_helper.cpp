@@ -22,18 +22,11 @@
 
 namespace {
 
-// A wedged or dead helper must not stall the loop: a reply takes microseconds,
-// so a second is already a failure.
-constexpr int kReplyTimeoutSeconds = 2;
+// Requests held while the channel is full (the helper answers each in
+// microseconds: this many means it has stopped).
+constexpr size_t kMaxUnsent = 4096;
 // Start-up includes joining namespaces and building the sandbox.
 constexpr int kStartTimeoutSeconds = 10;
-
-struct Request {
-    uint64_t seq;  // echoed in the reply, so a late answer is never taken for a newer one
-    int32_t type;
-    uint32_t len;
-    sockaddr_storage addr;
-};
 
 // A reply's message is "SEQ ERRNO TEXT": the sequence number of the request
 // it answers, the errno behind a failure (0 otherwise), and the error text.
@@ -41,7 +34,7 @@ std::string reply_message(uint64_t seq, int error_number, const std::string& err
     return std::to_string(seq) + " " + std::to_string(error_number) + " " + error;
 }
 
-bool valid_request(const Request& r) {
+bool valid_request(const NetnsHelper::Request& r) {
     if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
     if (r.addr.ss_family == AF_INET) return r.len == sizeof(sockaddr_in);
     if (r.addr.ss_family == AF_INET6) return r.len == sizeof(sockaddr_in6);
@@ -84,7 +77,7 @@ bool enter_namespaces(const Options& options, int channel, std::string* err) {
     send_fd(channel.get(), -1, error);
     if (!entered) _exit(1);
     for (;;) {
-        Request request{};
+        NetnsHelper::Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) _exit(0);  // the daemon is gone
@@ -157,7 +150,7 @@ bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len, 
     return true;
 }
 
-bool NetnsHelper::start(const Options& options, std::unique_ptr<NetnsHelper>* out,
+bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr<NetnsHelper>* out,
                         std::string* err) {
     if (options.netns_type == NetnsType::TapFd)
         return fail(err, "the port-forwarding helper needs a namespace target, not a tap FD");
@@ -180,47 +173,105 @@ bool NetnsHelper::start(const Options& options, std::unique_ptr<NetnsHelper>* ou
     bool answered = receive_fd(ours.get(), &none, &hello);
     if (!answered || !hello.empty())
         return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
-    set_timeout(ours.get(), kReplyTimeoutSeconds);
-    out->reset(new NetnsHelper(std::move(ours), std::move(process)));
+    // From here on nothing waits on the helper: requests and replies go
+    // through the loop.
+    fcntl(ours.get(), F_SETFL, O_NONBLOCK | O_RDWR);
+    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process)));
     return true;
 }
 
+NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process)
+    : loop_(loop), channel_(std::move(channel)), process_(std::move(process)) {
+    loop_.watch(channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); });
+}
+
 NetnsHelper::~NetnsHelper() {
-    // Closing the channel is the helper's cue to exit; the kill that follows
-    // ends one that cannot notice (stopped, or wedged), then it is reaped.
+    // Requests still waiting are dropped unanswered: their owners are gone
+    // (the splice forwarder goes first). Closing the channel is the helper's
+    // cue to exit; the kill that follows ends one that cannot notice
+    // (stopped, or wedged), then it is reaped.
+    if (channel_) loop_.unwatch(channel_.get());
     channel_.reset();
     process_.end();
 }
 
-bool NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
-                              int* error_number, std::string* err) {
-    *error_number = 0;
+void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len, Opened done) {
+    if (!channel_) {
+        done(UniqueFd(), 0, "the port-forwarding helper is gone");
+        return;
+    }
+    // A helper that has stopped reading (stopped, or far behind) fills the
+    // channel, then this queue; past that, connections fail at once.
+    if (unsent_.size() >= kMaxUnsent) {
+        done(UniqueFd(), 0, "the port-forwarding helper is not answering");
+        return;
+    }
     Request request{};
     request.seq = ++seq_;
     request.type = type;
     request.len = len;
     std::memcpy(&request.addr, &to, len < sizeof to ? len : sizeof to);
-    ssize_t n;
-    do {
-        n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof request))
-        return fail(err, errno_text("the port-forwarding helper is gone"));
-    std::string expected = std::to_string(request.seq) + " ";
-    UniqueFd received;
-    std::string reply;
-    do {  // answers to requests that timed out earlier are dropped here
-        if (!receive_fd(channel_.get(), &received, &reply))
-            return fail(err, "the port-forwarding helper did not answer");
-    } while (reply.compare(0, expected.size(), expected) != 0);
-    reply.erase(0, expected.size());
-    size_t space = reply.find(' ');
-    if (space == std::string::npos)
-        return fail(err, "the port-forwarding helper sent a malformed reply");
-    *error_number = std::atoi(reply.c_str());
-    reply.erase(0, space + 1);
-    if (!received)
-        return fail(err, reply.empty() ? "the port-forwarding helper sent no socket" : reply);
-    *fd = std::move(received);
-    return true;
+    waiting_.emplace(request.seq, std::move(done));
+    unsent_.push_back(request);
+    send_requests();
+}
+
+// Sends what the channel takes; the rest waits for POLLOUT.
+void NetnsHelper::send_requests() {
+    while (!unsent_.empty()) {
+        ssize_t n;
+        do {
+            n = send(channel_.get(), &unsent_.front(), sizeof(Request),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN) break;
+        if (n != static_cast<ssize_t>(sizeof(Request))) {
+            gone();
+            return;
+        }
+        unsent_.pop_front();
+    }
+    loop_.set_events(channel_.get(), unsent_.empty() ? POLLIN : POLLIN | POLLOUT);
+}
+
+void NetnsHelper::channel_ready(short revents) {
+    if (revents & POLLOUT) send_requests();
+    if (channel_ && (revents & (POLLIN | POLLERR | POLLHUP))) take_replies();
+}
+
+void NetnsHelper::take_replies() {
+    for (;;) {
+        UniqueFd received;
+        std::string reply;
+        errno = 0;
+        if (!receive_fd(channel_.get(), &received, &reply)) {
+            if (errno != EAGAIN) gone();
+            return;
+        }
+        // "SEQ ERRNO TEXT"
+        char* end = nullptr;
+        uint64_t seq = std::strtoull(reply.c_str(), &end, 10);
+        auto it = waiting_.find(seq);
+        if (it == waiting_.end() || *end != ' ') continue;  // not a request of ours
+        int error_number = std::atoi(end + 1);
+        size_t space = reply.find(' ', static_cast<size_t>(end + 1 - reply.c_str()));
+        std::string text = space == std::string::npos ? "" : reply.substr(space + 1);
+        Opened done = std::move(it->second);
+        waiting_.erase(it);
+        if (!received && text.empty()) text = "the port-forwarding helper sent no socket";
+        done(std::move(received), error_number, text);
+        if (!channel_) return;  // the callback may not, but the helper may be gone
+    }
+}
+
+// The helper exited or broke its channel: every request waiting fails, and
+// every later one at once.
+void NetnsHelper::gone() {
+    log_error("the port-forwarding helper is gone; splice forwards stop connecting");
+    loop_.unwatch(channel_.get());
+    channel_.reset();
+    unsent_.clear();
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& [seq, done] : waiting) done(UniqueFd(), 0, "the port-forwarding helper is gone");
 }

@@ -29,6 +29,8 @@ constexpr int64_t kAddrRetryMs = 50;
 constexpr size_t kSparePipes = 8;
 constexpr unsigned kUdpBatch = 32;
 constexpr size_t kUdpDatagramMax = 65536;
+// Datagrams of a new peer kept while its flow's socket is being opened.
+constexpr size_t kUdpWaiting = 64;
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 
 // A reset propagates as a reset: closing with a zero linger sends RST.
@@ -79,7 +81,8 @@ SpliceForwarder::~SpliceForwarder() {
         if (c->guest) loop_.unwatch(c->guest.get());
         if (c->retry_timer) loop_.cancel_timer(c->retry_timer);
     }
-    for (auto& [id, f] : flows_) loop_.unwatch(f->fd.get());
+    for (auto& [id, f] : flows_)
+        if (f->fd) loop_.unwatch(f->fd.get());
     if (idle_timer_) loop_.cancel_timer(idle_timer_);
 }
 
@@ -161,10 +164,19 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    UniqueFd guest;
-    int error_number = 0;
-    std::string error;
-    if (!opener_.open_socket(SOCK_STREAM, c.to, c.to_len, &guest, &error_number, &error)) {
+    opener_.open_socket(SOCK_STREAM, c.to, c.to_len,
+                        [this, id](UniqueFd guest, int error_number, const std::string&) {
+                            guest_opened(id, std::move(guest), error_number);
+                        });
+}
+
+// The namespace side's socket, or why there is none. The client may have
+// left meanwhile: then the socket just closes.
+void SpliceForwarder::guest_opened(uint64_t id, UniqueFd guest, int error_number) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    if (!guest) {
         // No source address yet (a tentative IPv6 address, or every local
         // port in use): passing, so the client waits, a bounded time, on a
         // timer rather than in the loop. Anything else refuses it now.
@@ -339,20 +351,33 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     auto key = std::make_pair(handle, std::string(reinterpret_cast<const char*>(&peer), peer_len));
     auto found = flow_by_peer_.find(key);
     if (found != flow_by_peer_.end()) return found->second;
-    UniqueFd opened;
-    int error_number = 0;
-    std::string error;
-    if (!opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, &opened, &error_number, &error))
-        return 0;
     uint64_t id = next_id_++;
-    int fd = opened.get();
-    auto flow = std::make_unique<Flow>(
-        Flow{std::move(opened), handle, peer, peer_len, EventLoop::now_ms()});
+    auto flow =
+        std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, EventLoop::now_ms(), {}});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
-    loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });
     arm_idle_timer();
+    opener_.open_socket(
+        SOCK_DGRAM, l.guest, l.guest_len,
+        [this, id](UniqueFd fd, int, const std::string&) { flow_opened(id, std::move(fd)); });
     return id;
+}
+
+// Datagrams that came while the flow's socket was being opened go first.
+void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd) {
+    auto it = flows_.find(id);
+    if (it == flows_.end()) return;
+    if (!fd) {
+        close_flow(id);
+        return;
+    }
+    Flow& f = *it->second;
+    f.fd = std::move(fd);
+    loop_.watch(f.fd.get(), POLLIN, [this, id](short) { udp_from_guest(id); });
+    for (const std::string& datagram : f.waiting)
+        send(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT);
+    f.waiting.clear();
+    f.waiting.shrink_to_fit();
 }
 
 void SpliceForwarder::udp_from_host(Handle handle) {
@@ -390,10 +415,15 @@ void SpliceForwarder::udp_from_host(Handle handle) {
             j++;
         }
         auto f = flows_.find(flow_id);
-        if (flow_id != 0 && f != flows_.end()) {
+        if (f != flows_.end() && f->second->fd) {
             f->second->last_active_ms = now;
             // A full socket buffer drops datagrams, as the network would.
             sendmmsg(f->second->fd.get(), out, count, MSG_DONTWAIT);
+        } else if (f != flows_.end()) {
+            // Still opening: a few wait, as a socket buffer would hold them.
+            for (unsigned k = 0; k < count && f->second->waiting.size() < kUdpWaiting; k++)
+                f->second->waiting.emplace_back(static_cast<const char*>(out_iov[k].iov_base),
+                                                out_iov[k].iov_len);
         }
         i = j;
     }
@@ -427,7 +457,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     auto it = flows_.find(flow_id);
     if (it == flows_.end()) return;
     Flow& f = *it->second;
-    loop_.unwatch(f.fd.get());
+    if (f.fd) loop_.unwatch(f.fd.get());
     flow_by_peer_.erase(std::make_pair(
         f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
     flows_.erase(it);

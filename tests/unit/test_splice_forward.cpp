@@ -31,15 +31,18 @@ class ScriptedOpener : public SocketOpener {
    public:
     ScriptedOpener(int failures, int error_number)
         : failures_(failures), error_number_(error_number) {}
-    bool open_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* fd,
-                     int* error_number, std::string* err) override {
+    void open_socket(int type, const sockaddr_storage& to, socklen_t len, Opened done) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
-            *error_number = error_number_;
-            *err = std::string("connect: ") + std::strerror(error_number_);
-            return false;
+            done(UniqueFd(), error_number_,
+                 std::string("connect: ") + std::strerror(error_number_));
+            return;
         }
-        return open_connected_socket(type, to, len, fd, error_number, err);
+        UniqueFd fd;
+        int error_number = 0;
+        std::string error;
+        open_connected_socket(type, to, len, &fd, &error_number, &error);
+        done(std::move(fd), error_number, error);
     }
     int calls = 0;
 
