@@ -309,7 +309,7 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
     // to report; watching it would only spin on its hang-up.
     bool host_needed = !(c.up.eof && c.down.shut);
     bool guest_needed = !(c.down.eof && c.up.shut);
-    // set_events() searches the loop's watch list: skipped when nothing changed.
+    // set_events() is a system call (epoll_ctl): skipped when nothing changed.
     if (host_needed) {
         short ev = events(c.up, c.down);
         if (ev != c.host_events) loop_.set_events(c.host.get(), ev);
