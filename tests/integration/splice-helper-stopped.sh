@@ -7,13 +7,10 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-PEER="$TESTS_DIR/integration/splice-peer.py"
 
 start_guest
 start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
-mkdir -p "$WORK/guest"
-background nsenter --target "$GUEST_PID" --net python3 "$PEER" serve "$WORK/guest"
-wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
+splice_peer_servers
 api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":17007,"guest_port":7007,"mode":"splice"'
 http_server 8000
 
