@@ -19,7 +19,9 @@
     return now_ns() / 1000000;
 }
 
-EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CLOEXEC)) {}
+EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+    epoll_entry_ = {epoll_.get(), POLLIN, 0};
+}
 
 [[gnu::hot]] bool EventLoop::epoll_update(int op, int fd, short events, uint32_t generation) {
     epoll_event ev{};
@@ -153,7 +155,9 @@ void EventLoop::dispatch_always_ready() {
 
 [[gnu::hot]] void EventLoop::cycle(bool may_wait) {
     fds_.clear();
-    fds_.push_back({epoll_.get(), POLLIN, 0});
+    // Copied from a member, not built from a constant: an idle daemon's
+    // first cycle after start-up would fault a .rodata page back in for it.
+    fds_.push_back(epoll_entry_);
     int source_timeout = source_ ? source_->fill(fds_) : -1;
     if (!always_ready_.empty()) may_wait = false;
     int n = wait_for_events(may_wait ? timeout_until_next_timer(source_timeout) : 0);

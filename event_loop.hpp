@@ -101,6 +101,7 @@ class EventLoop {
 
     Clock clock_;
     UniqueFd epoll_;
+    pollfd epoll_entry_{};        // the epoll fd's entry in every cycle's poll set
     std::vector<Watch> watches_;  // indexed by fd
     std::vector<int> always_ready_;
     uint32_t generation_ = 0;
