@@ -15,37 +15,26 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "confine.hpp"
+#include "error.hpp"
 #include "fd_passing.hpp"
-#include "sandbox.hpp"
-#include "seccomp.hpp"
-#include "tap.hpp"
+#include "namespaces.hpp"
 
 namespace {
 
-// A wedged or dead helper must not stall the loop: a reply takes microseconds,
-// so a second is already a failure.
-constexpr int kReplyTimeoutSeconds = 2;
+// Requests held while the channel is full (the helper answers each in
+// microseconds: this many means it has stopped).
+constexpr size_t kMaxUnsent = 4096;
 // Start-up includes joining namespaces and building the sandbox.
 constexpr int kStartTimeoutSeconds = 10;
 
-struct Request {
-    uint64_t seq;  // echoed in the reply, so a late answer is never taken for a newer one
-    int32_t type;
-    uint32_t len;
-    sockaddr_storage addr;
-};
-
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
-
 // A reply's message is "SEQ ERRNO TEXT": the sequence number of the request
 // it answers, the errno behind a failure (0 otherwise), and the error text.
-std::string reply_message(uint64_t seq, const OpenedSocket& opened) {
-    return std::to_string(seq) + " " + std::to_string(opened.error_number) + " " + opened.error;
+std::string reply_message(uint64_t seq, int error_number, const std::string& error) {
+    return std::to_string(seq) + " " + std::to_string(error_number) + " " + error;
 }
 
-bool valid_request(const Request& r) {
+bool valid_request(const NetnsHelper::Request& r) {
     if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
     if (r.addr.ss_family == AF_INET) return r.len == sizeof(sockaddr_in);
     if (r.addr.ss_family == AF_INET6) return r.len == sizeof(sockaddr_in6);
@@ -65,23 +54,16 @@ void close_inherited_fds(int keep) {
     close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
 }
 
-std::string enter_namespaces(const Options& options, int channel) {
-    TargetNamespaces ns = open_target_namespaces(options);
-    if (!ns.error.empty()) return ns.error;
-    std::string error = join_target_namespaces(ns);
-    if (!error.empty()) return error;
-    ns.user.reset();
-    ns.net.reset();
+bool enter_namespaces(const Options& options, int channel, std::string* err) {
+    {
+        TargetNamespaces ns;
+        if (!open_target_namespaces(options, &ns, err) || !join_target_namespaces(ns, err))
+            return false;
+    }
     close_inherited_fds(channel);
-    if (options.enable_sandbox) {
-        error = enter_sandbox(options);
-        if (!error.empty()) return "port-forwarding helper: " + error;
-    }
-    if (options.enable_seccomp) {
-        error = install_seccomp_filter();
-        if (!error.empty()) return "port-forwarding helper: " + error;
-    }
-    return "";
+    std::string why;
+    if (!confine(options, &why)) return fail(err, "port-forwarding helper: " + why);
+    return true;
 }
 
 [[noreturn]] void helper_main(const Options& options, UniqueFd channel) {
@@ -90,22 +72,27 @@ std::string enter_namespaces(const Options& options, int channel) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::string error = enter_namespaces(options, channel.get());
+    std::string error;
+    bool entered = enter_namespaces(options, channel.get(), &error);
     send_fd(channel.get(), -1, error);
-    if (!error.empty()) _exit(1);
+    if (!entered) _exit(1);
     for (;;) {
-        Request request{};
+        NetnsHelper::Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) _exit(0);  // the daemon is gone
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
-            OpenedSocket refused;
-            refused.error = "malformed request to the port-forwarding helper";
-            send_fd(channel.get(), -1, reply_message(request.seq, refused));
+            send_fd(
+                channel.get(), -1,
+                reply_message(request.seq, 0, "malformed request to the port-forwarding helper"));
             continue;
         }
-        OpenedSocket opened = open_connected_socket(request.type, request.addr, request.len);
-        send_fd(channel.get(), opened.fd.get(), reply_message(request.seq, opened));
+        UniqueFd opened;
+        int error_number = 0;
+        error.clear();
+        open_connected_socket(request.type, request.addr, request.len, &opened, &error_number,
+                              &error);
+        send_fd(channel.get(), opened.get(), reply_message(request.seq, error_number, error));
     }
 }
 
@@ -138,109 +125,153 @@ bool tentative_own_address(const sockaddr_in6& to) {
 
 }  // namespace
 
-OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len) {
-    OpenedSocket out;
+bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* out,
+                           int* error_number, std::string* err) {
+    *error_number = 0;
     if (to.ss_family == AF_INET6 &&
         tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
-        out.error_number = EADDRNOTAVAIL;
-        out.error = "connect: the namespace's IPv6 address is still tentative";
-        return out;
+        *error_number = EADDRNOTAVAIL;
+        return fail(err, "connect: the namespace's IPv6 address is still tentative");
     }
     UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
-        out.error_number = errno;
-        out.error = errno_text("socket");
-        return out;
+        *error_number = errno;
+        return fail(err, errno_text("socket"));
     }
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
     } while (rc < 0 && errno == EINTR);
     if (rc < 0 && errno != EINPROGRESS) {
-        out.error_number = errno;
-        out.error = errno_text("connect");
-        return out;
+        *error_number = errno;
+        return fail(err, errno_text("connect"));
     }
-    out.fd = std::move(fd);
-    return out;
+    *out = std::move(fd);
+    return true;
 }
 
-std::unique_ptr<NetnsHelper> NetnsHelper::start(const Options& options, std::string* error) {
-    if (options.netns_type == NetnsType::TapFd) {
-        *error = "the port-forwarding helper needs a namespace target, not a tap FD";
-        return nullptr;
-    }
+bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr<NetnsHelper>* out,
+                        std::string* err) {
+    if (options.netns_type == NetnsType::TapFd)
+        return fail(err, "the port-forwarding helper needs a namespace target, not a tap FD");
     int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-        *error = errno_text("socketpair");
-        return nullptr;
-    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return fail(err, errno_text("socketpair"));
     UniqueFd ours(pair[0]);
     UniqueFd theirs(pair[1]);
     pid_t pid = fork();
-    if (pid < 0) {
-        *error = errno_text("fork");
-        return nullptr;
-    }
+    if (pid < 0) return fail(err, errno_text("fork"));
     if (pid == 0) {
         ours.reset();
         helper_main(options, std::move(theirs));
     }
+    ChildProcess process(pid);  // ended and reaped on every way out
     theirs.reset();
     set_timeout(ours.get(), kStartTimeoutSeconds);
-    ReceivedFd hello = receive_fd(ours.get());
-    if (!hello.ok || !hello.message.empty()) {
-        *error = hello.ok ? hello.message : "the port-forwarding helper exited during start-up";
-        kill(pid, SIGKILL);
-        return nullptr;
-    }
-    set_timeout(ours.get(), kReplyTimeoutSeconds);
-    return std::unique_ptr<NetnsHelper>(new NetnsHelper(std::move(ours)));
+    UniqueFd none;
+    std::string hello;
+    bool answered = receive_fd(ours.get(), &none, &hello);
+    if (!answered || !hello.empty())
+        return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
+    // From here on nothing waits on the helper: requests and replies go
+    // through the loop.
+    fcntl(ours.get(), F_SETFL, O_NONBLOCK | O_RDWR);
+    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process)));
+    return true;
+}
+
+NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process)
+    : loop_(loop), channel_(std::move(channel)), process_(std::move(process)) {
+    loop_.watch(channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); });
 }
 
 NetnsHelper::~NetnsHelper() {
-    // Closing the channel is the helper's cue to exit; it is not waited for
-    // because the daemon may be under seccomp by now and is exiting anyway.
+    // Requests still waiting are dropped unanswered: their owners are gone
+    // (the splice forwarder goes first). Closing the channel is the helper's
+    // cue to exit; the kill that follows ends one that cannot notice
+    // (stopped, or wedged), then it is reaped.
+    if (channel_) loop_.unwatch(channel_.get());
     channel_.reset();
+    process_.end();
 }
 
-OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len) {
-    OpenedSocket out;
+void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len, Opened done) {
+    if (!channel_) {
+        done(UniqueFd(), 0, "the port-forwarding helper is gone");
+        return;
+    }
+    // A helper that has stopped reading (stopped, or far behind) fills the
+    // channel, then this queue; past that, connections fail at once.
+    if (unsent_.size() >= kMaxUnsent) {
+        done(UniqueFd(), 0, "the port-forwarding helper is not answering");
+        return;
+    }
     Request request{};
     request.seq = ++seq_;
     request.type = type;
     request.len = len;
     std::memcpy(&request.addr, &to, len < sizeof to ? len : sizeof to);
-    ssize_t n;
-    do {
-        n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof request)) {
-        out.error = errno_text("the port-forwarding helper is gone");
-        return out;
-    }
-    std::string expected = std::to_string(request.seq) + " ";
-    ReceivedFd reply;
-    do {  // answers to requests that timed out earlier are dropped here
-        reply = receive_fd(channel_.get());
-        if (!reply.ok) {
-            out.error = "the port-forwarding helper did not answer";
-            return out;
+    waiting_.emplace(request.seq, std::move(done));
+    unsent_.push_back(request);
+    send_requests();
+}
+
+// Sends what the channel takes; the rest waits for POLLOUT.
+void NetnsHelper::send_requests() {
+    while (!unsent_.empty()) {
+        ssize_t n;
+        do {
+            n = send(channel_.get(), &unsent_.front(), sizeof(Request),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN) break;
+        if (n != static_cast<ssize_t>(sizeof(Request))) {
+            gone();
+            return;
         }
-    } while (reply.message.compare(0, expected.size(), expected) != 0);
-    reply.message.erase(0, expected.size());
-    size_t space = reply.message.find(' ');
-    if (space == std::string::npos) {
-        out.error = "the port-forwarding helper sent a malformed reply";
-        return out;
+        unsent_.pop_front();
     }
-    out.error_number = std::atoi(reply.message.c_str());
-    reply.message.erase(0, space + 1);
-    if (!reply.fd) {
-        out.error =
-            reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;
-        return out;
+    loop_.set_events(channel_.get(), unsent_.empty() ? POLLIN : POLLIN | POLLOUT);
+}
+
+void NetnsHelper::channel_ready(short revents) {
+    if (revents & POLLOUT) send_requests();
+    if (channel_ && (revents & (POLLIN | POLLERR | POLLHUP))) take_replies();
+}
+
+void NetnsHelper::take_replies() {
+    for (;;) {
+        UniqueFd received;
+        std::string reply;
+        errno = 0;
+        if (!receive_fd(channel_.get(), &received, &reply)) {
+            if (errno != EAGAIN) gone();
+            return;
+        }
+        // "SEQ ERRNO TEXT"
+        char* end = nullptr;
+        uint64_t seq = std::strtoull(reply.c_str(), &end, 10);
+        auto it = waiting_.find(seq);
+        if (it == waiting_.end() || *end != ' ') continue;  // not a request of ours
+        int error_number = std::atoi(end + 1);
+        size_t space = reply.find(' ', static_cast<size_t>(end + 1 - reply.c_str()));
+        std::string text = space == std::string::npos ? "" : reply.substr(space + 1);
+        Opened done = std::move(it->second);
+        waiting_.erase(it);
+        if (!received && text.empty()) text = "the port-forwarding helper sent no socket";
+        done(std::move(received), error_number, text);
+        if (!channel_) return;  // the callback may not, but the helper may be gone
     }
-    out.fd = std::move(reply.fd);
-    return out;
+}
+
+// The helper exited or broke its channel: every request waiting fails, and
+// every later one at once.
+void NetnsHelper::gone() {
+    log_error("the port-forwarding helper is gone; splice forwards stop connecting");
+    loop_.unwatch(channel_.get());
+    channel_.reset();
+    unsent_.clear();
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& [seq, done] : waiting) done(UniqueFd(), 0, "the port-forwarding helper is gone");
 }

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "error.hpp"
+
 namespace {
 
 // Bigger pipes mean fewer splice() calls per megabyte; the kernel may refuse
@@ -27,11 +29,9 @@ constexpr int64_t kAddrRetryMs = 50;
 constexpr size_t kSparePipes = 8;
 constexpr unsigned kUdpBatch = 32;
 constexpr size_t kUdpDatagramMax = 65536;
+// Datagrams of a new peer kept while its flow's socket is being opened.
+constexpr size_t kUdpWaiting = 64;
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
 
 // A reset propagates as a reset: closing with a zero linger sends RST.
 void set_reset_on_close(int fd) {
@@ -81,35 +81,27 @@ SpliceForwarder::~SpliceForwarder() {
         if (c->guest) loop_.unwatch(c->guest.get());
         if (c->retry_timer) loop_.cancel_timer(c->retry_timer);
     }
-    for (auto& [id, f] : flows_) loop_.unwatch(f->fd.get());
+    for (auto& [id, f] : flows_)
+        if (f->fd) loop_.unwatch(f->fd.get());
     if (idle_timer_) loop_.cancel_timer(idle_timer_);
 }
 
-SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string* error) {
+bool SpliceForwarder::add(const SpliceRule& rule, Handle* added, std::string* err) {
     int family = rule.host.ss_family;
     if ((family != AF_INET && family != AF_INET6) ||
         (rule.guest.ss_family != AF_INET && rule.guest.ss_family != AF_INET6) ||
-        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM)) {
-        *error = "splice forwarding needs an IPv4 or IPv6 TCP or UDP address";
-        return 0;
-    }
+        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM))
+        return fail(err, "splice forwarding needs an IPv4 or IPv6 TCP or UDP address");
     UniqueFd fd(socket(family, rule.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *error = errno_text("socket");
-        return 0;
-    }
+    if (!fd) return fail(err, errno_text("socket"));
     int one = 1;
     if (rule.type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // "::" must not also claim the IPv4 port: an IPv4 rule may want it.
     if (family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0) {
-        *error = errno_text("cannot bind the host port");
-        return 0;
-    }
-    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0) {
-        *error = errno_text("listen");
-        return 0;
-    }
+    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0)
+        return fail(err, errno_text("cannot bind the host port"));
+    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0)
+        return fail(err, errno_text("listen"));
     Handle handle = next_handle_++;
     int raw = fd.get();
     listeners_.emplace(handle, Listener{rule.type, std::move(fd), rule.guest, rule.guest_len});
@@ -119,7 +111,8 @@ SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string
         ensure_udp_buffers();
         loop_.watch(raw, POLLIN, [this, handle](short) { udp_from_host(handle); });
     }
-    return handle;
+    *added = handle;
+    return true;
 }
 
 bool SpliceForwarder::remove(Handle handle) {
@@ -171,13 +164,24 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    OpenedSocket guest = opener_.open_socket(SOCK_STREAM, c.to, c.to_len);
-    if (!guest.fd) {
+    opener_.open_socket(SOCK_STREAM, c.to, c.to_len,
+                        [this, id](UniqueFd guest, int error_number, const std::string&) {
+                            guest_opened(id, std::move(guest), error_number);
+                        });
+}
+
+// The namespace side's socket, or why there is none. The client may have
+// left meanwhile: then the socket just closes.
+void SpliceForwarder::guest_opened(uint64_t id, UniqueFd guest, int error_number) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    if (!guest) {
         // No source address yet (a tentative IPv6 address, or every local
         // port in use): passing, so the client waits, a bounded time, on a
         // timer rather than in the loop. Anything else refuses it now.
         int64_t now = EventLoop::now_ms();
-        if (guest.error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
+        if (error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
             int64_t next = std::min(now + kAddrRetryMs, c.give_up_ms);
             c.retry_timer = loop_.add_timer(next, [this, id] { connect_guest(id); });
             return;
@@ -185,7 +189,7 @@ void SpliceForwarder::connect_guest(uint64_t id) {
         close_conn(id, c.host.get());
         return;
     }
-    c.guest = std::move(guest.fd);
+    c.guest = std::move(guest);
     loop_.watch(c.guest.get(), POLLOUT,
                 [this, id](short revents) { conn_event(id, false, revents); });
 }
@@ -305,7 +309,7 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
     // to report; watching it would only spin on its hang-up.
     bool host_needed = !(c.up.eof && c.down.shut);
     bool guest_needed = !(c.down.eof && c.up.shut);
-    // set_events() searches the loop's watch list: skipped when nothing changed.
+    // set_events() is a system call (epoll_ctl): skipped when nothing changed.
     if (host_needed) {
         short ev = events(c.up, c.down);
         if (ev != c.host_events) loop_.set_events(c.host.get(), ev);
@@ -347,17 +351,33 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     auto key = std::make_pair(handle, std::string(reinterpret_cast<const char*>(&peer), peer_len));
     auto found = flow_by_peer_.find(key);
     if (found != flow_by_peer_.end()) return found->second;
-    OpenedSocket s = opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len);
-    if (!s.fd) return 0;
     uint64_t id = next_id_++;
-    int fd = s.fd.get();
     auto flow =
-        std::make_unique<Flow>(Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
+        std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, EventLoop::now_ms(), {}});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
-    loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });
     arm_idle_timer();
+    opener_.open_socket(
+        SOCK_DGRAM, l.guest, l.guest_len,
+        [this, id](UniqueFd fd, int, const std::string&) { flow_opened(id, std::move(fd)); });
     return id;
+}
+
+// Datagrams that came while the flow's socket was being opened go first.
+void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd) {
+    auto it = flows_.find(id);
+    if (it == flows_.end()) return;
+    if (!fd) {
+        close_flow(id);
+        return;
+    }
+    Flow& f = *it->second;
+    f.fd = std::move(fd);
+    loop_.watch(f.fd.get(), POLLIN, [this, id](short) { udp_from_guest(id); });
+    for (const std::string& datagram : f.waiting)
+        send(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT);
+    f.waiting.clear();
+    f.waiting.shrink_to_fit();
 }
 
 void SpliceForwarder::udp_from_host(Handle handle) {
@@ -395,10 +415,15 @@ void SpliceForwarder::udp_from_host(Handle handle) {
             j++;
         }
         auto f = flows_.find(flow_id);
-        if (flow_id != 0 && f != flows_.end()) {
+        if (f != flows_.end() && f->second->fd) {
             f->second->last_active_ms = now;
             // A full socket buffer drops datagrams, as the network would.
             sendmmsg(f->second->fd.get(), out, count, MSG_DONTWAIT);
+        } else if (f != flows_.end()) {
+            // Still opening: a few wait, as a socket buffer would hold them.
+            for (unsigned k = 0; k < count && f->second->waiting.size() < kUdpWaiting; k++)
+                f->second->waiting.emplace_back(static_cast<const char*>(out_iov[k].iov_base),
+                                                out_iov[k].iov_len);
         }
         i = j;
     }
@@ -432,7 +457,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     auto it = flows_.find(flow_id);
     if (it == flows_.end()) return;
     Flow& f = *it->second;
-    loop_.unwatch(f.fd.get());
+    if (f.fd) loop_.unwatch(f.fd.get());
     flow_by_peer_.erase(std::make_pair(
         f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
     flows_.erase(it);

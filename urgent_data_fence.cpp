@@ -2,7 +2,7 @@
 // urgent_data_fence.hpp).
 #include "urgent_data_fence.hpp"
 
-#include "vnet.hpp"
+#include "checksum.hpp"
 #include "wire.hpp"
 
 namespace {
@@ -20,8 +20,8 @@ constexpr uint8_t kTcpUrg = 0x20;
     uint16_t check = load16(tcp + 16);
     uint16_t old_flags = load16(tcp + 12);
     auto new_flags = static_cast<uint16_t>(old_flags & ~kTcpUrg);
-    check = vnet_update_checksum(check, old_flags, new_flags);
-    check = vnet_update_checksum(check, urgent, 0);
+    check = checksum_update(check, old_flags, new_flags);
+    check = checksum_update(check, urgent, 0);
     store16(tcp + 12, new_flags);
     store16(tcp + 18, 0);
     store16(tcp + 16, check);

@@ -4,7 +4,7 @@
 # Both directions through the forwarded port: "up" is host -> namespace
 # (iperf3 client on the host sends), "down" is namespace -> host (-R).
 # Candidates are interleaved and their order rotates every round; medians
-# and the ratios the issue targets are printed at the end.
+# and the ratios against their targets are printed at the end.
 #
 #   bash bench/portfwd.sh [SAMPLES]   SAMPLES: also append "metric name Gbps"
 #                                     lines (tab-separated), as bench/run.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/report.py SAMPLES NOTES JSON PNG: turns bench/run.sh's samples
 (lines "metric<TAB>candidate<TAB>value") into medians, our ratio to each peer,
-a printed table with the issue's targets, a JSON file and a gnuplot bar chart.
+a printed table with the project's targets, a JSON file and a gnuplot bar chart.
 """
 import json
 import os

@@ -314,7 +314,7 @@ for ((round = 0; round < ROUNDS; round++)); do
     rootlesskit_forward
 done
 
-# Port forwarding at kernel speed (issue 7): splice mode vs slirp mode vs
+# Port forwarding at kernel speed: splice mode vs slirp mode vs
 # rootlesskit's builtin driver, in this same host namespace.
 BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECONDS_PER_RUN SLIRP=$OURS bash "$BENCH_DIR/portfwd.sh" ||
     note "portfwd.sh failed"

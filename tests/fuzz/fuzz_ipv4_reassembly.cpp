@@ -14,9 +14,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "checksum.hpp"
 #include "fuzz_check.hpp"
 #include "ipv4_reassembly.hpp"
-#include "vnet.hpp"
 #include "wire.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 size_t header = static_cast<size_t>(ip[0] & 0x0f) * 4;
                 check(load16(ip + 2) == n - 14, "the IP length does not match the datagram");
                 check(n - 14 <= 65535, "a datagram over 65535 bytes");
-                check(vnet_fold(vnet_sum(ip, header)) == 0xffff, "a wrong header checksum");
+                check(checksum_fold(checksum_sum(ip, header)) == 0xffff, "a wrong header checksum");
             });
         check(reassembly.pending() <= Ipv4Reassembly::kMaxPending, "too many datagrams pending");
     }

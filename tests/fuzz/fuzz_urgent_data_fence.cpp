@@ -11,18 +11,18 @@
 #include <cstdlib>
 #include <vector>
 
+#include "checksum.hpp"
 #include "fuzz_check.hpp"
 #include "urgent_data_fence.hpp"
-#include "vnet.hpp"
 #include "wire.hpp"
 
 namespace {
 
 bool checksum_right(const std::vector<uint8_t>& f, const TcpView& v) {
     const uint8_t* ip = f.data() + v.ip;
-    uint64_t sum = v.v6 ? vnet_sum(ip + 8, 32) : vnet_sum(ip + 12, 8);
+    uint64_t sum = v.v6 ? checksum_sum(ip + 8, 32) : checksum_sum(ip + 12, 8);
     sum += kProtoTcp + v.tcp_len;
-    return vnet_fold(vnet_sum(f.data() + v.tcp, v.tcp_len, sum)) == 0xffff;
+    return checksum_fold(checksum_sum(f.data() + v.tcp, v.tcp_len, sum)) == 0xffff;
 }
 
 }  // namespace

@@ -1,15 +1,6 @@
 // test_fin_wait2_fence.cpp: which host sockets in FIN_WAIT2 get ended
 // (fin_wait2_fence.hpp): only after the limit in that state without a gap
 // and without data; a reused fd starts afresh; and sweep() on real sockets.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +8,8 @@ extern "C" {
 #include <vector>
 
 #include "fin_wait2_fence.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

@@ -7,9 +7,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,11 +21,7 @@
 #include "splice_forward.hpp"
 #include "unique_fd.hpp"
 
-// cmocka 1.1 declares its C functions without extern "C" guards, and its
-// fail() macro must come after the standard headers.
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka.hpp"
 
 namespace {
 
@@ -38,15 +31,18 @@ class ScriptedOpener : public SocketOpener {
    public:
     ScriptedOpener(int failures, int error_number)
         : failures_(failures), error_number_(error_number) {}
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override {
+    void open_socket(int type, const sockaddr_storage& to, socklen_t len, Opened done) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
-            OpenedSocket out;
-            out.error_number = error_number_;
-            out.error = std::string("connect: ") + std::strerror(error_number_);
-            return out;
+            done(UniqueFd(), error_number_,
+                 std::string("connect: ") + std::strerror(error_number_));
+            return;
         }
-        return open_connected_socket(type, to, len);
+        UniqueFd fd;
+        int error_number = 0;
+        std::string error;
+        open_connected_socket(type, to, len, &fd, &error_number, &error);
+        done(std::move(fd), error_number, error);
     }
     int calls = 0;
 
@@ -118,8 +114,8 @@ struct Fixture {
         rule.guest = loopback(guest_port);
         rule.guest_len = sizeof(sockaddr_in);
         std::string error;
-        SpliceForwarder::Handle h = forwarder.add(rule, &error);
-        if (h == 0) fail_msg("add: %s", error.c_str());
+        SpliceForwarder::Handle h = 0;
+        if (!forwarder.add(rule, &h, &error)) fail_msg("add: %s", error.c_str());
         host_port = forwarder.bound_port(h);
     }
 };

@@ -1,21 +1,15 @@
 // test_urgent_data_fence.cpp: clearing TCP urgent data from guest segments
 // (urgent_data_fence.hpp): URG and the urgent pointer go, checksums stay
 // right (or stay wrong), nothing else in any frame changes.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstring>
 #include <vector>
 
+#include "checksum.hpp"
 #include "urgent_data_fence.hpp"
 #include "vnet.hpp"
 #include "wire.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 
@@ -27,9 +21,9 @@ constexpr uint8_t kAck = 0x10, kPsh = 0x08, kUrg = 0x20;
 // 0xffff when the checksum in the segment is right.
 uint16_t tcp_sum(const Frame& f, bool v6, size_t tcp) {
     size_t length = f.size() - tcp;
-    uint64_t sum = v6 ? vnet_sum(&f[14 + 8], 32) : vnet_sum(&f[14 + 12], 8);
+    uint64_t sum = v6 ? checksum_sum(&f[14 + 8], 32) : checksum_sum(&f[14 + 12], 8);
     sum += 6 + length;
-    return vnet_fold(vnet_sum(&f[tcp], length, sum));
+    return checksum_fold(checksum_sum(&f[tcp], length, sum));
 }
 
 // Ethernet, IPv4 (with `ip_options` bytes of options) or IPv6, and a TCP
@@ -55,7 +49,7 @@ Frame segment(bool v6, uint8_t flags, uint16_t urgent, size_t payload, size_t ip
         const uint8_t addresses[] = {10, 0, 2, 100, 10, 0, 2, 2};
         std::memcpy(&f[14 + 12], addresses, 8);
         for (size_t i = 20; i < ip; i++) f[14 + i] = 1;  // NOP options
-        vnet_set_ipv4_checksum(&f[14], ip);
+        set_ipv4_checksum(&f[14], ip);
     }
     size_t tcp = 14 + ip;
     store16(&f[tcp], 40000);
@@ -138,8 +132,8 @@ void wrong_checksum_stays_wrong(void**) {
 // daemon does before the fences), the fenced segment is right.
 void after_completed_partial_checksum(void**) {
     Frame f = segment(false, kAck | kUrg, 1000, 1400);
-    uint64_t pseudo = vnet_sum(&f[26], 8) + 6 + (f.size() - 34);
-    store16(&f[34 + 16], vnet_fold(pseudo));
+    uint64_t pseudo = checksum_sum(&f[26], 8) + 6 + (f.size() - 34);
+    store16(&f[34 + 16], checksum_fold(pseudo));
     assert_true(vnet_complete_checksum(f.data(), f.size(), 34, 16));
     assert_true(urgent_data_fence(f.data(), f.size()));
     assert_int_equal(tcp_sum(f, false, 34), 0xffff);
