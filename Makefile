@@ -55,7 +55,8 @@ endif
 # Everything but main(): unit tests and fuzzers link these too.
 CORE_SOURCES := options.cpp network.cpp tap.cpp interface.cpp fd_passing.cpp \
 	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp \
-	netns_helper.cpp splice_forward.cpp vnet.cpp ipv4_reassembly.cpp files.cpp memory_return.cpp
+	netns_helper.cpp rtnetlink.cpp transparent_routing.cpp transparent_socket.cpp \
+	splice_forward.cpp vnet.cpp ipv4_reassembly.cpp files.cpp memory_return.cpp
 CORE_OBJECTS := $(CORE_SOURCES:%.cpp=$(BUILDDIR)/%.o)
 # The daemon's own: main() and its operator new/delete (allocation.cpp), which
 # test harnesses such as libFuzzer must not inherit.

@@ -19,6 +19,8 @@
 #include "sandbox.hpp"
 #include "seccomp.hpp"
 #include "tap.hpp"
+#include "transparent_routing.hpp"
+#include "transparent_socket.hpp"
 
 namespace {
 
@@ -28,11 +30,20 @@ constexpr int kReplyTimeoutSeconds = 2;
 // Start-up includes joining namespaces and building the sandbox.
 constexpr int kStartTimeoutSeconds = 10;
 
+enum RequestKind : int32_t {
+    kOpenSocket = 1,      // answered with the socket or an error
+    kReleaseUdpFlow = 2,  // not answered
+    kShutdown = 3,        // answered once the namespace is tidied up
+};
+
 struct Request {
     uint64_t seq;  // echoed in the reply, so a late answer is never taken for a newer one
+    int32_t kind;
     int32_t type;
     uint32_t len;
-    sockaddr_storage addr;
+    uint32_t from_len;
+    sockaddr_storage addr;  // where to connect; for a release, the flow's guest side
+    sockaddr_storage from;  // the transparent source; for a release, the flow's local side
 };
 
 std::string errno_text(const std::string& what) {
@@ -45,11 +56,24 @@ std::string reply_message(uint64_t seq, const OpenedSocket& opened) {
     return std::to_string(seq) + " " + std::to_string(opened.error_number) + " " + opened.error;
 }
 
+socklen_t address_length(int family) {
+    if (family == AF_INET) return sizeof(sockaddr_in);
+    if (family == AF_INET6) return sizeof(sockaddr_in6);
+    return 0;
+}
+
+uint16_t port_of(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+    return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+}
+
 bool valid_request(const Request& r) {
+    if (r.kind == kShutdown) return true;
+    if (r.kind != kOpenSocket && r.kind != kReleaseUdpFlow) return false;
     if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
-    if (r.addr.ss_family == AF_INET) return r.len == sizeof(sockaddr_in);
-    if (r.addr.ss_family == AF_INET6) return r.len == sizeof(sockaddr_in6);
-    return false;
+    if (r.len == 0 || r.len != address_length(r.addr.ss_family)) return false;
+    if (r.from_len == 0) return r.kind == kOpenSocket;
+    return r.from.ss_family == r.addr.ss_family && r.from_len == r.len;
 }
 
 void set_timeout(int fd, int seconds) {
@@ -65,7 +89,10 @@ void close_inherited_fds(int keep) {
     close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
 }
 
-std::string enter_namespaces(const Options& options, int channel) {
+// Returns "" or the fatal error; *routing_error says why transparent
+// forwards are unavailable, if they are.
+std::string enter_namespaces(const Options& options, int channel, TransparentRouting* routing,
+                             std::string* routing_error) {
     TargetNamespaces ns = open_target_namespaces(options);
     if (!ns.error.empty()) return ns.error;
     std::string error = join_target_namespaces(ns);
@@ -73,8 +100,12 @@ std::string enter_namespaces(const Options& options, int channel) {
     ns.user.reset();
     ns.net.reset();
     close_inherited_fds(channel);
+    // Before the sandbox: it needs /proc/sys, which the sandbox's root lacks.
+    routing->set_up(options.network.guest, options.enable_ipv6, routing_error);
     if (options.enable_sandbox) {
-        error = enter_sandbox(options);
+        // Transparent sockets (IP_TRANSPARENT, SO_MARK) and the UDP reply
+        // rules need CAP_NET_ADMIN in the namespace; nothing else does.
+        error = enter_sandbox(options, routing->ready());
         if (!error.empty()) return "port-forwarding helper: " + error;
     }
     if (options.enable_seccomp) {
@@ -84,29 +115,100 @@ std::string enter_namespaces(const Options& options, int channel) {
     return "";
 }
 
+OpenedSocket open_requested_socket(const Request& r, TransparentRouting& routing) {
+    SourceAddress from;
+    from.addr = r.from;
+    from.len = r.from_len;
+    if (from.len > 0 && !routing.ready()) {
+        OpenedSocket refused;
+        refused.error = "transparent forwarding is not set up in the namespace";
+        return refused;
+    }
+    OpenedSocket opened = open_connected_socket(r.type, r.addr, r.len, from);
+    if (!opened.fd || from.len == 0 || r.type != SOCK_DGRAM) return opened;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    if (getsockname(opened.fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0 ||
+        !routing.divert_udp_replies(local, port_of(r.addr), &opened.error)) {
+        if (opened.error.empty()) opened.error = errno_text("getsockname");
+        opened.fd.reset();
+    }
+    return opened;
+}
+
 [[noreturn]] void helper_main(const Options& options, UniqueFd channel) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "slirp4netns-fwd");
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::string error = enter_namespaces(options, channel.get());
+    TransparentRouting routing;
+    std::string routing_error;
+    std::string error = enter_namespaces(options, channel.get(), &routing, &routing_error);
     send_fd(channel.get(), -1, error);
-    if (!error.empty()) _exit(1);
+    if (!error.empty()) {
+        routing.tear_down();
+        _exit(1);
+    }
+    send_fd(channel.get(), -1, routing_error);
     for (;;) {
         Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) _exit(0);  // the daemon is gone
+        if (n <= 0 || request.kind == kShutdown) {  // the daemon is gone, or going
+            routing.tear_down();
+            if (n > 0) send_fd(channel.get(), -1, reply_message(request.seq, OpenedSocket{}));
+            _exit(0);
+        }
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
             OpenedSocket refused;
             refused.error = "malformed request to the port-forwarding helper";
             send_fd(channel.get(), -1, reply_message(request.seq, refused));
             continue;
         }
-        OpenedSocket opened = open_connected_socket(request.type, request.addr, request.len);
+        if (request.kind == kReleaseUdpFlow) {
+            routing.stop_diverting(request.from, port_of(request.addr));
+            continue;
+        }
+        OpenedSocket opened = open_requested_socket(request, routing);
         send_fd(channel.get(), opened.fd.get(), reply_message(request.seq, opened));
     }
+}
+
+bool send_request(int channel, const Request& request) {
+    ssize_t n;
+    do {
+        n = send(channel, &request, sizeof request, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n == static_cast<ssize_t>(sizeof request);
+}
+
+OpenedSocket await_reply(int channel, uint64_t seq) {
+    OpenedSocket out;
+    std::string expected = std::to_string(seq) + " ";
+    ReceivedFd reply;
+    do {  // answers to requests that timed out earlier are dropped here
+        reply = receive_fd(channel);
+        if (!reply.ok) {
+            out.error = "the port-forwarding helper did not answer";
+            return out;
+        }
+    } while (reply.message.compare(0, expected.size(), expected) != 0);
+    reply.message.erase(0, expected.size());
+    size_t space = reply.message.find(' ');
+    if (space == std::string::npos) {
+        out.error = "the port-forwarding helper sent a malformed reply";
+        return out;
+    }
+    out.error_number = std::atoi(reply.message.c_str());
+    reply.message.erase(0, space + 1);
+    if (!reply.fd) {
+        out.error =
+            reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;
+        return out;
+    }
+    out.fd = std::move(reply.fd);
+    return out;
 }
 
 // True when `to` is one of this namespace's own IPv6 addresses that is still
@@ -138,7 +240,8 @@ bool tentative_own_address(const sockaddr_in6& to) {
 
 }  // namespace
 
-OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len) {
+OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
+                                   const SourceAddress& from) {
     OpenedSocket out;
     if (to.ss_family == AF_INET6 &&
         tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
@@ -152,6 +255,7 @@ OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen
         out.error = errno_text("socket");
         return out;
     }
+    if (from.len > 0 && !bind_transparent(fd.get(), from, &out)) return out;
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
@@ -194,53 +298,57 @@ std::unique_ptr<NetnsHelper> NetnsHelper::start(const Options& options, std::str
         kill(pid, SIGKILL);
         return nullptr;
     }
+    ReceivedFd routing = receive_fd(ours.get());
+    if (!routing.ok) {
+        *error = "the port-forwarding helper exited during start-up";
+        kill(pid, SIGKILL);
+        return nullptr;
+    }
     set_timeout(ours.get(), kReplyTimeoutSeconds);
-    return std::unique_ptr<NetnsHelper>(new NetnsHelper(std::move(ours)));
+    return std::unique_ptr<NetnsHelper>(new NetnsHelper(std::move(ours), routing.message));
 }
 
 NetnsHelper::~NetnsHelper() {
-    // Closing the channel is the helper's cue to exit; it is not waited for
-    // because the daemon may be under seccomp by now and is exiting anyway.
+    // The helper removes what it added to the namespace, then answers; the
+    // daemon's exit would otherwise kill it (PR_SET_PDEATHSIG) half way. A
+    // helper that does not answer in time is left to that.
+    Request request{};
+    request.seq = ++seq_;
+    request.kind = kShutdown;
+    if (send_request(channel_.get(), request)) await_reply(channel_.get(), request.seq);
     channel_.reset();
 }
 
-OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len) {
-    OpenedSocket out;
+void NetnsHelper::release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) {
     Request request{};
     request.seq = ++seq_;
+    request.kind = kReleaseUdpFlow;
+    request.type = SOCK_DGRAM;
+    request.len = address_length(local.ss_family);
+    request.from_len = request.len;
+    request.from = local;
+    request.addr.ss_family = local.ss_family;
+    if (local.ss_family == AF_INET)
+        reinterpret_cast<sockaddr_in&>(request.addr).sin_port = htons(guest_port);
+    else
+        reinterpret_cast<sockaddr_in6&>(request.addr).sin6_port = htons(guest_port);
+    send_request(channel_.get(), request);
+}
+
+OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len,
+                                      const SourceAddress& from) {
+    Request request{};
+    request.seq = ++seq_;
+    request.kind = kOpenSocket;
     request.type = type;
     request.len = len;
     std::memcpy(&request.addr, &to, len < sizeof to ? len : sizeof to);
-    ssize_t n;
-    do {
-        n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof request)) {
+    request.from_len = from.len;
+    std::memcpy(&request.from, &from.addr, sizeof from.addr);
+    if (!send_request(channel_.get(), request)) {
+        OpenedSocket out;
         out.error = errno_text("the port-forwarding helper is gone");
         return out;
     }
-    std::string expected = std::to_string(request.seq) + " ";
-    ReceivedFd reply;
-    do {  // answers to requests that timed out earlier are dropped here
-        reply = receive_fd(channel_.get());
-        if (!reply.ok) {
-            out.error = "the port-forwarding helper did not answer";
-            return out;
-        }
-    } while (reply.message.compare(0, expected.size(), expected) != 0);
-    reply.message.erase(0, expected.size());
-    size_t space = reply.message.find(' ');
-    if (space == std::string::npos) {
-        out.error = "the port-forwarding helper sent a malformed reply";
-        return out;
-    }
-    out.error_number = std::atoi(reply.message.c_str());
-    reply.message.erase(0, space + 1);
-    if (!reply.fd) {
-        out.error =
-            reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;
-        return out;
-    }
-    out.fd = std::move(reply.fd);
-    return out;
+    return await_reply(channel_.get(), request.seq);
 }

@@ -23,19 +23,32 @@ struct OpenedSocket {
     int error_number = 0;
 };
 
+// Where a transparent socket comes from: the client's address as the guest
+// is to see it (see transparent_routing.hpp). len 0: an ordinary socket,
+// from whatever address the namespace picks.
+struct SourceAddress {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+};
+
 // Where forwarded connections get their far-end sockets. The splice
 // forwarder only sees this interface, so it can be driven in one namespace.
 class SocketOpener {
    public:
     virtual ~SocketOpener() = default;
     // type is SOCK_STREAM (connect() started, maybe still in progress) or
-    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address.
-    virtual OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) = 0;
+    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address. A
+    // transparent UDP socket's replies are diverted to it until
+    // release_udp_flow() names it (by its getsockname() address).
+    virtual OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len,
+                                     const SourceAddress& from) = 0;
+    virtual void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) = 0;
 };
 
-// Opens and connects a non-blocking socket in the caller's own namespace:
-// what the helper does on each request.
-OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len);
+// Opens and connects a non-blocking socket in the caller's own namespace,
+// transparent when `from` is given: what the helper does on each request.
+OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
+                                   const SourceAddress& from);
 
 class NetnsHelper : public SocketOpener {
    public:
@@ -48,10 +61,20 @@ class NetnsHelper : public SocketOpener {
 
     // A synchronous round trip: the helper answers at once (socket() plus a
     // non-blocking connect()), so this never waits on the network.
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override;
+    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len,
+                             const SourceAddress& from) override;
+    // Sent without waiting: the helper answers nothing.
+    void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) override;
+
+    // Whether the helper could set up transparent routing in the namespace
+    // (transparent_routing.hpp); if not, why.
+    bool transparent() const { return transparent_error_.empty(); }
+    const std::string& transparent_error() const { return transparent_error_; }
 
    private:
-    explicit NetnsHelper(UniqueFd channel) : channel_(std::move(channel)) {}
+    NetnsHelper(UniqueFd channel, std::string transparent_error)
+        : channel_(std::move(channel)), transparent_error_(std::move(transparent_error)) {}
     UniqueFd channel_;
+    std::string transparent_error_;
     uint64_t seq_ = 0;
 };

@@ -13,9 +13,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <vector>
 
 #include "files.hpp"
 #include "sanitizers.hpp"
@@ -160,10 +162,10 @@ bool has_effective(cap_value_t cap) {
 
 // Bounding set first, while CAP_SETPCAP is still held; then ambient, then
 // the process's own sets.
-std::string drop_capabilities(bool keep_net_bind_service) {
+std::string drop_capabilities(const std::vector<cap_value_t>& keep) {
     cap_value_t last = cap_max_bits();
     for (cap_value_t cap = 0; cap < last; cap++) {
-        if (keep_net_bind_service && cap == CAP_NET_BIND_SERVICE) continue;
+        if (std::find(keep.begin(), keep.end(), cap) != keep.end()) continue;
         if (cap_drop_bound(cap) < 0 && errno != EINVAL)
             return errno_text("cannot drop capability " + std::to_string(cap) +
                               " from the bounding set");
@@ -171,11 +173,12 @@ std::string drop_capabilities(bool keep_net_bind_service) {
     if (cap_reset_ambient() < 0) return errno_text("cannot clear the ambient capabilities");
     cap_t caps = cap_init();  // all three sets empty
     if (caps == nullptr) return errno_text("cap_init");
-    cap_value_t keep[] = {CAP_NET_BIND_SERVICE};
     bool ok = true;
-    if (keep_net_bind_service)
-        ok = cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET) == 0 &&
-             cap_set_flag(caps, CAP_PERMITTED, 1, keep, CAP_SET) == 0;
+    if (!keep.empty()) {
+        int n = static_cast<int>(keep.size());
+        ok = cap_set_flag(caps, CAP_EFFECTIVE, n, keep.data(), CAP_SET) == 0 &&
+             cap_set_flag(caps, CAP_PERMITTED, n, keep.data(), CAP_SET) == 0;
+    }
     ok = ok && cap_set_proc(caps) == 0;
     int saved = errno;
     cap_free(caps);
@@ -205,7 +208,7 @@ std::string resolv_conf_escape(const std::string& start) {
     return "--enable-sandbox: " + chain + ": too many levels of symbolic links";
 }
 
-std::string enter_sandbox(const Options& options) {
+std::string enter_sandbox(const Options& options, bool keep_net_admin) {
     check_leaks_before_confinement();
     const char* resolv = "/etc/resolv.conf";
     std::string error = resolv_conf_escape(resolv);
@@ -216,7 +219,9 @@ std::string enter_sandbox(const Options& options) {
     // helper that has joined the target's user namespace. Only they keep
     // CAP_NET_BIND_SERVICE, and only if they hold it now.
     bool privileged = has_effective(CAP_SYS_ADMIN);
-    bool keep_net_bind_service = privileged && has_effective(CAP_NET_BIND_SERVICE);
+    std::vector<cap_value_t> keep;
+    if (privileged && has_effective(CAP_NET_BIND_SERVICE)) keep.push_back(CAP_NET_BIND_SERVICE);
+    if (keep_net_admin && has_effective(CAP_NET_ADMIN)) keep.push_back(CAP_NET_ADMIN);
     if (!privileged) {
         error = enter_user_namespace(options);
         if (!error.empty()) return error;
@@ -230,7 +235,7 @@ std::string enter_sandbox(const Options& options) {
     // Capabilities last: the mount work above needed CAP_SYS_ADMIN. Rootless,
     // CAP_NET_BIND_SERVICE would only count in our own user namespace, not in
     // the host's network namespace where forwards listen, so nothing stays.
-    error = drop_capabilities(keep_net_bind_service);
+    error = drop_capabilities(keep);
     if (!error.empty()) return error;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno_text("PR_SET_NO_NEW_PRIVS");
     return "";

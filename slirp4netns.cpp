@@ -570,6 +570,13 @@ class Daemon {
         fwd_helper_ = NetnsHelper::start(options_, error);
         if (!fwd_helper_) return false;
         splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
+        if (fwd_helper_->transparent()) {
+            splice_->show_clients(options_.network.gateway, default_network6().gateway);
+        } else if (options_.port_forward_mode == PortForwardMode::Auto) {
+            log_error("splice forwards cannot show clients' addresses (" +
+                      fwd_helper_->transparent_error() +
+                      "): port forwards that remote clients reach use slirp mode");
+        }
         return true;
     }
 

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "transparent_socket.hpp"
+
 namespace {
 
 // Bigger pipes mean fewer splice() calls per megabyte; the kernel may refuse
@@ -134,6 +136,17 @@ bool SpliceForwarder::remove(Handle handle) {
     return true;
 }
 
+void SpliceForwarder::show_clients(in_addr gateway, const in6_addr& gateway6) {
+    shows_clients_ = true;
+    gateway_ = gateway;
+    gateway6_ = gateway6;
+}
+
+SourceAddress SpliceForwarder::source_for(const sockaddr_storage& client, const Listener& l) const {
+    if (!shows_clients_) return SourceAddress{};
+    return source_as_guest_sees(client, l.guest.ss_family, gateway_, gateway6_);
+}
+
 uint16_t SpliceForwarder::bound_port(Handle handle) const {
     auto it = listeners_.find(handle);
     if (it == listeners_.end()) return 0;
@@ -149,12 +162,16 @@ void SpliceForwarder::accept_tcp(Handle handle) {
     for (int i = 0; i < kAcceptsPerWakeup; i++) {
         auto it = listeners_.find(handle);
         if (it == listeners_.end()) return;
-        UniqueFd host(accept4(it->second.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        sockaddr_storage client{};
+        socklen_t client_len = sizeof client;
+        UniqueFd host(accept4(it->second.fd.get(), reinterpret_cast<sockaddr*>(&client),
+                              &client_len, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!host) return;  // EAGAIN, or out of descriptors: the backlog keeps the rest
         auto conn = std::make_unique<Conn>();
         conn->host = std::move(host);
         conn->to = it->second.guest;
         conn->to_len = it->second.guest_len;
+        conn->from = source_for(client, it->second);
         conn->give_up_ms = EventLoop::now_ms() + addr_wait_ms_;
         uint64_t id = next_id_++;
         int host_fd = conn->host.get();
@@ -171,7 +188,7 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    OpenedSocket guest = opener_.open_socket(SOCK_STREAM, c.to, c.to_len);
+    OpenedSocket guest = opener_.open_socket(SOCK_STREAM, c.to, c.to_len, c.from);
     if (!guest.fd) {
         // No source address yet (a tentative IPv6 address, or every local
         // port in use): passing, so the client waits, a bounded time, on a
@@ -347,12 +364,19 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     auto key = std::make_pair(handle, std::string(reinterpret_cast<const char*>(&peer), peer_len));
     auto found = flow_by_peer_.find(key);
     if (found != flow_by_peer_.end()) return found->second;
-    OpenedSocket s = opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len);
+    SourceAddress from = source_for(peer, l);
+    OpenedSocket s = opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, from);
     if (!s.fd) return 0;
     uint64_t id = next_id_++;
     int fd = s.fd.get();
     auto flow =
         std::make_unique<Flow>(Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
+    if (from.len > 0) {
+        // The helper names the flow's reply rule by where the socket is bound.
+        socklen_t len = sizeof flow->local;
+        flow->diverted = getsockname(fd, reinterpret_cast<sockaddr*>(&flow->local), &len) == 0;
+        flow->guest_port = port_of(l.guest);
+    }
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
     loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });
@@ -433,6 +457,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     if (it == flows_.end()) return;
     Flow& f = *it->second;
     loop_.unwatch(f.fd.get());
+    if (f.diverted) opener_.release_udp_flow(f.local, f.guest_port);
     flow_by_peer_.erase(std::make_pair(
         f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
     flows_.erase(it);

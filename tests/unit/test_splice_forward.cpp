@@ -38,7 +38,8 @@ class ScriptedOpener : public SocketOpener {
    public:
     ScriptedOpener(int failures, int error_number)
         : failures_(failures), error_number_(error_number) {}
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len) override {
+    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len,
+                             const SourceAddress& from) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
             OpenedSocket out;
@@ -46,8 +47,9 @@ class ScriptedOpener : public SocketOpener {
             out.error = std::string("connect: ") + std::strerror(error_number_);
             return out;
         }
-        return open_connected_socket(type, to, len);
+        return open_connected_socket(type, to, len, from);
     }
+    void release_udp_flow(const sockaddr_storage&, uint16_t) override {}
     int calls = 0;
 
    private:
