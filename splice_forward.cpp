@@ -299,13 +299,18 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
         close_conn(id, -1);
         return;
     }
-    // Hang-up or error on a socket we still need: it can no longer carry the
-    // rest of the stream, so the other side is told with a reset.
+    // An error, or a hang-up before our FIN went in, on a socket we still
+    // need: it can no longer carry the rest of the stream, so the other side
+    // is told with a reset. A hang-up after our FIN only means its peer has
+    // closed too: what it still holds is read out (one pump round moves at
+    // most a few pipes' worth) before its EOF.
     bool needed = on_host ? !(c.up.eof && c.down.shut) : !(c.down.eof && c.up.shut);
-    if ((revents & (POLLERR | POLLHUP)) && needed) {
+    bool fin_sent = on_host ? c.down.shut : c.up.shut;
+    if (needed && ((revents & POLLERR) || ((revents & POLLHUP) && !fin_sent))) {
         close_conn(id, on_host ? guest : host);
         return;
     }
+    if (revents & POLLHUP) (on_host ? c.host_hung_up : c.guest_hung_up) = true;
     update_watches(id, c);
 }
 
@@ -319,27 +324,31 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
         return ev;
     };
     // A socket that has delivered its FIN and been sent ours has nothing left
-    // to report; watching it would only spin on its hang-up.
-    bool host_needed = !(c.up.eof && c.down.shut);
-    bool guest_needed = !(c.down.eof && c.up.shut);
-    // set_events() searches the loop's watch list: skipped when nothing changed.
-    if (host_needed) {
-        short ev = events(c.up, c.down);
-        if (ev != c.host_events) loop_.set_events(c.host.get(), ev);
-        c.host_events = ev;
-    } else if (c.host_watched) {
-        loop_.unwatch(c.host.get());
-        c.host_watched = false;
-    }
-    if (guest_needed) {
-        short ev = events(c.down, c.up);
-        if (ev != c.guest_events) loop_.set_events(c.guest.get(), ev);
-        c.guest_events = ev;
-    } else if (c.guest_watched) {
-        loop_.unwatch(c.guest.get());
-        c.guest_watched = false;
-    }
-    (void)id;
+    // to report. A hung-up one reports POLLHUP whatever it is asked for, so
+    // while it waits for its pipe to drain it is not watched at all (the
+    // other socket's events bring it back); either would only spin.
+    auto place = [&](bool on_host, bool needed, short ev) {
+        int fd = on_host ? c.host.get() : c.guest.get();
+        bool& watched = on_host ? c.host_watched : c.guest_watched;
+        short& last = on_host ? c.host_events : c.guest_events;
+        bool hung_up = on_host ? c.host_hung_up : c.guest_hung_up;
+        if (!needed || (hung_up && ev == 0)) {
+            if (watched) loop_.unwatch(fd);
+            watched = false;
+            return;
+        }
+        if (!watched) {
+            loop_.watch(fd, ev,
+                        [this, id, on_host](short revents) { conn_event(id, on_host, revents); });
+            watched = true;
+        } else if (ev != last) {
+            // set_events() searches the loop's watch list: skipped when nothing changed.
+            loop_.set_events(fd, ev);
+        }
+        last = ev;
+    };
+    place(true, !(c.up.eof && c.down.shut), events(c.up, c.down));
+    place(false, !(c.down.eof && c.up.shut), events(c.down, c.up));
 }
 
 void SpliceForwarder::close_conn(uint64_t id, int reset_fd) {

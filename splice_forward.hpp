@@ -79,7 +79,8 @@ class SpliceForwarder {
         Direction up, down;  // host -> guest, guest -> host
         bool connected = false;
         bool host_watched = true, guest_watched = true;
-        short host_events = 0, guest_events = POLLOUT;  // as last given to the loop
+        bool host_hung_up = false, guest_hung_up = false;  // POLLHUP seen
+        short host_events = 0, guest_events = POLLOUT;     // as last given to the loop
         // Where the namespace side connects, and from where, kept while it
         // may be retried.
         sockaddr_storage to{};
