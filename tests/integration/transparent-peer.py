@@ -7,16 +7,22 @@
   transparent-peer.py tcp HOST PORT BYTES  a client: sends BYTES random bytes and
   transparent-peer.py udp HOST PORT BYTES  prints the address the guest saw; exits 1
                                            unless the same bytes came back
-  options for the clients: --bind PORT (the client's own port)
+  transparent-peer.py listen PORT FILE     a UDP listener: each datagram's payload and
+                                           sender are appended to FILE
+  options for the clients: --bind PORT (the client's own port); --hold FILE
+  (TCP: after half the bytes, wait until FILE exists before the rest)
 
 The guest server answers a TCP connection, once the client has half-closed,
 with "ADDR\\n" followed by every byte it received; a UDP datagram with
-"ADDR\\n" followed by the datagram.
+"ADDR\\n" followed by the datagram. A datagram "send-to HOST PORT" instead
+makes the server send "from the guest" from its own port to HOST:PORT (the
+container's own traffic from a forwarded port), and answers "sent".
 """
 import os
 import socket
 import sys
 import threading
+import time
 
 
 def shown(addr):
@@ -55,6 +61,12 @@ def serve(port, log):
     def udp_loop():
         while True:
             data, addr = udp.recvfrom(65536)
+            if data.startswith(b"send-to "):
+                _, host, port = data.decode().split()
+                target = host if ":" in host else "::ffff:" + host
+                udp.sendto(b"from the guest", (target, int(port)))
+                udp.sendto(b"sent", addr)
+                continue
             log_client(log, "udp", addr)
             udp.sendto(shown(addr).encode() + b"\n" + data, addr)
 
@@ -68,7 +80,22 @@ def family_of(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def client(proto, host, port, size, bind_port):
+def listen(port, path):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    while True:
+        data, addr = s.recvfrom(65536)
+        with open(path, "a") as f:
+            f.write("%s from %s\n" % (data.decode(errors="replace"), shown(addr)))
+
+
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.05)
+
+
+def client(proto, host, port, size, bind_port, hold):
     payload = os.urandom(size)
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(family_of(host), kind)
@@ -78,7 +105,12 @@ def client(proto, host, port, size, bind_port):
     if proto == "tcp":
         s.settimeout(20)
         s.connect((host, port))
-        s.sendall(payload)
+        if hold:
+            s.sendall(payload[:size // 2])
+            wait_for(hold)
+            s.sendall(payload[size // 2:])
+        else:
+            s.sendall(payload)
         s.shutdown(socket.SHUT_WR)
         reply = bytearray()
         while True:
@@ -106,15 +138,19 @@ def client(proto, host, port, size, bind_port):
 
 def main():
     args = sys.argv[1:]
-    bind_port = 0
-    if "--bind" in args:
-        i = args.index("--bind")
-        bind_port = int(args[i + 1])
-        del args[i:i + 2]
+    options = {"--bind": "0", "--hold": ""}
+    for name in options:
+        if name in args:
+            i = args.index(name)
+            options[name] = args[i + 1]
+            del args[i:i + 2]
     if args[0] == "serve":
         serve(int(args[1]), args[2] if len(args) > 2 else None)
+    elif args[0] == "listen":
+        listen(int(args[1]), args[2])
     else:
-        client(args[0], args[1], int(args[2]), int(args[3]), bind_port)
+        client(args[0], args[1], int(args[2]), int(args[3]), int(options["--bind"]),
+               options["--hold"])
 
 
 main()
