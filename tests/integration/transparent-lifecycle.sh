@@ -117,8 +117,10 @@ api_add "$WORK/api3.sock" '"proto":"udp","host_port":17220,"guest_addr":"10.0.2.
 seen=$(in_peer timeout 30 python3 "$PEER_PY" udp 192.0.2.1 17220 100 --bind 40010) || fail "UDP before the kill: data lost"
 [ "$seen" = 192.0.2.254 ] || fail "UDP before the kill showed '$seen'"
 rules | grep -q "sport 7100 dport 40010" || fail "no flow rule before the kill: $(rules)"
+# The helper first, as a cgroup or OOM kill might: killed alone, the daemon
+# closes the helper's channel, and the helper tidies up before its own end.
 helper=$(pgrep -P "$SLIRP_PID" -x slirp4netns-fwd) || fail "no helper under the daemon"
-kill -KILL "$SLIRP_PID"
+kill -KILL "$helper" "$SLIRP_PID"
 wait "$SLIRP_PID" 2>/dev/null
 wait_until 10 sh -c "! kill -0 $helper 2>/dev/null" || fail "the killed daemon's helper lives on"
 [ "$(our_rules)" -ge 3 ] || fail "expected the killed daemon's rules to remain: $(rules)"
