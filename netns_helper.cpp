@@ -124,7 +124,12 @@ OpenedSocket open_requested_socket(const Request& r, TransparentRouting& routing
         refused.error = "transparent forwarding is not set up in the namespace";
         return refused;
     }
-    OpenedSocket opened = open_connected_socket(r.type, r.addr, r.len, from);
+    OpenedSocket opened;
+    if (from.len > 0 && r.type == SOCK_DGRAM && r.addr.ss_family == AF_INET &&
+        !routing.ensure_reply_source(reinterpret_cast<const sockaddr_in&>(r.addr).sin_addr,
+                                     &opened.error))
+        return opened;
+    opened = open_connected_socket(r.type, r.addr, r.len, from);
     if (!opened.fd || from.len == 0 || r.type != SOCK_DGRAM) return opened;
     sockaddr_storage local{};
     socklen_t local_len = sizeof local;

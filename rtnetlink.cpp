@@ -83,6 +83,10 @@ int Rtnetlink::add_route(const LocalDefaultRoute& route) {
     return route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route);
 }
 
+int Rtnetlink::replace_route(const LocalDefaultRoute& route) {
+    return route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route);
+}
+
 int Rtnetlink::delete_route(const LocalDefaultRoute& route) {
     return route_request(RTM_DELROUTE, 0, route);
 }

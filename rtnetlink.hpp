@@ -49,6 +49,7 @@ class Rtnetlink {
     int add_rule(const PolicyRule& rule);
     int delete_rule(const PolicyRule& rule);
     int add_route(const LocalDefaultRoute& route);
+    int replace_route(const LocalDefaultRoute& route);  // or add it
     int delete_route(const LocalDefaultRoute& route);
 
    private:

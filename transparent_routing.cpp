@@ -2,6 +2,7 @@
 // transparent splice forwards (see transparent_routing.hpp).
 #include "transparent_routing.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
@@ -51,6 +52,12 @@ UniqueFd take_lock() {
         poll(nullptr, 0, kLockWaitMs);
     }
     return UniqueFd();
+}
+
+std::string ipv4_text(in_addr a) {
+    char text[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &a, text, sizeof text);
+    return text;
 }
 
 RouteAddress ipv4(in_addr a) {
@@ -132,20 +139,31 @@ bool TransparentRouting::set_up(in_addr guest, bool ipv6, std::string* err) {
     return true;
 }
 
+LocalDefaultRoute TransparentRouting::local_route(int family) const {
+    LocalDefaultRoute route;
+    route.family = family;
+    route.table = kTransparentTable;
+    route.ifindex = loopback_;
+    return route;
+}
+
 bool TransparentRouting::add_shared(std::string* err) {
     int families[] = {AF_INET, AF_INET6};
     for (int family : families) {
         if (family == AF_INET6 && !ipv6_) continue;
-        LocalDefaultRoute route;
-        route.family = family;
-        route.table = kTransparentTable;
-        route.ifindex = loopback_;
-        // A UDP server bound to 0.0.0.0 answers from the route's source:
-        // without one it would pick 127.0.0.1. IPv6 picks the tap's address.
-        route.has_source = family == AF_INET;
-        route.source = ipv4(guest_);
         const char* name = family == AF_INET ? "IPv4" : "IPv6";
-        int rc = netlink_.add_route(route);
+        LocalDefaultRoute route = local_route(family);
+        int rc = EINVAL;
+        if (family == AF_INET) {
+            route.has_source = true;
+            route.source = ipv4(guest_);
+            rc = netlink_.add_route(route);
+            // EINVAL: the address is not the namespace's yet; set it later.
+            has_source_ = rc == 0;
+            source_ = guest_;
+            route.has_source = false;
+        }
+        if (rc == EINVAL) rc = netlink_.add_route(route);
         if (rc != 0 && rc != EEXIST) {
             *err = errno_text(std::string("cannot add the ") + name + " local route to table " +
                                   std::to_string(kTransparentTable),
@@ -158,6 +176,21 @@ bool TransparentRouting::add_shared(std::string* err) {
             return false;
         }
     }
+    return true;
+}
+
+bool TransparentRouting::ensure_reply_source(in_addr guest, std::string* err) {
+    if (has_source_ && source_.s_addr == guest.s_addr) return true;
+    LocalDefaultRoute route = local_route(AF_INET);
+    route.has_source = true;
+    route.source = ipv4(guest);
+    int rc = netlink_.replace_route(route);
+    if (rc != 0) {
+        *err = errno_text("cannot make " + ipv4_text(guest) + " the local route's source", rc);
+        return false;
+    }
+    has_source_ = true;
+    source_ = guest;
     return true;
 }
 
@@ -192,11 +225,7 @@ void TransparentRouting::remove_shared() {
     int families[] = {AF_INET, AF_INET6};
     for (int family : families) {
         netlink_.delete_rule(mark_rule(family));
-        LocalDefaultRoute route;
-        route.family = family;
-        route.table = kTransparentTable;
-        route.ifindex = loopback_;
-        netlink_.delete_route(route);
+        netlink_.delete_route(local_route(family));
     }
     remove_all_flow_rules();
     if (sysctl_restore_) {

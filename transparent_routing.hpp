@@ -13,13 +13,17 @@
 //        net.ipv4.tcp_fwmark_accept=1 the server's accepted socket inherits
 //        the mark, and `ip rule fwmark kTransparentMark lookup
 //        kTransparentTable` sends everything it emits to that table, whose
-//        only route is `local default dev lo` (with the guest's address as
-//        source, for IPv4): delivered locally, to our socket.
+//        only route is `local default dev lo`: delivered locally, to our
+//        socket.
 //   UDP  A reply carries no mark. A rule per flow, `ipproto udp sport GUEST
 //        dport CLIENTPORT to CLIENT lookup kTransparentTable`, diverts only
 //        the replies to that one client socket, added when the flow opens and
 //        removed when it idles out, so the container's own traffic from the
-//        same port to anyone else still leaves through the tap.
+//        same port to anyone else still leaves through the tap. A server
+//        bound to 0.0.0.0 answers from the route's source address, so the
+//        IPv4 route carries the guest's address as its source (once the
+//        address exists: rootlesskit configures the interface after we
+//        start); IPv6 picks the tap's address by itself.
 //
 // The shared part (the two fwmark rules, the two local routes, the sysctl)
 // is the same for every daemon: one that finds it there leaves it alone.
@@ -64,6 +68,8 @@ class TransparentRouting {
     // `client` (address and port) back to the helper's socket bound there.
     bool divert_udp_replies(const sockaddr_storage& client, uint16_t guest_port, std::string* err);
     void stop_diverting(const sockaddr_storage& client, uint16_t guest_port);
+    // Makes `guest` the IPv4 route's source, if it is not yet (see above).
+    bool ensure_reply_source(in_addr guest, std::string* err);
 
     // Removes this daemon's flow rules, and the shared part when no other
     // daemon is using it. Idempotent.
@@ -75,12 +81,15 @@ class TransparentRouting {
     void remove_all_flow_rules();
     bool others_present() const;
     bool enable_fwmark_accept(std::string* err);
+    LocalDefaultRoute local_route(int family) const;
 
     Rtnetlink netlink_;
     bool ready_ = false;
     in_addr guest_{};
     bool ipv6_ = false;
     int loopback_ = 0;
+    bool has_source_ = false;  // the IPv4 route's source is source_
+    in_addr source_{};
     UniqueFd presence_;  // our slot among the daemons using this namespace
     int slot_ = -1;
     UniqueFd sysctl_restore_;  // open while we are the one who set the sysctl
