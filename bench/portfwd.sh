@@ -122,20 +122,28 @@ port_of() {
     esac
 }
 
-# measure NAME DIRECTION: one iperf3 run through NAME's forwarded port.
-measure() {
-    local name=$1 dir=$2 flags=() gbps
-    [ "$dir" = down ] && flags=(-R)
+# iperf3_sample METRIC NAME COMMAND...: runs COMMAND (an iperf3 client with
+# -J) and records the rate received.
+iperf3_sample() {
+    local metric=$1 name=$2 gbps
+    shift 2
     for attempt in 1 2; do  # iperf3 -s serves one test at a time: retry a busy one
-        if gbps=$(iperf3 -c 127.0.0.1 -p "$(port_of "$name")" -t "$SECS" -J "${flags[@]}" 2>/dev/null |
+        if gbps=$("$@" 2>/dev/null |
             python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' 2>/dev/null); then
-            printf '%s\t%s\t%s\n' "portfwd_$dir" "$name" "$gbps" >>"$RESULTS"
-            log "$name $dir: $gbps Gbit/s"
+            printf '%s\t%s\t%s\n' "$metric" "$name" "$gbps" >>"$RESULTS"
+            log "$metric $name: $gbps Gbit/s"
             return 0
         fi
         sleep 1
     done
-    log "$name $dir: iperf3 failed"
+    log "$metric $name: iperf3 failed"
+}
+
+# measure NAME DIRECTION: one iperf3 run through NAME's forwarded port.
+measure() {
+    local flags=()
+    [ "$2" = down ] && flags=(-R)
+    iperf3_sample "portfwd_$2" "$1" iperf3 -c 127.0.0.1 -p "$(port_of "$1")" -t "$SECS" -J "${flags[@]}"
 }
 
 remote_port_of() {
@@ -147,21 +155,12 @@ remote_port_of() {
 }
 
 # measure_remote NAME DIRECTION PROTO: one iperf3 run from the peer
-# namespace through NAME's forward on 0.0.0.0 (the received rate).
+# namespace through NAME's forward on 0.0.0.0.
 measure_remote() {
-    local name=$1 dir=$2 proto=$3 flags=() gbps
-    [ "$dir" = down ] && flags+=(-R)
-    [ "$proto" = udp ] && flags+=(-u -l 1400 -b 0)
-    for attempt in 1 2; do
-        if gbps=$(in_peer iperf3 -c 192.0.2.1 -p "$(remote_port_of "$name")" -t "$SECS" -J "${flags[@]}" 2>/dev/null |
-            python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' 2>/dev/null); then
-            printf '%s\t%s\t%s\n' "remote_${proto}_$dir" "$name" "$gbps" >>"$RESULTS"
-            log "remote $proto $name $dir: $gbps Gbit/s"
-            return 0
-        fi
-        sleep 1
-    done
-    log "remote $proto $name $dir: iperf3 failed"
+    local flags=()
+    [ "$2" = down ] && flags+=(-R)
+    [ "$3" = udp ] && flags+=(-u -l 1400 -b 0)
+    iperf3_sample "remote_${3}_$2" "$1" in_peer iperf3 -c 192.0.2.1 -p "$(remote_port_of "$1")" -t "$SECS" -J "${flags[@]}"
 }
 
 echo "portfwd: ${ROUNDS} rounds of ${SECS} s, MTU 65520, loopback: ${CANDIDATES[*]}; remote: ${REMOTE[*]}"
