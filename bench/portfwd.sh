@@ -74,11 +74,11 @@ add_remote() {
 }
 add_remote "$SOCK" $OURS_REMOTE_PORT
 REMOTE=(ours)
-if [ -x /usr/bin/slirp4netns ]; then
+if original=$(original_slirp4netns); then
     OUR_GUEST=$GUEST_PID
     start_guest
     DEBIAN_GUEST=$GUEST_PID
-    if SLIRP=/usr/bin/slirp4netns start_slirp -c --mtu=65520 -a "$WORK/debian.sock" "$DEBIAN_GUEST" tap0; then
+    if SLIRP=$original start_slirp -c --mtu=65520 -a "$WORK/debian.sock" "$DEBIAN_GUEST" tap0; then
         background nsenter --target "$DEBIAN_GUEST" --net iperf3 -s -p $REMOTE_GUEST_PORT --logfile "$WORK/debian-iperf3.log"
         wait_until 10 in_guest sh -c "ss -Hltn 'sport = :$REMOTE_GUEST_PORT' | grep -q ." || fail "Debian's guest iperf3 did not start"
         add_remote "$WORK/debian.sock" $DEBIAN_REMOTE_PORT
@@ -88,7 +88,7 @@ if [ -x /usr/bin/slirp4netns ]; then
     fi
     GUEST_PID=$OUR_GUEST
 else
-    log "/usr/bin/slirp4netns (Debian's 1.2.0) is not installed: left out"
+    log "Debian's slirp4netns left out"
 fi
 
 # rootlesskit's builtin driver: its own namespaces (as the unprivileged test
