@@ -147,23 +147,26 @@ LocalDefaultRoute TransparentRouting::local_route(int family) const {
     return route;
 }
 
+// The IPv4 route, with the guest's address as its source when that address
+// is already the namespace's (else EINVAL; ensure_reply_source sets it later).
+int TransparentRouting::add_ipv4_route() {
+    LocalDefaultRoute route = local_route(AF_INET);
+    route.has_source = true;
+    route.source = ipv4(guest_);
+    int rc = netlink_.add_route(route);
+    has_source_ = rc == 0;
+    source_ = guest_;
+    if (rc != EINVAL) return rc;
+    route.has_source = false;
+    return netlink_.add_route(route);
+}
+
 bool TransparentRouting::add_shared(std::string* err) {
     int families[] = {AF_INET, AF_INET6};
     for (int family : families) {
         if (family == AF_INET6 && !ipv6_) continue;
         const char* name = family == AF_INET ? "IPv4" : "IPv6";
-        LocalDefaultRoute route = local_route(family);
-        int rc = EINVAL;
-        if (family == AF_INET) {
-            route.has_source = true;
-            route.source = ipv4(guest_);
-            rc = netlink_.add_route(route);
-            // EINVAL: the address is not the namespace's yet; set it later.
-            has_source_ = rc == 0;
-            source_ = guest_;
-            route.has_source = false;
-        }
-        if (rc == EINVAL) rc = netlink_.add_route(route);
+        int rc = family == AF_INET ? add_ipv4_route() : netlink_.add_route(local_route(family));
         if (rc != 0 && rc != EEXIST) {
             *err = errno_text(std::string("cannot add the ") + name + " local route to table " +
                                   std::to_string(kTransparentTable),

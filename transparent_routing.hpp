@@ -77,6 +77,7 @@ class TransparentRouting {
 
    private:
     bool add_shared(std::string* err);
+    int add_ipv4_route();
     void remove_shared();
     void remove_all_flow_rules();
     bool others_present() const;
