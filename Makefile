@@ -53,10 +53,11 @@ endif
 endif
 
 # Everything but main(): unit tests and fuzzers link these too.
-CORE_SOURCES := options.cpp network.cpp tap.cpp interface.cpp fd_passing.cpp \
-	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp \
+CORE_SOURCES := error.cpp options.cpp network.cpp namespaces.cpp tap.cpp interface.cpp fd_passing.cpp \
+	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp confine.cpp child_process.cpp \
 	netns_helper.cpp rtnetlink.cpp transparent_routing.cpp transparent_socket.cpp \
-	splice_forward.cpp vnet.cpp ipv4_reassembly.cpp files.cpp memory_return.cpp
+	splice_forward.cpp checksum.cpp vnet.cpp ipv4_reassembly.cpp \
+	slirp_stack.cpp packet_path.cpp daemon.cpp files.cpp memory_return.cpp
 CORE_OBJECTS := $(CORE_SOURCES:%.cpp=$(BUILDDIR)/%.o)
 # The daemon's own: main() and its operator new/delete (allocation.cpp), which
 # test harnesses such as libFuzzer must not inherit.
@@ -91,7 +92,7 @@ $(BUILDDIR)/slirp4netns.o: slirp4netns.cpp config.mk $(FLAGS_STAMP) $(COMMIT_STA
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -DSLIRP4NETNS_COMMIT='"$(COMMIT)"' -MMD -MP -c -o $@ $<
 
-$(BUILDDIR)/tests/%: tests/unit/%.cpp $(CORE_OBJECTS) config.mk $(FLAGS_STAMP)
+$(BUILDDIR)/tests/%: tests/unit/%.cpp tests/unit/cmocka.hpp $(CORE_OBJECTS) config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -I. $(CMOCKA_CFLAGS) -o $@ $< $(CORE_OBJECTS) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS_ALL)
 

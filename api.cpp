@@ -14,6 +14,7 @@
 #include <map>
 
 #include "api_request.hpp"
+#include "error.hpp"
 #include "splice_forward.hpp"
 #include "unix_socket.hpp"
 
@@ -75,16 +76,13 @@ int xfwd_flags(const HostfwdSpec& spec) {
 
 class UnixApiServer : public ApiServer {
    public:
-    UnixApiServer(const ApiContext& context, UniqueFd listener, UniqueFd directory,
-                  std::string name, struct stat identity)
+    UnixApiServer(const ApiContext& context, UniqueFd listener, SocketFile file)
         : slirp_(context.slirp),
           stats_(context.stats),
           loop_(context.loop),
           splice_(context.splice),
           listener_(std::move(listener)),
-          directory_(std::move(directory)),
-          name_(std::move(name)),
-          identity_(identity) {
+          file_(std::move(file)) {
         defaults_.guest_addr = context.options.network.guest;
         defaults_.ipv6 = context.options.enable_ipv6;
         defaults_.mode = context.options.port_forward_mode;
@@ -97,19 +95,9 @@ class UnixApiServer : public ApiServer {
         loop_.unwatch(listener_.get());
         if (pause_timer_) loop_.cancel_timer(pause_timer_);
         while (!clients_.empty()) close_client(clients_.begin()->first);
-        remove_socket_file();
     }
 
    private:
-    // Removes the file only if it is still the socket we bound: a path that
-    // someone replaced meanwhile is theirs.
-    void remove_socket_file() {
-        struct stat st {};
-        if (fstatat(directory_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-        if (st.st_dev != identity_.st_dev || st.st_ino != identity_.st_ino) return;
-        unlinkat(directory_.get(), name_.c_str(), 0);
-    }
-
     void accept_clients() {
         bool made_room = false;
         for (int i = 0; i < kAcceptsPerWakeup; i++) {
@@ -223,10 +211,11 @@ class UnixApiServer : public ApiServer {
 
     void answer(int key, Client& client, FrameState state) {
         std::string failure;
-        client.out = state == FrameState::TooLarge ? format_error(api_error::kTooLarge)
-                                                   : handle(client.in, &failure);
+        bool ok = state != FrameState::TooLarge && handle(client.in, &client.out, &failure);
+        if (state == FrameState::TooLarge) failure = api_error::kTooLarge;
+        if (!ok) client.out = format_error(failure);
         stats_.api_requests++;
-        if (state == FrameState::TooLarge || !failure.empty()) stats_.api_failures++;
+        if (!ok) stats_.api_failures++;
         client.answered = true;
         client.in.clear();
         client.in.shrink_to_fit();
@@ -268,35 +257,30 @@ class UnixApiServer : public ApiServer {
         }
     }
 
-    // Returns the reply; sets *failure to the desc when it is an error.
-    std::string handle(std::string_view bytes, std::string* failure) {
-        ParsedRequest parsed = parse_request(bytes, defaults_);
-        if (!parsed.request) {
-            *failure = parsed.error;
-            return format_error(*failure);
-        }
-        const ApiRequest& request = *parsed.request;
+    // Sets *reply, or *err to the error desc to reply with.
+    bool handle(std::string_view bytes, std::string* reply, std::string* err) {
+        ApiRequest request;
+        if (!parse_request(bytes, defaults_, &request, err)) return false;
         switch (request.command) {
             case ApiCommand::AddHostfwd:
-                return add_hostfwd(request.hostfwd, failure);
+                return add_hostfwd(request.hostfwd, reply, err);
             case ApiCommand::RemoveHostfwd:
-                return remove_hostfwd(request.remove_id, failure);
+                return remove_hostfwd(request.remove_id, reply, err);
             case ApiCommand::ListHostfwd:
-                return format_list(table_);
+                *reply = format_list(table_);
+                return true;
             case ApiCommand::GetStats:
-                return format_stats(stats_, table_.entries().size(), clients_dropped_,
-                                    EventLoop::now_ms());
+                *reply = format_stats(stats_, table_.entries().size(), clients_dropped_,
+                                      EventLoop::now_ms());
+                return true;
         }
-        *failure = api_error::kUnknownExecute;
-        return format_error(*failure);
+        return fail(err, api_error::kUnknownExecute);
     }
 
-    std::string add_hostfwd(const HostfwdSpec& spec, std::string* failure) {
-        if (const HostfwdEntry* existing = table_.conflicting(spec)) {
-            *failure = duplicate_error(existing->id);
-            return format_error(*failure);
-        }
-        if (spec.mode == PortForwardMode::Splice) return add_splice_hostfwd(spec, failure);
+    bool add_hostfwd(const HostfwdSpec& spec, std::string* reply, std::string* err) {
+        if (const HostfwdEntry* existing = table_.conflicting(spec))
+            return fail(err, duplicate_error(existing->id));
+        if (spec.mode == PortForwardMode::Splice) return add_splice_hostfwd(spec, reply, err);
         int rc;
         if (plain_ipv4(spec)) {
             rc = slirp_add_hostfwd(slirp_, spec.udp ? 1 : 0, spec.host_addr.v4, spec.host_port,
@@ -307,18 +291,13 @@ class UnixApiServer : public ApiServer {
             rc = slirp_add_hostxfwd(slirp_, host.get(), host.length, guest.get(), guest.length,
                                     xfwd_flags(spec));
         }
-        if (rc < 0) {
-            *failure = api_error::kAddFailed;
-            return format_error(*failure);
-        }
-        return format_added(table_.add(spec));
+        if (rc < 0) return fail(err, api_error::kAddFailed);
+        *reply = format_added(table_.add(spec));
+        return true;
     }
 
-    std::string add_splice_hostfwd(const HostfwdSpec& spec, std::string* failure) {
-        if (!splice_) {
-            *failure = api_error::kNoSplice;
-            return format_error(*failure);
-        }
+    bool add_splice_hostfwd(const HostfwdSpec& spec, std::string* reply, std::string* err) {
+        if (!splice_) return fail(err, api_error::kNoSplice);
         SockAddr host = to_sockaddr(spec.host_addr, spec.host_port);
         SockAddr guest = to_sockaddr(spec.guest_addr, spec.guest_port);
         SpliceRule rule;
@@ -327,18 +306,22 @@ class UnixApiServer : public ApiServer {
         rule.host_len = host.length;
         rule.guest = guest.storage;
         rule.guest_len = guest.length;
-        std::string bind_error;
-        SpliceForwarder::Handle handle = splice_->add(rule, &bind_error);
-        if (handle == 0) {
-            *failure = api_error::kAddFailed;
-            return format_error(*failure);
+        SpliceForwarder::Handle handle = 0;
+        std::string cause;
+        if (!splice_->add(rule, &handle, &cause)) {
+            // The reply keeps slirp4netns's words, which clients match; the
+            // cause (the bind's errno, say) goes to the log.
+            log_error("add_hostfwd " + spec.host_addr_text + ":" + std::to_string(spec.host_port) +
+                      ": " + cause);
+            return fail(err, api_error::kAddFailed);
         }
         uint64_t id = table_.add(spec);
         splice_handles_[id] = handle;
-        return format_added(id);
+        *reply = format_added(id);
+        return true;
     }
 
-    std::string remove_hostfwd(uint64_t id, std::string* failure) {
+    bool remove_hostfwd(uint64_t id, std::string* reply, std::string* err) {
         const HostfwdEntry* entry = table_.find(id);
         int rc = -1;
         if (entry != nullptr && entry->spec.mode == PortForwardMode::Splice) {
@@ -357,12 +340,10 @@ class UnixApiServer : public ApiServer {
                 rc = slirp_remove_hostxfwd(slirp_, host.get(), host.length, xfwd_flags(spec));
             }
         }
-        if (rc < 0) {
-            *failure = api_error::kRemoveFailed;
-            return format_error(*failure);
-        }
+        if (rc < 0) return fail(err, api_error::kRemoveFailed);
         table_.remove(id);
-        return format_empty_return();
+        *reply = format_empty_return();
+        return true;
     }
 
     Slirp* slirp_;
@@ -371,9 +352,9 @@ class UnixApiServer : public ApiServer {
     SpliceForwarder* splice_;
     RequestDefaults defaults_;
     UniqueFd listener_;
-    UniqueFd directory_;
-    std::string name_;
-    struct stat identity_;
+    // Removed when the server goes (file_ is destroyed last of the two), only
+    // while it is still the socket bound: a path replaced meanwhile is theirs.
+    SocketFile file_;
     std::map<int, std::unique_ptr<Client>> clients_;
     HostfwdTable table_;
     std::map<uint64_t, SpliceForwarder::Handle> splice_handles_;  // API id -> forwarder
@@ -384,34 +365,20 @@ class UnixApiServer : public ApiServer {
 
 }  // namespace
 
-std::unique_ptr<ApiServer> ApiServer::start(const ApiContext& context, std::string* error) {
+bool ApiServer::start(const ApiContext& context, std::unique_ptr<ApiServer>* out,
+                      std::string* err) {
     const std::string& path = context.options.api_socket;
-    std::string dir = ".";
-    std::string name = path;
-    if (auto slash = path.rfind('/'); slash != std::string::npos) {
-        dir = slash == 0 ? "/" : path.substr(0, slash);
-        name = path.substr(slash + 1);
+    if (path.back() == '/')
+        return fail(err, "API socket path \"" + path + "\" names a directory, not a socket file");
+    UniqueFd listener;
+    std::string why;
+    if (!listen_unix_socket(path, SOCK_STREAM, kBacklog, &listener, &why))
+        return fail(err, "API socket: " + why);
+    SocketFile file;
+    if (!file.remember(path, &why)) {
+        unlink(path.c_str());
+        return fail(err, "API socket: " + why);
     }
-    if (name.empty()) {
-        *error = "API socket path \"" + path + "\" names a directory, not a socket file";
-        return nullptr;
-    }
-    UniqueFd directory(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!directory) {
-        *error = "cannot open the API socket's directory \"" + dir + "\": " + std::strerror(errno);
-        return nullptr;
-    }
-    std::string listen_error;
-    UniqueFd listener = listen_unix_socket(path, SOCK_STREAM, kBacklog, &listen_error);
-    if (!listener) {
-        *error = "API socket: " + listen_error;
-        return nullptr;
-    }
-    struct stat identity {};
-    if (fstatat(directory.get(), name.c_str(), &identity, AT_SYMLINK_NOFOLLOW) != 0) {
-        *error = "API socket \"" + path + "\" vanished after bind: " + std::strerror(errno);
-        return nullptr;
-    }
-    return std::make_unique<UnixApiServer>(context, std::move(listener), std::move(directory),
-                                           std::move(name), identity);
+    *out = std::make_unique<UnixApiServer>(context, std::move(listener), std::move(file));
+    return true;
 }

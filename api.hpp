@@ -31,10 +31,9 @@ constexpr size_t kApiMaxClients = 256;
 
 class ApiServer {
    public:
-    // Binds and listens on options.api_socket; returns nullptr and sets *error
-    // on failure. The socket file is removed when the server is destroyed
-    // (the daemon destroys it on every clean exit), even from inside the
-    // sandbox, since the removal goes through a descriptor of its directory.
-    static std::unique_ptr<ApiServer> start(const ApiContext& context, std::string* error);
+    // Binds and listens on options.api_socket. The socket file is removed when the server is
+    // destroyed (the daemon destroys it on every clean exit), even from inside the sandbox, since
+    // the removal goes through a descriptor of its directory.
+    static bool start(const ApiContext& context, std::unique_ptr<ApiServer>* out, std::string* err);
     virtual ~ApiServer() = default;
 };

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "error.hpp"
+
 using nlohmann::json;
 using nlohmann::ordered_json;
 
@@ -77,10 +79,6 @@ const json* member(const json& object, const char* name) {
     return &*it;
 }
 
-ParsedRequest failure(const char* desc) {
-    return {std::nullopt, desc};
-}
-
 // Parses an address argument; absent means `fallback`.
 bool address_argument(const json& args, const char* name, const std::string& fallback,
                       bool allow_ipv6, std::string* text, IpAddress* address) {
@@ -109,28 +107,29 @@ bool port_argument(const json& args, const char* name, int* port) {
     return true;
 }
 
-ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& defaults) {
-    ApiRequest request;
-    request.command = ApiCommand::AddHostfwd;
-    HostfwdSpec& spec = request.hostfwd;
+bool parse_add_hostfwd(const json& args, const RequestDefaults& defaults, ApiRequest* request,
+                       std::string* err) {
+    request->command = ApiCommand::AddHostfwd;
+    HostfwdSpec& spec = request->hostfwd;
     const json* proto = member(args, "proto");
-    if (proto == nullptr || !proto->is_string()) return failure(api_error::kBadProto);
+    if (proto == nullptr || !proto->is_string()) return fail(err, api_error::kBadProto);
     if (*proto == "udp") {
         spec.udp = true;
     } else if (*proto != "tcp") {
-        return failure(api_error::kBadProto);
+        return fail(err, api_error::kBadProto);
     }
     if (!address_argument(args, "host_addr", "0.0.0.0", defaults.ipv6, &spec.host_addr_text,
                           &spec.host_addr))
-        return failure(api_error::kBadHostAddr);
-    if (!port_argument(args, "host_port", &spec.host_port)) return failure(api_error::kBadHostPort);
+        return fail(err, api_error::kBadHostAddr);
+    if (!port_argument(args, "host_port", &spec.host_port))
+        return fail(err, api_error::kBadHostPort);
     char guest_default[INET_ADDRSTRLEN] = "";
     inet_ntop(AF_INET, &defaults.guest_addr, guest_default, sizeof guest_default);
     if (!address_argument(args, "guest_addr", guest_default, defaults.ipv6, &spec.guest_addr_text,
                           &spec.guest_addr))
-        return failure(api_error::kBadGuestAddr);
+        return fail(err, api_error::kBadGuestAddr);
     if (!port_argument(args, "guest_port", &spec.guest_port))
-        return failure(api_error::kBadGuestPort);
+        return fail(err, api_error::kBadGuestPort);
     // libslirp (4.7) relays a connection only within one family, so in slirp
     // mode an IPv6 host address needs an explicit IPv6 guest address (the
     // guest's SLAAC address is not known here). Splice mode opens the guest
@@ -151,23 +150,22 @@ ParsedRequest parse_add_hostfwd(const json& args, const RequestDefaults& default
         else if (*mode == "slirp")
             spec.mode = PortForwardMode::Slirp;
         else
-            return failure(api_error::kBadMode);
+            return fail(err, api_error::kBadMode);
     }
     if (spec.mode == PortForwardMode::Slirp && !one_family)
-        return failure(api_error::kBadGuestAddr);
-    return {request, ""};
+        return fail(err, api_error::kBadGuestAddr);
+    return true;
 }
 
-ParsedRequest parse_remove_hostfwd(const json& args) {
+bool parse_remove_hostfwd(const json& args, ApiRequest* request, std::string* err) {
     const json* id = member(args, "id");
-    if (id == nullptr) return failure(api_error::kBadId);
+    if (id == nullptr) return fail(err, api_error::kBadId);
     // Ids above 2^53 cannot be told apart once a client stores them as doubles.
     auto v = integral(*id, 1, uint64_t{1} << 53);
-    if (!v) return failure(api_error::kBadId);
-    ApiRequest request;
-    request.command = ApiCommand::RemoveHostfwd;
-    request.remove_id = *v;
-    return {request, ""};
+    if (!v) return fail(err, api_error::kBadId);
+    request->command = ApiCommand::RemoveHostfwd;
+    request->remove_id = *v;
+    return true;
 }
 
 std::string dump(const ordered_json& value) {
@@ -221,26 +219,27 @@ std::optional<IpAddress> parse_ip_address(const std::string& text, bool allow_ip
     return std::nullopt;
 }
 
-ParsedRequest parse_request(std::string_view bytes, const RequestDefaults& defaults) {
+bool parse_request(std::string_view bytes, const RequestDefaults& defaults, ApiRequest* request,
+                   std::string* err) {
+    *request = ApiRequest{};
     json root = json::parse(bytes.begin(), bytes.end(), nullptr, false);
-    if (root.is_discarded()) return failure(api_error::kCannotParse);
+    if (root.is_discarded()) return fail(err, api_error::kCannotParse);
     const json* execute = member(root, "execute");
-    if (execute == nullptr || !execute->is_string()) return failure(api_error::kNoExecute);
+    if (execute == nullptr || !execute->is_string()) return fail(err, api_error::kNoExecute);
     static const json kNoArguments = json::object();
     const json* args = member(root, "arguments");
     if (args == nullptr) args = &kNoArguments;
     const auto& name = execute->get_ref<const std::string&>();
-    if (name == "add_hostfwd") return parse_add_hostfwd(*args, defaults);
-    if (name == "remove_hostfwd") return parse_remove_hostfwd(*args);
-    ApiRequest request;
+    if (name == "add_hostfwd") return parse_add_hostfwd(*args, defaults, request, err);
+    if (name == "remove_hostfwd") return parse_remove_hostfwd(*args, request, err);
     if (name == "list_hostfwd") {
-        request.command = ApiCommand::ListHostfwd;
+        request->command = ApiCommand::ListHostfwd;
     } else if (name == "get_stats") {
-        request.command = ApiCommand::GetStats;
+        request->command = ApiCommand::GetStats;
     } else {
-        return failure(api_error::kUnknownExecute);
+        return fail(err, api_error::kUnknownExecute);
     }
-    return {request, ""};
+    return true;
 }
 
 const HostfwdEntry* HostfwdTable::conflicting(const HostfwdSpec& spec) const {

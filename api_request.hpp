@@ -69,12 +69,9 @@ struct RequestDefaults {
     bool splice_shows_clients = false;
 };
 
-struct ParsedRequest {
-    std::optional<ApiRequest> request;
-    std::string error;  // the error desc when request is empty
-};
-
-ParsedRequest parse_request(std::string_view bytes, const RequestDefaults& defaults);
+// On failure *err is the error desc to reply with.
+bool parse_request(std::string_view bytes, const RequestDefaults& defaults, ApiRequest* request,
+                   std::string* err);
 
 // The forwards in effect, in the order they were added. Ids start at 1 and are
 // never reused.

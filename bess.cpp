@@ -8,14 +8,16 @@ UniqueFd BessListener::accept_client() {
     return UniqueFd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
-std::unique_ptr<BessListener> BessListener::listen(const std::string& path, std::string* error) {
+bool BessListener::listen(const std::string& path, std::unique_ptr<BessListener>* out,
+                          std::string* err) {
     // A backlog of 1: the protocol has exactly one client.
-    UniqueFd listener = listen_unix_socket(path, SOCK_SEQPACKET, 1, error);
-    if (!listener) return nullptr;
+    UniqueFd listener;
+    if (!listen_unix_socket(path, SOCK_SEQPACKET, 1, &listener, err)) return false;
     SocketFile file;
-    if (!file.remember(path, error)) {
+    if (!file.remember(path, err)) {
         unlink(path.c_str());
-        return nullptr;
+        return false;
     }
-    return std::unique_ptr<BessListener>(new BessListener(std::move(listener), std::move(file)));
+    out->reset(new BessListener(std::move(listener), std::move(file)));
+    return true;
 }

@@ -12,8 +12,9 @@
 class BessListener {
    public:
     // Creates the listening socket at path (replacing a stale socket, never
-    // any other kind of file). Returns nullptr and sets *error on failure.
-    static std::unique_ptr<BessListener> listen(const std::string& path, std::string* error);
+    // any other kind of file).
+    static bool listen(const std::string& path, std::unique_ptr<BessListener>* out,
+                       std::string* err);
 
     int fd() const { return listener_.get(); }
 

@@ -1,38 +1,72 @@
-// event_loop.cpp: the poll() loop (see event_loop.hpp). Everything here runs
+// event_loop.cpp: the epoll-and-poll loop (see event_loop.hpp). Everything here runs
 // on every wakeup: [[gnu::hot]] places it in .text.hot with the packet path,
 // so an idle daemon keeps few code pages resident (see memory_return.hpp).
 #include "event_loop.hpp"
 
+#include <sys/epoll.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
-[[gnu::hot]] int64_t EventLoop::now_ms() {
+[[gnu::hot]] int64_t EventLoop::now_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+[[gnu::hot]] int64_t EventLoop::now_ms() {
+    return now_ns() / 1000000;
+}
+
+EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+    epoll_entry_ = {epoll_.get(), POLLIN, 0};
+}
+
+[[gnu::hot]] bool EventLoop::epoll_update(int op, int fd, short events, uint32_t generation) {
+    epoll_event ev{};
+    ev.events = static_cast<unsigned short>(events);  // POLL* and EPOLL* bits agree
+    ev.data.u64 = uint64_t{generation} << 32 | static_cast<uint32_t>(fd);
+    return epoll_ctl(epoll_.get(), op, fd, &ev) == 0;
 }
 
 [[gnu::hot]] void EventLoop::watch(int fd, short events, IoHandler handler) {
-    for (auto& w : watches_) {
-        if (w.fd == fd) {
-            w.events = events;
-            w.handler = std::move(handler);
-            return;
-        }
-    }
-    watches_.push_back({fd, events, std::move(handler)});
+    if (fd < 0) return;
+    if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
+    Watch& w = watches_[static_cast<size_t>(fd)];
+    uint32_t generation = ++generation_;
+    // A descriptor closed while watched left epoll by itself: add it anew.
+    bool ok =
+        (w.active && !w.always_ready && epoll_update(EPOLL_CTL_MOD, fd, events, generation)) ||
+        epoll_update(EPOLL_CTL_ADD, fd, events, generation);
+    bool always_ready = !ok && errno == EPERM;
+    if (always_ready && !w.always_ready) always_ready_.push_back(fd);
+    w.active = true;
+    w.always_ready = always_ready;
+    w.events = events;
+    w.generation = generation;
+    w.handler = std::move(handler);
 }
 
 [[gnu::hot]] void EventLoop::set_events(int fd, short events) {
-    for (auto& w : watches_)
-        if (w.fd == fd) w.events = events;
+    if (fd < 0 || static_cast<size_t>(fd) >= watches_.size()) return;
+    Watch& w = watches_[static_cast<size_t>(fd)];
+    if (!w.active || w.events == events) return;
+    w.events = events;
+    if (!w.always_ready) epoll_update(EPOLL_CTL_MOD, fd, events, w.generation);
 }
 
 [[gnu::hot]] void EventLoop::unwatch(int fd) {
-    // Removal only marks the slot: a dispatch in progress may still be
-    // walking the vector. Marked slots are swept at the top of the next cycle.
-    for (auto& w : watches_)
-        if (w.fd == fd) w.fd = -1;
+    if (fd < 0 || static_cast<size_t>(fd) >= watches_.size()) return;
+    Watch& w = watches_[static_cast<size_t>(fd)];
+    if (!w.active) return;
+    if (w.always_ready)
+        std::erase(always_ready_, fd);
+    else
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    // A handler running now holds its own copy; events of this cycle that
+    // are still to be dispatched are dropped (the watch is inactive).
+    w = Watch{};
 }
 
 [[gnu::hot]] EventLoop::TimerId EventLoop::add_timer(int64_t deadline_ms, TimerHandler handler) {
@@ -54,7 +88,7 @@
 
 [[gnu::hot]] int EventLoop::timeout_until_next_timer(int source_timeout) const {
     int timeout = source_timeout;
-    int64_t now = now_ms();
+    int64_t now = clock_ms();
     for (const auto& t : timers_) {
         if (t.id == 0) continue;
         int64_t wait = t.deadline_ms > now ? t.deadline_ms - now : 0;
@@ -64,7 +98,7 @@
 }
 
 [[gnu::hot]] void EventLoop::run_due_timers() {
-    int64_t now = now_ms();
+    int64_t now = clock_ms();
     // Index loop: handlers may add timers (which may reallocate the vector).
     for (size_t i = 0; i < timers_.size(); i++) {
         if (timers_[i].id == 0 || timers_[i].deadline_ms > now) continue;
@@ -75,13 +109,31 @@
     std::erase_if(timers_, [](const Timer& t) { return t.id == 0; });
 }
 
-[[gnu::hot]] void EventLoop::dispatch_watches(size_t count) {
-    for (size_t i = 0; i < count && !stopping_; i++) {
-        short revents = fds_[i].revents;
-        if (revents == 0) continue;
+[[gnu::hot]] void EventLoop::dispatch_watches() {
+    constexpr int kReadyPerCycle = 256;  // more wait for the next cycle
+    epoll_event ready[kReadyPerCycle];
+    int n = epoll_wait(epoll_.get(), ready, kReadyPerCycle, 0);
+    for (int i = 0; i < n && !stopping_; i++) {
+        auto fd = static_cast<uint32_t>(ready[i].data.u64);
+        auto generation = static_cast<uint32_t>(ready[i].data.u64 >> 32);
         // The watch may have been removed or replaced by an earlier handler.
-        if (i >= watches_.size() || watches_[i].fd != fds_[i].fd) continue;
-        IoHandler handler = watches_[i].handler;  // copy: the handler may unwatch itself
+        if (fd >= watches_.size()) continue;
+        const Watch& w = watches_[fd];
+        if (!w.active || w.generation != generation) continue;
+        IoHandler handler = w.handler;  // copy: the handler may unwatch itself
+        handler(static_cast<short>(ready[i].events));
+    }
+}
+
+void EventLoop::dispatch_always_ready() {
+    std::vector<int> ready = always_ready_;  // handlers may unwatch
+    for (int fd : ready) {
+        if (stopping_) return;
+        const Watch& w = watches_[static_cast<size_t>(fd)];
+        if (!w.active || !w.always_ready) continue;
+        short revents = w.events & (POLLIN | POLLOUT);
+        if (revents == 0) continue;
+        IoHandler handler = w.handler;
         handler(revents);
     }
 }
@@ -101,20 +153,28 @@
     return poll(fds_.data(), fds_.size(), timeout_ms);
 }
 
+[[gnu::hot]] void EventLoop::cycle(bool may_wait) {
+    fds_.clear();
+    // Copied from a member, not built from a constant: an idle daemon's
+    // first cycle after start-up would fault a .rodata page back in for it.
+    fds_.push_back(epoll_entry_);
+    int source_timeout = source_ ? source_->fill(fds_) : -1;
+    if (!always_ready_.empty()) may_wait = false;
+    int n = wait_for_events(may_wait ? timeout_until_next_timer(source_timeout) : 0);
+    bool failed = n < 0 && errno != EINTR;
+    if (n < 0)
+        for (auto& p : fds_) p.revents = 0;
+    if (fds_[0].revents & POLLIN) dispatch_watches();
+    if (!always_ready_.empty()) dispatch_always_ready();
+    if (source_ && !stopping_) source_->dispatch(fds_, failed);
+    if (!stopping_) run_due_timers();
+}
+
 [[gnu::hot]] int EventLoop::run() {
-    while (!stopping_) {
-        std::erase_if(watches_, [](const Watch& w) { return w.fd < 0; });
-        fds_.clear();
-        for (const auto& w : watches_) fds_.push_back({w.fd, w.events, 0});
-        size_t fixed = fds_.size();
-        int source_timeout = source_ ? source_->fill(fds_) : -1;
-        int n = wait_for_events(timeout_until_next_timer(source_timeout));
-        bool failed = n < 0 && errno != EINTR;
-        if (n < 0)
-            for (auto& p : fds_) p.revents = 0;
-        dispatch_watches(fixed);
-        if (source_ && !stopping_) source_->dispatch(fds_, failed);
-        if (!stopping_) run_due_timers();
-    }
+    while (!stopping_) cycle(true);
     return status_;
+}
+
+void EventLoop::run_once() {
+    cycle(false);
 }

@@ -1,7 +1,11 @@
-// event_loop.hpp owns the single-threaded poll() loop everything runs in:
-// fixed watchers (tap, exit-fd, signals, API sockets), one-shot timers, and
-// one "cycle source" whose descriptors are rebuilt every cycle (libslirp's
-// sockets). Nothing in the program blocks outside this loop's poll().
+// event_loop.hpp owns the single-threaded loop everything runs in: our own
+// descriptors (tap, exit-fd, signals, API and splice sockets, the helper's
+// channel) in an epoll set, indexed by fd, so that watching, changing and
+// dispatching cost O(1) each however many connections there are; one-shot
+// timers; and one "cycle source" whose descriptors are listed anew every
+// cycle (libslirp's sockets, which only speak poll()). One poll() waits on
+// the epoll fd and the cycle source's set together. Nothing in the program
+// blocks outside that poll().
 #pragma once
 
 #include <poll.h>
@@ -10,11 +14,21 @@
 #include <functional>
 #include <vector>
 
+#include "unique_fd.hpp"
+
 class EventLoop {
    public:
     using IoHandler = std::function<void(short revents)>;
     using TimerHandler = std::function<void()>;
     using TimerId = uint64_t;
+    // Nanoseconds on some monotonic clock.
+    using Clock = int64_t (*)();
+
+    // Timers are due by `clock`: the monotonic clock, unless a test harness
+    // (the frame fuzzer) runs the loop on a clock of its own.
+    explicit EventLoop(Clock clock = &EventLoop::now_ns);
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
 
     // A source that lists its descriptors anew before every poll().
     class CycleSource {
@@ -30,6 +44,9 @@ class EventLoop {
     };
 
     // Replaces any earlier watch on fd. Handlers may watch/unwatch freely.
+    // events are poll() bits; POLLERR and POLLHUP are always reported. A
+    // descriptor epoll cannot watch (a regular file) is always ready, as
+    // poll() has it.
     void watch(int fd, short events, IoHandler handler);
     void set_events(int fd, short events);
     void unwatch(int fd);
@@ -48,15 +65,24 @@ class EventLoop {
 
     // Runs until stop(); returns the status given to stop().
     int run();
+    // One cycle that does not wait: what is ready now is handled, and the
+    // timers due by the loop's clock run (for test harnesses).
+    void run_once();
     void stop(int status);
     bool stopping() const { return stopping_; }
 
     static int64_t now_ms();
+    static int64_t now_ns();
+    // The loop's own clock, which timer deadlines are compared with.
+    int64_t clock_ns() const { return clock_(); }
+    int64_t clock_ms() const { return clock_() / 1000000; }
 
    private:
     struct Watch {
-        int fd;
-        short events;
+        bool active = false;
+        bool always_ready = false;  // not pollable by epoll: see watch()
+        short events = 0;
+        uint32_t generation = 0;  // tells a replaced watch's stale events apart
         IoHandler handler;
     };
     struct Timer {
@@ -65,12 +91,20 @@ class EventLoop {
         TimerHandler handler;
     };
 
+    void cycle(bool may_wait);
     int timeout_until_next_timer(int source_timeout) const;
     void run_due_timers();
-    void dispatch_watches(size_t count);
+    void dispatch_watches();
+    void dispatch_always_ready();
+    bool epoll_update(int op, int fd, short events, uint32_t generation);
     int wait_for_events(int timeout_ms);
 
-    std::vector<Watch> watches_;
+    Clock clock_;
+    UniqueFd epoll_;
+    pollfd epoll_entry_{};        // the epoll fd's entry in every cycle's poll set
+    std::vector<Watch> watches_;  // indexed by fd
+    std::vector<int> always_ready_;
+    uint32_t generation_ = 0;
     std::vector<Timer> timers_;
     std::vector<pollfd> fds_;
     CycleSource* source_ = nullptr;

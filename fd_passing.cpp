@@ -29,8 +29,9 @@ bool send_fd(int socket, int fd, const std::string& message) {
     return n == static_cast<ssize_t>(payload.size());
 }
 
-ReceivedFd receive_fd(int socket) {
-    ReceivedFd out;
+bool receive_fd(int socket, UniqueFd* fd, std::string* message) {
+    fd->reset();
+    message->clear();
     char buffer[1024];
     iovec iov{buffer, sizeof buffer};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -43,17 +44,16 @@ ReceivedFd receive_fd(int socket) {
     do {
         n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
-    if (n <= 0) return out;
+    if (n <= 0) return false;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
         if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
             cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-            out.fd.reset(fd);
+            int received;
+            std::memcpy(&received, CMSG_DATA(cmsg), sizeof received);
+            fd->reset(received);
         }
     }
-    out.message.assign(buffer, static_cast<size_t>(n));
-    if (!out.message.empty() && out.message.back() == '\0') out.message.pop_back();
-    out.ok = true;
-    return out;
+    message->assign(buffer, static_cast<size_t>(n));
+    if (!message->empty() && message->back() == '\0') message->pop_back();
+    return true;
 }

@@ -10,10 +10,6 @@
 // Sends `message` and, when fd >= 0, the descriptor attached to it.
 bool send_fd(int socket, int fd, const std::string& message);
 
-struct ReceivedFd {
-    UniqueFd fd;  // invalid when the peer sent none
-    std::string message;
-    bool ok = false;  // false on I/O error or end of stream
-};
-
-ReceivedFd receive_fd(int socket);
+// Receives one message, and into *fd the descriptor attached to it (left
+// invalid when the peer sent none). False on I/O error or end of stream.
+bool receive_fd(int socket, UniqueFd* fd, std::string* message);

@@ -11,13 +11,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "error.hpp"
 #include "files.hpp"
 #include "unique_fd.hpp"
 
 namespace {
 
-std::string failure(const std::string& what, const std::string& ifname) {
-    return what + " on " + ifname + ": " + std::strerror(errno);
+bool failure(const std::string& what, const std::string& ifname, std::string* err) {
+    return fail(err, errno_text(what + " on " + ifname));
 }
 
 ifreq request_for(const std::string& name) {
@@ -32,25 +33,25 @@ void set_ipv4(sockaddr* sa, in_addr addr) {
     sin->sin_addr = addr;
 }
 
-std::string bring_up(int sock, const std::string& name) {
+bool bring_up(int sock, const std::string& name, std::string* err) {
     ifreq ifr = request_for(name);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return failure("cannot read flags", name);
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return failure("cannot read flags", name, err);
     ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return failure("cannot bring up", name);
-    return "";
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return failure("cannot bring up", name, err);
+    return true;
 }
 
-std::string set_address(int sock, const InterfaceSettings& s) {
+bool set_address(int sock, const InterfaceSettings& s, std::string* err) {
     ifreq ifr = request_for(s.name);
     set_ipv4(&ifr.ifr_addr, s.network.guest);
-    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) return failure("cannot set address", s.name);
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) return failure("cannot set address", s.name, err);
     ifr = request_for(s.name);
     set_ipv4(&ifr.ifr_netmask, s.network.netmask);
-    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) return failure("cannot set netmask", s.name);
-    return "";
+    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) return failure("cannot set netmask", s.name, err);
+    return true;
 }
 
-std::string add_default_route(int sock, const InterfaceSettings& s) {
+bool add_default_route(int sock, const InterfaceSettings& s, std::string* err) {
     rtentry route{};
     in_addr any{};
     set_ipv4(&route.rt_dst, any);
@@ -59,8 +60,8 @@ std::string add_default_route(int sock, const InterfaceSettings& s) {
     route.rt_flags = RTF_UP | RTF_GATEWAY;
     std::string dev = s.name;
     route.rt_dev = dev.data();
-    if (ioctl(sock, SIOCADDRT, &route) < 0) return failure("cannot add default route", s.name);
-    return "";
+    if (ioctl(sock, SIOCADDRT, &route) < 0) return failure("cannot add default route", s.name, err);
+    return true;
 }
 
 // Router advertisements from libslirp give the IPv6 address; make sure the
@@ -72,23 +73,22 @@ void accept_router_advertisements(const std::string& name) {
 
 }  // namespace
 
-std::string configure_interface(const InterfaceSettings& s) {
+bool configure_interface(const InterfaceSettings& s, std::string* err) {
     UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock) return std::string("cannot create configuration socket: ") + std::strerror(errno);
-    if (auto err = bring_up(sock.get(), "lo"); !err.empty()) return err;
+    if (!sock) return fail(err, errno_text("cannot create configuration socket"));
+    if (!bring_up(sock.get(), "lo", err)) return false;
 
     ifreq ifr = request_for(s.name);
     ifr.ifr_mtu = static_cast<int>(s.mtu);
-    if (ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0) return failure("cannot set MTU", s.name);
+    if (ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0) return failure("cannot set MTU", s.name, err);
     if (s.mac) {
         ifr = request_for(s.name);
         ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
         std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac->data(), s.mac->size());
         if (ioctl(sock.get(), SIOCSIFHWADDR, &ifr) < 0)
-            return failure("cannot set MAC address", s.name);
+            return failure("cannot set MAC address", s.name, err);
     }
     if (s.enable_ipv6) accept_router_advertisements(s.name);
-    if (auto err = set_address(sock.get(), s); !err.empty()) return err;
-    if (auto err = bring_up(sock.get(), s.name); !err.empty()) return err;
-    return add_default_route(sock.get(), s);
+    return set_address(sock.get(), s, err) && bring_up(sock.get(), s.name, err) &&
+           add_default_route(sock.get(), s, err);
 }

@@ -17,5 +17,4 @@ struct InterfaceSettings {
     bool enable_ipv6 = false;
 };
 
-// Returns "" on success, else one line naming what failed.
-std::string configure_interface(const InterfaceSettings& settings);
+bool configure_interface(const InterfaceSettings& settings, std::string* err);

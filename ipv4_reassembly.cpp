@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "vnet.hpp"
+#include "checksum.hpp"
 #include "wire.hpp"
 
 namespace {
@@ -122,7 +122,7 @@ std::span<const uint8_t> Ipv4Reassembly::complete(Datagram& d) {
     uint8_t* ip = whole_.data() + kEthHeader;
     store16(ip + 2, static_cast<uint16_t>(header + static_cast<size_t>(d.total)));
     store16(ip + 6, 0);
-    vnet_set_ipv4_checksum(ip, header);
+    set_ipv4_checksum(ip, header);
     pending_.erase(pending_.begin() + (&d - pending_.data()));
     completed_count_++;
     return whole_;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -15,46 +16,31 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "confine.hpp"
+#include "error.hpp"
 #include "fd_passing.hpp"
-#include "sandbox.hpp"
-#include "seccomp.hpp"
-#include "tap.hpp"
+#include "namespaces.hpp"
 #include "transparent_routing.hpp"
 #include "transparent_socket.hpp"
 
 namespace {
 
-// A wedged or dead helper must not stall the loop: a reply takes microseconds,
-// so a second is already a failure.
-constexpr int kReplyTimeoutSeconds = 2;
+// Requests held while the channel is full (the helper answers each in
+// microseconds: this many means it has stopped).
+constexpr size_t kMaxUnsent = 4096;
 // Start-up includes joining namespaces and building the sandbox.
 constexpr int kStartTimeoutSeconds = 10;
-
-enum RequestKind : int32_t {
-    kOpenSocket = 1,      // answered with the socket or an error
-    kReleaseUdpFlow = 2,  // not answered
-    kShutdown = 3,        // answered once the namespace is tidied up
-};
-
-struct Request {
-    uint64_t seq;  // echoed in the reply, so a late answer is never taken for a newer one
-    int32_t kind;
-    int32_t type;
-    uint32_t len;
-    uint32_t from_len;
-    sockaddr_storage addr;  // where to connect; for a release, the flow's guest side
-    sockaddr_storage from;  // the transparent source; for a release, the flow's local side
-};
-
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
+// At exit, how long the helper may take to remove its rules and routes
+// (a few netlink round trips).
+constexpr int64_t kShutdownWaitMs = 2000;
 
 // A reply's message is "SEQ ERRNO TEXT": the sequence number of the request
 // it answers, the errno behind a failure (0 otherwise), and the error text.
-std::string reply_message(uint64_t seq, const OpenedSocket& opened) {
-    return std::to_string(seq) + " " + std::to_string(opened.error_number) + " " + opened.error;
+std::string reply_message(uint64_t seq, int error_number, const std::string& error) {
+    return std::to_string(seq) + " " + std::to_string(error_number) + " " + error;
 }
+
+using Request = NetnsHelper::Request;
 
 socklen_t address_length(int family) {
     if (family == AF_INET) return sizeof(sockaddr_in);
@@ -68,11 +54,11 @@ uint16_t port_of(const sockaddr_storage& a) {
 }
 
 bool valid_request(const Request& r) {
-    if (r.kind == kShutdown) return true;
-    if (r.kind != kOpenSocket && r.kind != kReleaseUdpFlow) return false;
+    if (r.kind == NetnsHelper::kShutdown) return true;
+    if (r.kind != NetnsHelper::kOpenSocket && r.kind != NetnsHelper::kReleaseUdpFlow) return false;
     if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
     if (r.len == 0 || r.len != address_length(r.addr.ss_family)) return false;
-    if (r.from_len == 0) return r.kind == kOpenSocket;
+    if (r.from_len == 0) return r.kind == NetnsHelper::kOpenSocket;
     return r.from.ss_family == r.addr.ss_family && r.from_len == r.len;
 }
 
@@ -89,56 +75,49 @@ void close_inherited_fds(int keep) {
     close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
 }
 
-// Returns "" or the fatal error; *routing_error says why transparent
-// forwards are unavailable, if they are.
-std::string enter_namespaces(const Options& options, int channel, TransparentRouting* routing,
-                             std::string* routing_error) {
-    TargetNamespaces ns = open_target_namespaces(options);
-    if (!ns.error.empty()) return ns.error;
-    std::string error = join_target_namespaces(ns);
-    if (!error.empty()) return error;
-    ns.user.reset();
-    ns.net.reset();
+// False with the fatal error; *routing_error says why transparent forwards
+// are unavailable, if they are.
+bool enter_namespaces(const Options& options, int channel, TransparentRouting* routing,
+                      std::string* routing_error, std::string* err) {
+    {
+        TargetNamespaces ns;
+        if (!open_target_namespaces(options, &ns, err) || !join_target_namespaces(ns, err))
+            return false;
+    }
     close_inherited_fds(channel);
     // Before the sandbox: it needs /proc/sys, which the sandbox's root lacks.
     routing->set_up(options.network.guest, options.enable_ipv6, routing_error);
-    if (options.enable_sandbox) {
-        // Transparent sockets (IP_TRANSPARENT, SO_MARK) and the UDP reply
-        // rules need CAP_NET_ADMIN in the namespace; nothing else does.
-        error = enter_sandbox(options, routing->ready());
-        if (!error.empty()) return "port-forwarding helper: " + error;
-    }
-    if (options.enable_seccomp) {
-        error = install_seccomp_filter();
-        if (!error.empty()) return "port-forwarding helper: " + error;
-    }
-    return "";
+    // Transparent sockets (IP_TRANSPARENT, SO_MARK) and the UDP reply rules
+    // need CAP_NET_ADMIN in the namespace; nothing else does.
+    std::string why;
+    if (!confine(options, routing->ready(), &why))
+        return fail(err, "port-forwarding helper: " + why);
+    return true;
 }
 
-OpenedSocket open_requested_socket(const Request& r, TransparentRouting& routing) {
+// Opens what `r` asks for; a transparent UDP socket gets its reply rule.
+bool open_requested_socket(const Request& r, TransparentRouting& routing, UniqueFd* out,
+                           int* error_number, std::string* err) {
+    *error_number = 0;
     SourceAddress from;
     from.addr = r.from;
     from.len = r.from_len;
-    if (from.len > 0 && !routing.ready()) {
-        OpenedSocket refused;
-        refused.error = "transparent forwarding is not set up in the namespace";
-        return refused;
-    }
-    OpenedSocket opened;
+    if (from.len > 0 && !routing.ready())
+        return fail(err, "transparent forwarding is not set up in the namespace");
     if (from.len > 0 && r.type == SOCK_DGRAM && r.addr.ss_family == AF_INET &&
-        !routing.ensure_reply_source(reinterpret_cast<const sockaddr_in&>(r.addr).sin_addr,
-                                     &opened.error))
-        return opened;
-    opened = open_connected_socket(r.type, r.addr, r.len, from);
-    if (!opened.fd || from.len == 0 || r.type != SOCK_DGRAM) return opened;
-    sockaddr_storage local{};
-    socklen_t local_len = sizeof local;
-    if (getsockname(opened.fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0 ||
-        !routing.divert_udp_replies(local, port_of(r.addr), &opened.error)) {
-        if (opened.error.empty()) opened.error = errno_text("getsockname");
-        opened.fd.reset();
+        !routing.ensure_reply_source(reinterpret_cast<const sockaddr_in&>(r.addr).sin_addr, err))
+        return false;
+    UniqueFd fd;
+    if (!open_connected_socket(r.type, r.addr, r.len, from, &fd, error_number, err)) return false;
+    if (from.len > 0 && r.type == SOCK_DGRAM) {
+        sockaddr_storage local{};
+        socklen_t local_len = sizeof local;
+        if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0)
+            return fail(err, errno_text("getsockname"));
+        if (!routing.divert_udp_replies(local, port_of(r.addr), err)) return false;
     }
-    return opened;
+    *out = std::move(fd);
+    return true;
 }
 
 [[noreturn]] void helper_main(const Options& options, UniqueFd channel) {
@@ -148,10 +127,10 @@ OpenedSocket open_requested_socket(const Request& r, TransparentRouting& routing
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     TransparentRouting routing;
-    std::string routing_error;
-    std::string error = enter_namespaces(options, channel.get(), &routing, &routing_error);
+    std::string error, routing_error;
+    bool entered = enter_namespaces(options, channel.get(), &routing, &routing_error, &error);
     send_fd(channel.get(), -1, error);
-    if (!error.empty()) {
+    if (!entered) {
         routing.tear_down();
         _exit(1);
     }
@@ -160,60 +139,27 @@ OpenedSocket open_requested_socket(const Request& r, TransparentRouting& routing
         Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || request.kind == kShutdown) {  // the daemon is gone, or going
+        if (n <= 0 || request.kind == NetnsHelper::kShutdown) {  // the daemon is gone, or going
             routing.tear_down();
-            if (n > 0) send_fd(channel.get(), -1, reply_message(request.seq, OpenedSocket{}));
+            if (n > 0) send_fd(channel.get(), -1, reply_message(request.seq, 0, ""));
             _exit(0);
         }
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
-            OpenedSocket refused;
-            refused.error = "malformed request to the port-forwarding helper";
-            send_fd(channel.get(), -1, reply_message(request.seq, refused));
+            send_fd(
+                channel.get(), -1,
+                reply_message(request.seq, 0, "malformed request to the port-forwarding helper"));
             continue;
         }
-        if (request.kind == kReleaseUdpFlow) {
+        if (request.kind == NetnsHelper::kReleaseUdpFlow) {
             routing.stop_diverting(request.from, port_of(request.addr));
             continue;
         }
-        OpenedSocket opened = open_requested_socket(request, routing);
-        send_fd(channel.get(), opened.fd.get(), reply_message(request.seq, opened));
+        UniqueFd opened;
+        int error_number = 0;
+        error.clear();
+        open_requested_socket(request, routing, &opened, &error_number, &error);
+        send_fd(channel.get(), opened.get(), reply_message(request.seq, error_number, error));
     }
-}
-
-bool send_request(int channel, const Request& request) {
-    ssize_t n;
-    do {
-        n = send(channel, &request, sizeof request, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return n == static_cast<ssize_t>(sizeof request);
-}
-
-OpenedSocket await_reply(int channel, uint64_t seq) {
-    OpenedSocket out;
-    std::string expected = std::to_string(seq) + " ";
-    ReceivedFd reply;
-    do {  // answers to requests that timed out earlier are dropped here
-        reply = receive_fd(channel);
-        if (!reply.ok) {
-            out.error = "the port-forwarding helper did not answer";
-            return out;
-        }
-    } while (reply.message.compare(0, expected.size(), expected) != 0);
-    reply.message.erase(0, expected.size());
-    size_t space = reply.message.find(' ');
-    if (space == std::string::npos) {
-        out.error = "the port-forwarding helper sent a malformed reply";
-        return out;
-    }
-    out.error_number = std::atoi(reply.message.c_str());
-    reply.message.erase(0, space + 1);
-    if (!reply.fd) {
-        out.error =
-            reply.message.empty() ? "the port-forwarding helper sent no socket" : reply.message;
-        return out;
-    }
-    out.fd = std::move(reply.fd);
-    return out;
 }
 
 // True when `to` is one of this namespace's own IPv6 addresses that is still
@@ -245,83 +191,119 @@ bool tentative_own_address(const sockaddr_in6& to) {
 
 }  // namespace
 
-OpenedSocket open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
-                                   const SourceAddress& from) {
-    OpenedSocket out;
+bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
+                           const SourceAddress& from, UniqueFd* out, int* error_number,
+                           std::string* err) {
+    *error_number = 0;
     if (to.ss_family == AF_INET6 &&
         tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
-        out.error_number = EADDRNOTAVAIL;
-        out.error = "connect: the namespace's IPv6 address is still tentative";
-        return out;
+        *error_number = EADDRNOTAVAIL;
+        return fail(err, "connect: the namespace's IPv6 address is still tentative");
     }
     UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
-        out.error_number = errno;
-        out.error = errno_text("socket");
-        return out;
+        *error_number = errno;
+        return fail(err, errno_text("socket"));
     }
-    if (from.len > 0 && !bind_transparent(fd.get(), from, &out)) return out;
+    if (from.len > 0 && !bind_transparent(fd.get(), from, error_number, err)) return false;
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
     } while (rc < 0 && errno == EINTR);
     if (rc < 0 && errno != EINPROGRESS) {
-        out.error_number = errno;
-        out.error = errno_text("connect");
-        return out;
+        *error_number = errno;
+        return fail(err, errno_text("connect"));
     }
-    out.fd = std::move(fd);
-    return out;
+    *out = std::move(fd);
+    return true;
 }
 
-std::unique_ptr<NetnsHelper> NetnsHelper::start(const Options& options, std::string* error) {
-    if (options.netns_type == NetnsType::TapFd) {
-        *error = "the port-forwarding helper needs a namespace target, not a tap FD";
-        return nullptr;
-    }
+bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr<NetnsHelper>* out,
+                        std::string* err) {
+    if (options.netns_type == NetnsType::TapFd)
+        return fail(err, "the port-forwarding helper needs a namespace target, not a tap FD");
     int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-        *error = errno_text("socketpair");
-        return nullptr;
-    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return fail(err, errno_text("socketpair"));
     UniqueFd ours(pair[0]);
     UniqueFd theirs(pair[1]);
     pid_t pid = fork();
-    if (pid < 0) {
-        *error = errno_text("fork");
-        return nullptr;
-    }
+    if (pid < 0) return fail(err, errno_text("fork"));
     if (pid == 0) {
         ours.reset();
         helper_main(options, std::move(theirs));
     }
+    ChildProcess process(pid);  // ended and reaped on every way out
     theirs.reset();
     set_timeout(ours.get(), kStartTimeoutSeconds);
-    ReceivedFd hello = receive_fd(ours.get());
-    if (!hello.ok || !hello.message.empty()) {
-        *error = hello.ok ? hello.message : "the port-forwarding helper exited during start-up";
-        kill(pid, SIGKILL);
-        return nullptr;
-    }
-    ReceivedFd routing = receive_fd(ours.get());
-    if (!routing.ok) {
-        *error = "the port-forwarding helper exited during start-up";
-        kill(pid, SIGKILL);
-        return nullptr;
-    }
-    set_timeout(ours.get(), kReplyTimeoutSeconds);
-    return std::unique_ptr<NetnsHelper>(new NetnsHelper(std::move(ours), routing.message));
+    UniqueFd none;
+    std::string hello;
+    bool answered = receive_fd(ours.get(), &none, &hello);
+    if (!answered || !hello.empty())
+        return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
+    std::string routing_error;
+    if (!receive_fd(ours.get(), &none, &routing_error))
+        return fail(err, "the port-forwarding helper exited during start-up");
+    // From here on nothing waits on the helper: requests and replies go
+    // through the loop.
+    fcntl(ours.get(), F_SETFL, O_NONBLOCK | O_RDWR);
+    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process), routing_error));
+    return true;
+}
+
+NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process,
+                         std::string transparent_error)
+    : loop_(loop),
+      channel_(std::move(channel)),
+      process_(std::move(process)),
+      transparent_error_(std::move(transparent_error)) {
+    loop_.watch(channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); });
 }
 
 NetnsHelper::~NetnsHelper() {
-    // The helper removes what it added to the namespace, then answers; the
-    // daemon's exit would otherwise kill it (PR_SET_PDEATHSIG) half way. A
-    // helper that does not answer in time is left to that.
+    // Requests still waiting are dropped unanswered: their owners are gone
+    // (the splice forwarder goes first). Closing the channel is the helper's
+    // cue to exit; the kill that follows ends one that cannot notice
+    // (stopped, or wedged), then it is reaped. First the helper removes
+    // what it added to the namespace: the kill must not catch it half way.
+    if (channel_) loop_.unwatch(channel_.get());
+    shut_down_helper();
+    channel_.reset();
+    process_.end();
+}
+
+// The one wait on the helper after start-up, at exit and bounded: it
+// answers a shutdown once its rules and routes are gone.
+void NetnsHelper::shut_down_helper() {
+    if (!channel_) return;
     Request request{};
     request.seq = ++seq_;
     request.kind = kShutdown;
-    if (send_request(channel_.get(), request)) await_reply(channel_.get(), request.seq);
-    channel_.reset();
+    ssize_t n;
+    do {
+        n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof request)) return;
+    int64_t give_up = EventLoop::now_ms() + kShutdownWaitMs;
+    std::string expected = std::to_string(request.seq) + " ";
+    for (int64_t now = EventLoop::now_ms(); now < give_up; now = EventLoop::now_ms()) {
+        pollfd p{channel_.get(), POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(give_up - now)) <= 0) return;
+        UniqueFd none;
+        std::string reply;
+        errno = 0;
+        if (!receive_fd(channel_.get(), &none, &reply)) {
+            if (errno != EAGAIN) return;  // gone: it has exited
+            continue;
+        }
+        if (reply.compare(0, expected.size(), expected) == 0) return;
+    }
+}
+
+void NetnsHelper::queue(const Request& request) {
+    if (!channel_ || unsent_.size() >= kMaxUnsent) return;
+    unsent_.push_back(request);
+    send_requests();
 }
 
 void NetnsHelper::release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) {
@@ -337,11 +319,21 @@ void NetnsHelper::release_udp_flow(const sockaddr_storage& local, uint16_t guest
         reinterpret_cast<sockaddr_in&>(request.addr).sin_port = htons(guest_port);
     else
         reinterpret_cast<sockaddr_in6&>(request.addr).sin6_port = htons(guest_port);
-    send_request(channel_.get(), request);
+    queue(request);
 }
 
-OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len,
-                                      const SourceAddress& from) {
+void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len,
+                              const SourceAddress& from, Opened done) {
+    if (!channel_) {
+        done(UniqueFd(), 0, "the port-forwarding helper is gone");
+        return;
+    }
+    // A helper that has stopped reading (stopped, or far behind) fills the
+    // channel, then this queue; past that, connections fail at once.
+    if (unsent_.size() >= kMaxUnsent) {
+        done(UniqueFd(), 0, "the port-forwarding helper is not answering");
+        return;
+    }
     Request request{};
     request.seq = ++seq_;
     request.kind = kOpenSocket;
@@ -349,11 +341,68 @@ OpenedSocket NetnsHelper::open_socket(int type, const sockaddr_storage& to, sock
     request.len = len;
     std::memcpy(&request.addr, &to, len < sizeof to ? len : sizeof to);
     request.from_len = from.len;
-    std::memcpy(&request.from, &from.addr, sizeof from.addr);
-    if (!send_request(channel_.get(), request)) {
-        OpenedSocket out;
-        out.error = errno_text("the port-forwarding helper is gone");
-        return out;
+    request.from = from.addr;
+    waiting_.emplace(request.seq, std::move(done));
+    unsent_.push_back(request);
+    send_requests();
+}
+
+// Sends what the channel takes; the rest waits for POLLOUT.
+void NetnsHelper::send_requests() {
+    while (!unsent_.empty()) {
+        ssize_t n;
+        do {
+            n = send(channel_.get(), &unsent_.front(), sizeof(Request),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN) break;
+        if (n != static_cast<ssize_t>(sizeof(Request))) {
+            gone();
+            return;
+        }
+        unsent_.pop_front();
     }
-    return await_reply(channel_.get(), request.seq);
+    loop_.set_events(channel_.get(), unsent_.empty() ? POLLIN : POLLIN | POLLOUT);
+}
+
+void NetnsHelper::channel_ready(short revents) {
+    if (revents & POLLOUT) send_requests();
+    if (channel_ && (revents & (POLLIN | POLLERR | POLLHUP))) take_replies();
+}
+
+void NetnsHelper::take_replies() {
+    for (;;) {
+        UniqueFd received;
+        std::string reply;
+        errno = 0;
+        if (!receive_fd(channel_.get(), &received, &reply)) {
+            if (errno != EAGAIN) gone();
+            return;
+        }
+        // "SEQ ERRNO TEXT"
+        char* end = nullptr;
+        uint64_t seq = std::strtoull(reply.c_str(), &end, 10);
+        auto it = waiting_.find(seq);
+        if (it == waiting_.end() || *end != ' ') continue;  // not a request of ours
+        int error_number = std::atoi(end + 1);
+        size_t space = reply.find(' ', static_cast<size_t>(end + 1 - reply.c_str()));
+        std::string text = space == std::string::npos ? "" : reply.substr(space + 1);
+        Opened done = std::move(it->second);
+        waiting_.erase(it);
+        if (!received && text.empty()) text = "the port-forwarding helper sent no socket";
+        done(std::move(received), error_number, text);
+        if (!channel_) return;  // the callback may not, but the helper may be gone
+    }
+}
+
+// The helper exited or broke its channel: every request waiting fails, and
+// every later one at once.
+void NetnsHelper::gone() {
+    log_error("the port-forwarding helper is gone; splice forwards stop connecting");
+    loop_.unwatch(channel_.get());
+    channel_.reset();
+    unsent_.clear();
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& [seq, done] : waiting) done(UniqueFd(), 0, "the port-forwarding helper is gone");
 }

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 
+#include "error.hpp"
+
 namespace {
 
 in_addr host_number(in_addr network, uint32_t n) {
@@ -45,34 +47,31 @@ Network6 default_network6() {
 // Refuses what slirp4netns 1.2.0 refuses, with its key phrases: "invalid
 // CIDR" for the shape, "invalid network address", "prefix length needs to
 // be 1-25" and, for host bits, "CIDR needs to be a network address".
-std::optional<Network> parse_cidr(const std::string& text, std::string* error) {
-    auto fail = [&](const std::string& why) -> std::optional<Network> {
-        if (error) *error = "invalid CIDR \"" + text + "\": " + why;
-        return std::nullopt;
+bool parse_cidr(const std::string& text, Network* network, std::string* err) {
+    auto invalid = [&](const std::string& why) {
+        return fail(err, "invalid CIDR \"" + text + "\": " + why);
     };
     auto slash = text.find('/');
-    if (slash == std::string::npos) return fail("expected ADDRESS/PREFIX, e.g. 10.0.2.0/24");
+    if (slash == std::string::npos) return invalid("expected ADDRESS/PREFIX, e.g. 10.0.2.0/24");
     std::string address_text = text.substr(0, slash);
     std::string prefix_text = text.substr(slash + 1);
     in_addr address{};
     if (inet_pton(AF_INET, address_text.c_str(), &address) != 1)
-        return fail("invalid network address \"" + address_text + "\"");
+        return invalid("invalid network address \"" + address_text + "\"");
     if (prefix_text.empty() || prefix_text.size() > 2 ||
         prefix_text.find_first_not_of("0123456789") != std::string::npos)
-        return fail("prefix length must be a number of one or two digits");
+        return invalid("prefix length must be a number of one or two digits");
     auto prefix = static_cast<unsigned>(std::strtoul(prefix_text.c_str(), nullptr, 10));
-    if (prefix < 1 || prefix > 25) return fail("prefix length needs to be 1-25");
+    if (prefix < 1 || prefix > 25) return invalid("prefix length needs to be 1-25");
     Network net = derive(address, prefix);
-    if (net.address.s_addr != address.s_addr) {
-        if (error)
-            *error =
-                "CIDR needs to be a network address like 10.0.2.0/24, not like "
-                "10.0.2.100/24: \"" +
-                text + "\" has host bits set (the network is " + ipv4_to_string(net.address) + "/" +
-                std::to_string(prefix) + ")";
-        return std::nullopt;
-    }
-    return net;
+    if (net.address.s_addr != address.s_addr)
+        return fail(err,
+                    "CIDR needs to be a network address like 10.0.2.0/24, not like "
+                    "10.0.2.100/24: \"" +
+                        text + "\" has host bits set (the network is " +
+                        ipv4_to_string(net.address) + "/" + std::to_string(prefix) + ")");
+    *network = net;
+    return true;
 }
 
 std::string ipv4_to_string(in_addr addr) {

@@ -30,7 +30,7 @@ Network default_network();
 Network6 default_network6();
 
 // Parses "A.B.C.D/N" with N in 1..25 (the DHCP range and .100 must fit).
-std::optional<Network> parse_cidr(const std::string& text, std::string* error);
+bool parse_cidr(const std::string& text, Network* network, std::string* err);
 
 std::string ipv4_to_string(in_addr addr);
 std::string ipv6_to_string(const in6_addr& addr);

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "error.hpp"
+
 namespace {
 
 enum LongOnly {
@@ -58,48 +60,40 @@ int hex_digit(char c) {
     return -1;
 }
 
-// Applies one option; returns an error line, or "" when it was fine.
-std::string apply_option(Options& o, int c, const std::string& value) {
-    std::string error;
+// Applies one option.
+bool apply_option(Options& o, int c, const std::string& value, std::string* err) {
     switch (c) {
         case 'c':
             o.configure = true;
-            return "";
+            return true;
         case 'e':
         case 'r': {
             auto fd = parse_fd_number(value);
             const char* name = c == 'e' ? "exit-fd" : "ready-fd";
             if (!fd)
-                return std::string(name) + " must be a non-negative integer, got \"" + value + "\"";
+                return fail(err, std::string(name) + " must be a non-negative integer, got \"" +
+                                     value + "\"");
             (c == 'e' ? o.exit_fd : o.ready_fd) = *fd;
-            return "";
+            return true;
         }
-        case 'm': {
-            auto mtu = parse_mtu(value, &error);
-            if (!mtu) return error;
-            o.mtu = *mtu;
-            return "";
-        }
+        case 'm':
+            return parse_mtu(value, &o.mtu, err);
         case '6':
             o.enable_ipv6 = true;
-            return "";
+            return true;
         case 'a':
-            if (value.empty()) return "api-socket path must not be empty";
+            if (value.empty()) return fail(err, "api-socket path must not be empty");
             if (value.size() >= sizeof(sockaddr_un::sun_path))
-                return "API socket path is too long (" + std::to_string(value.size()) +
-                       " bytes, the limit is " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
-                       ")";
+                return fail(err, "API socket path is too long (" + std::to_string(value.size()) +
+                                     " bytes, the limit is " +
+                                     std::to_string(sizeof(sockaddr_un::sun_path) - 1) + ")");
             o.api_socket = value;
-            return "";
-        case kCidr: {
-            auto net = parse_cidr(value, &error);
-            if (!net) return error;
-            o.network = *net;
-            return "";
-        }
+            return true;
+        case kCidr:
+            return parse_cidr(value, &o.network, err);
         case kDisableHostLoopback:
             o.disable_host_loopback = true;
-            return "";
+            return true;
         case kNetnsType:
             o.netns_type_given = true;
             if (value == "pid")
@@ -109,36 +103,40 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             else if (value == "tapfd")
                 o.netns_type = NetnsType::TapFd;
             else
-                return "unknown netns-type \"" + value + "\" (expected pid, path or tapfd)";
-            return "";
+                return fail(err,
+                            "unknown netns-type \"" + value + "\" (expected pid, path or tapfd)");
+            return true;
         case kUsernsPath:
-            if (value.empty()) return "userns path doesn't exist: the path is empty";
+            if (value.empty()) return fail(err, "userns path doesn't exist: the path is empty");
             o.userns_path = value;
-            return "";
+            return true;
         case kEnableSandbox:
             o.enable_sandbox = true;
-            return "";
+            return true;
         case kEnableSeccomp:
             o.enable_seccomp = true;
-            return "";
+            return true;
         case kOutboundAddr:
             if (value.empty())
-                return "outbound-addr has to be valid ipv4 address or interface name, not empty";
+                return fail(
+                    err, "outbound-addr has to be valid ipv4 address or interface name, not empty");
             o.outbound_addr = value;
-            return "";
+            return true;
         case kOutboundAddr6:
             if (value.empty())
-                return "outbound-addr6 has to be valid ipv6 address or interface name, not empty";
+                return fail(
+                    err,
+                    "outbound-addr6 has to be valid ipv6 address or interface name, not empty");
             o.outbound_addr6 = value;
-            return "";
+            return true;
         case kDisableDns:
             o.disable_dns = true;
-            return "";
+            return true;
         case kMacAddress: {
-            auto mac = parse_mac(value, &error);
-            if (!mac) return error;
+            MacAddress mac;
+            if (!parse_mac(value, &mac, err)) return false;
             o.mac = mac;
-            return "";
+            return true;
         }
         case kTargetType:
             if (value == "netns")
@@ -146,8 +144,9 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             else if (value == "bess")
                 o.target_type = TargetType::Bess;
             else
-                return "--target-type must be either \"netns\" or \"bess\", got \"" + value + "\"";
-            return "";
+                return fail(err, "--target-type must be either \"netns\" or \"bess\", got \"" +
+                                     value + "\"");
+            return true;
         case kPortForwardMode:
             o.port_forward_mode_given = true;
             if (value == "slirp")
@@ -157,76 +156,85 @@ std::string apply_option(Options& o, int c, const std::string& value) {
             else if (value == "auto")
                 o.port_forward_mode = PortForwardMode::Auto;
             else
-                return "unknown port-forward-mode \"" + value +
-                       "\" (expected auto, slirp or splice)";
-            return "";
+                return fail(err, "unknown port-forward-mode \"" + value +
+                                     "\" (expected auto, slirp or splice)");
+            return true;
         case kBusyPoll: {
             auto us = parse_decimal(value, 0, kMaxBusyPollUs);
             if (!us)
-                return "invalid busy-poll \"" + value + "\" (0 to " +
-                       std::to_string(kMaxBusyPollUs) + " microseconds)";
+                return fail(err, "invalid busy-poll \"" + value + "\" (0 to " +
+                                     std::to_string(kMaxBusyPollUs) + " microseconds)");
             o.busy_poll_us = static_cast<unsigned>(*us);
-            return "";
+            return true;
         }
         case 'h':
             o.action = Action::Help;
-            return "";
+            return true;
         case 'v':
             o.action = Action::Version;
-            return "";
+            return true;
     }
-    return "unknown option";
+    return fail(err, "unknown option");
 }
 
-std::string validate_combination(Options& o, const std::vector<std::string>& positional) {
+bool validate_combination(Options& o, const std::vector<std::string>& positional,
+                          std::string* err) {
     if (positional.empty()) {
-        if (o.target_type == TargetType::Bess) return "missing PATH of the BESS socket";
-        return "missing PID, PATH or FD (see --help)";
+        if (o.target_type == TargetType::Bess) return fail(err, "missing PATH of the BESS socket");
+        return fail(err, "missing PID, PATH or FD (see --help)");
     }
-    if (positional.size() > 2) return "too many arguments: unexpected \"" + positional[2] + "\"";
+    if (positional.size() > 2)
+        return fail(err, "too many arguments: unexpected \"" + positional[2] + "\"");
     o.target = positional[0];
     if (positional.size() == 2) {
         if (o.target_type == TargetType::Bess)
-            return "too many arguments: a TAPNAME is not used with --target-type=bess";
+            return fail(err, "too many arguments: a TAPNAME is not used with --target-type=bess");
         const std::string& name = positional[1];
         if (name.empty() || name.size() >= 16 || name.find_first_of("/ \t\n:") != std::string::npos)
-            return "invalid TAPNAME \"" + name + "\" (1 to 15 characters, no '/', ':' or spaces)";
+            return fail(err, "invalid TAPNAME \"" + name +
+                                 "\" (1 to 15 characters, no '/', ':' or spaces)");
         o.tap_name = name;
     }
     if (o.mac && !o.configure)
-        return "--macaddress cannot be specified when --configure or -c is not specified";
+        return fail(err,
+                    "--macaddress cannot be specified when --configure or -c is not specified");
     // Splice mode opens sockets inside a network namespace: a tap FD or a BESS
     // socket names none, so there only the slirp mode works.
     if (o.target_type == TargetType::Bess || o.netns_type == NetnsType::TapFd) {
         if (o.port_forward_mode_given && o.port_forward_mode == PortForwardMode::Splice)
-            return "--port-forward-mode=splice needs a network namespace target (not "
-                   "--netns-type=tapfd or --target-type=bess)";
+            return fail(err,
+                        "--port-forward-mode=splice needs a network namespace target (not "
+                        "--netns-type=tapfd or --target-type=bess)");
         o.port_forward_mode = PortForwardMode::Slirp;
     }
     if (o.target_type == TargetType::Bess) {
-        if (o.configure) return "--configure conflicts with --target-type=bess";
-        if (o.netns_type_given) return "--netns-type conflicts with --target-type=bess";
-        if (!o.userns_path.empty()) return "--userns-path conflicts with --target-type=bess";
-        if (o.target.size() >= sizeof(sockaddr_un::sun_path)) return "BESS socket path is too long";
-        return "";
+        if (o.configure) return fail(err, "--configure conflicts with --target-type=bess");
+        if (o.netns_type_given) return fail(err, "--netns-type conflicts with --target-type=bess");
+        if (!o.userns_path.empty())
+            return fail(err, "--userns-path conflicts with --target-type=bess");
+        if (o.target.size() >= sizeof(sockaddr_un::sun_path))
+            return fail(err, "BESS socket path is too long");
+        return true;
     }
     switch (o.netns_type) {
         case NetnsType::Pid: {
             auto pid = parse_decimal(o.target, 1, 0x3fffffff);
-            if (!pid) return "PID must be a positive integer, got \"" + o.target + "\"";
+            if (!pid) return fail(err, "PID must be a positive integer, got \"" + o.target + "\"");
             o.target_pid = static_cast<pid_t>(*pid);
             break;
         }
         case NetnsType::Path:
             if (o.target.empty())
-                return "existing path expected when --netns-type=path: the path is empty";
+                return fail(err,
+                            "existing path expected when --netns-type=path: the path is empty");
             break;
         case NetnsType::TapFd: {
             auto fd = parse_fd_number(o.target);
-            if (!fd) return "tap FD must be a non-negative integer, got \"" + o.target + "\"";
-            if (o.configure) return "--configure cannot be used with --netns-type=tapfd";
+            if (!fd)
+                return fail(err, "tap FD must be a non-negative integer, got \"" + o.target + "\"");
+            if (o.configure) return fail(err, "--configure cannot be used with --netns-type=tapfd");
             if (!o.userns_path.empty())
-                return "--userns-path cannot be used with --netns-type=tapfd";
+                return fail(err, "--userns-path cannot be used with --netns-type=tapfd");
             o.tap_fd = *fd;
             break;
         }
@@ -234,9 +242,9 @@ std::string validate_combination(Options& o, const std::vector<std::string>& pos
     // The original reads a missing TAPNAME as a usage error, whatever its
     // help text suggests; a tap FD needs none.
     if (positional.size() < 2 && o.netns_type != NetnsType::TapFd)
-        return "missing TAPNAME (e.g. tap0) after \"" + o.target + "\" (see --help)";
-    if (o.enable_ipv6 && o.mtu < 1280) return "IPv6 needs an MTU of at least 1280";
-    return "";
+        return fail(err, "missing TAPNAME (e.g. tap0) after \"" + o.target + "\" (see --help)");
+    if (o.enable_ipv6 && o.mtu < 1280) return fail(err, "IPv6 needs an MTU of at least 1280");
+    return true;
 }
 
 // The long option `word` ("--name" or "--name=value") names, possibly
@@ -281,21 +289,14 @@ std::optional<long> parse_decimal(const std::string& text, long min, long max) {
     return value;
 }
 
-std::optional<unsigned> parse_mtu(const std::string& text, std::string* error) {
+bool parse_mtu(const std::string& text, unsigned* mtu, std::string* err) {
     auto value = parse_decimal(text, 0, 1L << 40);
-    if (!value) {
-        if (error) *error = "MTU must be a positive integer (< 65522), got \"" + text + "\"";
-        return std::nullopt;
-    }
-    if (*value == 0 || *value > 65521) {
-        if (error) *error = "MTU must be a positive integer (< 65522), got " + text;
-        return std::nullopt;
-    }
-    if (*value < 68) {
-        if (error) *error = "MTU must be between 68 and 65521, got " + text;
-        return std::nullopt;
-    }
-    return static_cast<unsigned>(*value);
+    if (!value) return fail(err, "MTU must be a positive integer (< 65522), got \"" + text + "\"");
+    if (*value == 0 || *value > 65521)
+        return fail(err, "MTU must be a positive integer (< 65522), got " + text);
+    if (*value < 68) return fail(err, "MTU must be between 68 and 65521, got " + text);
+    *mtu = static_cast<unsigned>(*value);
+    return true;
 }
 
 std::optional<int> parse_fd_number(const std::string& text) {
@@ -306,13 +307,11 @@ std::optional<int> parse_fd_number(const std::string& text) {
 
 // Six colon-separated groups of one or two hex digits ("2:0:0:0:0:1" is
 // accepted, as ether_aton and the original slirp4netns accept it).
-std::optional<MacAddress> parse_mac(const std::string& text, std::string* error) {
-    auto invalid = [&]() -> std::optional<MacAddress> {
-        if (error)
-            *error = "\"" + text +
-                     "\" is an invalid MAC address (expected six hex bytes separated by ':', "
-                     "like 02:00:00:00:00:01)";
-        return std::nullopt;
+bool parse_mac(const std::string& text, MacAddress* out, std::string* err) {
+    auto invalid = [&] {
+        return fail(err, "\"" + text +
+                             "\" is an invalid MAC address (expected six hex bytes separated by "
+                             "':', like 02:00:00:00:00:01)");
     };
     MacAddress mac{};
     size_t pos = 0;
@@ -330,13 +329,11 @@ std::optional<MacAddress> parse_mac(const std::string& text, std::string* error)
     if (pos != text.size()) return invalid();
     // The kernel refuses these for an interface; the original only learns
     // that inside the namespace ("cannot set MAC address").
-    if ((mac[0] & 1) || mac == MacAddress{}) {
-        if (error)
-            *error = "cannot set MAC address \"" + text +
-                     "\": a multicast or all-zero address cannot name an interface";
-        return std::nullopt;
-    }
-    return mac;
+    if ((mac[0] & 1) || mac == MacAddress{})
+        return fail(err, "cannot set MAC address \"" + text +
+                             "\": a multicast or all-zero address cannot name an interface");
+    *out = mac;
+    return true;
 }
 
 std::string format_mac(const MacAddress& mac) {
@@ -346,8 +343,8 @@ std::string format_mac(const MacAddress& mac) {
     return buf;
 }
 
-ParseResult parse_options(const std::vector<std::string>& args) {
-    ParseResult result;
+bool parse_options(const std::vector<std::string>& args, Options* options, std::string* err) {
+    *options = Options{};
     std::vector<std::string> storage(args);
     std::vector<char*> argv;
     for (auto& s : storage) argv.push_back(s.data());
@@ -364,18 +361,14 @@ ParseResult parse_options(const std::vector<std::string>& args) {
         // permutes argv); ":" reports a missing argument as ':' not '?'.
         int c = getopt_long(argc, argv.data(), ":ce:r:m:6a:hv", kLongOptions, &index);
         if (c == -1) break;
-        if (c == '?' || c == ':') {
-            result.error = getopt_error(c, optind > 0 && optind <= argc ? argv[optind - 1] : "");
-            return result;
-        }
-        result.error = apply_option(result.options, c, optarg ? optarg : "");
-        if (!result.ok()) return result;
+        if (c == '?' || c == ':')
+            return fail(err, getopt_error(c, optind > 0 && optind <= argc ? argv[optind - 1] : ""));
+        if (!apply_option(*options, c, optarg ? optarg : "", err)) return false;
     }
-    if (result.options.action != Action::Run) return result;
+    if (options->action != Action::Run) return true;
     // Permuted: argv (not storage) now lists the non-options last.
     std::vector<std::string> positional(argv.begin() + optind, argv.begin() + argc);
-    result.error = validate_combination(result.options, positional);
-    return result;
+    return validate_combination(*options, positional, err);
 }
 
 std::string help_text(const std::string& program) {

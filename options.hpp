@@ -67,19 +67,13 @@ struct Options {
     int tap_fd = -1;
 };
 
-struct ParseResult {
-    Options options;
-    std::string error;  // empty on success; otherwise one line naming the problem
-    bool ok() const { return error.empty(); }
-};
-
 // Parses argv the way slirp4netns 1.3 does, then validates the combination.
-ParseResult parse_options(const std::vector<std::string>& args);
+bool parse_options(const std::vector<std::string>& args, Options* options, std::string* err);
 
 // Single-value validators, exposed for unit tests and for the API.
-std::optional<unsigned> parse_mtu(const std::string& text, std::string* error);
+bool parse_mtu(const std::string& text, unsigned* mtu, std::string* err);
 std::optional<int> parse_fd_number(const std::string& text);
-std::optional<MacAddress> parse_mac(const std::string& text, std::string* error = nullptr);
+bool parse_mac(const std::string& text, MacAddress* mac, std::string* err = nullptr);
 std::optional<long> parse_decimal(const std::string& text, long min, long max);
 
 std::string help_text(const std::string& program);

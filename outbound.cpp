@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include "error.hpp"
+
 namespace {
 
 // Finds the first address of `family` on interface `name`. IPv6 link-local
@@ -42,9 +44,10 @@ std::string has_to_be_valid(const char* option) {
 }
 
 template <typename SockAddr>
-std::optional<SockAddr> resolve(const std::string& text, int family, const char* option,
-                                std::string* error) {
-    SockAddr out{};
+bool resolve(const std::string& text, int family, const char* option, SockAddr* resolved,
+             std::string* err) {
+    SockAddr& out = *resolved;
+    out = {};
     void* addr_field;
     if constexpr (sizeof(SockAddr) == sizeof(sockaddr_in)) {
         out.sin_family = AF_INET;
@@ -53,31 +56,29 @@ std::optional<SockAddr> resolve(const std::string& text, int family, const char*
         out.sin6_family = AF_INET6;
         addr_field = &out.sin6_addr;
     }
-    if (inet_pton(family, text.c_str(), addr_field) == 1) return out;
-    if (text.size() >= IFNAMSIZ) {
-        *error =
-            has_to_be_valid(option) + ": \"" + text + "\" is neither an address nor an interface";
-        return std::nullopt;
-    }
+    if (inet_pton(family, text.c_str(), addr_field) == 1) return true;
+    if (text.size() >= IFNAMSIZ)
+        return fail(err, has_to_be_valid(option) + ": \"" + text +
+                             "\" is neither an address nor an interface");
     sockaddr_storage found{};
     bool exists = false;
     if (address_of_interface(text, family, &found, &exists)) {
         std::memcpy(&out, &found, sizeof out);
-        return out;
+        return true;
     }
-    *error = has_to_be_valid(option) + ": \"" + text + "\" " +
-             (exists ? std::string("has no ") +
-                           (family == AF_INET ? "IPv4" : "non-link-local IPv6") + " address"
-                     : "is neither an address nor an interface");
-    return std::nullopt;
+    return fail(err,
+                has_to_be_valid(option) + ": \"" + text + "\" " +
+                    (exists ? std::string("has no ") +
+                                  (family == AF_INET ? "IPv4" : "non-link-local IPv6") + " address"
+                            : "is neither an address nor an interface"));
 }
 
 }  // namespace
 
-std::optional<sockaddr_in> resolve_outbound4(const std::string& text, std::string* error) {
-    return resolve<sockaddr_in>(text, AF_INET, "outbound-addr", error);
+bool resolve_outbound4(const std::string& text, sockaddr_in* out, std::string* err) {
+    return resolve(text, AF_INET, "outbound-addr", out, err);
 }
 
-std::optional<sockaddr_in6> resolve_outbound6(const std::string& text, std::string* error) {
-    return resolve<sockaddr_in6>(text, AF_INET6, "outbound-addr6", error);
+bool resolve_outbound6(const std::string& text, sockaddr_in6* out, std::string* err) {
+    return resolve(text, AF_INET6, "outbound-addr6", out, err);
 }

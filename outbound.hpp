@@ -4,8 +4,7 @@
 
 #include <netinet/in.h>
 
-#include <optional>
 #include <string>
 
-std::optional<sockaddr_in> resolve_outbound4(const std::string& text, std::string* error);
-std::optional<sockaddr_in6> resolve_outbound6(const std::string& text, std::string* error);
+bool resolve_outbound4(const std::string& text, sockaddr_in* out, std::string* err);
+bool resolve_outbound6(const std::string& text, sockaddr_in6* out, std::string* err);

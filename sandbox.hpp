@@ -7,8 +7,8 @@
 
 #include "options.hpp"
 
-// Returns "" on success, else one line naming what failed. Must be called
-// while the process is single-threaded (joining a user namespace requires it).
+// Must be called while the process is single-threaded (joining a user
+// namespace requires it).
 //
 // Rootless (without CAP_SYS_ADMIN), the process first joins the target's user
 // namespace (or, when there is none other than its own, e.g. tapfd or BESS, a
@@ -21,9 +21,9 @@
 // pivot_root, the old root detached, no-new-privs. keep_net_admin (the
 // port-forwarding helper, for transparent forwards) also keeps CAP_NET_ADMIN,
 // which there counts only in the target's own network namespace.
-std::string enter_sandbox(const Options& options, bool keep_net_admin = false);
+bool enter_sandbox(const Options& options, bool keep_net_admin, std::string* err);
 
-// Why /etc/resolv.conf would become unreadable in the sandbox ("" if it would
-// not): a symlink, or a chain of them, leading outside /etc and /run. The
-// path is a parameter for unit tests; the daemon checks /etc/resolv.conf.
-std::string resolv_conf_escape(const std::string& path);
+// False, with the reason, when /etc/resolv.conf would become unreadable in
+// the sandbox: a symlink, or a chain of them, leading outside /etc and /run.
+// The path is a parameter for unit tests; the daemon checks /etc/resolv.conf.
+bool resolv_conf_reachable(const std::string& path, std::string* err);

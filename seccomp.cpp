@@ -37,13 +37,19 @@
 #include <cstring>
 #include <memory>
 
+#include "error.hpp"
 #include "sanitizers.hpp"
 
 namespace {
 
 constexpr const char* kAllowed[] = {
-    // The event loop: poll, the tap, signalfd, exit-fd, stderr.
+    // The event loop: poll, the tap, signalfd, exit-fd, stderr. Not seen
+    // (the loop's epoll set is newer than the list): epoll_ctl and
+    // epoll_wait, or epoll_pwait where glibc uses it (aarch64).
     "poll",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
     "read",
     "write",
     "writev",
@@ -99,6 +105,10 @@ constexpr const char* kAllowed[] = {
     "getpid",
     "gettid",
     "tgkill",
+    // Not seen: at exit the port-forwarding helper is killed (it may be
+    // stopped and never see its channel close) and reaped.
+    "kill",
+    "wait4",
 };
 
 // Sanitizer builds only: ASan's runtime calls sigaltstack whenever
@@ -108,37 +118,35 @@ constexpr const char* kAllowedWhenSanitized[] = {
     "sigaltstack", "futex", "sched_yield", "mprotect", "prctl",
 };
 
-std::string allow(scmp_filter_ctx ctx, const char* name) {
+bool allow(scmp_filter_ctx ctx, const char* name, std::string* err) {
     int nr = seccomp_syscall_resolve_name(name);
     // Names the native architecture does not have (open and stat on
     // aarch64) are simply absent there.
-    if (nr == __NR_SCMP_ERROR) return "";
+    if (nr == __NR_SCMP_ERROR) return true;
     int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-    if (rc == 0) return "";
-    return std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc);
+    if (rc == 0) return true;
+    return fail(err,
+                std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc));
 }
 
 }  // namespace
 
-std::string install_seccomp_filter() {
+bool install_seccomp_filter(std::string* err) {
     check_leaks_before_confinement();
     std::unique_ptr<void, decltype(&seccomp_release)> owned(seccomp_init(SCMP_ACT_ERRNO(EPERM)),
                                                             seccomp_release);
     scmp_filter_ctx ctx = owned.get();
-    if (ctx == nullptr) return "--enable-seccomp: cannot create a seccomp filter";
-    std::string error;
+    if (ctx == nullptr) return fail(err, "--enable-seccomp: cannot create a seccomp filter");
     for (const char* name : kAllowed)
-        if (error.empty()) error = allow(ctx, name);
+        if (!allow(ctx, name, err)) return false;
     if (S4N_SANITIZED_BUILD)
         for (const char* name : kAllowedWhenSanitized)
-            if (error.empty()) error = allow(ctx, name);
+            if (!allow(ctx, name, err)) return false;
     // libseccomp sets PR_SET_NO_NEW_PRIVS itself (its default), which is what
     // lets an unprivileged process load a filter without --enable-sandbox.
-    if (error.empty()) {
-        int rc = seccomp_load(ctx);
-        if (rc < 0)
-            error = std::string("--enable-seccomp: cannot load the seccomp filter: ") +
-                    std::strerror(-rc);
-    }
-    return error;
+    int rc = seccomp_load(ctx);
+    if (rc < 0)
+        return fail(err, std::string("--enable-seccomp: cannot load the seccomp filter: ") +
+                             std::strerror(-rc));
+    return true;
 }

@@ -4,7 +4,6 @@
 
 #include <string>
 
-// Returns "" on success, else one line naming what failed. Afterwards every
-// system call outside the list fails with EPERM (the process is not killed),
-// so the caller's ordinary error path reports it.
-std::string install_seccomp_filter();
+// Afterwards every system call outside the list fails with EPERM (the
+// process is not killed), so the caller's ordinary error path reports it.
+bool install_seccomp_filter(std::string* err);

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "error.hpp"
 #include "transparent_socket.hpp"
 
 namespace {
@@ -29,11 +30,9 @@ constexpr int64_t kAddrRetryMs = 50;
 constexpr size_t kSparePipes = 8;
 constexpr unsigned kUdpBatch = 32;
 constexpr size_t kUdpDatagramMax = 65536;
+// Datagrams of a new peer kept while its flow's socket is being opened.
+constexpr size_t kUdpWaiting = 64;
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
 
 // A reset propagates as a reset: closing with a zero linger sends RST.
 void set_reset_on_close(int fd) {
@@ -83,35 +82,27 @@ SpliceForwarder::~SpliceForwarder() {
         if (c->guest) loop_.unwatch(c->guest.get());
         if (c->retry_timer) loop_.cancel_timer(c->retry_timer);
     }
-    for (auto& [id, f] : flows_) loop_.unwatch(f->fd.get());
+    for (auto& [id, f] : flows_)
+        if (f->fd) loop_.unwatch(f->fd.get());
     if (idle_timer_) loop_.cancel_timer(idle_timer_);
 }
 
-SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string* error) {
+bool SpliceForwarder::add(const SpliceRule& rule, Handle* added, std::string* err) {
     int family = rule.host.ss_family;
     if ((family != AF_INET && family != AF_INET6) ||
         (rule.guest.ss_family != AF_INET && rule.guest.ss_family != AF_INET6) ||
-        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM)) {
-        *error = "splice forwarding needs an IPv4 or IPv6 TCP or UDP address";
-        return 0;
-    }
+        (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM))
+        return fail(err, "splice forwarding needs an IPv4 or IPv6 TCP or UDP address");
     UniqueFd fd(socket(family, rule.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *error = errno_text("socket");
-        return 0;
-    }
+    if (!fd) return fail(err, errno_text("socket"));
     int one = 1;
     if (rule.type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // "::" must not also claim the IPv4 port: an IPv4 rule may want it.
     if (family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0) {
-        *error = errno_text("cannot bind the host port");
-        return 0;
-    }
-    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0) {
-        *error = errno_text("listen");
-        return 0;
-    }
+    if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&rule.host), rule.host_len) < 0)
+        return fail(err, errno_text("cannot bind the host port"));
+    if (rule.type == SOCK_STREAM && listen(fd.get(), SOMAXCONN) < 0)
+        return fail(err, errno_text("listen"));
     Handle handle = next_handle_++;
     int raw = fd.get();
     listeners_.emplace(handle, Listener{rule.type, std::move(fd), rule.guest, rule.guest_len});
@@ -121,7 +112,8 @@ SpliceForwarder::Handle SpliceForwarder::add(const SpliceRule& rule, std::string
         ensure_udp_buffers();
         loop_.watch(raw, POLLIN, [this, handle](short) { udp_from_host(handle); });
     }
-    return handle;
+    *added = handle;
+    return true;
 }
 
 bool SpliceForwarder::remove(Handle handle) {
@@ -188,13 +180,24 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    OpenedSocket guest = opener_.open_socket(SOCK_STREAM, c.to, c.to_len, c.from);
-    if (!guest.fd) {
+    opener_.open_socket(SOCK_STREAM, c.to, c.to_len, c.from,
+                        [this, id](UniqueFd guest, int error_number, const std::string&) {
+                            guest_opened(id, std::move(guest), error_number);
+                        });
+}
+
+// The namespace side's socket, or why there is none. The client may have
+// left meanwhile: then the socket just closes.
+void SpliceForwarder::guest_opened(uint64_t id, UniqueFd guest, int error_number) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    if (!guest) {
         // No source address yet (a tentative IPv6 address, or every local
         // port in use): passing, so the client waits, a bounded time, on a
         // timer rather than in the loop. Anything else refuses it now.
         int64_t now = EventLoop::now_ms();
-        if (guest.error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
+        if (error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
             int64_t next = std::min(now + kAddrRetryMs, c.give_up_ms);
             c.retry_timer = loop_.add_timer(next, [this, id] { connect_guest(id); });
             return;
@@ -202,7 +205,7 @@ void SpliceForwarder::connect_guest(uint64_t id) {
         close_conn(id, c.host.get());
         return;
     }
-    c.guest = std::move(guest.fd);
+    c.guest = std::move(guest);
     loop_.watch(c.guest.get(), POLLOUT,
                 [this, id](short revents) { conn_event(id, false, revents); });
 }
@@ -342,7 +345,7 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
                         [this, id, on_host](short revents) { conn_event(id, on_host, revents); });
             watched = true;
         } else if (ev != last) {
-            // set_events() searches the loop's watch list: skipped when nothing changed.
+            // set_events() is a system call (epoll_ctl): skipped when nothing changed.
             loop_.set_events(fd, ev);
         }
         last = ev;
@@ -374,23 +377,48 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     auto found = flow_by_peer_.find(key);
     if (found != flow_by_peer_.end()) return found->second;
     SourceAddress from = source_for(peer, l);
-    OpenedSocket s = opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, from);
-    if (!s.fd) return 0;
+    // A transparent flow's reply rule is named by the port it is for.
+    uint16_t diverted_port = from.len > 0 ? port_of(l.guest) : 0;
     uint64_t id = next_id_++;
-    int fd = s.fd.get();
     auto flow =
-        std::make_unique<Flow>(Flow{std::move(s.fd), handle, peer, peer_len, EventLoop::now_ms()});
-    if (from.len > 0) {
-        // The helper names the flow's reply rule by where the socket is bound.
-        socklen_t len = sizeof flow->local;
-        flow->diverted = getsockname(fd, reinterpret_cast<sockaddr*>(&flow->local), &len) == 0;
-        flow->guest_port = port_of(l.guest);
-    }
+        std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, EventLoop::now_ms(), {}});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
-    loop_.watch(fd, POLLIN, [this, id](short) { udp_from_guest(id); });
     arm_idle_timer();
+    opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, from,
+                        [this, id, diverted_port](UniqueFd fd, int, const std::string&) {
+                            flow_opened(id, std::move(fd), diverted_port);
+                        });
     return id;
+}
+
+// Datagrams that came while the flow's socket was being opened go first.
+void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_port) {
+    // The helper names the flow's reply rule by where the socket is bound;
+    // a flow that ended while its socket was coming hands the rule back now.
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    bool diverted = fd && diverted_port != 0 &&
+                    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0;
+    auto it = flows_.find(id);
+    if (it == flows_.end()) {
+        if (diverted) opener_.release_udp_flow(local, diverted_port);
+        return;
+    }
+    if (!fd) {
+        close_flow(id);
+        return;
+    }
+    Flow& f = *it->second;
+    f.fd = std::move(fd);
+    f.diverted = diverted;
+    f.local = local;
+    f.guest_port = diverted_port;
+    loop_.watch(f.fd.get(), POLLIN, [this, id](short) { udp_from_guest(id); });
+    for (const std::string& datagram : f.waiting)
+        send(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT);
+    f.waiting.clear();
+    f.waiting.shrink_to_fit();
 }
 
 void SpliceForwarder::udp_from_host(Handle handle) {
@@ -428,10 +456,15 @@ void SpliceForwarder::udp_from_host(Handle handle) {
             j++;
         }
         auto f = flows_.find(flow_id);
-        if (flow_id != 0 && f != flows_.end()) {
+        if (f != flows_.end() && f->second->fd) {
             f->second->last_active_ms = now;
             // A full socket buffer drops datagrams, as the network would.
             sendmmsg(f->second->fd.get(), out, count, MSG_DONTWAIT);
+        } else if (f != flows_.end()) {
+            // Still opening: a few wait, as a socket buffer would hold them.
+            for (unsigned k = 0; k < count && f->second->waiting.size() < kUdpWaiting; k++)
+                f->second->waiting.emplace_back(static_cast<const char*>(out_iov[k].iov_base),
+                                                out_iov[k].iov_len);
         }
         i = j;
     }
@@ -465,7 +498,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     auto it = flows_.find(flow_id);
     if (it == flows_.end()) return;
     Flow& f = *it->second;
-    loop_.unwatch(f.fd.get());
+    if (f.fd) loop_.unwatch(f.fd.get());
     if (f.diverted) opener_.release_udp_flow(f.local, f.guest_port);
     flow_by_peer_.erase(std::make_pair(
         f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));

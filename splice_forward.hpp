@@ -43,8 +43,8 @@ class SpliceForwarder {
     SpliceForwarder(const SpliceForwarder&) = delete;
     SpliceForwarder& operator=(const SpliceForwarder&) = delete;
 
-    // Binds and listens. Returns a non-zero handle, or 0 with *error set.
-    Handle add(const SpliceRule& rule, std::string* error);
+    // Binds and listens; *handle is non-zero.
+    bool add(const SpliceRule& rule, Handle* handle, std::string* err);
     // Closes the listener: new connections are refused, open TCP connections
     // run to their natural end, UDP flows of this rule are dropped. Returns
     // false for an unknown handle.
@@ -96,19 +96,22 @@ class SpliceForwarder {
         socklen_t guest_len;
     };
     struct Flow {
-        UniqueFd fd;  // connected to the guest's address, inside the namespace
+        UniqueFd
+            fd;  // connected to the guest's address, inside the namespace; invalid while opening
         Handle listener;
         sockaddr_storage peer;  // the host-side sender
         socklen_t peer_len;
         int64_t last_active_ms;
-        bool diverted = false;     // transparent: the helper diverts its replies
-        sockaddr_storage local{};  // its address inside the namespace, when diverted
+        std::vector<std::string> waiting;  // datagrams that came while opening
+        bool diverted = false;             // transparent: the helper diverts its replies
+        sockaddr_storage local{};          // its address inside the namespace, when diverted
         uint16_t guest_port = 0;
     };
     enum class Pump { Ok, FromFailed, ToFailed };
 
     void accept_tcp(Handle handle);
     void connect_guest(uint64_t id);
+    void guest_opened(uint64_t id, UniqueFd guest, int error_number);
     void conn_event(uint64_t id, bool on_host, short revents);
     Pump pump(int from, int to, Direction& d);
     void update_watches(uint64_t id, Conn& c);
@@ -120,6 +123,7 @@ class SpliceForwarder {
     void udp_from_guest(uint64_t flow_id);
     uint64_t find_or_open_flow(Handle handle, const Listener& l, const sockaddr_storage& peer,
                                socklen_t peer_len);
+    void flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_port);
     void close_flow(uint64_t flow_id);
     void arm_idle_timer();
     void expire_idle_flows();

@@ -1,6 +1,7 @@
-// tap.hpp owns getting the tap device: a short-lived child joins the target's
-// user and network namespaces, creates the tap (and configures it with -c),
-// and hands the fd back to the daemon, which never leaves the host namespace.
+// tap.hpp owns the tap device: a short-lived child joins the target's user
+// and network namespaces, creates the tap (and configures it with -c), and
+// hands the fd back to the daemon, which never leaves the host namespace;
+// and, once it is here, the tap's virtio-net offloads.
 #pragma once
 
 #include <string>
@@ -8,28 +9,28 @@
 #include "options.hpp"
 #include "unique_fd.hpp"
 
-struct TapResult {
+struct Tap {
     UniqueFd fd;
     // With --netns-type=pid, a pidfd of the target process (when the kernel
     // has pidfd_open): it becomes readable when the target exits. The tap fd
     // pins the namespace, so the tap alone would never go away.
     UniqueFd target_process;
-    std::string error;  // set when fd is invalid
 };
 
 // Honors --netns-type (pid, path, tapfd), --userns-path and --configure.
-// The returned fd is non-blocking and close-on-exec.
-TapResult open_tap(const Options& options);
+// The fd is non-blocking and close-on-exec.
+bool open_tap(const Options& options, Tap* tap, std::string* err);
 
-// Opens namespace files for a target: shared with the port-forwarding helper,
-// which must land in exactly the same namespaces as the tap.
-struct TargetNamespaces {
-    UniqueFd user;  // invalid when no user namespace needs joining
-    UniqueFd net;
-    std::string error;
+// What the tap's virtio-net offloads came to (see vnet.hpp).
+struct TapOffloads {
+    bool vnet_header = false;  // every frame is prefixed with a VnetHeader
+    // When the kernel segments and checksums for us: the tap's MTU (the
+    // guest's), while libslirp runs at kVnetSlirpMtu. 0 when it does not.
+    unsigned segment_mtu = 0;
 };
-TargetNamespaces open_target_namespaces(const Options& options);
 
-// In a freshly forked child: joins the user namespace (if any), then the
-// network namespace. Returns "" or the reason it failed.
-std::string join_target_namespaces(const TargetNamespaces& ns);
+// Before libslirp starts: when the tap carries virtio-net headers (open_tap
+// asks for IFF_VNET_HDR), lets the kernel segment and checksum for us below
+// the largest MTU. *mtu is the configured MTU, raised to kVnetSlirpMtu when
+// the kernel segments.
+TapOffloads enable_tap_offloads(int tap, unsigned* mtu);

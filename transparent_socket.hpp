@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <string>
+
 #include "netns_helper.hpp"
 
 // The address the guest sees for `client`, as slirp mode shows it: the
@@ -19,6 +21,6 @@ SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_fam
 // Makes `fd` (a fresh socket of from's family) transparent and marked, and
 // binds it to `from`. The port falls back to an ephemeral one when taken:
 // a client that reaches two forwards to one guest port from the same port
-// keeps its address, not its port, on the second. On failure sets out's
-// error and returns false.
-bool bind_transparent(int fd, const SourceAddress& from, OpenedSocket* out);
+// keeps its address, not its port, on the second. On failure sets the errno
+// behind it and *err.
+bool bind_transparent(int fd, const SourceAddress& from, int* error_number, std::string* err);

@@ -9,10 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "error.hpp"
+
 namespace {
 
 std::string describe(const std::string& what, const std::string& path) {
-    return what + " \"" + path + "\": " + std::strerror(errno);
+    return errno_text(what + " \"" + path + "\"");
 }
 
 // A socket nobody accepts on is stale: connecting to it is refused.
@@ -27,31 +29,22 @@ bool is_stale_socket(const std::string& path, int type) {
 
 }  // namespace
 
-UniqueFd listen_unix_socket(const std::string& path, int type, int backlog, std::string* error) {
+bool listen_unix_socket(const std::string& path, int type, int backlog, UniqueFd* listener,
+                        std::string* err) {
     sockaddr_un addr{};
-    if (path.empty() || path.size() >= sizeof addr.sun_path) {
-        *error = "socket path \"" + path + "\" is empty or too long";
-        return {};
-    }
+    if (path.empty() || path.size() >= sizeof addr.sun_path)
+        return fail(err, "socket path \"" + path + "\" is empty or too long");
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            // The original's bind fails here with EADDRINUSE: its words stay.
-            *error = "refusing to replace \"" + path +
-                     "\": it exists and is not a socket (Address already in use)";
-            return {};
-        }
-        if (!is_stale_socket(path, type)) {
-            *error = "socket \"" + path + "\" is in use by another process";
-            return {};
-        }
+        if (!S_ISSOCK(st.st_mode))
+            return fail(err, "refusing to replace \"" + path +
+                                 "\": it exists and is not a socket (Address already in use)");
+        if (!is_stale_socket(path, type))
+            return fail(err, "socket \"" + path + "\" is in use by another process");
         unlink(path.c_str());
     }
     UniqueFd fd(socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *error = describe("cannot create socket for", path);
-        return {};
-    }
+    if (!fd) return fail(err, describe("cannot create socket for", path));
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size());
     // The umask makes the file owner-only from its first instant, so no other
@@ -59,19 +52,17 @@ UniqueFd listen_unix_socket(const std::string& path, int type, int backlog, std:
     mode_t old_mask = umask(0177);
     int bound = bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     umask(old_mask);
-    if (bound < 0) {
-        *error = describe("cannot bind", path);
-        return {};
-    }
+    if (bound < 0) return fail(err, describe("cannot bind", path));
     if (listen(fd.get(), backlog) < 0) {
-        *error = describe("cannot listen on", path);
+        std::string why = describe("cannot listen on", path);
         unlink(path.c_str());
-        return {};
+        return fail(err, why);
     }
-    return fd;
+    *listener = std::move(fd);
+    return true;
 }
 
-bool SocketFile::remember(const std::string& path, std::string* error) {
+bool SocketFile::remember(const std::string& path, std::string* err) {
     std::string dir = ".";
     std::string name = path;
     if (auto slash = path.rfind('/'); slash != std::string::npos) {
@@ -80,10 +71,8 @@ bool SocketFile::remember(const std::string& path, std::string* error) {
     }
     UniqueFd directory(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     struct stat st {};
-    if (!directory || fstatat(directory.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        *error = describe("cannot find the socket file", path);
-        return false;
-    }
+    if (!directory || fstatat(directory.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail(err, describe("cannot find the socket file", path));
     directory_ = std::move(directory);
     name_ = std::move(name);
     dev_ = st.st_dev;

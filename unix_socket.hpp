@@ -10,7 +10,8 @@
 #include "unique_fd.hpp"
 
 // type is SOCK_STREAM or SOCK_SEQPACKET. The fd is non-blocking, close-on-exec.
-UniqueFd listen_unix_socket(const std::string& path, int type, int backlog, std::string* error);
+bool listen_unix_socket(const std::string& path, int type, int backlog, UniqueFd* listener,
+                        std::string* err);
 
 // The socket file a listener created, remembered so that it can be removed
 // later even from inside the sandbox, where the path no longer resolves: by
@@ -33,7 +34,7 @@ class SocketFile {
     ~SocketFile() { remove(); }
 
     // Call right after binding path. Returns false and sets *error on failure.
-    bool remember(const std::string& path, std::string* error);
+    bool remember(const std::string& path, std::string* err);
     // Removes the file if it is still the one remembered; then forgets it.
     void remove();
 

@@ -2,10 +2,10 @@
 // code: [[gnu::hot]] keeps it in .text.hot next to the event loop.
 #include "vnet.hpp"
 
-#include <bit>
 #include <cstring>
 #include <vector>
 
+#include "checksum.hpp"
 #include "wire.hpp"
 
 namespace {
@@ -62,55 +62,18 @@ struct TcpView {
 
 [[gnu::hot]] uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
     const uint8_t* ip = frame + v.ip;
-    uint64_t sum = v.v6 ? vnet_sum(ip + 8, 32) : vnet_sum(ip + 12, 8);
+    uint64_t sum = v.v6 ? checksum_sum(ip + 8, 32) : checksum_sum(ip + 12, 8);
     return sum + kProtoTcp + v.tcp_len;
 }
 
 }  // namespace
-
-[[gnu::hot]] uint64_t vnet_sum(const uint8_t* data, size_t len, uint64_t sum) {
-    // The one's-complement sum does not depend on byte order (RFC 1071): add
-    // native 32-bit words into a 64-bit accumulator (carries collect in the
-    // upper half; the loop vectorizes), fold, and swap to network order once.
-    uint64_t native = 0;
-    while (len >= 4) {
-        uint32_t word;
-        std::memcpy(&word, data, 4);
-        native += word;
-        data += 4;
-        len -= 4;
-    }
-    if (len >= 2) {
-        uint16_t half;
-        std::memcpy(&half, data, 2);
-        native += half;
-        data += 2;
-        len -= 2;
-    }
-    uint16_t folded = vnet_fold(native);
-    if constexpr (std::endian::native == std::endian::little)
-        folded = static_cast<uint16_t>(folded << 8 | folded >> 8);
-    sum += folded;
-    if (len) sum += static_cast<uint64_t>(data[0]) << 8;
-    return sum;
-}
-
-[[gnu::hot]] uint16_t vnet_fold(uint64_t sum) {
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<uint16_t>(sum);
-}
-
-[[gnu::hot]] void vnet_set_ipv4_checksum(uint8_t* ip, size_t header_length) {
-    store16(ip + 10, 0);
-    store16(ip + 10, static_cast<uint16_t>(~vnet_fold(vnet_sum(ip, header_length))));
-}
 
 [[gnu::hot]] bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start,
                                          uint16_t csum_offset) {
     size_t field = static_cast<size_t>(csum_start) + csum_offset;
     if (field + 2 > len) return false;
     uint16_t check =
-        static_cast<uint16_t>(~vnet_fold(vnet_sum(frame + csum_start, len - csum_start)));
+        static_cast<uint16_t>(~checksum_fold(checksum_sum(frame + csum_start, len - csum_start)));
     // UDP (checksum at offset 6) sends a computed zero as all ones.
     if (check == 0 && csum_offset == 6) check = 0xffff;
     store16(frame + field, check);
@@ -141,7 +104,7 @@ struct TcpView {
             uint64_t sum = static_cast<uint16_t>(~load16(tcp + 16));
             sum += static_cast<uint16_t>(~old_mss);
             sum += new_mss;
-            store16(tcp + 16, static_cast<uint16_t>(~vnet_fold(sum)));
+            store16(tcp + 16, static_cast<uint16_t>(~checksum_fold(sum)));
             return true;
         }
         i += opt_len;
@@ -165,7 +128,7 @@ struct TcpView {
     out.header.csum_start = static_cast<uint16_t>(v.tcp);
     out.header.csum_offset = 16;
     out.check_offset = v.tcp + 16;
-    out.partial_check = vnet_fold(pseudo_header_sum(frame, v));
+    out.partial_check = checksum_fold(pseudo_header_sum(frame, v));
     if (fits) {
         out.kind = VnetOutput::Partial;
         return out;
@@ -200,7 +163,7 @@ struct TcpView {
         store16(h + 2, static_cast<uint16_t>(ihl + n));
         uint16_t flags = (!last || more_after) ? 0x2000 : 0;
         store16(h + 6, static_cast<uint16_t>(flags | ((base_offset + done) / 8)));
-        vnet_set_ipv4_checksum(h, ihl);
+        set_ipv4_checksum(h, ihl);
         emit(piece.data(), kEthHeader + ihl + n);
     }
     return true;

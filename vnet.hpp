@@ -40,12 +40,6 @@ constexpr uint8_t kVnetGsoTcpv6 = 4;
 // when the tap segments for us: the largest IPv4 packet.
 constexpr unsigned kVnetSlirpMtu = 65520;
 
-// One's-complement sum of len bytes (network order words), not folded.
-uint64_t vnet_sum(const uint8_t* data, size_t len, uint64_t sum = 0);
-uint16_t vnet_fold(uint64_t sum);
-// Fills in the header checksum of the IPv4 header at ip.
-void vnet_set_ipv4_checksum(uint8_t* ip, size_t header_length);
-
 // Completes the checksum the kernel left partial (kVnetNeedsCsum):
 // the field at csum_start + csum_offset holds the pseudo-header sum. Returns
 // false when the offsets do not fit the frame.

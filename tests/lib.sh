@@ -211,6 +211,17 @@ original_slirp4netns() {
     echo "$original"
 }
 
+# splice_peer_servers: starts splice-peer.py's servers inside the guest
+# (ports 7001-7007, see its opening comment), with $WORK/guest as their
+# directory, and waits until they listen.
+splice_peer_servers() {
+    mkdir -p "$WORK/guest"
+    # nsenter execs the server, so the pid kept for cleanup is the server itself.
+    background nsenter --target "$GUEST_PID" --net python3 "$TESTS_DIR/integration/splice-peer.py" \
+        serve "$WORK/guest"
+    wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
+}
+
 # api SOCKET JSON (or api-client.py's other modes): one request to a daemon's
 # API socket, printing the reply.
 api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }

@@ -66,12 +66,13 @@ std::string serve(std::string_view request, size_t chunk, const RequestDefaults&
               "TooLarge disagrees with the size", in);
     }
     if (state == FrameState::TooLarge) return format_error(api_error::kTooLarge);
-    ParsedRequest parsed = parse_request(in, defaults);
-    if (!parsed.request) {
-        check(!parsed.error.empty(), "refused without a desc", in);
-        return format_error(parsed.error);
+    ApiRequest parsed;
+    std::string error;
+    if (!parse_request(in, defaults, &parsed, &error)) {
+        check(!error.empty(), "refused without a desc", in);
+        return format_error(error);
     }
-    return apply(*parsed.request, table);
+    return apply(parsed, table);
 }
 
 }  // namespace

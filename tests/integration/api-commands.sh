@@ -48,6 +48,8 @@ reply_is "same port, other proto is fine" "$(add '"proto":"udp","host_port":8081
 background python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",8090)); s.listen(); time.sleep(60)'
 wait_until 5 port_is_listening 8090 || fail "blocker did not listen"
 reply_is "bind failure" "$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8090,"guest_port":80')" "$(err 'add_hostfwd: slirp_add_hostfwd failed')"
+# That forward was a splice one (loopback, auto): its cause is logged.
+expect "the bind's cause is logged" grep -qF 'add_hostfwd 127.0.0.1:8090: cannot bind the host port: Address already in use' "$WORK/slirp.log"
 reply_is "address not on this host" "$(add '"proto":"tcp","host_addr":"192.0.2.1","host_port":8091,"guest_port":80')" "$(err 'add_hostfwd: slirp_add_hostfwd failed')"
 # We are root here: privileged ports are bindable.
 reply_is "privileged port" "$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":80,"guest_port":80')" '{"return":{"id":7}}'

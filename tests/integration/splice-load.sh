@@ -9,10 +9,7 @@ PEER="$TESTS_DIR/integration/splice-peer.py"
 
 start_guest
 start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
-mkdir -p "$WORK/guest"
-# nsenter execs the server, so the pid kept for cleanup is the server itself.
-background nsenter --target "$GUEST_PID" --net python3 "$PEER" serve "$WORK/guest"
-wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
+splice_peer_servers
 reply=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":17007,"guest_port":7007,"mode":"splice"}}')
 grep -q '"id"' <<<"$reply" || fail "add_hostfwd answered '$reply'"
 fds_before=$(ls /proc/$SLIRP_PID/fd | wc -l)

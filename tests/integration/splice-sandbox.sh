@@ -18,10 +18,7 @@ wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
 SLIRP=$(slirp_launcher as-test-user setpriv --reuid="$TEST_USER" --regid="$TEST_USER" \
     --init-groups --reset-env -- "$SLIRP") start_slirp -c --enable-sandbox --enable-seccomp \
     --port-forward-mode=splice -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
-mkdir -p "$WORK/guest"
-# nsenter execs the server, so the pid kept for cleanup is the server itself.
-background nsenter --target "$GUEST_PID" --net python3 "$PEER" serve "$WORK/guest"
-wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
+splice_peer_servers
 
 helper=$(pgrep -P "$SLIRP_PID" -x slirp4netns-fwd) || fail "no port-forwarding helper under the daemon"
 [ "$(ps -o user= -p "$helper")" = "$TEST_USER" ] || fail "helper is not running as $TEST_USER"

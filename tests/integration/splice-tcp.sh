@@ -11,10 +11,7 @@ check() { timeout 60 python3 "$PEER" "$@" || fail "check $*"; }
 
 start_guest
 start_slirp -c -6 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
-mkdir -p "$WORK/guest"
-# nsenter execs the server, so the pid kept for cleanup is the server itself.
-background nsenter --target "$GUEST_PID" --net python3 "$PEER" serve "$WORK/guest"
-wait_until 10 test -e "$WORK/guest/ready" || fail "guest servers did not start"
+splice_peer_servers
 
 for port in 7001 7002 7003 7004 7005 7006; do
     add "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":1$port,\"guest_port\":$port,\"mode\":\"splice\""

@@ -1,20 +1,27 @@
 // test_api_request.cpp: the API protocol without sockets: framing, parsing
 // and validation into typed requests, the forward table, reply formatting.
 #include <arpa/inet.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
 
 #include <string>
 
 #include "api_request.hpp"
 
+#include "cmocka.hpp"
+
 namespace {
+
+// parse_request's outcome as one value, so that checks read as one expression.
+struct ParsedRequest {
+    std::optional<ApiRequest> request;
+    std::string error;
+};
+
+ParsedRequest parse(std::string_view bytes, const RequestDefaults& defaults) {
+    ParsedRequest p;
+    ApiRequest request;
+    if (parse_request(bytes, defaults, &request, &p.error)) p.request = request;
+    return p;
+}
 
 RequestDefaults defaults(bool ipv6 = false) {
     RequestDefaults d;
@@ -24,14 +31,14 @@ RequestDefaults defaults(bool ipv6 = false) {
 }
 
 std::string error_of(const std::string& text, bool ipv6 = false) {
-    ParsedRequest p = parse_request(text, defaults(ipv6));
+    ParsedRequest p = parse(text, defaults(ipv6));
     assert_false(p.request.has_value());
     return p.error;
 }
 
 HostfwdSpec add_ok(const std::string& arguments, bool ipv6 = false) {
-    ParsedRequest p = parse_request(
-        "{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", defaults(ipv6));
+    ParsedRequest p =
+        parse("{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", defaults(ipv6));
     if (!p.request) fail_msg("refused {%s}: %s", arguments.c_str(), p.error.c_str());
     assert_int_equal(static_cast<int>(p.request->command),
                      static_cast<int>(ApiCommand::AddHostfwd));
@@ -100,12 +107,11 @@ void test_protocol_errors(void**) {
 }
 
 void test_simple_commands(void**) {
-    auto list = parse_request("{\"execute\":\"list_hostfwd\"}", defaults());
+    auto list = parse("{\"execute\":\"list_hostfwd\"}", defaults());
     assert_true(list.request && list.request->command == ApiCommand::ListHostfwd);
-    auto stats = parse_request("{\"execute\":\"get_stats\",\"arguments\":{}}", defaults());
+    auto stats = parse("{\"execute\":\"get_stats\",\"arguments\":{}}", defaults());
     assert_true(stats.request && stats.request->command == ApiCommand::GetStats);
-    auto remove =
-        parse_request("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":7}}", defaults());
+    auto remove = parse("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":7}}", defaults());
     assert_true(remove.request && remove.request->command == ApiCommand::RemoveHostfwd);
     assert_int_equal(remove.request->remove_id, 7);
 }
@@ -247,8 +253,7 @@ PortForwardMode mode_of(const std::string& arguments, PortForwardMode daemon_def
     RequestDefaults d = defaults(ipv6);
     d.mode = daemon_default;
     d.splice_shows_clients = shows_clients;
-    ParsedRequest p =
-        parse_request("{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", d);
+    ParsedRequest p = parse("{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", d);
     if (!p.request) fail_msg("refused {%s}: %s", arguments.c_str(), p.error.c_str());
     return p.request->hostfwd.mode;
 }
@@ -282,7 +287,7 @@ void test_add_mode_auto(void**) {
     RequestDefaults slirp_daemon = defaults(true);
     slirp_daemon.mode = Slirp;
     assert_string_equal(
-        parse_request("{\"execute\":\"add_hostfwd\",\"arguments\":{" + mixed + "}}", slirp_daemon)
+        parse("{\"execute\":\"add_hostfwd\",\"arguments\":{" + mixed + "}}", slirp_daemon)
             .error.c_str(),
         api_error::kBadGuestAddr);
     assert_true(mode_of(tcp + "\"host_addr\":\"127.0.0.1\",\"mode\":\"slirp\"", Auto) == Slirp);

@@ -1,9 +1,6 @@
 // test_bess.cpp: the BESS listener and the socket-file bookkeeping it relies
 // on (SocketFile): one message is one frame, the file goes away with the
 // listener, and a file that is not ours is never removed.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,11 +12,7 @@
 
 #include "bess.hpp"
 
-// Last: cmocka's macros (fail, ...) must not meet the C++ headers. cmocka 1.1
-// declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka.hpp"
 
 namespace {
 
@@ -44,11 +37,18 @@ UniqueFd connect_seqpacket(const std::string& path) {
     return fd;
 }
 
+// The listener, or null with *error set.
+std::unique_ptr<BessListener> listen_at(const std::string& path, std::string* error) {
+    std::unique_ptr<BessListener> listener;
+    if (!BessListener::listen(path, &listener, error)) assert_null(listener.get());
+    return listener;
+}
+
 void test_frames_keep_their_boundaries(void**) {
     std::string dir = temp_dir();
     std::string path = dir + "/bess.sock";
     std::string error;
-    auto listener = BessListener::listen(path, &error);
+    auto listener = listen_at(path, &error);
     assert_non_null(listener.get());
     assert_false(listener->accept_client().valid());  // nobody there yet
     UniqueFd client = connect_seqpacket(path);
@@ -71,7 +71,7 @@ void test_file_removed_without_client(void**) {
     std::string dir = temp_dir();
     std::string path = dir + "/bess.sock";
     std::string error;
-    auto listener = BessListener::listen(path, &error);
+    auto listener = listen_at(path, &error);
     assert_non_null(listener.get());
     assert_true(exists(path));
     listener.reset();
@@ -83,7 +83,7 @@ void test_successor_file_is_not_removed(void**) {
     std::string dir = temp_dir();
     std::string path = dir + "/bess.sock";
     std::string error;
-    auto listener = BessListener::listen(path, &error);
+    auto listener = listen_at(path, &error);
     assert_non_null(listener.get());
     // Someone replaces the file: ours must not take theirs away.
     unlink(path.c_str());
@@ -103,12 +103,12 @@ void test_refuses_regular_file_and_long_path(void**) {
     assert_non_null(f);
     std::fclose(f);
     std::string error;
-    assert_null(BessListener::listen(path, &error).get());
+    assert_null(listen_at(path, &error).get());
     assert_non_null(std::strstr(error.c_str(), "not a socket"));
     assert_true(exists(path));
     unlink(path.c_str());
     error.clear();
-    assert_null(BessListener::listen(dir + "/" + std::string(120, 'x'), &error).get());
+    assert_null(listen_at(dir + "/" + std::string(120, 'x'), &error).get());
     assert_false(error.empty());
     rmdir(dir.c_str());
 }
@@ -117,10 +117,10 @@ void test_stale_socket_replaced(void**) {
     std::string dir = temp_dir();
     std::string path = dir + "/bess.sock";
     std::string error;
-    auto first = BessListener::listen(path, &error);
+    auto first = listen_at(path, &error);
     assert_non_null(first.get());
     // A second instance while the first listens: refused, first untouched.
-    assert_null(BessListener::listen(path, &error).get());
+    assert_null(listen_at(path, &error).get());
     assert_true(exists(path));
     // A dead instance's socket (bound, nobody listening) is replaced.
     {
@@ -131,7 +131,7 @@ void test_stale_socket_replaced(void**) {
         std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
         assert_int_equal(bind(dead.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     }
-    auto second = BessListener::listen(path, &error);
+    auto second = listen_at(path, &error);
     assert_non_null(second.get());
     second.reset();
     assert_false(exists(path));

@@ -1,14 +1,5 @@
 // test_files.cpp: the iostream-free file helpers (files.hpp): symlink
 // targets resolved lexically, and short writes to existing files only.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +8,8 @@ extern "C" {
 #include <string>
 
 #include "files.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 

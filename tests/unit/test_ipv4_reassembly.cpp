@@ -2,21 +2,14 @@
 // (ipv4_reassembly.hpp): any arrival order, the rebuilt header, and every
 // refusal (overlaps, a second last piece, odd sizes, past 65535 bytes,
 // timeouts, the cap on datagrams in progress).
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "checksum.hpp"
 #include "ipv4_reassembly.hpp"
-#include "vnet.hpp"
+
+#include "cmocka.hpp"
 
 namespace {
 
@@ -64,8 +57,8 @@ void check_whole(const Bytes& whole, const Bytes& payload, size_t header = 20) {
     assert_int_equal(whole.size(), 14 + header + payload.size());
     const uint8_t* ip = whole.data() + 14;
     assert_int_equal(ip[2] << 8 | ip[3], header + payload.size());
-    assert_int_equal(ip[6] << 8 | ip[7], 0);                    // no MF, offset 0
-    assert_int_equal(vnet_fold(vnet_sum(ip, header)), 0xffff);  // a valid header checksum
+    assert_int_equal(ip[6] << 8 | ip[7], 0);                            // no MF, offset 0
+    assert_int_equal(checksum_fold(checksum_sum(ip, header)), 0xffff);  // a valid header checksum
     assert_memory_equal(ip + header, payload.data(), payload.size());
 }
 

@@ -1,20 +1,21 @@
 // test_network.cpp: CIDR parsing and the addresses derived from it.
 #include <arpa/inet.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
 
 #include <cstring>
 #include <string>
 
 #include "network.hpp"
 
+#include "cmocka.hpp"
+
 namespace {
+
+// parse_cidr as a value, so that checks read as one expression.
+std::optional<Network> cidr(const std::string& text, std::string* error) {
+    Network network;
+    if (!parse_cidr(text, &network, error)) return std::nullopt;
+    return network;
+}
 
 std::string s(in_addr a) {
     return ipv4_to_string(a);
@@ -33,7 +34,7 @@ void test_default_network(void**) {
 
 void test_cidr_24(void**) {
     std::string error;
-    auto n = parse_cidr("10.99.0.0/24", &error);
+    auto n = cidr("10.99.0.0/24", &error);
     assert_true(n.has_value());
     assert_true(error.empty());
     assert_string_equal(s(n->address).c_str(), "10.99.0.0");
@@ -46,7 +47,7 @@ void test_cidr_24(void**) {
 
 void test_cidr_25_upper_half(void**) {
     std::string error;
-    auto n = parse_cidr("192.168.5.128/25", &error);
+    auto n = cidr("192.168.5.128/25", &error);
     assert_true(n.has_value());
     assert_int_equal(n->prefix, 25);
     assert_string_equal(s(n->address).c_str(), "192.168.5.128");
@@ -58,7 +59,7 @@ void test_cidr_25_upper_half(void**) {
 }
 
 void test_cidr_25_lower_half(void**) {
-    auto n = parse_cidr("192.168.5.0/25", nullptr);
+    auto n = cidr("192.168.5.0/25", nullptr);
     assert_true(n.has_value());
     assert_string_equal(s(n->netmask).c_str(), "255.255.255.128");
     assert_string_equal(s(n->gateway).c_str(), "192.168.5.2");
@@ -66,7 +67,7 @@ void test_cidr_25_lower_half(void**) {
 }
 
 void test_cidr_prefix_1(void**) {
-    auto n = parse_cidr("0.0.0.0/1", nullptr);
+    auto n = cidr("0.0.0.0/1", nullptr);
     assert_true(n.has_value());
     assert_string_equal(s(n->address).c_str(), "0.0.0.0");
     assert_string_equal(s(n->netmask).c_str(), "128.0.0.0");
@@ -74,7 +75,7 @@ void test_cidr_prefix_1(void**) {
 }
 
 void test_cidr_prefix_16(void**) {
-    auto n = parse_cidr("172.20.0.0/16", nullptr);
+    auto n = cidr("172.20.0.0/16", nullptr);
     assert_true(n.has_value());
     assert_string_equal(s(n->netmask).c_str(), "255.255.0.0");
     assert_string_equal(s(n->guest).c_str(), "172.20.0.100");
@@ -84,18 +85,18 @@ void test_cidr_prefix_16(void**) {
 // meant is named.
 void test_cidr_host_bits_refused(void**) {
     std::string error;
-    assert_false(parse_cidr("10.0.2.77/24", &error).has_value());
+    assert_false(cidr("10.0.2.77/24", &error).has_value());
     assert_non_null(strstr(error.c_str(), "CIDR needs to be a network address like 10.0.2.0/24"));
     assert_non_null(strstr(error.c_str(), "(the network is 10.0.2.0/24)"));
-    assert_false(parse_cidr("192.168.5.200/25", &error).has_value());
+    assert_false(cidr("192.168.5.200/25", &error).has_value());
     assert_non_null(strstr(error.c_str(), "(the network is 192.168.5.128/25)"));
-    assert_false(parse_cidr("10.0.0.0/1", nullptr).has_value());
+    assert_false(cidr("10.0.0.0/1", nullptr).has_value());
 }
 
 // Every rejection must name the input and say why, on one line.
 void expect_rejected(const char* text, const char* why) {
     std::string error;
-    auto n = parse_cidr(text, &error);
+    auto n = cidr(text, &error);
     assert_false(n.has_value());
     assert_non_null(strstr(error.c_str(), text));
     assert_non_null(strstr(error.c_str(), why));
@@ -135,7 +136,7 @@ void test_cidr_prefix_not_number(void**) {
 }
 
 void test_cidr_null_error_is_allowed(void**) {
-    assert_false(parse_cidr("bad", nullptr).has_value());
+    assert_false(cidr("bad", nullptr).has_value());
 }
 
 void test_network6(void**) {

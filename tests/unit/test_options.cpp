@@ -1,36 +1,51 @@
 // test_options.cpp: the command-line parser, its single-value validators and
 // the checks on option combinations.
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-// cmocka 1.1 declares its C functions without extern "C" guards.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "options.hpp"
 
+#include "cmocka.hpp"
+
 namespace {
 
-ParseResult parse(std::vector<std::string> args) {
+struct Parsed {
+    Options options;
+    std::string error;
+    bool ok = false;
+};
+
+Parsed parse(std::vector<std::string> args) {
     args.insert(args.begin(), "slirp4netns");
-    return parse_options(args);
+    Parsed r;
+    r.ok = parse_options(args, &r.options, &r.error);
+    return r;
 }
 
 Options parse_ok(std::vector<std::string> args) {
-    ParseResult r = parse(std::move(args));
-    if (!r.ok()) fail_msg("unexpected error: %s", r.error.c_str());
+    Parsed r = parse(std::move(args));
+    if (!r.ok) fail_msg("unexpected error: %s", r.error.c_str());
     return r.options;
+}
+
+// parse_mtu and parse_mac as values, so that checks read as one expression.
+std::optional<unsigned> mtu(const std::string& text, std::string* error) {
+    unsigned value = 0;
+    if (!parse_mtu(text, &value, error)) return std::nullopt;
+    return value;
+}
+
+std::optional<MacAddress> mac_of(const std::string& text) {
+    MacAddress mac;
+    if (!parse_mac(text, &mac)) return std::nullopt;
+    return mac;
 }
 
 // Parsing must fail with one line containing `needle`.
 void parse_fails(std::vector<std::string> args, const char* needle) {
-    ParseResult r = parse(std::move(args));
-    if (r.ok()) fail_msg("expected an error containing \"%s\"", needle);
+    Parsed r = parse(std::move(args));
+    if (r.ok) fail_msg("expected an error containing \"%s\"", needle);
     if (!strstr(r.error.c_str(), needle))
         fail_msg("error \"%s\" does not contain \"%s\"", r.error.c_str(), needle);
     assert_null(strchr(r.error.c_str(), '\n'));
@@ -157,24 +172,24 @@ void test_help_lists_every_option(void**) {
 
 void test_mtu_values(void**) {
     std::string error;
-    assert_int_equal(*parse_mtu("68", &error), 68);
-    assert_int_equal(*parse_mtu("1500", &error), 1500);
-    assert_int_equal(*parse_mtu("65521", &error), 65521);
+    assert_int_equal(*mtu("68", &error), 68);
+    assert_int_equal(*mtu("1500", &error), 1500);
+    assert_int_equal(*mtu("65521", &error), 65521);
     // The original's words for what it refuses; ours alone refuses 1 to 67.
-    assert_false(parse_mtu("0", &error).has_value());
+    assert_false(mtu("0", &error).has_value());
     assert_non_null(strstr(error.c_str(), "MTU must be a positive integer (< 65522)"));
-    assert_false(parse_mtu("67", &error).has_value());
+    assert_false(mtu("67", &error).has_value());
     assert_non_null(strstr(error.c_str(), "between 68 and 65521"));
-    assert_false(parse_mtu("65522", &error).has_value());
+    assert_false(mtu("65522", &error).has_value());
     assert_non_null(strstr(error.c_str(), "MTU must be a positive integer (< 65522)"));
-    assert_false(parse_mtu("99999999999999999999999", &error).has_value());
-    assert_false(parse_mtu("abc", &error).has_value());
+    assert_false(mtu("99999999999999999999999", &error).has_value());
+    assert_false(mtu("abc", &error).has_value());
     assert_non_null(strstr(error.c_str(), "\"abc\""));
-    assert_false(parse_mtu("", &error).has_value());
-    assert_false(parse_mtu("-1500", &error).has_value());
-    assert_false(parse_mtu("1500x", &error).has_value());
-    assert_false(parse_mtu(" 1500", &error).has_value());
-    assert_false(parse_mtu("0x5dc", nullptr).has_value());
+    assert_false(mtu("", &error).has_value());
+    assert_false(mtu("-1500", &error).has_value());
+    assert_false(mtu("1500x", &error).has_value());
+    assert_false(mtu(" 1500", &error).has_value());
+    assert_false(mtu("0x5dc", nullptr).has_value());
 }
 
 void test_mtu_options(void**) {
@@ -212,28 +227,28 @@ void test_fd_options(void**) {
 }
 
 void test_mac_values(void**) {
-    auto mac = parse_mac("02:aB:cd:EF:00:ff");
+    auto mac = mac_of("02:aB:cd:EF:00:ff");
     assert_true(mac.has_value());
     assert_string_equal(format_mac(*mac).c_str(), "02:ab:cd:ef:00:ff");
-    auto short_groups = parse_mac("2:0:0:0:0:1");
+    auto short_groups = mac_of("2:0:0:0:0:1");
     assert_true(short_groups.has_value());
     assert_string_equal(format_mac(*short_groups).c_str(), "02:00:00:00:00:01");
     // bad length
-    assert_false(parse_mac("").has_value());
-    assert_false(parse_mac("02:00:00:00:00").has_value());
-    assert_false(parse_mac("02:00:00:00:00:01:02").has_value());
-    assert_false(parse_mac("02:00:00:00:00:001").has_value());
-    assert_false(parse_mac("02:00:00:00:00:01:").has_value());
+    assert_false(mac_of("").has_value());
+    assert_false(mac_of("02:00:00:00:00").has_value());
+    assert_false(mac_of("02:00:00:00:00:01:02").has_value());
+    assert_false(mac_of("02:00:00:00:00:001").has_value());
+    assert_false(mac_of("02:00:00:00:00:01:").has_value());
     // bad hex or separators
-    assert_false(parse_mac("02:00:00:00:00:0g").has_value());
-    assert_false(parse_mac("zz:00:00:00:00:01").has_value());
-    assert_false(parse_mac("02-00-00-00-00-01").has_value());
-    assert_false(parse_mac("02::00:00:00:01").has_value());
-    assert_false(parse_mac("020000000001").has_value());
+    assert_false(mac_of("02:00:00:00:00:0g").has_value());
+    assert_false(mac_of("zz:00:00:00:00:01").has_value());
+    assert_false(mac_of("02-00-00-00-00-01").has_value());
+    assert_false(mac_of("02::00:00:00:01").has_value());
+    assert_false(mac_of("020000000001").has_value());
     // multicast and broadcast cannot name an interface; neither can all-zero
-    assert_false(parse_mac("01:00:5e:00:00:01").has_value());
-    assert_false(parse_mac("ff:ff:ff:ff:ff:ff").has_value());
-    assert_false(parse_mac("00:00:00:00:00:00").has_value());
+    assert_false(mac_of("01:00:5e:00:00:01").has_value());
+    assert_false(mac_of("ff:ff:ff:ff:ff:ff").has_value());
+    assert_false(mac_of("00:00:00:00:00:00").has_value());
 }
 
 void test_mac_options(void**) {

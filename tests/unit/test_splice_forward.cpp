@@ -9,9 +9,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,11 +23,7 @@
 #include "splice_forward.hpp"
 #include "unique_fd.hpp"
 
-// cmocka 1.1 declares its C functions without extern "C" guards, and its
-// fail() macro must come after the standard headers.
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka.hpp"
 
 namespace {
 
@@ -40,16 +33,19 @@ class ScriptedOpener : public SocketOpener {
    public:
     ScriptedOpener(int failures, int error_number)
         : failures_(failures), error_number_(error_number) {}
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len,
-                             const SourceAddress& from) override {
+    void open_socket(int type, const sockaddr_storage& to, socklen_t len, const SourceAddress& from,
+                     Opened done) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
-            OpenedSocket out;
-            out.error_number = error_number_;
-            out.error = std::string("connect: ") + std::strerror(error_number_);
-            return out;
+            done(UniqueFd(), error_number_,
+                 std::string("connect: ") + std::strerror(error_number_));
+            return;
         }
-        return open_connected_socket(type, to, len, from);
+        UniqueFd fd;
+        int error_number = 0;
+        std::string error;
+        open_connected_socket(type, to, len, from, &fd, &error_number, &error);
+        done(std::move(fd), error_number, error);
     }
     void release_udp_flow(const sockaddr_storage&, uint16_t) override {}
     int calls = 0;
@@ -122,8 +118,8 @@ struct Fixture {
         rule.guest = loopback(guest_port);
         rule.guest_len = sizeof(sockaddr_in);
         std::string error;
-        SpliceForwarder::Handle h = forwarder.add(rule, &error);
-        if (h == 0) fail_msg("add: %s", error.c_str());
+        SpliceForwarder::Handle h = 0;
+        if (!forwarder.add(rule, &h, &error)) fail_msg("add: %s", error.c_str());
         host_port = forwarder.bound_port(h);
     }
 };
@@ -234,13 +230,16 @@ void private_loopback() {
 // tests have).
 class RecordingOpener : public SocketOpener {
    public:
-    OpenedSocket open_socket(int type, const sockaddr_storage& to, socklen_t len,
-                             const SourceAddress& from) override {
+    void open_socket(int type, const sockaddr_storage& to, socklen_t len, const SourceAddress& from,
+                     Opened done) override {
         asked_from = from;
-        OpenedSocket out = open_connected_socket(type, to, len, SourceAddress{});
+        UniqueFd fd;
+        int error_number = 0;
+        std::string error;
+        open_connected_socket(type, to, len, SourceAddress{}, &fd, &error_number, &error);
         socklen_t local_len = sizeof opened_local;
-        getsockname(out.fd.get(), reinterpret_cast<sockaddr*>(&opened_local), &local_len);
-        return out;
+        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&opened_local), &local_len);
+        done(std::move(fd), error_number, error);
     }
     void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) override {
         released++;
@@ -274,8 +273,8 @@ void udp_flow_shows_the_client_and_releases_its_rule(void**) {
     rule.guest = guest_addr;
     rule.guest_len = sizeof(sockaddr_in);
     std::string error;
-    SpliceForwarder::Handle h = forwarder.add(rule, &error);
-    if (h == 0) fail_msg("add: %s", error.c_str());
+    SpliceForwarder::Handle h = 0;
+    if (!forwarder.add(rule, &h, &error)) fail_msg("add: %s", error.c_str());
 
     UniqueFd client(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_storage host = loopback(forwarder.bound_port(h));

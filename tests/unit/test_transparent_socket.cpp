@@ -2,20 +2,13 @@
 // guest for each kind of client, as slirp mode shows it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 
 #include <cstring>
 #include <string>
 
 #include "transparent_socket.hpp"
 
-// cmocka 1.1 declares its C functions without extern "C" guards, and its
-// fail() macro must come after the standard headers.
-extern "C" {
-#include <cmocka.h>
-}
+#include "cmocka.hpp"
 
 namespace {
 

@@ -1,0 +1,10 @@
+// confine.cpp: sandbox, then seccomp (see confine.hpp).
+#include "confine.hpp"
+
+#include "sandbox.hpp"
+#include "seccomp.hpp"
+
+bool confine(const Options& options, bool keep_net_admin, std::string* err) {
+    if (options.enable_sandbox && !enter_sandbox(options, keep_net_admin, err)) return false;
+    return !options.enable_seccomp || install_seccomp_filter(err);
+}

@@ -1,0 +1,13 @@
+// confine.hpp owns the order of confinement that the daemon and its
+// port-forwarding helper both go through once their set-up is done:
+// --enable-sandbox (sandbox.hpp), then --enable-seccomp (seccomp.hpp), which
+// must come last since the filter forbids what the sandbox does.
+#pragma once
+
+#include <string>
+
+#include "options.hpp"
+
+// Applies whichever of the two options asks for; a no-op without them.
+// keep_net_admin: see enter_sandbox.
+bool confine(const Options& options, bool keep_net_admin, std::string* err);

@@ -1,0 +1,224 @@
+// daemon.cpp: the daemon's start-up order and lifetime (see daemon.hpp).
+#include "daemon.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "api.hpp"
+#include "bess.hpp"
+#include "confine.hpp"
+#include "error.hpp"
+#include "event_loop.hpp"
+#include "memory_return.hpp"
+#include "netns_helper.hpp"
+#include "network.hpp"
+#include "packet_path.hpp"
+#include "slirp_stack.hpp"
+#include "splice_forward.hpp"
+#include "stats.hpp"
+#include "tap.hpp"
+#include "unique_fd.hpp"
+
+namespace {
+
+// How often the daemon looks whether traffic has stopped (to return memory).
+constexpr int64_t kIdleCheckMs = 5000;
+
+void print_banner(const Options& o) {
+    const Network& n = o.network;
+    std::printf("Starting slirp\n");
+    std::printf("* MTU:             %u\n", o.mtu);
+    std::printf("* Network:         %s\n", ipv4_to_string(n.address).c_str());
+    std::printf("* Netmask:         %s\n", ipv4_to_string(n.netmask).c_str());
+    std::printf("* Gateway:         %s\n", ipv4_to_string(n.gateway).c_str());
+    std::printf("* DNS:             %s\n", ipv4_to_string(n.dns).c_str());
+    std::printf("* DHCP begin:      %s\n", ipv4_to_string(n.dhcp_start).c_str());
+    std::printf("* Recommended IP:  %s\n", ipv4_to_string(n.guest).c_str());
+    if (o.enable_ipv6) {
+        Network6 n6 = default_network6();
+        std::printf("* IPv6 prefix:     %s/%u\n", ipv6_to_string(n6.prefix).c_str(), n6.prefix_len);
+        std::printf("* IPv6 gateway:    %s\n", ipv6_to_string(n6.gateway).c_str());
+        std::printf("* IPv6 DNS:        %s\n", ipv6_to_string(n6.dns).c_str());
+    }
+    if (!o.api_socket.empty()) std::printf("* API Socket:      %s\n", o.api_socket.c_str());
+    std::fflush(stdout);
+}
+
+// SIGTERM, SIGINT and SIGHUP end the loop cleanly so that destructors run
+// (the API socket file is removed). They arrive through a signalfd.
+UniqueFd block_termination_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    return UniqueFd(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+bool write_ready(int fd) {
+    ssize_t n;
+    do {
+        n = write(fd, "1", 1);
+    } while (n < 0 && errno == EINTR);
+    close(fd);
+    return n == 1;
+}
+
+class Daemon {
+   public:
+    explicit Daemon(const Options& options) : options_(options), path_(loop_, stats_) {}
+
+    int run() {
+        stats_.started_ms = EventLoop::now_ms();
+        std::string error;
+        if (!setup(&error)) {
+            log_error(error);
+            return 1;
+        }
+        release_startup_pages();
+        return loop_.run();
+    }
+
+   private:
+    bool setup(std::string* error) {
+        // An fd that is not open would make exit-fd fire at once (POLLNVAL)
+        // or ready-fd fail only after the tap exists: refuse it up front.
+        for (auto [fd, name] :
+             {std::pair{options_.exit_fd, "exit-fd"}, {options_.ready_fd, "ready-fd"}}) {
+            if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
+                *error = std::string(name) + " " + std::to_string(fd) + " is not open";
+                return false;
+            }
+        }
+        SlirpSettings settings;
+        if (!build_slirp_settings(options_, &settings, error)) return false;
+        UniqueFd device;
+        if (options_.target_type == TargetType::Netns) {
+            Tap tap;
+            if (!open_tap(options_, &tap, error)) return false;
+            device = std::move(tap.fd);
+            target_process_ = std::move(tap.target_process);
+            unsigned mtu = static_cast<unsigned>(settings.config.if_mtu);
+            path_.use_tap_offloads(enable_tap_offloads(device.get(), &mtu));
+            settings.config.if_mtu = static_cast<int>(mtu);
+            settings.config.if_mru = static_cast<int>(mtu);
+        } else if (!BessListener::listen(options_.target, &bess_, error)) {
+            return false;
+        }
+        if (!path_.start(settings.config, error)) return false;
+        print_banner(options_);
+        if (device)
+            path_.attach_device(std::move(device), options_.tap_name, PacketPath::Device::Tap);
+        if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
+        loop_.set_cycle_source(&path_.stack());
+        loop_.set_busy_poll(options_.busy_poll_us);
+        watch_exit_conditions();
+        schedule_memory_return();
+        if (!options_.api_socket.empty()) {
+            if (!start_splice_forwarding(error)) return false;
+            ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
+            if (!ApiServer::start(context, &api_, error)) return false;
+        }
+        return confine(options_, false, error) && signal_ready(error);
+    }
+
+    // Splice-mode forwards need a helper inside the namespace, forked now:
+    // once the daemon is sandboxed it can neither fork nor join namespaces.
+    bool start_splice_forwarding(std::string* error) {
+        if (options_.target_type != TargetType::Netns || options_.netns_type == NetnsType::TapFd)
+            return true;
+        if (!NetnsHelper::start(options_, loop_, &fwd_helper_, error)) return false;
+        splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
+        if (fwd_helper_->transparent()) {
+            splice_->show_clients(options_.network.gateway, default_network6().gateway);
+        } else if (options_.port_forward_mode == PortForwardMode::Auto) {
+            log_error("splice forwards cannot show clients' addresses (" +
+                      fwd_helper_->transparent_error() +
+                      "): port forwards that remote clients reach use slirp mode");
+        }
+        return true;
+    }
+
+    bool signal_ready(std::string* error) {
+        if (options_.ready_fd < 0) return true;
+        if (write_ready(options_.ready_fd)) return true;
+        return fail(error,
+                    errno_text("cannot write to ready-fd " + std::to_string(options_.ready_fd)));
+    }
+
+    void watch_exit_conditions() {
+        signals_ = block_termination_signals();
+        loop_.watch(signals_.get(), POLLIN, [this](short) {
+            signalfd_siginfo info{};
+            if (read(signals_.get(), &info, sizeof info) > 0)
+                std::fprintf(stderr, "slirp4netns: exiting on signal %u\n", info.ssi_signo);
+            loop_.stop(0);
+        });
+        if (options_.exit_fd >= 0) {
+            // Any event on the exit fd, data or hang-up, is the request to exit.
+            loop_.watch(options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); });
+        }
+        if (target_process_) {
+            loop_.watch(target_process_.get(), POLLIN, [this](short) {
+                log_error("target process " + std::to_string(options_.target_pid) +
+                          " exited; its network namespace is going away");
+                loop_.unwatch(target_process_.get());
+                loop_.stop(1);
+            });
+        }
+    }
+
+    // Under load libslirp's buffers take hundreds of MB, and glibc keeps what
+    // they freed: once traffic has stopped for a while, hand it back, so a
+    // helper that podman leaves running for weeks does not keep its peak.
+    void schedule_memory_return() {
+        loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
+            path_.discard_expired_fragments();
+            uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
+            if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
+                release_free_heap();
+                frames_at_last_trim_ = frames;
+            }
+            frames_at_last_check_ = frames;
+            schedule_memory_return();
+        });
+    }
+
+    void accept_bess_client() {
+        UniqueFd client = bess_->accept_client();
+        if (!client) return;
+        // One client per instance, as with a tap: stop listening once it is
+        // here (destroying the listener removes the socket file, sandbox or not).
+        loop_.unwatch(bess_->fd());
+        bess_.reset();
+        path_.attach_device(std::move(client), "BESS client", PacketPath::Device::Bess);
+    }
+
+    const Options& options_;
+    EventLoop loop_;
+    Stats stats_;
+    PacketPath path_;
+    UniqueFd signals_;
+    std::unique_ptr<BessListener> bess_;
+    UniqueFd target_process_;
+    std::unique_ptr<NetnsHelper> fwd_helper_;
+    std::unique_ptr<SpliceForwarder> splice_;
+    std::unique_ptr<ApiServer> api_;
+    uint64_t frames_at_last_check_ = 0;
+    uint64_t frames_at_last_trim_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const Options& options) {
+    Daemon daemon(options);
+    return daemon.run();
+}

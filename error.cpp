@@ -1,0 +1,24 @@
+// error.cpp: the shared errno wording and error log line (see error.hpp).
+#include "error.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
+
+void log_error(const std::string& line) {
+    std::string shown;
+    for (unsigned char c : line) {
+        if (c >= 0x20 && c != 0x7f) {
+            shown.push_back(static_cast<char>(c));
+            continue;
+        }
+        char escaped[5];
+        std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+        shown += escaped;
+    }
+    std::fprintf(stderr, "slirp4netns: %s\n", shown.c_str());
+}

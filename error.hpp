@@ -1,0 +1,21 @@
+// error.hpp owns the program's one error convention: a function that can
+// fail returns bool and, on failure, leaves one line naming the problem in
+// its `std::string* err` argument; whoever gives up logs it, as one line.
+#pragma once
+
+#include <string>
+
+// "what: strerror(errno)", the form every failed system call is reported in.
+std::string errno_text(const std::string& what);
+
+// Writes "slirp4netns: LINE" to stderr, control characters escaped: errors
+// quote what they were given (paths, option words), which may hold newlines
+// or escapes, and each must stay one printable line.
+void log_error(const std::string& line);
+
+// Sets *err (when err is not null) and returns false, so that a failure
+// reads `return fail(err, "...")`.
+inline bool fail(std::string* err, std::string text) {
+    if (err) *err = std::move(text);
+    return false;
+}

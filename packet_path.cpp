@@ -1,0 +1,149 @@
+// packet_path.cpp: device <-> reassembly <-> libslirp (see packet_path.hpp).
+// Per-frame code: [[gnu::hot]] keeps it in .text.hot next to the event loop.
+#include "packet_path.hpp"
+
+#include <arpa/inet.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+
+namespace {
+
+// Frames read from the device per wakeup before libslirp's sockets get a turn:
+// large enough to amortize poll(), small enough that sockets are not starved.
+constexpr int kFramesPerWakeup = 64;
+// A frame never exceeds MTU + Ethernet header (libslirp's maximum MTU is
+// 65521, a TSO segment 64 KiB), plus the virtio-net header.
+constexpr size_t kFrameBufferSize = 65536 + 64 + sizeof(VnetHeader);
+
+}  // namespace
+
+void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
+    kind_ = kind;
+    device_ = std::move(device);
+    device_name_ = std::move(name);
+    // Left uninitialized: an idle daemon never touches most of its pages.
+    if (!buffer_) buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kFrameBufferSize);
+    loop_.watch(device_.get(), POLLIN, [this](short) { on_device_ready(); });
+}
+
+[[gnu::hot]] void PacketPath::on_device_ready() {
+    // The held ACKs, once written, make the guest's kernel queue its next
+    // segments at once (in this very write): read those in the same wakeup
+    // rather than going through poll() again, which costs O(all libslirp
+    // sockets) per cycle.
+    int budget = kFramesPerWakeup;
+    stack_.guest_batch_begins();
+    while (budget > 0 && !loop_.stopping()) {
+        in_batch_ = true;
+        int got = drain_device(budget);
+        in_batch_ = false;
+        bool held = acks_.held() > 0;
+        acks_.flush([this](const uint8_t* f, size_t n) { emit(f, n); });
+        budget -= got;
+        if (!held || got == 0) break;
+    }
+}
+
+// Reads up to `budget` frames; returns how many were read.
+[[gnu::hot]] int PacketPath::drain_device(int budget) {
+    size_t skip = vnet_framing() ? sizeof(VnetHeader) : 0;
+    for (int i = 0; i < budget; i++) {
+        ssize_t n = read(device_.get(), buffer_.get(), kFrameBufferSize);
+        if (n > static_cast<ssize_t>(skip)) {
+            VnetHeader header;
+            if (skip) std::memcpy(&header, buffer_.get(), sizeof header);
+            from_guest(buffer_.get() + skip, static_cast<size_t>(n) - skip,
+                       skip ? &header : nullptr);
+            continue;
+        }
+        if (n > 0) continue;  // a bare virtio-net header
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return i;
+        device_gone(n == 0 ? "closed" : std::strerror(errno));
+        return i;
+    }
+    return budget;
+}
+
+[[gnu::hot]] void PacketPath::from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet) {
+    stats_.frames_from_guest++;
+    stats_.bytes_from_guest += len;
+    stack_.guest_frame_arrived(len);
+    if (vnet) {
+        // A frame the kernel did not finish: complete its checksum (libslirp
+        // checks every one) and raise a SYN's MSS so libslirp may send large
+        // segments, which send_to_guest hands back for the kernel to cut.
+        if ((vnet->flags & kVnetNeedsCsum) &&
+            !vnet_complete_checksum(frame, len, vnet->csum_start, vnet->csum_offset))
+            return;
+        if (offloads_.segment_mtu) vnet_raise_syn_mss(frame, len, offloads_.segment_mtu);
+    }
+    reassembly_.pass(
+        frame, len, [this] { return loop_.clock_ms(); },
+        [this](const uint8_t* whole, size_t n) { stack_.input(whole, n); });
+}
+
+void PacketPath::device_gone(const std::string& why) {
+    log_error(device_name_ + " is gone (" + why +
+              "); the network namespace or the client has probably exited");
+    loop_.unwatch(device_.get());
+    loop_.stop(1);
+}
+
+[[gnu::hot]] void PacketPath::send_to_guest(const uint8_t* frame, size_t len) {
+    auto write = [this](const uint8_t* f, size_t n) { emit(f, n); };
+    if (in_batch_ && acks_.hold(frame, len, write)) return;
+    acks_.flush(write);  // frames keep their order
+    emit(frame, len);
+}
+
+[[gnu::hot]] ssize_t PacketPath::emit(const uint8_t* frame, size_t len) {
+    ssize_t n = vnet_framing() ? write_vnet(frame, len) : write(device_.get(), frame, len);
+    if (n < 0) {
+        stats_.frames_dropped++;  // a full device queue: TCP retransmits
+        return n;
+    }
+    stats_.frames_to_guest++;
+    stats_.bytes_to_guest += len;
+    return n;
+}
+
+// One frame to a virtio-net tap: a header, then the frame; a TCP segment
+// above the tap's MTU goes whole with a GSO header, and any TCP frame with
+// its checksum field turned back into the partial form (the kernel completes
+// it per segment, or trusts it on local delivery).
+[[gnu::hot]] ssize_t PacketPath::write_vnet(const uint8_t* frame, size_t len) {
+    unsigned mtu = offloads_.segment_mtu;
+    VnetOutput out = vnet_classify_output(frame, len, mtu);
+    if (out.kind == VnetOutput::Fragment) {
+        ssize_t result = static_cast<ssize_t>(len);
+        bool split = vnet_fragment_ipv4(frame, len, mtu, [&](const uint8_t* p, size_t n) {
+            if (write_vnet_parts(VnetOutput{}, p, n) < 0) result = -1;
+        });
+        return split ? result : static_cast<ssize_t>(len);  // DF set: too big to deliver
+    }
+    return write_vnet_parts(out, frame, len);
+}
+
+[[gnu::hot]] ssize_t PacketPath::write_vnet_parts(const VnetOutput& out, const uint8_t* frame,
+                                                  size_t len) {
+    iovec iov[4];
+    int count = 0;
+    iov[count++] = {const_cast<VnetHeader*>(&out.header), sizeof out.header};
+    uint16_t check = 0;
+    if (out.kind == VnetOutput::Segmented || out.kind == VnetOutput::Partial) {
+        check = htons(out.partial_check);
+        iov[count++] = {const_cast<uint8_t*>(frame), out.check_offset};
+        iov[count++] = {&check, sizeof check};
+        iov[count++] = {const_cast<uint8_t*>(frame) + out.check_offset + 2,
+                        len - out.check_offset - 2};
+    } else {
+        iov[count++] = {const_cast<uint8_t*>(frame), len};
+    }
+    ssize_t n = writev(device_.get(), iov, count);
+    return n < 0 ? n : static_cast<ssize_t>(len);
+}

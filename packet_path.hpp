@@ -1,0 +1,68 @@
+// packet_path.hpp owns the path of a frame between the device (the tap, or
+// a BESS client) and libslirp:
+//   guest -> host: device read -> from_guest(): virtio-net completion (when
+//     the tap segments for us) -> IPv4 reassembly -> libslirp;
+//   host -> guest: libslirp -> send_to_guest(): ACK holding during a batch
+//     (ack_holding.hpp) -> device write (with a virtio-net header, GSO or
+//     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
+// from_guest() is the one place a guest frame passes on its way in.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ack_holding.hpp"
+#include "event_loop.hpp"
+#include "ipv4_reassembly.hpp"
+#include "slirp_stack.hpp"
+#include "stats.hpp"
+#include "tap.hpp"
+#include "unique_fd.hpp"
+#include "vnet.hpp"
+
+class PacketPath : public GuestOutput {
+   public:
+    PacketPath(EventLoop& loop, Stats& stats) : loop_(loop), stats_(stats), stack_(loop, *this) {}
+
+    // Before attach_device: what enable_tap_offloads gave (a tap only).
+    void use_tap_offloads(const TapOffloads& offloads) { offloads_ = offloads; }
+    bool start(const SlirpConfig& config, std::string* err) { return stack_.start(config, err); }
+    SlirpStack& stack() { return stack_; }
+
+    // The device carrying the guest's frames: a tap fd (with the offloads
+    // given) or a BESS connection (plain frames, one per message).
+    enum class Device { Tap, Bess };
+    void attach_device(UniqueFd device, std::string name, Device kind);
+
+    // One frame from the guest, as the device delivered it past any
+    // virtio-net header (`vnet` then points at that header, else null).
+    void from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet);
+    // One frame libslirp sends (GuestOutput).
+    void send_to_guest(const uint8_t* frame, size_t len) override;
+
+    // Fragments of a datagram whose rest never came hold memory until then.
+    void discard_expired_fragments() { reassembly_.discard_expired(loop_.clock_ms()); }
+
+   private:
+    void on_device_ready();
+    int drain_device(int budget);
+    void device_gone(const std::string& why);
+    bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }
+    ssize_t emit(const uint8_t* frame, size_t len);
+    ssize_t write_vnet(const uint8_t* frame, size_t len);
+    ssize_t write_vnet_parts(const VnetOutput& out, const uint8_t* frame, size_t len);
+
+    EventLoop& loop_;
+    Stats& stats_;
+    SlirpStack stack_;
+    Ipv4Reassembly reassembly_;
+    AckHolder acks_;
+    UniqueFd device_;
+    std::string device_name_;
+    Device kind_ = Device::Tap;
+    TapOffloads offloads_;
+    bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait
+    std::unique_ptr<uint8_t[]> buffer_;
+};

@@ -1,0 +1,98 @@
+// slirp_stack.hpp owns the libslirp glue: the SlirpConfig built from the
+// options, one Slirp instance with its callbacks (one const table), its
+// timers (on the EventLoop's timer list) and its sockets (the loop's cycle
+// source: libslirp lists them anew before every poll()). Frames libslirp
+// sends go to a GuestOutput; frames from the guest come in through input().
+// The packet path (packet_path.hpp) is the only user of input and output.
+#pragma once
+
+#include <libslirp.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event_loop.hpp"
+#include "options.hpp"
+
+// What libslirp is configured with; owns the storage its pointers refer to,
+// so it stays where it was built.
+struct SlirpSettings {
+    SlirpConfig config{};
+    std::optional<sockaddr_in> outbound4;
+    std::optional<sockaddr_in6> outbound6;
+
+    SlirpSettings() = default;
+    SlirpSettings(const SlirpSettings&) = delete;
+    SlirpSettings& operator=(const SlirpSettings&) = delete;
+};
+
+// Fills *settings from the options (network, IPv6, MTU, DNS, loopback,
+// outbound addresses).
+bool build_slirp_settings(const Options& options, SlirpSettings* settings, std::string* err);
+
+// Where libslirp's frames for the guest go.
+class GuestOutput {
+   public:
+    virtual ~GuestOutput() = default;
+    virtual void send_to_guest(const uint8_t* frame, size_t len) = 0;
+};
+
+class SlirpStack : public EventLoop::CycleSource {
+   public:
+    SlirpStack(EventLoop& loop, GuestOutput& output) : loop_(loop), output_(output) {}
+    ~SlirpStack() override;
+    SlirpStack(const SlirpStack&) = delete;
+    SlirpStack& operator=(const SlirpStack&) = delete;
+
+    bool start(const SlirpConfig& config, std::string* err);
+    Slirp* slirp() const { return slirp_; }
+
+    // One whole frame from the guest.
+    void input(const uint8_t* frame, size_t len) {
+        slirp_input(slirp_, frame, static_cast<int>(len));
+    }
+
+    // The busy-poll hint (see EventLoop::set_busy_poll): the packet path
+    // tells of each batch from the guest and of each frame in it.
+    void guest_batch_begins() { bulk_from_guest_ = false; }
+    void guest_frame_arrived(size_t len);
+
+    int fill(std::vector<pollfd>& fds) override;
+    void dispatch(const std::vector<pollfd>& fds, bool poll_failed) override;
+    bool expects_prompt_events() const override;
+
+   private:
+    struct Timer {
+        SlirpStack* stack;
+        SlirpTimerId id;
+        void* cb_opaque;
+        EventLoop::TimerId armed = 0;
+    };
+    static const SlirpCb kCallbacks;
+    static SlirpStack& self(void* opaque) { return *static_cast<SlirpStack*>(opaque); }
+    static ssize_t send_packet(const void* buf, size_t len, void* opaque);
+    static void guest_error(const char* msg, void* opaque);
+    static int64_t clock_get_ns(void* opaque);
+    static void* timer_new_opaque(SlirpTimerId id, void* cb_opaque, void* opaque);
+    static void timer_free(void* timer, void* opaque);
+    static void timer_mod(void* timer, int64_t expire_ms, void* opaque);
+    static int add_poll(int fd, int events, void* opaque);
+    static int get_revents(int idx, void* opaque);
+
+    EventLoop& loop_;
+    GuestOutput& output_;
+    Slirp* slirp_ = nullptr;
+    std::vector<std::unique_ptr<Timer>> timers_;
+    std::vector<pollfd>* fds_ = nullptr;
+    // Busy-poll hint: whether this cycle and the one before carried a frame
+    // or a libslirp socket event, and whether the guest's last batch held a
+    // large frame.
+    bool active_now_ = false;
+    bool active_before_ = false;
+    bool bulk_from_guest_ = false;
+};
