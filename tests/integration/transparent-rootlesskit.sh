@@ -28,12 +28,8 @@ CHILD
 chmod 755 "$WORK/child.sh"
 chown -R "$TEST_USER:$TEST_USER" "$child"
 
-background setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- \
-    env HOME="$child" XDG_RUNTIME_DIR="$child" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    rootlesskit --state-dir="$child/state" --net=slirp4netns --slirp4netns-binary="$WORK/slirp-wrapper" \
-    --slirp4netns-sandbox=true --slirp4netns-seccomp=true --port-driver=slirp4netns \
-    -p 0.0.0.0:18092:8080/tcp -p 0.0.0.0:18093:8080/udp "$WORK/child.sh" >"$WORK/rootlesskit.log" 2>&1
-rk=$!
+rootlesskit_slirp4netns "$child" "$WORK/child.sh" 0.0.0.0:18092:8080/tcp 0.0.0.0:18093:8080/udp
+rk=$RK_PID
 
 ask() { in_peer timeout 60 python3 "$child/peer.py" "$@"; }
 if ! wait_until 20 ask tcp 192.0.2.1 18092 10 >/dev/null 2>&1; then
