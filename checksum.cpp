@@ -39,6 +39,14 @@
     return static_cast<uint16_t>(sum);
 }
 
+// RFC 1624, equation 3: HC' = ~(~HC + ~m + m').
+[[gnu::hot]] uint16_t checksum_update(uint16_t check, uint16_t old_word, uint16_t new_word) {
+    uint64_t sum = static_cast<uint16_t>(~check);
+    sum += static_cast<uint16_t>(~old_word);
+    sum += new_word;
+    return static_cast<uint16_t>(~checksum_fold(sum));
+}
+
 [[gnu::hot]] void set_ipv4_checksum(uint8_t* ip, size_t header_length) {
     store16(ip + 10, 0);
     store16(ip + 10, static_cast<uint16_t>(~checksum_fold(checksum_sum(ip, header_length))));

@@ -182,6 +182,7 @@ class Daemon {
     void schedule_memory_return() {
         loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
             path_.discard_expired_fragments();
+            path_.stack().end_abandoned_half_closes(loop_.clock_ms());
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
             if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
                 release_free_heap();

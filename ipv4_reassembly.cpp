@@ -10,8 +10,6 @@
 
 namespace {
 
-constexpr size_t kEthHeader = 14;
-
 // The parts of a fragment's IPv4 header that reassembly needs, checked
 // against the frame it came in.
 struct Fragment {
@@ -43,8 +41,7 @@ bool parse_fragment(const uint8_t* frame, size_t length, Fragment* f) {
 
 }  // namespace
 
-std::span<const uint8_t> Ipv4Reassembly::absorb(const uint8_t* frame, size_t length,
-                                                int64_t now_ms) {
+std::span<uint8_t> Ipv4Reassembly::absorb(const uint8_t* frame, size_t length, int64_t now_ms) {
     discard_expired(now_ms);
     Fragment f;
     if (!parse_fragment(frame, length, &f)) {
@@ -74,7 +71,7 @@ std::span<const uint8_t> Ipv4Reassembly::absorb(const uint8_t* frame, size_t len
     if (!f.more) d.total = static_cast<long>(f.end());
     bool whole = d.total >= 0 && !d.headers.empty() &&
                  d.blocks_received == (static_cast<size_t>(d.total) + 7) / 8;
-    return whole ? complete(d) : std::span<const uint8_t>{};
+    return whole ? complete(d) : std::span<uint8_t>{};
 }
 
 void Ipv4Reassembly::discard_expired(int64_t now_ms) {
@@ -111,7 +108,7 @@ void Ipv4Reassembly::discard(Datagram& datagram) {
     pending_.erase(pending_.begin() + (&datagram - pending_.data()));
 }
 
-std::span<const uint8_t> Ipv4Reassembly::complete(Datagram& d) {
+std::span<uint8_t> Ipv4Reassembly::complete(Datagram& d) {
     size_t header = d.headers.size() - kEthHeader;
     if (header + static_cast<size_t>(d.total) > 65535) {  // options made it too long
         discard(d);

@@ -35,21 +35,22 @@ class Ipv4Reassembly {
     // Hands `deliver(frame, length)` what libslirp may see of a frame from
     // the guest: the frame itself when it is no fragment, the whole datagram
     // when it completed one, otherwise nothing. `now_ms()` is asked only for
-    // fragments, keeping the clock off the path of every other frame.
+    // fragments, keeping the clock off the path of every other frame. What
+    // is delivered may be changed in place (the fences after this do).
     template <typename Now, typename Deliver>
-    void pass(const uint8_t* frame, size_t length, Now&& now_ms, Deliver&& deliver) {
+    void pass(uint8_t* frame, size_t length, Now&& now_ms, Deliver&& deliver) {
         if (!is_ipv4_fragment(frame, length)) {
             deliver(frame, length);
             return;
         }
-        std::span<const uint8_t> whole = absorb(frame, length, now_ms());
+        std::span<uint8_t> whole = absorb(frame, length, now_ms());
         if (!whole.empty()) deliver(whole.data(), whole.size());
     }
 
     // Takes one fragment frame. Returns the whole datagram as an unfragmented
     // Ethernet frame once its last missing piece arrived (valid until the
     // next call), or an empty span while it is incomplete or was discarded.
-    std::span<const uint8_t> absorb(const uint8_t* frame, size_t length, int64_t now_ms);
+    std::span<uint8_t> absorb(const uint8_t* frame, size_t length, int64_t now_ms);
 
     // Drops datagrams whose time is up; absorb does this too.
     void discard_expired(int64_t now_ms);
@@ -77,7 +78,7 @@ class Ipv4Reassembly {
 
     Datagram& datagram_for(const uint8_t* ip, int64_t now_ms);
     void discard(Datagram& datagram);
-    std::span<const uint8_t> complete(Datagram& datagram);
+    std::span<uint8_t> complete(Datagram& datagram);
 
     std::vector<Datagram> pending_;
     std::vector<uint8_t> whole_;

@@ -1,7 +1,8 @@
 // packet_path.hpp owns the path of a frame between the device (the tap, or
 // a BESS client) and libslirp:
 //   guest -> host: device read -> from_guest(): virtio-net completion (when
-//     the tap segments for us) -> IPv4 reassembly -> libslirp;
+//     the tap segments for us) -> IPv4 reassembly -> fences
+//     (urgent_data_fence.hpp) -> libslirp;
 //   host -> guest: libslirp -> send_to_guest(): ACK holding during a batch
 //     (ack_holding.hpp) -> device write (with a virtio-net header, GSO or
 //     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
@@ -16,10 +17,12 @@
 #include "ack_holding.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
+#include "sanitizers.hpp"
 #include "slirp_stack.hpp"
 #include "stats.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
+#include "urgent_data_fence.hpp"
 #include "vnet.hpp"
 
 class PacketPath : public GuestOutput {
@@ -48,6 +51,7 @@ class PacketPath : public GuestOutput {
    private:
     void on_device_ready();
     int drain_device(int budget);
+    void to_slirp(uint8_t* frame, size_t len);
     void device_gone(const std::string& why);
     bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }
     ssize_t emit(const uint8_t* frame, size_t len);
@@ -65,4 +69,5 @@ class PacketPath : public GuestOutput {
     TapOffloads offloads_;
     bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait
     std::unique_ptr<uint8_t[]> buffer_;
+    bool fence_urgent_data_ = !fence_switched_off_for_test("urgent-data");
 };

@@ -166,3 +166,18 @@ void SlirpStack::timer_free(void* timer, void* opaque) {
     if (events) self(opaque).active_now_ = true;
     return events;
 }
+
+void SlirpStack::end_abandoned_half_closes(int64_t now_ms) {
+    if (!fence_fin_wait2_ || !slirp_) return;
+    std::vector<int> fds;
+    uint32_t timeout = UINT32_MAX;
+    slirp_pollfds_fill(
+        slirp_, &timeout,
+        [](int fd, int, void* opaque) {
+            auto& list = *static_cast<std::vector<int>*>(opaque);
+            list.push_back(fd);
+            return static_cast<int>(list.size() - 1);
+        },
+        &fds);
+    fin_wait2_fence_.sweep(fds, now_ms);
+}

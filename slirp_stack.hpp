@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "event_loop.hpp"
+#include "fin_wait2_fence.hpp"
 #include "options.hpp"
+#include "sanitizers.hpp"
 
 // What libslirp is configured with; owns the storage its pointers refer to,
 // so it stays where it was built.
@@ -57,6 +59,12 @@ class SlirpStack : public EventLoop::CycleSource {
         slirp_input(slirp_, frame, static_cast<int>(len));
     }
 
+    // Ends host sockets the guest closed and the peer never did
+    // (fin_wait2_fence.hpp). Called from a loop timer, between one cycle's
+    // poll and the next fill, so listing libslirp's descriptors here
+    // disturbs no cycle.
+    void end_abandoned_half_closes(int64_t now_ms);
+
     // The busy-poll hint (see EventLoop::set_busy_poll): the packet path
     // tells of each batch from the guest and of each frame in it.
     void guest_batch_begins() { bulk_from_guest_ = false; }
@@ -95,4 +103,6 @@ class SlirpStack : public EventLoop::CycleSource {
     bool active_now_ = false;
     bool active_before_ = false;
     bool bulk_from_guest_ = false;
+    FinWait2Fence fin_wait2_fence_;
+    bool fence_fin_wait2_ = !fence_switched_off_for_test("fin-wait2");
 };

@@ -10,55 +10,7 @@
 
 namespace {
 
-constexpr size_t kEthHeader = 14;
-constexpr uint16_t kEthIpv4 = 0x0800;
-constexpr uint16_t kEthIpv6 = 0x86dd;
-constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kTcpSyn = 0x02;
-
-// Where the TCP header of a plain (unfragmented, no extension header) IPv4 or
-// IPv6 TCP packet starts; 0 if the frame is anything else.
-struct TcpView {
-    size_t ip = 0;   // offset of the IP header
-    size_t tcp = 0;  // offset of the TCP header, 0 if not TCP
-    size_t tcp_len = 0;
-    size_t tcp_header = 0;
-    bool v6 = false;
-};
-
-[[gnu::hot]] TcpView find_tcp(const uint8_t* frame, size_t len) {
-    TcpView v;
-    if (len < kEthHeader + 40) return v;
-    uint16_t type = load16(frame + 12);
-    v.ip = kEthHeader;
-    const uint8_t* ip = frame + kEthHeader;
-    size_t ip_total;
-    if (type == kEthIpv4) {
-        size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
-        if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != kProtoTcp) return v;
-        if ((load16(ip + 6) & 0x3fff) != 0) return v;  // a fragment
-        ip_total = load16(ip + 2);
-        if (ip_total < ihl || kEthHeader + ip_total > len) return v;
-        v.tcp = kEthHeader + ihl;
-        v.tcp_len = ip_total - ihl;
-    } else if (type == kEthIpv6) {
-        if ((ip[0] >> 4) != 6 || ip[6] != kProtoTcp) return v;
-        ip_total = 40 + static_cast<size_t>(load16(ip + 4));
-        if (kEthHeader + ip_total > len) return v;
-        v.tcp = kEthHeader + 40;
-        v.tcp_len = ip_total - 40;
-        v.v6 = true;
-    } else {
-        return v;
-    }
-    if (v.tcp_len < 20) {
-        v.tcp = 0;
-        return v;
-    }
-    v.tcp_header = static_cast<size_t>(frame[v.tcp + 12] >> 4) * 4;
-    if (v.tcp_header < 20 || v.tcp_header > v.tcp_len) v.tcp = 0;
-    return v;
-}
 
 [[gnu::hot]] uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
     const uint8_t* ip = frame + v.ip;
@@ -100,11 +52,7 @@ struct TcpView {
             if (old_mss != expected) return false;
             uint16_t new_mss = static_cast<uint16_t>(kVnetSlirpMtu - 40);
             store16(tcp + i + 2, new_mss);
-            // Incremental update (RFC 1624): HC' = ~(~HC + ~m + m').
-            uint64_t sum = static_cast<uint16_t>(~load16(tcp + 16));
-            sum += static_cast<uint16_t>(~old_mss);
-            sum += new_mss;
-            store16(tcp + 16, static_cast<uint16_t>(~checksum_fold(sum)));
+            store16(tcp + 16, checksum_update(load16(tcp + 16), old_mss, new_mss));
             return true;
         }
         i += opt_len;

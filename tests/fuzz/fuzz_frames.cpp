@@ -1,6 +1,6 @@
 // fuzz_frames.cpp: libFuzzer target for the frame path from the guest into
-// libslirp: the daemon's own PacketPath (packet_path.hpp), its libslirp glue
-// and its event loop, on a clock of the harness's own. A fresh path per
+// libslirp: the daemon's own PacketPath (packet_path.hpp, with its fences),
+// its libslirp glue and its event loop, on a clock of the harness's own. A fresh path per
 // input, configured by build_slirp_settings from options as the daemon's
 // defaults set them, gets every frame of the input through from_guest() (the
 // same call a tap read or a BESS message makes), then its loop runs once per

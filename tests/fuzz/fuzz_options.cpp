@@ -9,17 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "options.hpp"
-
-namespace {
-
-void check(bool ok, const char* what) {
-    if (ok) return;
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::string> args{"slirp4netns"};

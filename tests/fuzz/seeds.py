@@ -128,3 +128,45 @@ write("frames", "fragments-last-first", frames(0, arp, *fragments_last_first))
 write("frames", "ipv6-rs", frames(1, rs))
 write("frames", "truncated", frames(0, arp[:20], icmp[:30], syn[:40], rs[:16], b"\x08\x00"))
 write("frames", "declared-longer", bytes([0]) + b"\xff\xff" + syn)
+
+# --- urgent_data_fence: one Ethernet frame ---
+def tcp(src, dst, flags, urgent, payload, v6=False):
+    header = struct.pack("!HHIIBBHHH", 40000, 8000, 1, 1, 0x50, flags, 65535, 0, urgent)
+    if v6:
+        s, d = bytes.fromhex("fd00" + "00" * 13 + "64"), bytes.fromhex("fd00" + "00" * 13 + "02")
+        pseudo = s + d + struct.pack("!IxxxB", len(header) + len(payload), 6)
+    else:
+        s, d = bytes(src), bytes(dst)
+        pseudo = s + d + struct.pack("!BBH", 0, 6, len(header) + len(payload))
+    c = csum(pseudo + header + payload)
+    segment = header[:16] + struct.pack("!H", c) + header[18:] + payload
+    if v6:
+        return eth(SLIRP_MAC, 0x86DD, struct.pack("!IHBB16s16s", 0x60000000, len(segment), 6, 64, s, d)
+                   + segment)
+    return eth(SLIRP_MAC, 0x0800, ipv4(6, src, dst, segment))
+
+
+write("urgent_data_fence", "urg-past-data", tcp(GUEST, GW, 0x38, 1000, b"GUESTDATA!"))
+write("urgent_data_fence", "urg-ipv6", tcp(GUEST, GW, 0x30, 0xFFFF, b"x" * 33, v6=True))
+write("urgent_data_fence", "pointer-without-flag", tcp(GUEST, GW, 0x10, 500, b"abcd"))
+write("urgent_data_fence", "plain-ack", tcp(GUEST, GW, 0x10, 0, b""))
+write("urgent_data_fence", "syn", syn)
+write("urgent_data_fence", "udp", dns)
+
+# --- ipv4_reassembly: (clock step, u16 length, frame) per frame ---
+def steps(*fs):
+    return b"".join(struct.pack("!BH", step, len(f)) + f for step, f in fs)
+
+
+udp_big = struct.pack("!HHHH", 40000, 9, 8 + 64, 0) + bytes(range(64))
+pieces = [eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, udp_big[o:o + 24], frag=(0x2000 if o + 24 < 72 else 0) | o // 8))
+          for o in (0, 24, 48)]
+write("ipv4_reassembly", "in-order", steps((0, pieces[0]), (1, pieces[1]), (1, pieces[2])))
+write("ipv4_reassembly", "last-first", steps((0, pieces[2]), (0, pieces[0]), (0, pieces[1])))
+write("ipv4_reassembly", "overlap", steps((0, pieces[0]), (0, pieces[0]), (0, pieces[1])))
+write("ipv4_reassembly", "timeout", steps((0, pieces[0]), (255, pieces[1]), (255, pieces[2])))
+write("ipv4_reassembly", "too-large", steps((0, pieces[0]),
+                                            (0, eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, b"\0" * 24,
+                                                                            frag=65512 // 8)))))
+write("ipv4_reassembly", "not-fragments", steps((0, syn), (0, arp), (0, rs)))
+write("frames", "urgent-pointer", frames(0, arp, syn, tcp(GUEST, GW, 0x38, 1000, b"GUESTDATA!")))

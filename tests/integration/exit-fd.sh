@@ -20,11 +20,7 @@ run_with_exit_fd() {
         close) exec 5>&- ;;
         write) echo x >&5 ;;
     esac
-    local deadline=$((SECONDS + 5))
-    while kill -0 "$SLIRP_PID" 2>/dev/null; do
-        [ $SECONDS -ge $deadline ] && fail "daemon still running 5 s after exit-fd $how"
-        sleep 0.05
-    done
+    exit_ms "$SLIRP_PID" 30 >/dev/null || fail "daemon still running 30 s after exit-fd $how"
     wait "$SLIRP_PID"
     local status=$?
     [ "$status" = 0 ] || fail "exit status $status after exit-fd $how"

@@ -32,11 +32,10 @@ for mode in plain sandbox; do
 
     mkdir "$dir"
     echo "not ours" >"$dir/api.sock"
-    start=$(date +%s%N)
+    kill -TERM "$SLIRP_PID"
+    took_ms=$(exit_ms "$SLIRP_PID" 30) || fail "still running 30 s after SIGTERM ($mode)"
     stop_slirp
-    took_ms=$((($(date +%s%N) - start) / 1000000))
     [ "$SLIRP_STATUS" = 0 ] || fail "SIGTERM exit status $SLIRP_STATUS ($mode)"
-    [ "$took_ms" -le 1000 ] || fail "took $took_ms ms to exit on SIGTERM ($mode)"
     errors=$(grep '^slirp4netns:' "$WORK/slirp.log" | grep -v 'exiting on signal')
     [ -z "$errors" ] || fail "error output on exit ($mode): $errors"
     [ "$(cat "$dir/api.sock" 2>/dev/null)" = "not ours" ] ||

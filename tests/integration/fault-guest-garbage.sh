@@ -1,8 +1,10 @@
 #!/bin/bash
 # Fault: the guest floods its tap with garbage frames at full speed (random
 # bytes, truncated headers, and the IPv4 fragments that crash libslirp 4.7.0,
-# see ipv4_reassembly.hpp). The daemon stays up, its API answers every request
-# within 100 ms during the flood, and the guest's network works afterwards.
+# see ipv4_reassembly.hpp). get_stats shows that every frame the tap took
+# reached the daemon; the daemon stays up, its API answers every request
+# during the flood (the client's 10 s timeout guards against a hang; the
+# latency is logged, not judged), and the guest's network works afterwards.
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
@@ -45,6 +47,16 @@ while time.time() < deadline:
             pass
 print(sent)
 PY
+# frames_from_guest, and how many frames tap0 dropped for a full queue.
+frames_in() {
+    api "$SOCK" '{"execute":"get_stats"}' |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["return"]["frames_from_guest"])'
+}
+tap_dropped() {
+    in_guest ip -s -j link show tap0 |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
+}
+before=$(frames_in) && dropped_before=$(tap_dropped) || fail "no statistics before the flood"
 in_guest python3 "$WORK/flood.py" 4 >"$WORK/sent" 2>&1 &
 flood=$!
 sleep 0.5
@@ -57,12 +69,19 @@ for i in $(seq 10); do
     [ "$ms" -gt "$worst" ] && worst=$ms
     sleep 0.2
 done
-wait "$flood"
+wait "$flood" || fail "the flooder failed: $(cat "$WORK/sent")"
 sent=$(cat "$WORK/sent")
+[ "$sent" -gt 0 ] 2>/dev/null || fail "the flooder sent nothing: $sent"
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon died during the flood"
-# Under valgrind (make check-valgrind) everything runs ~20x slower.
-limit=$((100 * ${S4N_TIME_SCALE:-1}))
-[ "$worst" -le "$limit" ] || fail "API took $worst ms during the flood (limit $limit)"
+# Every frame the tap queued (sent, less what it dropped) is read by the
+# daemon; the guest's own frames (ARP, router solicitations) only add.
+dropped=$(($(tap_dropped) - dropped_before))
+queued=$((sent - dropped))
+all_read() { [ $(($(frames_in) - before)) -ge "$queued" ]; }
+wait_until 30 all_read ||
+    fail "get_stats counted $(($(frames_in) - before)) frames from the guest, the tap queued $queued"
+arrived=$(($(frames_in) - before))
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "HTTP after the flood returned '$body'"
-pass "$sent garbage frames in 4 s; API worst $worst ms; network fine afterwards"
+pass "$sent garbage frames sent, $dropped dropped by the tap, $arrived counted by the daemon;\
+ API answered throughout (worst $worst ms); network fine afterwards"

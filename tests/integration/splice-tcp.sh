@@ -42,7 +42,8 @@ done
 # Removal with a connection open: the slow sink holds it for 2 s.
 data_pid=
 python3 "$PEER" slow-guest-reader 127.0.0.1 17005 & data_pid=$!
-sleep 0.5
+open_to_forward() { ss -Htn state established '( dport = :17005 )' | grep -q .; }
+wait_until 10 open_to_forward || fail "the connection to remove under did not open"
 api "$SOCK" '{"execute":"remove_hostfwd","arguments":{"id":9}}' | grep -qx '{"return":{}}' || fail "remove failed"
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect_not "removed forward still listed" grep -qF '"host_port":17005,' <<<"$list"
