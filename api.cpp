@@ -86,6 +86,7 @@ class UnixApiServer : public ApiServer {
         defaults_.guest_addr = context.options.network.guest;
         defaults_.ipv6 = context.options.enable_ipv6;
         defaults_.mode = context.options.port_forward_mode;
+        defaults_.splice_shows_clients = splice_ != nullptr && splice_->shows_clients();
         keep_spare();
         loop_.watch(listener_.get(), POLLIN, [this](short) { accept_clients(); });
     }

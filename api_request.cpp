@@ -134,12 +134,16 @@ bool parse_add_hostfwd(const json& args, const RequestDefaults& defaults, ApiReq
     // mode an IPv6 host address needs an explicit IPv6 guest address (the
     // guest's SLAAC address is not known here). Splice mode opens the guest
     // side itself, in either family: podman's "-p [::1]:8080:80" (guest_addr
-    // "") works there, and auto picks it rather than refusing.
+    // "") works there, and auto picks it rather than refusing. Without
+    // transparent routing, splice would show remote clients as the
+    // namespace's own address, so auto then keeps slirp for forwards they
+    // reach and splices only loopback-bound ones (no client is itself there).
     bool one_family = spec.guest_addr.family == spec.host_addr.family;
     spec.mode = defaults.mode;
     if (spec.mode == PortForwardMode::Auto)
-        spec.mode = spec.host_addr.is_loopback() || !one_family ? PortForwardMode::Splice
-                                                                : PortForwardMode::Slirp;
+        spec.mode = defaults.splice_shows_clients || spec.host_addr.is_loopback() || !one_family
+                        ? PortForwardMode::Splice
+                        : PortForwardMode::Slirp;
     if (const json* mode = member(args, "mode")) {
         if (*mode == "splice")
             spec.mode = PortForwardMode::Splice;

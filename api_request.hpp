@@ -64,6 +64,9 @@ struct RequestDefaults {
     in_addr guest_addr{};                          // what -c assigns to the guest
     bool ipv6 = false;                             // -6: IPv6 literals are accepted
     PortForwardMode mode = PortForwardMode::Auto;  // --port-forward-mode, for requests without one
+    // Splice forwards show the guest each client's real address (the helper
+    // set up transparent routing): auto then splices every forward.
+    bool splice_shows_clients = false;
 };
 
 // On failure *err is the error desc to reply with.

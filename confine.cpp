@@ -4,7 +4,7 @@
 #include "sandbox.hpp"
 #include "seccomp.hpp"
 
-bool confine(const Options& options, std::string* err) {
-    if (options.enable_sandbox && !enter_sandbox(options, err)) return false;
+bool confine(const Options& options, bool keep_net_admin, std::string* err) {
+    if (options.enable_sandbox && !enter_sandbox(options, keep_net_admin, err)) return false;
     return !options.enable_seccomp || install_seccomp_filter(err);
 }

@@ -9,4 +9,5 @@
 #include "options.hpp"
 
 // Applies whichever of the two options asks for; a no-op without them.
-bool confine(const Options& options, std::string* err);
+// keep_net_admin: see enter_sandbox.
+bool confine(const Options& options, bool keep_net_admin, std::string* err);

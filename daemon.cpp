@@ -127,7 +127,7 @@ class Daemon {
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
             if (!ApiServer::start(context, &api_, error)) return false;
         }
-        return confine(options_, error) && signal_ready(error);
+        return confine(options_, false, error) && signal_ready(error);
     }
 
     // Splice-mode forwards need a helper inside the namespace, forked now:
@@ -137,6 +137,13 @@ class Daemon {
             return true;
         if (!NetnsHelper::start(options_, loop_, &fwd_helper_, error)) return false;
         splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
+        if (fwd_helper_->transparent()) {
+            splice_->show_clients(options_.network.gateway, default_network6().gateway);
+        } else if (options_.port_forward_mode == PortForwardMode::Auto) {
+            log_error("splice forwards cannot show clients' addresses (" +
+                      fwd_helper_->transparent_error() +
+                      "): port forwards that remote clients reach use slirp mode");
+        }
         return true;
     }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -19,6 +20,8 @@
 #include "error.hpp"
 #include "fd_passing.hpp"
 #include "namespaces.hpp"
+#include "transparent_routing.hpp"
+#include "transparent_socket.hpp"
 
 namespace {
 
@@ -27,6 +30,9 @@ namespace {
 constexpr size_t kMaxUnsent = 4096;
 // Start-up includes joining namespaces and building the sandbox.
 constexpr int kStartTimeoutSeconds = 10;
+// At exit, how long the helper may take to remove its rules and routes
+// (a few netlink round trips).
+constexpr int64_t kShutdownWaitMs = 2000;
 
 // A reply's message is "SEQ ERRNO TEXT": the sequence number of the request
 // it answers, the errno behind a failure (0 otherwise), and the error text.
@@ -34,11 +40,26 @@ std::string reply_message(uint64_t seq, int error_number, const std::string& err
     return std::to_string(seq) + " " + std::to_string(error_number) + " " + error;
 }
 
-bool valid_request(const NetnsHelper::Request& r) {
+using Request = NetnsHelper::Request;
+
+socklen_t address_length(int family) {
+    if (family == AF_INET) return sizeof(sockaddr_in);
+    if (family == AF_INET6) return sizeof(sockaddr_in6);
+    return 0;
+}
+
+uint16_t port_of(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+    return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+}
+
+bool valid_request(const Request& r) {
+    if (r.kind == NetnsHelper::kShutdown) return true;
+    if (r.kind != NetnsHelper::kOpenSocket && r.kind != NetnsHelper::kReleaseUdpFlow) return false;
     if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM) return false;
-    if (r.addr.ss_family == AF_INET) return r.len == sizeof(sockaddr_in);
-    if (r.addr.ss_family == AF_INET6) return r.len == sizeof(sockaddr_in6);
-    return false;
+    if (r.len == 0 || r.len != address_length(r.addr.ss_family)) return false;
+    if (r.from_len == 0) return r.kind == NetnsHelper::kOpenSocket;
+    return r.from.ss_family == r.addr.ss_family && r.from_len == r.len;
 }
 
 void set_timeout(int fd, int seconds) {
@@ -54,15 +75,48 @@ void close_inherited_fds(int keep) {
     close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
 }
 
-bool enter_namespaces(const Options& options, int channel, std::string* err) {
+// False with the fatal error; *routing_error says why transparent forwards
+// are unavailable, if they are.
+bool enter_namespaces(const Options& options, int channel, TransparentRouting* routing,
+                      std::string* routing_error, std::string* err) {
     {
         TargetNamespaces ns;
         if (!open_target_namespaces(options, &ns, err) || !join_target_namespaces(ns, err))
             return false;
     }
     close_inherited_fds(channel);
+    // Before the sandbox: it needs /proc/sys, which the sandbox's root lacks.
+    routing->set_up(options.network.guest, options.enable_ipv6, routing_error);
+    // Transparent sockets (IP_TRANSPARENT, SO_MARK) and the UDP reply rules
+    // need CAP_NET_ADMIN in the namespace; nothing else does.
     std::string why;
-    if (!confine(options, &why)) return fail(err, "port-forwarding helper: " + why);
+    if (!confine(options, routing->ready(), &why))
+        return fail(err, "port-forwarding helper: " + why);
+    return true;
+}
+
+// Opens what `r` asks for; a transparent UDP socket gets its reply rule.
+bool open_requested_socket(const Request& r, TransparentRouting& routing, UniqueFd* out,
+                           int* error_number, std::string* err) {
+    *error_number = 0;
+    SourceAddress from;
+    from.addr = r.from;
+    from.len = r.from_len;
+    if (from.len > 0 && !routing.ready())
+        return fail(err, "transparent forwarding is not set up in the namespace");
+    if (from.len > 0 && r.type == SOCK_DGRAM && r.addr.ss_family == AF_INET &&
+        !routing.ensure_reply_source(reinterpret_cast<const sockaddr_in&>(r.addr).sin_addr, err))
+        return false;
+    UniqueFd fd;
+    if (!open_connected_socket(r.type, r.addr, r.len, from, &fd, error_number, err)) return false;
+    if (from.len > 0 && r.type == SOCK_DGRAM) {
+        sockaddr_storage local{};
+        socklen_t local_len = sizeof local;
+        if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0)
+            return fail(err, errno_text("getsockname"));
+        if (!routing.divert_udp_replies(local, port_of(r.addr), err)) return false;
+    }
+    *out = std::move(fd);
     return true;
 }
 
@@ -72,26 +126,38 @@ bool enter_namespaces(const Options& options, int channel, std::string* err) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::string error;
-    bool entered = enter_namespaces(options, channel.get(), &error);
+    TransparentRouting routing;
+    std::string error, routing_error;
+    bool entered = enter_namespaces(options, channel.get(), &routing, &routing_error, &error);
     send_fd(channel.get(), -1, error);
-    if (!entered) _exit(1);
+    if (!entered) {
+        routing.tear_down();
+        _exit(1);
+    }
+    send_fd(channel.get(), -1, routing_error);
     for (;;) {
-        NetnsHelper::Request request{};
+        Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) _exit(0);  // the daemon is gone
+        if (n <= 0 || request.kind == NetnsHelper::kShutdown) {  // the daemon is gone, or going
+            routing.tear_down();
+            if (n > 0) send_fd(channel.get(), -1, reply_message(request.seq, 0, ""));
+            _exit(0);
+        }
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
             send_fd(
                 channel.get(), -1,
                 reply_message(request.seq, 0, "malformed request to the port-forwarding helper"));
             continue;
         }
+        if (request.kind == NetnsHelper::kReleaseUdpFlow) {
+            routing.stop_diverting(request.from, port_of(request.addr));
+            continue;
+        }
         UniqueFd opened;
         int error_number = 0;
         error.clear();
-        open_connected_socket(request.type, request.addr, request.len, &opened, &error_number,
-                              &error);
+        open_requested_socket(request, routing, &opened, &error_number, &error);
         send_fd(channel.get(), opened.get(), reply_message(request.seq, error_number, error));
     }
 }
@@ -125,8 +191,9 @@ bool tentative_own_address(const sockaddr_in6& to) {
 
 }  // namespace
 
-bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len, UniqueFd* out,
-                           int* error_number, std::string* err) {
+bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
+                           const SourceAddress& from, UniqueFd* out, int* error_number,
+                           std::string* err) {
     *error_number = 0;
     if (to.ss_family == AF_INET6 &&
         tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
@@ -138,6 +205,7 @@ bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len, 
         *error_number = errno;
         return fail(err, errno_text("socket"));
     }
+    if (from.len > 0 && !bind_transparent(fd.get(), from, error_number, err)) return false;
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
@@ -173,15 +241,22 @@ bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr
     bool answered = receive_fd(ours.get(), &none, &hello);
     if (!answered || !hello.empty())
         return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
+    std::string routing_error;
+    if (!receive_fd(ours.get(), &none, &routing_error))
+        return fail(err, "the port-forwarding helper exited during start-up");
     // From here on nothing waits on the helper: requests and replies go
     // through the loop.
     fcntl(ours.get(), F_SETFL, O_NONBLOCK | O_RDWR);
-    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process)));
+    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process), routing_error));
     return true;
 }
 
-NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process)
-    : loop_(loop), channel_(std::move(channel)), process_(std::move(process)) {
+NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process,
+                         std::string transparent_error)
+    : loop_(loop),
+      channel_(std::move(channel)),
+      process_(std::move(process)),
+      transparent_error_(std::move(transparent_error)) {
     loop_.watch(channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); });
 }
 
@@ -189,13 +264,66 @@ NetnsHelper::~NetnsHelper() {
     // Requests still waiting are dropped unanswered: their owners are gone
     // (the splice forwarder goes first). Closing the channel is the helper's
     // cue to exit; the kill that follows ends one that cannot notice
-    // (stopped, or wedged), then it is reaped.
+    // (stopped, or wedged), then it is reaped. First the helper removes
+    // what it added to the namespace: the kill must not catch it half way.
     if (channel_) loop_.unwatch(channel_.get());
+    shut_down_helper();
     channel_.reset();
     process_.end();
 }
 
-void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len, Opened done) {
+// The one wait on the helper after start-up, at exit and bounded: it
+// answers a shutdown once its rules and routes are gone.
+void NetnsHelper::shut_down_helper() {
+    if (!channel_) return;
+    Request request{};
+    request.seq = ++seq_;
+    request.kind = kShutdown;
+    ssize_t n;
+    do {
+        n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof request)) return;
+    int64_t give_up = EventLoop::now_ms() + kShutdownWaitMs;
+    std::string expected = std::to_string(request.seq) + " ";
+    for (int64_t now = EventLoop::now_ms(); now < give_up; now = EventLoop::now_ms()) {
+        pollfd p{channel_.get(), POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(give_up - now)) <= 0) return;
+        UniqueFd none;
+        std::string reply;
+        errno = 0;
+        if (!receive_fd(channel_.get(), &none, &reply)) {
+            if (errno != EAGAIN) return;  // gone: it has exited
+            continue;
+        }
+        if (reply.compare(0, expected.size(), expected) == 0) return;
+    }
+}
+
+void NetnsHelper::queue(const Request& request) {
+    if (!channel_ || unsent_.size() >= kMaxUnsent) return;
+    unsent_.push_back(request);
+    send_requests();
+}
+
+void NetnsHelper::release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) {
+    Request request{};
+    request.seq = ++seq_;
+    request.kind = kReleaseUdpFlow;
+    request.type = SOCK_DGRAM;
+    request.len = address_length(local.ss_family);
+    request.from_len = request.len;
+    request.from = local;
+    request.addr.ss_family = local.ss_family;
+    if (local.ss_family == AF_INET)
+        reinterpret_cast<sockaddr_in&>(request.addr).sin_port = htons(guest_port);
+    else
+        reinterpret_cast<sockaddr_in6&>(request.addr).sin6_port = htons(guest_port);
+    queue(request);
+}
+
+void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len,
+                              const SourceAddress& from, Opened done) {
     if (!channel_) {
         done(UniqueFd(), 0, "the port-forwarding helper is gone");
         return;
@@ -208,9 +336,12 @@ void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t le
     }
     Request request{};
     request.seq = ++seq_;
+    request.kind = kOpenSocket;
     request.type = type;
     request.len = len;
     std::memcpy(&request.addr, &to, len < sizeof to ? len : sizeof to);
+    request.from_len = from.len;
+    request.from = from.addr;
     waiting_.emplace(request.seq, std::move(done));
     unsent_.push_back(request);
     send_requests();

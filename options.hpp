@@ -18,13 +18,14 @@ enum class TargetType { Netns, Bess };
 enum class Action { Run, Help, Version };
 // How API port forwards move data: through libslirp, or spliced between a
 // host socket and one opened inside the namespace (splice_forward.hpp).
-// Auto, the default, splices where it hides nothing: a forward bound to a
-// loopback address, whose clients the guest never sees as themselves in
-// either mode (slirp shows them as the gateway, splice as the namespace's
-// own address). A forward that remote clients reach stays slirp, which
-// shows the guest their real address (what podman's port_handler=slirp4netns
-// and rootlesskit's slirp4netns driver promise). A forward whose host and
-// guest addresses differ in family is spliced too: libslirp cannot carry it.
+// Auto, the default, splices every forward once the helper has set up
+// transparent routing (transparent_routing.hpp), so that the guest sees each
+// client's real address as slirp mode shows it. Where the namespace refuses
+// that setup, auto splices only what hides nothing: forwards bound to a
+// loopback address and those across address families (libslirp cannot carry
+// them); forwards that remote clients reach stay slirp, which shows their
+// address (what podman's port_handler=slirp4netns and rootlesskit's
+// slirp4netns driver promise).
 enum class PortForwardMode { Slirp, Splice, Auto };
 
 using MacAddress = std::array<uint8_t, 6>;

@@ -13,9 +13,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <vector>
 
 #include "error.hpp"
 #include "files.hpp"
@@ -154,10 +156,10 @@ bool has_effective(cap_value_t cap) {
 
 // Bounding set first, while CAP_SETPCAP is still held; then ambient, then
 // the process's own sets.
-bool drop_capabilities(bool keep_net_bind_service, std::string* err) {
+bool drop_capabilities(const std::vector<cap_value_t>& keep, std::string* err) {
     cap_value_t last = cap_max_bits();
     for (cap_value_t cap = 0; cap < last; cap++) {
-        if (keep_net_bind_service && cap == CAP_NET_BIND_SERVICE) continue;
+        if (std::find(keep.begin(), keep.end(), cap) != keep.end()) continue;
         if (cap_drop_bound(cap) < 0 && errno != EINVAL)
             return refuse(
                 err, "cannot drop capability " + std::to_string(cap) + " from the bounding set");
@@ -165,11 +167,12 @@ bool drop_capabilities(bool keep_net_bind_service, std::string* err) {
     if (cap_reset_ambient() < 0) return refuse(err, "cannot clear the ambient capabilities");
     cap_t caps = cap_init();  // all three sets empty
     if (caps == nullptr) return refuse(err, "cap_init");
-    cap_value_t keep[] = {CAP_NET_BIND_SERVICE};
     bool ok = true;
-    if (keep_net_bind_service)
-        ok = cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET) == 0 &&
-             cap_set_flag(caps, CAP_PERMITTED, 1, keep, CAP_SET) == 0;
+    if (!keep.empty()) {
+        int n = static_cast<int>(keep.size());
+        ok = cap_set_flag(caps, CAP_EFFECTIVE, n, keep.data(), CAP_SET) == 0 &&
+             cap_set_flag(caps, CAP_PERMITTED, n, keep.data(), CAP_SET) == 0;
+    }
     ok = ok && cap_set_proc(caps) == 0;
     int saved = errno;
     cap_free(caps);
@@ -199,7 +202,7 @@ bool resolv_conf_reachable(const std::string& start, std::string* err) {
     return fail(err, "--enable-sandbox: " + chain + ": too many levels of symbolic links");
 }
 
-bool enter_sandbox(const Options& options, std::string* err) {
+bool enter_sandbox(const Options& options, bool keep_net_admin, std::string* err) {
     check_leaks_before_confinement();
     const char* resolv = "/etc/resolv.conf";
     if (!resolv_conf_reachable(resolv, err)) return false;
@@ -209,7 +212,9 @@ bool enter_sandbox(const Options& options, std::string* err) {
     // helper that has joined the target's user namespace. Only they keep
     // CAP_NET_BIND_SERVICE, and only if they hold it now.
     bool privileged = has_effective(CAP_SYS_ADMIN);
-    bool keep_net_bind_service = privileged && has_effective(CAP_NET_BIND_SERVICE);
+    std::vector<cap_value_t> keep;
+    if (privileged && has_effective(CAP_NET_BIND_SERVICE)) keep.push_back(CAP_NET_BIND_SERVICE);
+    if (keep_net_admin && has_effective(CAP_NET_ADMIN)) keep.push_back(CAP_NET_ADMIN);
     if (!privileged && !enter_user_namespace(options, err)) return false;
     if (!pivot_into_fresh_root(err)) return false;
     // The symlink check is lexical; this catches what it cannot see (a
@@ -219,7 +224,7 @@ bool enter_sandbox(const Options& options, std::string* err) {
     // Capabilities last: the mount work above needed CAP_SYS_ADMIN. Rootless,
     // CAP_NET_BIND_SERVICE would only count in our own user namespace, not in
     // the host's network namespace where forwards listen, so nothing stays.
-    if (!drop_capabilities(keep_net_bind_service, err)) return false;
+    if (!drop_capabilities(keep, err)) return false;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return refuse(err, "PR_SET_NO_NEW_PRIVS");
     return true;
 }

@@ -18,8 +18,10 @@
 // CAP_NET_BIND_SERVICE, so that port forwards added later through the API may
 // still use ports below 1024. Then: a new mount namespace whose root is a
 // read-only tmpfs holding only /etc and /run (recursive, read-only binds),
-// pivot_root, the old root detached, no-new-privs.
-bool enter_sandbox(const Options& options, std::string* err);
+// pivot_root, the old root detached, no-new-privs. keep_net_admin (the
+// port-forwarding helper, for transparent forwards) also keeps CAP_NET_ADMIN,
+// which there counts only in the target's own network namespace.
+bool enter_sandbox(const Options& options, bool keep_net_admin, std::string* err);
 
 // False, with the reason, when /etc/resolv.conf would become unreadable in
 // the sandbox: a symlink, or a chain of them, leading outside /etc and /run.

@@ -69,7 +69,9 @@ constexpr const char* kAllowed[] = {
     "madvise",
     // libslirp's sockets (outbound TCP/UDP/ICMP, DNS forwarding, hostfwd
     // listeners made after the sandbox exists), the API socket, the splice
-    // forwarder and the helper's channel (fds passed by SCM_RIGHTS).
+    // forwarder and the helper's channel (fds passed by SCM_RIGHTS); in the
+    // helper, transparent sockets, its rtnetlink requests and the abstract
+    // sockets by which daemons sharing a namespace count each other.
     "socket",
     "connect",
     "bind",

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "transparent_socket.hpp"
 
 namespace {
 
@@ -127,6 +128,17 @@ bool SpliceForwarder::remove(Handle handle) {
     return true;
 }
 
+void SpliceForwarder::show_clients(in_addr gateway, const in6_addr& gateway6) {
+    shows_clients_ = true;
+    gateway_ = gateway;
+    gateway6_ = gateway6;
+}
+
+SourceAddress SpliceForwarder::source_for(const sockaddr_storage& client, const Listener& l) const {
+    if (!shows_clients_) return SourceAddress{};
+    return source_as_guest_sees(client, l.guest.ss_family, gateway_, gateway6_);
+}
+
 uint16_t SpliceForwarder::bound_port(Handle handle) const {
     auto it = listeners_.find(handle);
     if (it == listeners_.end()) return 0;
@@ -142,12 +154,16 @@ void SpliceForwarder::accept_tcp(Handle handle) {
     for (int i = 0; i < kAcceptsPerWakeup; i++) {
         auto it = listeners_.find(handle);
         if (it == listeners_.end()) return;
-        UniqueFd host(accept4(it->second.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        sockaddr_storage client{};
+        socklen_t client_len = sizeof client;
+        UniqueFd host(accept4(it->second.fd.get(), reinterpret_cast<sockaddr*>(&client),
+                              &client_len, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!host) return;  // EAGAIN, or out of descriptors: the backlog keeps the rest
         auto conn = std::make_unique<Conn>();
         conn->host = std::move(host);
         conn->to = it->second.guest;
         conn->to_len = it->second.guest_len;
+        conn->from = source_for(client, it->second);
         conn->give_up_ms = EventLoop::now_ms() + addr_wait_ms_;
         uint64_t id = next_id_++;
         int host_fd = conn->host.get();
@@ -164,7 +180,7 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    opener_.open_socket(SOCK_STREAM, c.to, c.to_len,
+    opener_.open_socket(SOCK_STREAM, c.to, c.to_len, c.from,
                         [this, id](UniqueFd guest, int error_number, const std::string&) {
                             guest_opened(id, std::move(guest), error_number);
                         });
@@ -286,13 +302,18 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
         close_conn(id, -1);
         return;
     }
-    // Hang-up or error on a socket we still need: it can no longer carry the
-    // rest of the stream, so the other side is told with a reset.
+    // An error, or a hang-up before our FIN went in, on a socket we still
+    // need: it can no longer carry the rest of the stream, so the other side
+    // is told with a reset. A hang-up after our FIN only means its peer has
+    // closed too: what it still holds is read out (one pump round moves at
+    // most a few pipes' worth) before its EOF.
     bool needed = on_host ? !(c.up.eof && c.down.shut) : !(c.down.eof && c.up.shut);
-    if ((revents & (POLLERR | POLLHUP)) && needed) {
+    bool fin_sent = on_host ? c.down.shut : c.up.shut;
+    if (needed && ((revents & POLLERR) || ((revents & POLLHUP) && !fin_sent))) {
         close_conn(id, on_host ? guest : host);
         return;
     }
+    if (revents & POLLHUP) (on_host ? c.host_hung_up : c.guest_hung_up) = true;
     update_watches(id, c);
 }
 
@@ -306,27 +327,31 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
         return ev;
     };
     // A socket that has delivered its FIN and been sent ours has nothing left
-    // to report; watching it would only spin on its hang-up.
-    bool host_needed = !(c.up.eof && c.down.shut);
-    bool guest_needed = !(c.down.eof && c.up.shut);
-    // set_events() is a system call (epoll_ctl): skipped when nothing changed.
-    if (host_needed) {
-        short ev = events(c.up, c.down);
-        if (ev != c.host_events) loop_.set_events(c.host.get(), ev);
-        c.host_events = ev;
-    } else if (c.host_watched) {
-        loop_.unwatch(c.host.get());
-        c.host_watched = false;
-    }
-    if (guest_needed) {
-        short ev = events(c.down, c.up);
-        if (ev != c.guest_events) loop_.set_events(c.guest.get(), ev);
-        c.guest_events = ev;
-    } else if (c.guest_watched) {
-        loop_.unwatch(c.guest.get());
-        c.guest_watched = false;
-    }
-    (void)id;
+    // to report. A hung-up one reports POLLHUP whatever it is asked for, so
+    // while it waits for its pipe to drain it is not watched at all (the
+    // other socket's events bring it back); either would only spin.
+    auto place = [&](bool on_host, bool needed, short ev) {
+        int fd = on_host ? c.host.get() : c.guest.get();
+        bool& watched = on_host ? c.host_watched : c.guest_watched;
+        short& last = on_host ? c.host_events : c.guest_events;
+        bool hung_up = on_host ? c.host_hung_up : c.guest_hung_up;
+        if (!needed || (hung_up && ev == 0)) {
+            if (watched) loop_.unwatch(fd);
+            watched = false;
+            return;
+        }
+        if (!watched) {
+            loop_.watch(fd, ev,
+                        [this, id, on_host](short revents) { conn_event(id, on_host, revents); });
+            watched = true;
+        } else if (ev != last) {
+            // set_events() is a system call (epoll_ctl): skipped when nothing changed.
+            loop_.set_events(fd, ev);
+        }
+        last = ev;
+    };
+    place(true, !(c.up.eof && c.down.shut), events(c.up, c.down));
+    place(false, !(c.down.eof && c.up.shut), events(c.down, c.up));
 }
 
 void SpliceForwarder::close_conn(uint64_t id, int reset_fd) {
@@ -351,28 +376,44 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     auto key = std::make_pair(handle, std::string(reinterpret_cast<const char*>(&peer), peer_len));
     auto found = flow_by_peer_.find(key);
     if (found != flow_by_peer_.end()) return found->second;
+    SourceAddress from = source_for(peer, l);
+    // A transparent flow's reply rule is named by the port it is for.
+    uint16_t diverted_port = from.len > 0 ? port_of(l.guest) : 0;
     uint64_t id = next_id_++;
     auto flow =
         std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, EventLoop::now_ms(), {}});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
     arm_idle_timer();
-    opener_.open_socket(
-        SOCK_DGRAM, l.guest, l.guest_len,
-        [this, id](UniqueFd fd, int, const std::string&) { flow_opened(id, std::move(fd)); });
+    opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, from,
+                        [this, id, diverted_port](UniqueFd fd, int, const std::string&) {
+                            flow_opened(id, std::move(fd), diverted_port);
+                        });
     return id;
 }
 
 // Datagrams that came while the flow's socket was being opened go first.
-void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd) {
+void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_port) {
+    // The helper names the flow's reply rule by where the socket is bound;
+    // a flow that ended while its socket was coming hands the rule back now.
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    bool diverted = fd && diverted_port != 0 &&
+                    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0;
     auto it = flows_.find(id);
-    if (it == flows_.end()) return;
+    if (it == flows_.end()) {
+        if (diverted) opener_.release_udp_flow(local, diverted_port);
+        return;
+    }
     if (!fd) {
         close_flow(id);
         return;
     }
     Flow& f = *it->second;
     f.fd = std::move(fd);
+    f.diverted = diverted;
+    f.local = local;
+    f.guest_port = diverted_port;
     loop_.watch(f.fd.get(), POLLIN, [this, id](short) { udp_from_guest(id); });
     for (const std::string& datagram : f.waiting)
         send(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT);
@@ -458,6 +499,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     if (it == flows_.end()) return;
     Flow& f = *it->second;
     if (f.fd) loop_.unwatch(f.fd.get());
+    if (f.diverted) opener_.release_udp_flow(f.local, f.guest_port);
     flow_by_peer_.erase(std::make_pair(
         f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
     flows_.erase(it);

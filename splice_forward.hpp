@@ -52,6 +52,14 @@ class SpliceForwarder {
     // The port actually bound (useful when the rule asked for port 0).
     uint16_t bound_port(Handle handle) const;
 
+    // From now on the namespace side of each new connection and UDP flow
+    // comes from the client's address as slirp mode would show it (see
+    // transparent_socket.hpp): gateway and gateway6 stand in for loopback
+    // clients and those of the other family. Only once the helper has set up
+    // transparent routing (transparent_routing.hpp).
+    void show_clients(in_addr gateway, const in6_addr& gateway6);
+    bool shows_clients() const { return shows_clients_; }
+
     size_t tcp_connections() const { return conns_.size(); }
     size_t udp_flows() const { return flows_.size(); }
 
@@ -71,10 +79,13 @@ class SpliceForwarder {
         Direction up, down;  // host -> guest, guest -> host
         bool connected = false;
         bool host_watched = true, guest_watched = true;
-        short host_events = 0, guest_events = POLLOUT;  // as last given to the loop
-        // Where the namespace side connects, kept while it may be retried.
+        bool host_hung_up = false, guest_hung_up = false;  // POLLHUP seen
+        short host_events = 0, guest_events = POLLOUT;     // as last given to the loop
+        // Where the namespace side connects, and from where, kept while it
+        // may be retried.
         sockaddr_storage to{};
         socklen_t to_len = 0;
+        SourceAddress from;
         int64_t give_up_ms = 0;
         EventLoop::TimerId retry_timer = 0;
     };
@@ -92,6 +103,9 @@ class SpliceForwarder {
         socklen_t peer_len;
         int64_t last_active_ms;
         std::vector<std::string> waiting;  // datagrams that came while opening
+        bool diverted = false;             // transparent: the helper diverts its replies
+        sockaddr_storage local{};          // its address inside the namespace, when diverted
+        uint16_t guest_port = 0;
     };
     enum class Pump { Ok, FromFailed, ToFailed };
 
@@ -109,11 +123,12 @@ class SpliceForwarder {
     void udp_from_guest(uint64_t flow_id);
     uint64_t find_or_open_flow(Handle handle, const Listener& l, const sockaddr_storage& peer,
                                socklen_t peer_len);
-    void flow_opened(uint64_t id, UniqueFd fd);
+    void flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_port);
     void close_flow(uint64_t flow_id);
     void arm_idle_timer();
     void expire_idle_flows();
     void ensure_udp_buffers();
+    SourceAddress source_for(const sockaddr_storage& client, const Listener& l) const;
 
     EventLoop& loop_;
     SocketOpener& opener_;
@@ -128,4 +143,7 @@ class SpliceForwarder {
     std::vector<Pipe> spare_pipes_;
     EventLoop::TimerId idle_timer_ = 0;
     std::vector<uint8_t> udp_buffers_;
+    bool shows_clients_ = false;
+    in_addr gateway_{};
+    in6_addr gateway6_{};
 };

@@ -49,6 +49,25 @@ rootless_client_host() {
     private_resolv_conf
 }
 
+# rootlesskit_slirp4netns DIR SCRIPT PUBLISH...: rootlesskit as the test user
+# with --net=slirp4netns and --port-driver=slirp4netns, sandboxed and
+# seccomp'd, running our binary through $WORK/slirp-wrapper (logging_wrapper)
+# and SCRIPT as its child, each PUBLISH as a -p; DIR is its home and state,
+# its output goes to $WORK/rootlesskit.log. Sets RK_PID: setpriv directly
+# (not as_test_user, a function run in a subshell), so that the pid is
+# rootlesskit's own and stopping it ends the whole tree.
+rootlesskit_slirp4netns() {
+    local dir=$1 script=$2 publish=() port
+    shift 2
+    for port in "$@"; do publish+=(-p "$port"); done
+    background setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- \
+        env HOME="$dir" XDG_RUNTIME_DIR="$dir" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        rootlesskit --state-dir="$dir/state" --net=slirp4netns --slirp4netns-binary="$WORK/slirp-wrapper" \
+        --slirp4netns-sandbox=true --slirp4netns-seccomp=true --port-driver=slirp4netns \
+        "${publish[@]}" "$script" >"$WORK/rootlesskit.log" 2>&1
+    RK_PID=$!
+}
+
 # as_test_user COMMAND...: runs COMMAND as the unprivileged test user.
 as_test_user() {
     setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- "$@"

@@ -3,8 +3,8 @@
 # them: ids from 1, defaults for host_addr (0.0.0.0) and guest_addr (the -c
 # address, here from --cidr), duplicates and bad arguments refused, requests
 # served on half-close and on a complete JSON value alone, get_stats counting.
-# One addition: a forward in splice mode (by default, one bound to loopback)
-# is listed with "mode":"splice".
+# One addition: a forward in splice mode (the default) is listed with
+# "mode":"splice"; a slirp-mode one is listed exactly as slirp4netns does.
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
@@ -22,13 +22,13 @@ start_guest
 start_slirp -c --cidr=10.9.0.0/24 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 
 reply_is "empty list" '{"execute":"list_hostfwd"}' '{"return":{"entries":[]}}'
-reply_is "first id" "$(add '"proto":"tcp","host_addr":"0.0.0.0","host_port":8080,"guest_addr":"10.9.0.100","guest_port":80')" '{"return":{"id":1}}'
+reply_is "first id" "$(add '"proto":"tcp","host_addr":"0.0.0.0","host_port":8080,"guest_addr":"10.9.0.100","guest_port":80,"mode":"slirp"')" '{"return":{"id":1}}'
 reply_is "defaults" "$(add '"proto":"udp","host_port":8080,"guest_port":53')" '{"return":{"id":2}}'
 reply_is "no half-close" "$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8081,"guest_port":81')" \
     '{"return":{"id":3}}' --no-shutdown
 reply_is "integral float port" "$(add '"proto":"tcp","host_port":8.082e3,"guest_port":82.0')" '{"return":{"id":4}}'
 reply_is "list" '{"execute":"list_hostfwd"}' \
-    '{"return":{"entries":[{"id":1,"proto":"tcp","host_addr":"0.0.0.0","host_port":8080,"guest_addr":"10.9.0.100","guest_port":80},{"id":2,"proto":"udp","host_addr":"0.0.0.0","host_port":8080,"guest_addr":"10.9.0.100","guest_port":53},{"id":3,"proto":"tcp","host_addr":"127.0.0.1","host_port":8081,"guest_addr":"10.9.0.100","guest_port":81,"mode":"splice"},{"id":4,"proto":"tcp","host_addr":"0.0.0.0","host_port":8082,"guest_addr":"10.9.0.100","guest_port":82}]}}'
+    '{"return":{"entries":[{"id":1,"proto":"tcp","host_addr":"0.0.0.0","host_port":8080,"guest_addr":"10.9.0.100","guest_port":80},{"id":2,"proto":"udp","host_addr":"0.0.0.0","host_port":8080,"guest_addr":"10.9.0.100","guest_port":53,"mode":"splice"},{"id":3,"proto":"tcp","host_addr":"127.0.0.1","host_port":8081,"guest_addr":"10.9.0.100","guest_port":81,"mode":"splice"},{"id":4,"proto":"tcp","host_addr":"0.0.0.0","host_port":8082,"guest_addr":"10.9.0.100","guest_port":82,"mode":"splice"}]}}'
 expect "forward 1 listens" port_is_listening 8080
 
 reply_is "remove" '{"execute":"remove_hostfwd","arguments":{"id":1}}' '{"return":{}}'

@@ -69,7 +69,8 @@ log "guest IPv6 address: $guest6"
 add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8087,\"guest_addr\":\"$guest6\",\"guest_port\":80,\"mode\":\"splice\""
 body=$(curl -s -m 10 "http://[::1]:8087/")
 [ "$body" = "hello from guest" ] || fail "splice forward [::1]:8087 -> [$guest6]:80 right after SLAAC returned '$body'"
-add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\",\"guest_port\":80"
+# Slirp mode through the tap, which the stats below count.
+add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\",\"guest_port\":80,\"mode\":\"slirp\""
 add "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":8084,\"guest_addr\":\"$guest6\",\"guest_port\":80"
 add "\"proto\":\"udp\",\"host_addr\":\"::1\",\"host_port\":5306,\"guest_addr\":\"$guest6\",\"guest_port\":5353"
 # Across families (podman's -p [::1]:8085:80 sends guest_addr ""): libslirp
@@ -118,6 +119,6 @@ stats=$(api "$SOCK" '{"execute":"get_stats"}')
 python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])["return"]
-assert r["frames_to_guest"] > 10 and r["bytes_to_guest"] > 1000, r
+assert r["frames_to_guest"] > 3 and r["bytes_to_guest"] > 300, r  # the slirp forward :8086
 assert r["active_forwards"] == 7, r' "$stats" || fail "stats after traffic: $stats"
 pass "TCP, UDP, IPv6 forwards carry traffic; removal stops it"

@@ -26,14 +26,8 @@ CHILD
 chmod 755 "$WORK/child.sh"
 chown -R "$TEST_USER:$TEST_USER" "$child"
 
-# setpriv directly (not the as_test_user function) so that the pid recorded
-# is rootlesskit's own and stopping it ends the whole tree.
-background setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --reset-env -- \
-    env HOME="$child" XDG_RUNTIME_DIR="$child" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    rootlesskit --state-dir="$child/state" --net=slirp4netns --slirp4netns-binary="$WORK/slirp-wrapper" \
-    --slirp4netns-sandbox=true --slirp4netns-seccomp=true --port-driver=slirp4netns \
-    -p 127.0.0.1:18081:8080/tcp "$WORK/child.sh" >"$WORK/rootlesskit.log" 2>&1
-rk=$!
+rootlesskit_slirp4netns "$child" "$WORK/child.sh" 127.0.0.1:18081:8080/tcp
+rk=$RK_PID
 
 fetch() { curl -s -m 2 http://127.0.0.1:18081/ >"$WORK/page" && [ -s "$WORK/page" ]; }
 if ! wait_until 20 fetch; then

@@ -249,16 +249,18 @@ void test_table_ids_and_conflicts(void**) {
 }
 
 PortForwardMode mode_of(const std::string& arguments, PortForwardMode daemon_default,
-                        bool ipv6 = false) {
+                        bool ipv6 = false, bool shows_clients = false) {
     RequestDefaults d = defaults(ipv6);
     d.mode = daemon_default;
+    d.splice_shows_clients = shows_clients;
     ParsedRequest p = parse("{\"execute\":\"add_hostfwd\",\"arguments\":{" + arguments + "}}", d);
     if (!p.request) fail_msg("refused {%s}: %s", arguments.c_str(), p.error.c_str());
     return p.request->hostfwd.mode;
 }
 
-// --port-forward-mode=auto (the default) splices loopback-bound forwards
-// only; an explicit "mode" or a fixed daemon mode wins.
+// Without transparent routing, --port-forward-mode=auto (the default)
+// splices loopback-bound forwards only; an explicit "mode" or a fixed daemon
+// mode wins.
 void test_add_mode_auto(void**) {
     const auto Auto = PortForwardMode::Auto, Slirp = PortForwardMode::Slirp,
                Splice = PortForwardMode::Splice;
@@ -296,6 +298,24 @@ void test_add_mode_auto(void**) {
         error_of("{\"execute\":\"add_hostfwd\",\"arguments\":{" + tcp + "\"mode\":\"auto\"}}")
             .c_str(),
         "bad request: add_hostfwd: bad arguments.mode");
+}
+
+// With transparent routing, auto splices every forward; an explicit "mode"
+// or a fixed daemon mode still wins.
+void test_add_mode_auto_transparent(void**) {
+    const auto Auto = PortForwardMode::Auto, Slirp = PortForwardMode::Slirp,
+               Splice = PortForwardMode::Splice;
+    const std::string tcp = "\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":80";
+    const std::string udp = "\"proto\":\"udp\",\"host_port\":80,\"guest_port\":80";
+    for (const std::string& base : {tcp, udp}) {
+        assert_true(mode_of(base, Auto, false, true) == Splice);
+        assert_true(mode_of(base + ",\"host_addr\":\"192.0.2.1\"", Auto, false, true) == Splice);
+        assert_true(mode_of(base + ",\"host_addr\":\"127.0.0.1\"", Auto, false, true) == Splice);
+        assert_true(mode_of(base + ",\"host_addr\":\"::\",\"guest_addr\":\"fd00::100\"", Auto, true,
+                            true) == Splice);
+        assert_true(mode_of(base + ",\"mode\":\"slirp\"", Auto, false, true) == Slirp);
+        assert_true(mode_of(base, Slirp, false, true) == Slirp);
+    }
 }
 
 void test_formatting(void**) {
@@ -358,6 +378,7 @@ int main() {
         cmocka_unit_test(test_add_bad_arguments_in_order),
         cmocka_unit_test(test_remove_bad_id),
         cmocka_unit_test(test_table_ids_and_conflicts),
+        cmocka_unit_test(test_add_mode_auto_transparent),
         cmocka_unit_test(test_formatting),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -2,6 +2,8 @@
 // in one namespace through a scripted SocketOpener: a namespace-side connect()
 // that finds no source address yet (EADDRNOTAVAIL, a tentative IPv6 address)
 // is retried on a timer for a bounded time; other failures refuse at once.
+// With show_clients(), each UDP flow asks for the client's address as the
+// guest is to see it, and hands its reply rule back when it idles out.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -31,7 +33,8 @@ class ScriptedOpener : public SocketOpener {
    public:
     ScriptedOpener(int failures, int error_number)
         : failures_(failures), error_number_(error_number) {}
-    void open_socket(int type, const sockaddr_storage& to, socklen_t len, Opened done) override {
+    void open_socket(int type, const sockaddr_storage& to, socklen_t len, const SourceAddress& from,
+                     Opened done) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
             done(UniqueFd(), error_number_,
@@ -41,9 +44,10 @@ class ScriptedOpener : public SocketOpener {
         UniqueFd fd;
         int error_number = 0;
         std::string error;
-        open_connected_socket(type, to, len, &fd, &error_number, &error);
+        open_connected_socket(type, to, len, from, &fd, &error_number, &error);
         done(std::move(fd), error_number, error);
     }
+    void release_udp_flow(const sockaddr_storage&, uint16_t) override {}
     int calls = 0;
 
    private:
@@ -221,6 +225,93 @@ void private_loopback() {
 
 }  // namespace
 
+// Records what a transparent forwarder asks for; opens plain sockets (the
+// transparent bind needs a namespace of its own, which the integration
+// tests have).
+class RecordingOpener : public SocketOpener {
+   public:
+    void open_socket(int type, const sockaddr_storage& to, socklen_t len, const SourceAddress& from,
+                     Opened done) override {
+        asked_from = from;
+        UniqueFd fd;
+        int error_number = 0;
+        std::string error;
+        open_connected_socket(type, to, len, SourceAddress{}, &fd, &error_number, &error);
+        socklen_t local_len = sizeof opened_local;
+        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&opened_local), &local_len);
+        done(std::move(fd), error_number, error);
+    }
+    void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) override {
+        released++;
+        released_local = local;
+        released_port = guest_port;
+    }
+    SourceAddress asked_from;
+    sockaddr_storage opened_local{};
+    int released = 0;
+    sockaddr_storage released_local{};
+    uint16_t released_port = 0;
+};
+
+void udp_flow_shows_the_client_and_releases_its_rule(void**) {
+    EventLoop loop;
+    RecordingOpener opener;
+    SpliceForwarder forwarder(loop, opener, 200);
+    in_addr gateway{};
+    inet_pton(AF_INET, "10.0.2.2", &gateway);
+    forwarder.show_clients(gateway, in6addr_any);
+    UniqueFd guest(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_storage guest_addr = loopback(0);
+    assert_int_equal(
+        bind(guest.get(), reinterpret_cast<sockaddr*>(&guest_addr), sizeof(sockaddr_in)), 0);
+    socklen_t len = sizeof guest_addr;
+    getsockname(guest.get(), reinterpret_cast<sockaddr*>(&guest_addr), &len);
+    SpliceRule rule;
+    rule.type = SOCK_DGRAM;
+    rule.host = loopback(0);
+    rule.host_len = sizeof(sockaddr_in);
+    rule.guest = guest_addr;
+    rule.guest_len = sizeof(sockaddr_in);
+    std::string error;
+    SpliceForwarder::Handle h = 0;
+    if (!forwarder.add(rule, &h, &error)) fail_msg("add: %s", error.c_str());
+
+    UniqueFd client(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_storage host = loopback(forwarder.bound_port(h));
+    assert_int_equal(connect(client.get(), reinterpret_cast<sockaddr*>(&host), sizeof(sockaddr_in)),
+                     0);
+    sockaddr_storage client_addr{};
+    len = sizeof client_addr;
+    getsockname(client.get(), reinterpret_cast<sockaddr*>(&client_addr), &len);
+    assert_int_equal(send(client.get(), "ping", 4, 0), 4);
+    // One run (the loop cannot be restarted): the datagram arrives, then the
+    // flow idles out.
+    char got[8] = {};
+    size_t flows_while_active = 0;
+    bool ok = run_until(
+        loop,
+        [&] {
+            if (got[0] == 0 && recv(guest.get(), got, sizeof got - 1, 0) > 0)
+                flows_while_active = forwarder.udp_flows();
+            return opener.released > 0;
+        },
+        3000);
+    assert_string_equal(got, "ping");
+    if (!ok) fail_msg("the idle flow's reply rule was never released");
+    assert_int_equal(static_cast<int>(flows_while_active), 1);
+    // A loopback client is asked for as the gateway, keeping its port.
+    const auto& from = reinterpret_cast<const sockaddr_in&>(opener.asked_from.addr);
+    assert_int_equal(opener.asked_from.len, sizeof(sockaddr_in));
+    assert_int_equal(from.sin_addr.s_addr, gateway.s_addr);
+    assert_int_equal(from.sin_port, reinterpret_cast<sockaddr_in&>(client_addr).sin_port);
+    // Idle: the flow is gone, and its rule handed back under the socket's address.
+    assert_int_equal(opener.released, 1);
+    assert_int_equal(static_cast<int>(forwarder.udp_flows()), 0);
+    assert_memory_equal(&opener.released_local, &opener.opened_local, sizeof(sockaddr_in));
+    assert_int_equal(opener.released_port,
+                     ntohs(reinterpret_cast<sockaddr_in&>(guest_addr).sin_port));
+}
+
 int main() {
     private_loopback();
     const CMUnitTest tests[] = {
@@ -228,6 +319,7 @@ int main() {
         cmocka_unit_test(given_up_after_the_bound),
         cmocka_unit_test(other_errors_refuse_at_once),
         cmocka_unit_test(client_leaving_while_waiting_is_dropped),
+        cmocka_unit_test(udp_flow_shows_the_client_and_releases_its_rule),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,0 +1,62 @@
+// rtnetlink.hpp owns talking rtnetlink (NETLINK_ROUTE) to the kernel of the
+// namespace the caller is in: adding and deleting policy-routing rules and
+// routes, each as one request answered by one acknowledgement. It knows
+// nothing of why; transparent_routing.hpp decides what to ask for.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+
+#include "unique_fd.hpp"
+
+// An address of either family, without a port.
+struct RouteAddress {
+    int family = AF_INET;  // AF_INET or AF_INET6
+    in_addr v4{};
+    in6_addr v6{};
+};
+
+// `ip rule`: what a rule matches (zero fields match anything) and the table
+// it sends matching packets to.
+struct PolicyRule {
+    int family = AF_INET;
+    uint32_t priority = 0;
+    uint32_t table = 0;
+    uint32_t fwmark = 0;   // with mask 0xffffffff when non-zero
+    uint8_t ip_proto = 0;  // IPPROTO_UDP, ...
+    uint16_t sport = 0;
+    uint16_t dport = 0;
+    bool has_destination = false;  // a host route: /32 or /128
+    RouteAddress destination;
+};
+
+// `ip route add local default dev IFINDEX [src PREFSRC] table TABLE`.
+struct LocalDefaultRoute {
+    int family = AF_INET;
+    uint32_t table = 0;
+    int ifindex = 0;
+    bool has_source = false;
+    RouteAddress source;
+};
+
+class Rtnetlink {
+   public:
+    bool open(std::string* err);
+    // Each returns 0 or the errno the kernel answered with (EEXIST for a
+    // rule or route that is already there, ENOENT for one that is not).
+    int add_rule(const PolicyRule& rule);
+    int delete_rule(const PolicyRule& rule);
+    int add_route(const LocalDefaultRoute& route);
+    int replace_route(const LocalDefaultRoute& route);  // or add it
+    int delete_route(const LocalDefaultRoute& route);
+
+   private:
+    int rule_request(int type, int flags, const PolicyRule& rule);
+    int route_request(int type, int flags, const LocalDefaultRoute& route);
+    int transact(void* message, size_t length);
+
+    UniqueFd fd_;
+    uint32_t seq_ = 0;
+};

@@ -1,0 +1,79 @@
+// transparent_socket.cpp: the client's address as the guest sees it, and the
+// transparent bind (see transparent_socket.hpp).
+#include "transparent_socket.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+#include "transparent_routing.hpp"
+
+namespace {
+
+bool is_loopback(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) {
+        auto addr = ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr);
+        return (addr >> 24) == IN_LOOPBACKNET;
+    }
+    const in6_addr& addr = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&addr);
+}
+
+uint16_t port_of(const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(a).sin_port;
+    return reinterpret_cast<const sockaddr_in6&>(a).sin6_port;
+}
+
+bool failed(const char* what, int* error_number, std::string* err) {
+    *error_number = errno;
+    return fail(err, errno_text(what));
+}
+
+}  // namespace
+
+SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_family,
+                                   in_addr gateway, const in6_addr& gateway6) {
+    SourceAddress out;
+    if (client.ss_family == guest_family && !is_loopback(client)) {
+        out.addr = client;
+        out.len = guest_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+        if (guest_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(out.addr).sin6_scope_id = 0;
+        return out;
+    }
+    if (guest_family == AF_INET) {
+        auto& sin = reinterpret_cast<sockaddr_in&>(out.addr);
+        sin.sin_family = AF_INET;
+        sin.sin_addr = gateway;
+        sin.sin_port = port_of(client);
+        out.len = sizeof sin;
+    } else {
+        auto& sin6 = reinterpret_cast<sockaddr_in6&>(out.addr);
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_addr = gateway6;
+        sin6.sin6_port = port_of(client);
+        out.len = sizeof sin6;
+    }
+    return out;
+}
+
+bool bind_transparent(int fd, const SourceAddress& from, int* error_number, std::string* err) {
+    int one = 1;
+    bool v4 = from.addr.ss_family == AF_INET;
+    if (setsockopt(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one,
+                   sizeof one) < 0)
+        return failed(v4 ? "IP_TRANSPARENT" : "IPV6_TRANSPARENT", error_number, err);
+    uint32_t mark = kTransparentMark;
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0)
+        return failed("SO_MARK", error_number, err);
+    const auto* addr = reinterpret_cast<const sockaddr*>(&from.addr);
+    if (bind(fd, addr, from.len) == 0) return true;
+    if (errno != EADDRINUSE)
+        return failed("cannot bind to the client's address", error_number, err);
+    sockaddr_storage any_port = from.addr;
+    if (v4)
+        reinterpret_cast<sockaddr_in&>(any_port).sin_port = 0;
+    else
+        reinterpret_cast<sockaddr_in6&>(any_port).sin6_port = 0;
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&any_port), from.len) == 0) return true;
+    return failed("cannot bind to the client's address", error_number, err);
+}
