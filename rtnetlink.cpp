@@ -153,11 +153,16 @@ int Rtnetlink::transact(void* message, size_t length) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno;
         int left = static_cast<int>(n);
+// NLMSG_OK compares the header's unsigned length with the int it is given:
+// clang's -Wsign-compare (in the fuzz build) flags the macro itself.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
         for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left);
              h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_seq != request->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
             const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
             return -e->error;
         }
+#pragma GCC diagnostic pop
     }
 }
