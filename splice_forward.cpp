@@ -71,8 +71,29 @@ uint16_t port_of(const sockaddr_storage& a) {
 
 SpliceForwarder::SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms,
                                  int64_t addr_wait_ms)
-    : loop_(loop), opener_(opener), udp_idle_ms_(udp_idle_ms), addr_wait_ms_(addr_wait_ms) {
+    : loop_(loop), opener_(&opener), udp_idle_ms_(udp_idle_ms), addr_wait_ms_(addr_wait_ms) {
     raise_fd_limit();
+}
+
+SpliceForwarder::SpliceForwarder(EventLoop& loop)
+    : loop_(loop), opener_(nullptr), udp_idle_ms_(kDefaultUdpIdleMs), addr_wait_ms_(0) {
+    raise_fd_limit();
+}
+
+uint64_t SpliceForwarder::join(UniqueFd host, UniqueFd guest) {
+    auto conn = std::make_unique<Conn>();
+    conn->host = std::move(host);
+    conn->guest = std::move(guest);
+    conn->connected = true;
+    conn->host_events = conn->guest_events = POLLIN;
+    set_nodelay(conn->host.get());
+    set_nodelay(conn->guest.get());
+    uint64_t id = next_id_++;
+    int host_fd = conn->host.get(), guest_fd = conn->guest.get();
+    conns_.emplace(id, std::move(conn));
+    loop_.watch(host_fd, POLLIN, [this, id](short revents) { conn_event(id, true, revents); });
+    loop_.watch(guest_fd, POLLIN, [this, id](short revents) { conn_event(id, false, revents); });
+    return id;
 }
 
 SpliceForwarder::~SpliceForwarder() {
@@ -89,6 +110,7 @@ SpliceForwarder::~SpliceForwarder() {
 
 bool SpliceForwarder::add(const SpliceRule& rule, Handle* added, std::string* err) {
     int family = rule.host.ss_family;
+    if (!opener_) return fail(err, "this splice relay has no namespace to forward into");
     if ((family != AF_INET && family != AF_INET6) ||
         (rule.guest.ss_family != AF_INET && rule.guest.ss_family != AF_INET6) ||
         (rule.type != SOCK_STREAM && rule.type != SOCK_DGRAM))
@@ -180,10 +202,10 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     c.retry_timer = 0;
-    opener_.open_socket(SOCK_STREAM, c.to, c.to_len, c.from,
-                        [this, id](UniqueFd guest, int error_number, const std::string&) {
-                            guest_opened(id, std::move(guest), error_number);
-                        });
+    opener_->open_socket(SOCK_STREAM, c.to, c.to_len, c.from,
+                         [this, id](UniqueFd guest, int error_number, const std::string&) {
+                             guest_opened(id, std::move(guest), error_number);
+                         });
 }
 
 // The namespace side's socket, or why there is none. The client may have
@@ -234,7 +256,7 @@ void SpliceForwarder::release_pipe(Direction& d) {
     d.pipe = Pipe{};
 }
 
-SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d) {
+SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d, uint64_t& moved) {
     for (int round = 0; round < kPumpRounds; round++) {
         bool progress = false;
         if (!d.eof && (!d.pipe.r || d.pending < d.pipe.size)) {
@@ -254,6 +276,7 @@ SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d) {
             ssize_t n = splice(d.pipe.r.get(), nullptr, to, nullptr, d.pending, kSpliceFlags);
             if (n > 0) {
                 d.pending -= static_cast<size_t>(n);
+                moved += static_cast<uint64_t>(n);
                 progress = true;
             } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 return Pump::ToFailed;
@@ -288,12 +311,12 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
         set_nodelay(host);
         set_nodelay(guest);
     }
-    Pump up = pump(host, guest, c.up);
+    Pump up = pump(host, guest, c.up, bytes_to_guest_);
     if (up != Pump::Ok) {
         close_conn(id, up == Pump::FromFailed ? guest : host);
         return;
     }
-    Pump down = pump(guest, host, c.down);
+    Pump down = pump(guest, host, c.down, bytes_from_guest_);
     if (down != Pump::Ok) {
         close_conn(id, down == Pump::FromFailed ? host : guest);
         return;
@@ -385,10 +408,10 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
     arm_idle_timer();
-    opener_.open_socket(SOCK_DGRAM, l.guest, l.guest_len, from,
-                        [this, id, diverted_port](UniqueFd fd, int, const std::string&) {
-                            flow_opened(id, std::move(fd), diverted_port);
-                        });
+    opener_->open_socket(SOCK_DGRAM, l.guest, l.guest_len, from,
+                         [this, id, diverted_port](UniqueFd fd, int, const std::string&) {
+                             flow_opened(id, std::move(fd), diverted_port);
+                         });
     return id;
 }
 
@@ -402,7 +425,7 @@ void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_po
                     getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0;
     auto it = flows_.find(id);
     if (it == flows_.end()) {
-        if (diverted) opener_.release_udp_flow(local, diverted_port);
+        if (diverted) opener_->release_udp_flow(local, diverted_port);
         return;
     }
     if (!fd) {
@@ -499,7 +522,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
     if (it == flows_.end()) return;
     Flow& f = *it->second;
     if (f.fd) loop_.unwatch(f.fd.get());
-    if (f.diverted) opener_.release_udp_flow(f.local, f.guest_port);
+    if (f.diverted) opener_->release_udp_flow(f.local, f.guest_port);
     flow_by_peer_.erase(std::make_pair(
         f.listener, std::string(reinterpret_cast<const char*>(&f.peer), f.peer_len)));
     flows_.erase(it);

@@ -39,6 +39,9 @@ class SpliceForwarder {
 
     SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms = kDefaultUdpIdleMs,
                     int64_t addr_wait_ms = kDefaultAddrWaitMs);
+    // A relay only, with no listeners: join() connections made elsewhere
+    // (the kernel TCP path's). add() refuses.
+    explicit SpliceForwarder(EventLoop& loop);
     ~SpliceForwarder();
     SpliceForwarder(const SpliceForwarder&) = delete;
     SpliceForwarder& operator=(const SpliceForwarder&) = delete;
@@ -60,7 +63,16 @@ class SpliceForwarder {
     void show_clients(in_addr gateway, const in6_addr& gateway6);
     bool shows_clients() const { return shows_clients_; }
 
+    // Relays two connected TCP sockets until both directions have ended, as
+    // for an accepted forward; the "host" side is the one that connected out.
+    // Returns the connection's id.
+    uint64_t join(UniqueFd host, UniqueFd guest);
+    bool is_open(uint64_t id) const { return conns_.count(id) > 0; }
+
     size_t tcp_connections() const { return conns_.size(); }
+    // Bytes moved by TCP connections, host -> guest and guest -> host.
+    uint64_t tcp_bytes_to_guest() const { return bytes_to_guest_; }
+    uint64_t tcp_bytes_from_guest() const { return bytes_from_guest_; }
     size_t udp_flows() const { return flows_.size(); }
 
    private:
@@ -113,7 +125,7 @@ class SpliceForwarder {
     void connect_guest(uint64_t id);
     void guest_opened(uint64_t id, UniqueFd guest, int error_number);
     void conn_event(uint64_t id, bool on_host, short revents);
-    Pump pump(int from, int to, Direction& d);
+    Pump pump(int from, int to, Direction& d, uint64_t& moved);
     void update_watches(uint64_t id, Conn& c);
     void close_conn(uint64_t id, int reset_fd);
     bool acquire_pipe(Direction& d);
@@ -131,7 +143,7 @@ class SpliceForwarder {
     SourceAddress source_for(const sockaddr_storage& client, const Listener& l) const;
 
     EventLoop& loop_;
-    SocketOpener& opener_;
+    SocketOpener* opener_;
     int64_t udp_idle_ms_;
     int64_t addr_wait_ms_;
     Handle next_handle_ = 1;
@@ -142,6 +154,7 @@ class SpliceForwarder {
     std::map<std::pair<Handle, std::string>, uint64_t> flow_by_peer_;
     std::vector<Pipe> spare_pipes_;
     EventLoop::TimerId idle_timer_ = 0;
+    uint64_t bytes_to_guest_ = 0, bytes_from_guest_ = 0;
     std::vector<uint8_t> udp_buffers_;
     bool shows_clients_ = false;
     in_addr gateway_{};
