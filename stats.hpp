@@ -3,6 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+
+struct KernelTcpCounters {
+    uint64_t active = 0;   // connections relayed now
+    uint64_t total = 0;    // connections it took
+    uint64_t refused = 0;  // host connects refused
+    uint64_t failed = 0;   // host connects failed otherwise
+    uint64_t bytes_from_guest = 0;
+    uint64_t bytes_to_guest = 0;
+};
 
 struct Stats {
     uint64_t frames_from_guest = 0;
@@ -13,4 +23,9 @@ struct Stats {
     uint64_t api_requests = 0;
     uint64_t api_failures = 0;
     int64_t started_ms = 0;  // EventLoop::now_ms() at start-up
+    // The kernel TCP path (kernel_tcp.hpp), when it runs.
+    bool kernel_tcp = false;
+    KernelTcpCounters kernel;
+    // Brings counters that live elsewhere up to date before they are read.
+    std::function<void(Stats&)> refresh;
 };

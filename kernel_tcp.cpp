@@ -1,0 +1,308 @@
+// kernel_tcp.cpp: the kernel TCP path's runtime (see kernel_tcp.hpp).
+#include "kernel_tcp.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace {
+
+// A frame never exceeds 64 KiB (a TSO segment) plus Ethernet and the header.
+constexpr size_t kBufferSize = 65536 + 64 + sizeof(VnetHeader);
+constexpr int kFramesPerWakeup = 64;
+constexpr int kAcceptsPerWakeup = 64;
+constexpr int64_t kSweepMs = 5000;
+// A flow whose handshake never completed in the private namespace (the
+// guest went away after its SYN) gives back its host socket after this.
+constexpr int64_t kHandshakeMs = 75 * 1000;
+// libslirp gives up on a connection still being set up after this
+// (TCPTV_KEEP_INIT): so does a pending host connect.
+constexpr int64_t kPendingMs = 75 * 1000;
+
+int socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+}
+
+// The flow of an accepted socket: its peer is the guest, its local address
+// the destination the guest asked for.
+bool accepted_key(int fd, FlowKey* key) {
+    sockaddr_storage peer{}, local{};
+    socklen_t plen = sizeof peer, llen = sizeof local;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) < 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) < 0)
+        return false;
+    *key = {};
+    key->family = static_cast<uint8_t>(peer.ss_family);
+    if (peer.ss_family == AF_INET) {
+        const auto& p = reinterpret_cast<const sockaddr_in&>(peer);
+        const auto& l = reinterpret_cast<const sockaddr_in&>(local);
+        std::memcpy(key->guest.data(), &p.sin_addr, 4);
+        std::memcpy(key->remote.data(), &l.sin_addr, 4);
+        key->guest_port = ntohs(p.sin_port);
+        return true;
+    }
+    if (peer.ss_family == AF_INET6) {
+        const auto& p = reinterpret_cast<const sockaddr_in6&>(peer);
+        const auto& l = reinterpret_cast<const sockaddr_in6&>(local);
+        std::memcpy(key->guest.data(), &p.sin6_addr, 16);
+        std::memcpy(key->remote.data(), &l.sin6_addr, 16);
+        key->guest_port = ntohs(p.sin6_port);
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+KernelTcpPath::KernelTcpPath(EventLoop& loop, PrivateNetns netns, Settings settings,
+                             GuestWriter to_guest)
+    : loop_(loop),
+      netns_(std::move(netns)),
+      settings_(settings),
+      to_guest_(std::move(to_guest)),
+      flows_(settings.max_flows),
+      relay_(loop),
+      buffer_(std::make_unique_for_overwrite<uint8_t[]>(kBufferSize)) {
+    loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(); });
+    for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
+        if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
+    sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
+}
+
+KernelTcpPath::~KernelTcpPath() {
+    loop_.unwatch(netns_.tap.get());
+    for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
+        if (fd >= 0) loop_.unwatch(fd);
+    for (auto& [id, c] : conns_)
+        if (c.host && !c.relay) loop_.unwatch(c.host.get());
+    if (sweep_timer_) loop_.cancel_timer(sweep_timer_);
+}
+
+KernelTcpCounters KernelTcpPath::stats() const {
+    KernelTcpCounters s = stats_;
+    s.active = relay_.tcp_connections();
+    s.bytes_from_guest = relay_.tcp_bytes_from_guest();
+    s.bytes_to_guest = relay_.tcp_bytes_to_guest();
+    return s;
+}
+
+[[gnu::hot]] bool KernelTcpPath::from_guest(const VnetHeader& header, uint8_t* frame, size_t len) {
+    TcpFrame t;
+    if (!parse_tcp_frame(frame, len, &t)) return false;
+    FlowKey key = key_from_guest(t);
+    FlowTable::Flow* flow = flows_.find(key);
+    if (flow && t.syn_only() && flow->state == FlowTable::State::Closing) {
+        drop(flow->id);  // the guest reuses the port: a new connection
+        flow = nullptr;
+    }
+    if (!flow) {
+        if (!t.syn_only() || !kernel_serves(settings_.scope, t)) return false;
+        bool taken = false;
+        start_connect(t, header, frame, len, &taken);
+        return taken;
+    }
+    // The same guest port to the same address but another port: the private
+    // namespace would see both as one connection, so libslirp takes it.
+    if (flow->remote_port != t.dport) return false;
+    if (flow->state == FlowTable::State::Connecting) {
+        flow->last_ms = loop_.clock_ms();
+        return true;  // a retransmitted SYN while the host connect is pending
+    }
+    to_private(header, frame, len, t, *flow);
+    return true;
+}
+
+void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, const uint8_t* frame,
+                                  size_t len, bool* taken) {
+    if (pending_ >= settings_.max_pending) evict_oldest_pending();
+    sockaddr_storage to;
+    socklen_t to_len;
+    host_destination(settings_.scope, t, &to, &to_len);
+    UniqueFd fd(socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return;
+    const sockaddr* bind_to = nullptr;
+    socklen_t bind_len = 0;
+    if (t.family == AF_INET && settings_.outbound4 &&
+        !(reinterpret_cast<sockaddr_in&>(to).sin_addr.s_addr == htonl(INADDR_LOOPBACK))) {
+        bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound4);
+        bind_len = sizeof *settings_.outbound4;
+    }
+    if (t.family == AF_INET6 && settings_.outbound6 &&
+        !IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6&>(to).sin6_addr)) {
+        bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound6);
+        bind_len = sizeof *settings_.outbound6;
+    }
+    if (bind_to && bind(fd.get(), bind_to, bind_len) < 0) return;
+    int rc;
+    do {
+        rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), to_len);
+    } while (rc < 0 && errno == EINTR);
+    // Failing at once: libslirp tries the same and answers as it always has.
+    if (rc < 0 && errno != EINPROGRESS) {
+        (errno == ECONNREFUSED ? stats_.refused : stats_.failed)++;
+        return;
+    }
+    FlowTable::Flow* flow = flows_.add(key_from_guest(t), t.dport, frame + 6, loop_.clock_ms());
+    if (!flow) return;
+    *taken = true;
+    stats_.total++;
+    pending_++;
+    Connection& c = conns_[flow->id];
+    c.key = key_from_guest(t);
+    c.host = std::move(fd);
+    c.started_ms = loop_.clock_ms();
+    c.syn.resize(sizeof header + len);
+    std::memcpy(c.syn.data(), &header, sizeof header);
+    std::memcpy(c.syn.data() + sizeof header, frame, len);
+    uint64_t id = flow->id;
+    pending_order_.push_back(id);
+    loop_.watch(c.host.get(), POLLOUT, [this, id](short) { connect_done(id); });
+}
+
+void KernelTcpPath::evict_oldest_pending() {
+    while (!pending_order_.empty()) {
+        uint64_t id = pending_order_.front();
+        pending_order_.pop_front();
+        auto it = conns_.find(id);
+        if (it != conns_.end() && it->second.connecting) {
+            drop(id);
+            return;
+        }
+    }
+}
+
+void KernelTcpPath::connect_done(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Connection& c = it->second;
+    loop_.unwatch(c.host.get());
+    c.connecting = false;
+    pending_--;
+    int err = socket_error(c.host.get());
+    FlowTable::Flow* flow = flows_.find(c.key);
+    VnetHeader header;
+    std::memcpy(&header, c.syn.data(), sizeof header);
+    uint8_t* frame = c.syn.data() + sizeof header;
+    size_t len = c.syn.size() - sizeof header;
+    TcpFrame t;
+    if (!flow || !parse_tcp_frame(frame, len, &t)) {
+        drop(id);
+        return;
+    }
+    if (err != 0) {
+        // As libslirp does when its connect fails after starting: a refusal
+        // is reset, anything else (no answer to ARP, a timeout) goes
+        // unanswered, and the guest's own retransmissions try again.
+        if (err == ECONNREFUSED) {
+            stats_.refused++;
+            uint8_t reset[kResetFrameSize];
+            size_t n = build_reset(frame, t, reset);
+            to_guest_(VnetHeader{}, reset, n);
+        } else {
+            stats_.failed++;
+        }
+        drop(id);
+        return;
+    }
+    flow->state = FlowTable::State::Open;
+    to_private(header, frame, len, t, *flow);
+    std::vector<uint8_t>().swap(c.syn);
+}
+
+[[gnu::hot]] void KernelTcpPath::to_private(const VnetHeader& header, uint8_t* frame, size_t len,
+                                            const TcpFrame& t, FlowTable::Flow& flow) {
+    bool partial = header.flags & kVnetNeedsCsum;
+    set_tcp_port(frame, t, false, kKernelListenPort, !partial);
+    std::memcpy(frame, netns_.mac.data(), 6);
+    uint64_t id = flow.id;
+    bool gone = FlowTable::note_flags(flow, t.flags, true, loop_.clock_ms());
+    iovec iov[2] = {{const_cast<VnetHeader*>(&header), sizeof header}, {frame, len}};
+    // A full queue costs a retransmission, as on any link.
+    (void)!writev(netns_.tap.get(), iov, 2);
+    if (gone) drop(id);
+}
+
+[[gnu::hot]] void KernelTcpPath::on_private_tap() {
+    for (int i = 0; i < kFramesPerWakeup; i++) {
+        ssize_t n = read(netns_.tap.get(), buffer_.get(), kBufferSize);
+        if (n < 0) return;  // EAGAIN; the tap cannot close while we hold it
+        if (static_cast<size_t>(n) <= sizeof(VnetHeader)) continue;
+        VnetHeader header;
+        std::memcpy(&header, buffer_.get(), sizeof header);
+        uint8_t* frame = buffer_.get() + sizeof header;
+        size_t len = static_cast<size_t>(n) - sizeof header;
+        TcpFrame t;
+        // Router solicitations, MLD reports and the like have no one to go to.
+        if (!parse_tcp_frame(frame, len, &t)) continue;
+        FlowTable::Flow* flow = flows_.find(key_to_guest(t));
+        if (!flow || flow->state == FlowTable::State::Connecting) continue;
+        set_tcp_port(frame, t, true, flow->remote_port, !(header.flags & kVnetNeedsCsum));
+        std::memcpy(frame, flow->guest_mac.data(), 6);
+        uint64_t id = flow->id;
+        bool gone = FlowTable::note_flags(*flow, t.flags, false, loop_.clock_ms());
+        to_guest_(header, frame, len);
+        if (gone) drop(id);
+    }
+}
+
+void KernelTcpPath::on_listener(int fd) {
+    for (int i = 0; i < kAcceptsPerWakeup; i++) {
+        UniqueFd accepted(accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!accepted) return;
+        FlowKey key;
+        FlowTable::Flow* flow = accepted_key(accepted.get(), &key) ? flows_.find(key) : nullptr;
+        auto it = flow ? conns_.find(flow->id) : conns_.end();
+        // No host side (the flow ended meanwhile): closing resets the guest.
+        if (it == conns_.end() || !it->second.host || it->second.relay) continue;
+        it->second.relay = relay_.join(std::move(it->second.host), std::move(accepted));
+    }
+}
+
+void KernelTcpPath::drop(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) {
+        Connection& c = it->second;
+        if (c.connecting) {
+            loop_.unwatch(c.host.get());
+            pending_--;
+        }
+        flows_.erase(c.key);
+        conns_.erase(it);
+        return;
+    }
+    flows_.erase_id(id);
+}
+
+// Closed flows linger, then go; a handshake that never completed gives back
+// its host socket; a joined connection's record goes with its relay.
+void KernelTcpPath::sweep() {
+    int64_t now = loop_.clock_ms();
+    std::vector<uint64_t> done;
+    flows_.expire(now, [&](uint64_t id) { done.push_back(id); });
+    for (auto& [id, c] : conns_) {
+        bool joined_and_over = c.relay && !relay_.is_open(c.relay) && !flows_.find(c.key);
+        bool never_accepted = !c.relay && !c.connecting && now - c.started_ms > kHandshakeMs;
+        bool given_up = c.connecting && now - c.started_ms > kPendingMs;
+        if (joined_and_over || never_accepted || given_up) done.push_back(id);
+    }
+    for (uint64_t id : done) {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) continue;
+        if (it->second.relay && relay_.is_open(it->second.relay)) continue;  // still relaying
+        drop(id);
+    }
+    // Ids of connects that have completed or gone only wait for their turn.
+    while (!pending_order_.empty()) {
+        auto it = conns_.find(pending_order_.front());
+        if (it != conns_.end() && it->second.connecting) break;
+        pending_order_.pop_front();
+    }
+    sweep_timer_ = loop_.add_timer(now + kSweepMs, [this] { sweep(); });
+}

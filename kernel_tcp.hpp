@@ -1,0 +1,111 @@
+// kernel_tcp.hpp owns the kernel TCP path: the guest's TCP connections to
+// the outside (and to the gateway, which stands for the host's loopback)
+// end in a kernel TCP stack in a private network namespace of ours
+// (private_netns.hpp) instead of libslirp's, and their bytes are spliced
+// between the socket accepted there and a socket the daemon connected from
+// the host namespace (splice_forward.hpp's relay).
+//
+// Theory of operation. The packet path offers every frame from the guest
+// to from_guest() before libslirp sees it (tcp_classifier.hpp decides):
+//  - a SYN to a destination the path serves is held, and a non-blocking
+//    connect() to the same destination (with libslirp's mapping and
+//    --outbound-addr binding) starts from the host namespace. A connect that
+//    fails at once hands the SYN back to libslirp, which fails the same way
+//    and answers the guest as it always has (RST or ICMP unreachable). Once
+//    the connect succeeds the SYN goes to the private tap, the private
+//    kernel answers the handshake, and its listener accepts; the accepted
+//    socket and the host socket are then joined by splice(2). A connect
+//    refused later answers the SYN with a RST; one that fails otherwise
+//    later (no ARP answer, a timeout) goes unanswered, as with libslirp.
+//    Retransmitted SYNs while the connect is pending are absorbed.
+//  - later frames of the flow go to the private tap, frames from the tap go
+//    to the guest; only Ethernet addresses and the destination port change.
+//  - everything else is libslirp's.
+// Flows and pending connects are bounded. A new SYN past the pending bound
+// evicts the oldest pending connect (its guest retransmits and tries
+// again), so a SYN flood to addresses that never answer costs a fixed number
+// of descriptors and never locks out a connection that completes; a pending
+// connect also ends, unanswered, after libslirp's 75 s. Past the flow bound
+// new connections go through libslirp, as with the path off.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event_loop.hpp"
+#include "private_netns.hpp"
+#include "splice_forward.hpp"
+#include "stats.hpp"
+#include "tcp_classifier.hpp"
+#include "unique_fd.hpp"
+#include "vnet.hpp"
+
+class KernelTcpPath {
+   public:
+    struct Settings {
+        KernelPathScope scope;
+        std::optional<sockaddr_in> outbound4;
+        std::optional<sockaddr_in6> outbound6;
+        size_t max_flows = 16384;
+        size_t max_pending = 1024;
+    };
+    // Writes one frame to the guest. The header is what the private tap
+    // gave (a segment may be larger than the guest's MTU when it says GSO).
+    using GuestWriter = std::function<void(const VnetHeader&, const uint8_t*, size_t)>;
+
+    KernelTcpPath(EventLoop& loop, PrivateNetns netns, Settings settings, GuestWriter to_guest);
+    ~KernelTcpPath();
+    KernelTcpPath(const KernelTcpPath&) = delete;
+    KernelTcpPath& operator=(const KernelTcpPath&) = delete;
+
+    // A frame from the guest; header is the one the guest's tap gave (zero
+    // for a device without them). Returns true when the path took it; the
+    // frame may have been modified even then, never when it returns false.
+    bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
+
+    // refused and failed count host connects whether they failed at once
+    // (the SYN then went to libslirp) or later.
+    KernelTcpCounters stats() const;
+
+   private:
+    struct Connection {
+        FlowKey key;
+        UniqueFd host;             // connecting, then connected until joined
+        std::vector<uint8_t> syn;  // the held SYN (header, then frame)
+        bool connecting = true;
+        int64_t started_ms = 0;
+        uint64_t relay = 0;  // the relay's id once joined
+    };
+
+    void start_connect(const TcpFrame& t, const VnetHeader& header, const uint8_t* frame,
+                       size_t len, bool* taken);
+    void connect_done(uint64_t id);
+    void to_private(const VnetHeader& header, uint8_t* frame, size_t len, const TcpFrame& t,
+                    FlowTable::Flow& flow);
+    void on_private_tap();
+    void on_listener(int fd);
+    void drop(uint64_t id);
+    void evict_oldest_pending();
+    void sweep();
+
+    EventLoop& loop_;
+    PrivateNetns netns_;
+    Settings settings_;
+    GuestWriter to_guest_;
+    FlowTable flows_;
+    SpliceForwarder relay_;
+    std::map<uint64_t, Connection> conns_;  // by flow id
+    size_t pending_ = 0;
+    std::deque<uint64_t> pending_order_;  // ids, oldest first (some may be gone)
+    KernelTcpCounters stats_;
+    EventLoop::TimerId sweep_timer_ = 0;
+    std::unique_ptr<uint8_t[]> buffer_;
+};

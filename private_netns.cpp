@@ -1,0 +1,272 @@
+// private_netns.cpp: the kernel TCP path's namespace (see private_netns.hpp).
+#include "private_netns.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/ipv6.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "child_process.hpp"
+#include "error.hpp"
+#include "fd_passing.hpp"
+#include "namespaces.hpp"
+#include "rtnetlink.hpp"
+#include "tcp_classifier.hpp"
+#include "vnet.hpp"
+
+namespace {
+
+constexpr const char* kTapName = "tcp0";
+
+ifreq request_for(const char* name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    return ifr;
+}
+
+// Into the target's user namespace, where the tap child also goes; with no
+// target namespace to follow (a tap FD, BESS), a new one when unprivileged.
+bool enter_user_namespace(const Options& options, std::string* err) {
+    if (options.target_type == TargetType::Netns && options.netns_type != NetnsType::TapFd) {
+        TargetNamespaces ns;
+        if (!open_target_namespaces(options, &ns, err)) return false;
+        if (ns.user && setns(ns.user.get(), CLONE_NEWUSER) < 0)
+            return fail(err, errno_text("cannot join the target's user namespace"));
+        return true;
+    }
+    // Root may make a network namespace as it is; anyone else needs a user
+    // namespace that owns it.
+    if (geteuid() == 0 || unshare(CLONE_NEWUSER) == 0) return true;
+    *err = errno_text("cannot create a user namespace");
+    return false;
+}
+
+bool set_flags(int sock, const char* name, short set, short clear, std::string* err) {
+    ifreq ifr = request_for(name);
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
+        *err = errno_text(std::string("cannot read the flags of ") + name);
+        return false;
+    }
+    ifr.ifr_flags = static_cast<short>((ifr.ifr_flags | set) & ~clear);
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
+        *err = errno_text(std::string("cannot set the flags of ") + name);
+        return false;
+    }
+    return true;
+}
+
+UniqueFd create_tap(const PrivateNetnsSettings& s, std::string* err) {
+    UniqueFd tun(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!tun) {
+        *err = errno_text("cannot open /dev/net/tun");
+        return {};
+    }
+    ifreq ifr = request_for(kTapName);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0) {
+        *err = errno_text("cannot create the TCP tap (TUNSETIFF)");
+        return {};
+    }
+    int size = sizeof(VnetHeader);
+    unsigned offloads = s.offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
+    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0 ||
+        ioctl(tun.get(), TUNSETOFFLOAD, offloads) < 0) {
+        *err = errno_text("cannot set the TCP tap's offloads");
+        return {};
+    }
+    return tun;
+}
+
+bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
+    ifreq ifr = request_for(kTapName);
+    ifr.ifr_mtu = static_cast<int>(s.mtu);
+    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) {
+        *err = errno_text("cannot set the TCP tap's MTU");
+        return false;
+    }
+    ifr = request_for(kTapName);
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac.data(), s.mac.size());
+    if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0) {
+        *err = errno_text("cannot set the TCP tap's MAC");
+        return false;
+    }
+    ifr = request_for(kTapName);
+    auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+    addr->sin_family = AF_INET;
+    addr->sin_addr = s.gateway;
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) {
+        *err = errno_text("cannot set the TCP tap's address");
+        return false;
+    }
+    ifr = request_for(kTapName);
+    auto* mask = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
+    mask->sin_family = AF_INET;
+    mask->sin_addr.s_addr = s.prefix ? htonl(~0u << (32 - s.prefix)) : 0;
+    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) {
+        *err = errno_text("cannot set the TCP tap's netmask");
+        return false;
+    }
+    // NOARP: the kernel addresses every frame to the tap's own MAC and never
+    // asks for neighbours (nor runs duplicate address detection); the daemon
+    // puts in the guest's MAC.
+    return set_flags(sock, kTapName, IFF_UP | IFF_NOARP, 0, err);
+}
+
+bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
+    UniqueFd sock6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock6) {
+        *err = errno_text("cannot create an IPv6 socket");
+        return false;
+    }
+    in6_ifreq req{};
+    req.ifr6_addr = s.gateway6;
+    req.ifr6_prefixlen = 64;
+    req.ifr6_ifindex = static_cast<int>(if_nametoindex(kTapName));
+    if (ioctl(sock6.get(), SIOCSIFADDR, &req) < 0) {
+        *err = errno_text("cannot set the TCP tap's IPv6 address");
+        return false;
+    }
+    return true;
+}
+
+bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
+    Rtnetlink netlink;
+    if (!netlink.open(err)) return false;
+    int lo = static_cast<int>(if_nametoindex("lo"));
+    for (int family : {AF_INET, AF_INET6}) {
+        if (family == AF_INET6 && !s.ipv6) continue;
+        LocalDefaultRoute route;
+        route.family = family;
+        route.table = RT_TABLE_MAIN;
+        route.ifindex = lo;
+        if (int e = netlink.add_route(route); e != 0) {
+            errno = e;
+            *err = errno_text("cannot add the local default route");
+            return false;
+        }
+    }
+    return true;
+}
+
+UniqueFd listen_on(int family, std::string* err) {
+    UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        *err = errno_text("socket");
+        return {};
+    }
+    int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_storage a{};
+    socklen_t len;
+    if (family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&a);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(kKernelListenPort);
+        len = sizeof *sin;
+    } else {
+        setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&a);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(kKernelListenPort);
+        len = sizeof *sin6;
+    }
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) < 0 ||
+        listen(fd.get(), SOMAXCONN) < 0) {
+        *err = errno_text("cannot listen in the TCP namespace");
+        return {};
+    }
+    return fd;
+}
+
+// Everything the child does. The first message carries "" or the error.
+void child_main(const Options& options, const PrivateNetnsSettings& s, int channel) {
+    std::string err;
+    PrivateNetns made;
+    UniqueFd sock;
+    bool ok = enter_user_namespace(options, &err);
+    if (ok && unshare(CLONE_NEWNET) < 0) {
+        err = errno_text("cannot create the TCP network namespace");
+        ok = false;
+    }
+    if (ok) {
+        sock.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        ok = sock.valid() || (err = errno_text("socket"), false);
+    }
+    ok = ok && set_flags(sock.get(), "lo", IFF_UP, 0, &err);
+    if (ok) made.tap = create_tap(s, &err);
+    ok = ok && made.tap && configure_tap(sock.get(), s, &err);
+    ok = ok && (!s.ipv6 || add_ipv6_address(s, &err));
+    ok = ok && add_anyip_routes(s, &err);
+    if (ok) made.listen4 = listen_on(AF_INET, &err);
+    ok = ok && made.listen4;
+    if (ok && s.ipv6) {
+        made.listen6 = listen_on(AF_INET6, &err);
+        ok = made.listen6.valid();
+    }
+    if (!ok) {
+        send_fd(channel, -1, err.empty() ? "unknown failure" : err);
+        _exit(1);
+    }
+    send_fd(channel, -1, "");
+    send_fd(channel, made.tap.get(), "tap");
+    send_fd(channel, made.listen4.get(), "listen4");
+    if (s.ipv6) send_fd(channel, made.listen6.get(), "listen6");
+    _exit(0);
+}
+
+}  // namespace
+
+std::array<uint8_t, 6> gateway_mac(in_addr gateway) {
+    std::array<uint8_t, 6> mac{0x52, 0x55, 0, 0, 0, 0};
+    std::memcpy(mac.data() + 2, &gateway, 4);
+    return mac;
+}
+
+bool make_private_netns(const Options& options, const PrivateNetnsSettings& s, PrivateNetns* out,
+                        std::string* err) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return fail(err, errno_text("socketpair"));
+    UniqueFd ours(pair[0]);
+    UniqueFd theirs(pair[1]);
+    pid_t pid = fork();
+    if (pid < 0) return fail(err, errno_text("fork"));
+    if (pid == 0) {
+        ours.reset();
+        child_main(options, s, theirs.get());
+    }
+    ChildProcess child(pid);
+    theirs.reset();
+    UniqueFd none;
+    std::string message;
+    bool ok = receive_fd(ours.get(), &none, &message) && message.empty();
+    if (!ok) *err = message.empty() ? "the TCP namespace child exited" : message;
+    UniqueFd tap, listen4, listen6;
+    if (ok) {
+        ok = receive_fd(ours.get(), &tap, &message) && receive_fd(ours.get(), &listen4, &message) &&
+             (!s.ipv6 || receive_fd(ours.get(), &listen6, &message));
+        ok = ok && tap && listen4 && (!s.ipv6 || listen6);
+        if (!ok) *err = "the TCP namespace child sent too few descriptors";
+    }
+    child.wait();
+    if (!ok) return false;
+    out->tap = std::move(tap);
+    out->listen4 = std::move(listen4);
+    out->listen6 = std::move(listen6);
+    out->mac = s.mac;
+    for (int fd : {out->tap.get(), out->listen4.get(), out->listen6.get()})
+        if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return true;
+}

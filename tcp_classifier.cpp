@@ -1,0 +1,220 @@
+// tcp_classifier.cpp: frame decisions of the kernel TCP path (see tcp_classifier.hpp).
+#include "tcp_classifier.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "checksum.hpp"
+#include "wire.hpp"
+
+namespace {
+
+bool in_network(const uint8_t* a, in_addr network, in_addr netmask) {
+    uint32_t addr;
+    std::memcpy(&addr, a, 4);
+    return (addr & netmask.s_addr) == network.s_addr;
+}
+
+bool equals(const uint8_t* a, const void* b, size_t n) {
+    return std::memcmp(a, b, n) == 0;
+}
+
+bool ipv4_remote(const uint8_t* a) {
+    if (a[0] == 0 || a[0] == 127 || a[0] >= 224) return false;  // this, loopback, multicast
+    return true;
+}
+
+bool ipv6_remote(const uint8_t* a) {
+    static const uint8_t zero[16] = {};
+    if (a[0] == 0xff) return false;                                       // multicast
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return false;              // link-local
+    if (equals(a, zero, 15) && (a[15] == 0 || a[15] == 1)) return false;  // :: and ::1
+    return true;
+}
+
+void store32(uint8_t* p, uint32_t v) {
+    store16(p, static_cast<uint16_t>(v >> 16));
+    store16(p + 2, static_cast<uint16_t>(v));
+}
+
+}  // namespace
+
+bool parse_tcp_frame(const uint8_t* f, size_t len, TcpFrame* out) {
+    TcpView v = find_tcp(f, len);
+    if (!v.tcp) return false;
+    TcpFrame t;
+    t.family = v.v6 ? AF_INET6 : AF_INET;
+    t.ip = v.ip;
+    t.tcp = v.tcp;
+    const uint8_t* ip = f + v.ip;
+    if (v.v6) {
+        std::memcpy(t.src.data(), ip + 8, 16);
+        std::memcpy(t.dst.data(), ip + 24, 16);
+    } else {
+        std::memcpy(t.src.data(), ip + 12, 4);
+        std::memcpy(t.dst.data(), ip + 16, 4);
+    }
+    const uint8_t* tcp = f + v.tcp;
+    t.sport = load16(tcp);
+    t.dport = load16(tcp + 2);
+    t.seq = load32(tcp + 4);
+    t.flags = tcp[13];
+    *out = t;
+    return true;
+}
+
+bool kernel_serves(const KernelPathScope& s, const TcpFrame& t) {
+    const uint8_t* src = t.src.data();
+    const uint8_t* dst = t.dst.data();
+    if (t.family == AF_INET) {
+        if (!in_network(src, s.network, s.netmask)) return false;
+        if (in_network(dst, s.network, s.netmask))
+            return s.host_loopback && equals(dst, &s.gateway, 4);
+        uint32_t broadcast = 0xffffffff;
+        return ipv4_remote(dst) && !equals(dst, &broadcast, 4);
+    }
+    if (t.family != AF_INET6 || !s.ipv6) return false;
+    if (!equals(src, &s.prefix6, 8)) return false;
+    if (equals(dst, &s.prefix6, 8)) return s.host_loopback && equals(dst, &s.gateway6, 16);
+    return ipv6_remote(dst);
+}
+
+void host_destination(const KernelPathScope& s, const TcpFrame& t, sockaddr_storage* out,
+                      socklen_t* len) {
+    *out = {};
+    if (t.family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(out);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(t.dport);
+        std::memcpy(&sin->sin_addr, t.dst.data(), 4);
+        if (equals(t.dst.data(), &s.gateway, 4)) sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        *len = sizeof *sin;
+        return;
+    }
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(out);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(t.dport);
+    std::memcpy(&sin6->sin6_addr, t.dst.data(), 16);
+    if (equals(t.dst.data(), &s.gateway6, 16)) sin6->sin6_addr = in6addr_loopback;
+    *len = sizeof *sin6;
+}
+
+void set_tcp_port(uint8_t* frame, const TcpFrame& t, bool source, uint16_t port,
+                  bool full_checksum) {
+    uint8_t* field = frame + t.tcp + (source ? 0 : 2);
+    uint16_t old_port = load16(field);
+    store16(field, port);
+    uint8_t* check = frame + t.tcp + 16;
+    if (full_checksum) store16(check, checksum_update(load16(check), old_port, port));
+}
+
+size_t build_reset(const uint8_t* syn, const TcpFrame& t, uint8_t* out) {
+    std::memset(out, 0, kResetFrameSize);
+    std::memcpy(out, syn + 6, 6);  // to the guest's MAC
+    std::memcpy(out + 6, syn, 6);  // from the MAC it sent to
+    size_t ip = kEthHeader;
+    size_t tcp;
+    uint64_t pseudo = 0;
+    if (t.family == AF_INET) {
+        store16(out + 12, kEthIpv4);
+        uint8_t* h = out + ip;
+        h[0] = 0x45;
+        store16(h + 2, 40);
+        h[8] = 64;
+        h[9] = kProtoTcp;
+        std::memcpy(h + 12, t.dst.data(), 4);
+        std::memcpy(h + 16, t.src.data(), 4);
+        set_ipv4_checksum(h, 20);
+        pseudo = checksum_sum(h + 12, 8);
+        tcp = ip + 20;
+    } else {
+        store16(out + 12, kEthIpv6);
+        uint8_t* h = out + ip;
+        h[0] = 0x60;
+        store16(h + 4, 20);
+        h[6] = kProtoTcp;
+        h[7] = 64;
+        std::memcpy(h + 8, t.dst.data(), 16);
+        std::memcpy(h + 24, t.src.data(), 16);
+        pseudo = checksum_sum(h + 8, 32);
+        tcp = ip + 40;
+    }
+    uint8_t* th = out + tcp;
+    store16(th, t.dport);
+    store16(th + 2, t.sport);
+    store32(th + 4, 0);
+    store32(th + 8, t.seq + 1);
+    th[12] = 5 << 4;
+    th[13] = kTcpRst | kTcpAck;
+    uint8_t tail[4] = {0, kProtoTcp, 0, 20};
+    uint16_t sum = checksum_fold(checksum_sum(th, 20, checksum_sum(tail, 4, pseudo)));
+    store16(th + 16, static_cast<uint16_t>(~sum));
+    return tcp + 20;
+}
+
+FlowKey key_from_guest(const TcpFrame& t) {
+    FlowKey k;
+    k.family = static_cast<uint8_t>(t.family);
+    k.guest = t.src;
+    k.remote = t.dst;
+    k.guest_port = t.sport;
+    return k;
+}
+
+FlowKey key_to_guest(const TcpFrame& t) {
+    FlowKey k;
+    k.family = static_cast<uint8_t>(t.family);
+    k.guest = t.dst;
+    k.remote = t.src;
+    k.guest_port = t.dport;
+    return k;
+}
+
+FlowTable::Flow* FlowTable::add(const FlowKey& key, uint16_t remote_port, const uint8_t* mac,
+                                int64_t now_ms) {
+    if (flows_.size() >= capacity_) return nullptr;
+    auto [it, inserted] = flows_.try_emplace(key);
+    if (!inserted) return nullptr;
+    Flow& f = it->second;
+    f.id = next_id_++;
+    f.remote_port = remote_port;
+    std::memcpy(f.guest_mac.data(), mac, 6);
+    f.last_ms = now_ms;
+    return &f;
+}
+
+FlowTable::Flow* FlowTable::find(const FlowKey& key) {
+    auto it = flows_.find(key);
+    return it == flows_.end() ? nullptr : &it->second;
+}
+
+const FlowTable::Flow* FlowTable::find_id(uint64_t id) const {
+    for (const auto& [key, flow] : flows_)
+        if (flow.id == id) return &flow;
+    return nullptr;
+}
+
+bool FlowTable::erase(const FlowKey& key) {
+    return flows_.erase(key) > 0;
+}
+
+bool FlowTable::erase_id(uint64_t id) {
+    for (auto it = flows_.begin(); it != flows_.end(); ++it) {
+        if (it->second.id != id) continue;
+        flows_.erase(it);
+        return true;
+    }
+    return false;
+}
+
+bool FlowTable::note_flags(Flow& f, uint8_t flags, bool from_guest, int64_t now_ms) {
+    f.last_ms = now_ms;
+    if (flags & kTcpRst) return true;
+    if (flags & kTcpFin) (from_guest ? f.fin_from_guest : f.fin_to_guest) = true;
+    if (f.fin_from_guest && f.fin_to_guest && f.state != State::Closing) {
+        f.state = State::Closing;
+        f.close_ms = now_ms + kLingerMs;
+    }
+    return false;
+}

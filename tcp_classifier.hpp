@@ -1,0 +1,144 @@
+// tcp_classifier.hpp owns the frame-level decisions of the kernel TCP path
+// (kernel_tcp.hpp): which guest TCP segments it serves, the table of its
+// flows, and the few rewrites a frame needs between the guest's tap and the
+// private namespace's tap. Everything it does not claim goes to libslirp.
+//
+// The private namespace has one listener per address family on a fixed
+// port (kKernelListenPort) and an AnyIP route, so it accepts a connection
+// to any address on that port. Frames from the guest have their destination
+// port rewritten to it, frames back have their source port restored: the
+// flow table remembers the original. One listener serves every port, so no
+// descriptors or helper round trips are spent per destination port.
+//
+// Pure functions and a table over byte buffers: unit-tested in
+// tests/unit/test_tcp_classifier.cpp and fuzzed by tests/fuzz/fuzz_tcp_classifier.cpp.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+
+constexpr uint16_t kKernelListenPort = 1;
+
+constexpr uint8_t kTcpFin = 0x01;
+constexpr uint8_t kTcpSyn = 0x02;
+constexpr uint8_t kTcpRst = 0x04;
+constexpr uint8_t kTcpAck = 0x10;
+
+// Where a TCP segment sits in an Ethernet frame, and its identity.
+struct TcpFrame {
+    int family = 0;  // AF_INET or AF_INET6
+    size_t ip = 14;  // offset of the IP header
+    size_t tcp = 0;  // offset of the TCP header
+    uint8_t flags = 0;
+    uint32_t seq = 0;
+    std::array<uint8_t, 16> src{}, dst{};  // the first 4 bytes for IPv4
+    uint16_t sport = 0, dport = 0;
+    bool syn_only() const { return (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn; }
+};
+
+// A TCP segment over IPv4 (not a fragment) or IPv6 (TCP as the first next
+// header), whole inside len (wire.hpp's find_tcp). Anything else: false.
+bool parse_tcp_frame(const uint8_t* frame, size_t len, TcpFrame* out);
+
+// The virtual network as the kernel path sees it.
+struct KernelPathScope {
+    in_addr network{}, netmask{}, gateway{}, dns{};
+    bool ipv6 = false;
+    in6_addr prefix6{}, gateway6{}, dns6{};  // a /64
+    bool host_loopback = true;               // false under --disable-host-loopback
+};
+
+// Whether a guest SYN to t.dst is the kernel path's: a source inside the
+// virtual network, and a destination outside it (not multicast, broadcast,
+// loopback or unspecified), or the gateway when it stands for the host's
+// loopback. DNS and every other in-network address stay libslirp's.
+bool kernel_serves(const KernelPathScope& scope, const TcpFrame& t);
+
+// Where the host-side connection goes: the gateway is the host's loopback,
+// every other address itself.
+void host_destination(const KernelPathScope& scope, const TcpFrame& t, sockaddr_storage* out,
+                      socklen_t* len);
+
+// Rewrites the source (source = true) or destination port. With
+// full_checksum the TCP checksum is updated incrementally; a partial one
+// (the pseudo-header sum a segmenting tap leaves) covers no port.
+void set_tcp_port(uint8_t* frame, const TcpFrame& t, bool source, uint16_t port,
+                  bool full_checksum);
+
+// Builds into out (at least kResetFrameSize bytes) the RST|ACK that answers
+// a refused SYN, as libslirp sends it: addresses swapped, seq 0, ack seq+1.
+// Returns the frame's length.
+constexpr size_t kResetFrameSize = 14 + 40 + 20;
+size_t build_reset(const uint8_t* syn_frame, const TcpFrame& syn, uint8_t* out);
+
+// A flow as both sides name it: the guest's address and port and the
+// remote address (the remote port is in the entry: see the top comment).
+struct FlowKey {
+    uint8_t family = 0;
+    std::array<uint8_t, 16> guest{}, remote{};
+    uint16_t guest_port = 0;
+    auto operator<=>(const FlowKey&) const = default;
+};
+FlowKey key_from_guest(const TcpFrame& t);  // a frame the guest sent
+FlowKey key_to_guest(const TcpFrame& t);    // a frame the private namespace sent
+
+// The kernel path's flows, bounded. Each entry is a connection handed to
+// (or being set up for) the private namespace; kernel_tcp.cpp keeps the
+// descriptors under the same id.
+class FlowTable {
+   public:
+    enum class State { Connecting, Open, Closing };
+    struct Flow {
+        uint64_t id = 0;
+        uint16_t remote_port = 0;
+        std::array<uint8_t, 6> guest_mac{};
+        State state = State::Connecting;
+        bool fin_from_guest = false, fin_to_guest = false;
+        int64_t last_ms = 0;   // the last frame either way
+        int64_t close_ms = 0;  // Closing: when the entry goes
+    };
+    // How long a closed flow stays to carry the last ACKs and retransmits.
+    static constexpr int64_t kLingerMs = 30 * 1000;
+
+    explicit FlowTable(size_t capacity) : capacity_(capacity) {}
+
+    // nullptr when the table is full or the key is taken.
+    Flow* add(const FlowKey& key, uint16_t remote_port, const uint8_t* guest_mac, int64_t now_ms);
+    Flow* find(const FlowKey& key);
+    const Flow* find_id(uint64_t id) const;
+    bool erase(const FlowKey& key);
+    bool erase_id(uint64_t id);
+    size_t size() const { return flows_.size(); }
+
+    // Follows a segment's flags: a reset closes the flow at once; FINs both
+    // ways start the linger. Returns true when the entry is to be erased now.
+    static bool note_flags(Flow& f, uint8_t flags, bool from_guest, int64_t now_ms);
+
+    // Calls done(id) for, and erases, every Closing flow past its time.
+    template <typename Done>
+    void expire(int64_t now_ms, Done done) {
+        for (auto it = flows_.begin(); it != flows_.end();) {
+            if (it->second.state == State::Closing && it->second.close_ms <= now_ms) {
+                done(it->second.id);
+                it = flows_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    template <typename Visit>
+    void for_each(Visit visit) {
+        for (auto& [key, flow] : flows_) visit(key, flow);
+    }
+
+   private:
+    size_t capacity_;
+    uint64_t next_id_ = 1;
+    std::map<FlowKey, Flow> flows_;
+};
