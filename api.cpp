@@ -270,6 +270,7 @@ class UnixApiServer : public ApiServer {
                 *reply = format_list(table_);
                 return true;
             case ApiCommand::GetStats:
+                if (stats_.refresh) stats_.refresh(stats_);
                 *reply = format_stats(stats_, table_.entries().size(), clients_dropped_,
                                       EventLoop::now_ms());
                 return true;

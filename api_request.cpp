@@ -325,6 +325,13 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["api_clients_dropped"] = clients_dropped;
     r["active_forwards"] = active_forwards;
     r["uptime_ms"] = std::max<int64_t>(0, now_ms - stats.started_ms);
+    r["tcp_path"] = stats.kernel_tcp ? "kernel" : "slirp";
+    r["kernel_tcp_active"] = stats.kernel.active;
+    r["kernel_tcp_total"] = stats.kernel.total;
+    r["kernel_tcp_refused"] = stats.kernel.refused;
+    r["kernel_tcp_failed"] = stats.kernel.failed;
+    r["kernel_tcp_bytes_from_guest"] = stats.kernel.bytes_from_guest;
+    r["kernel_tcp_bytes_to_guest"] = stats.kernel.bytes_to_guest;
     ordered_json reply;
     reply["return"] = std::move(r);
     return dump(reply);

@@ -16,10 +16,12 @@
 #include "confine.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
+#include "kernel_tcp.hpp"
 #include "memory_return.hpp"
 #include "netns_helper.hpp"
 #include "network.hpp"
 #include "packet_path.hpp"
+#include "private_netns.hpp"
 #include "slirp_stack.hpp"
 #include "splice_forward.hpp"
 #include "stats.hpp"
@@ -117,6 +119,7 @@ class Daemon {
         print_banner(options_);
         if (device)
             path_.attach_device(std::move(device), options_.tap_name, PacketPath::Device::Tap);
+        if (options_.tcp_path == TcpPath::Kernel) start_kernel_tcp(settings);
         if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
         loop_.set_cycle_source(&path_.stack());
         loop_.set_busy_poll(options_.busy_poll_us);
@@ -128,6 +131,46 @@ class Daemon {
             if (!ApiServer::start(context, &api_, error)) return false;
         }
         return confine(options_, false, error) && signal_ready(error);
+    }
+
+    // Made now, before confinement: a child makes the namespace. Without it
+    // everything goes through libslirp, as with --tcp-path=slirp.
+    void start_kernel_tcp(const SlirpSettings& settings) {
+        const Network& n = options_.network;
+        Network6 n6 = default_network6();
+        PrivateNetnsSettings s;
+        s.mtu = options_.mtu;
+        s.mac = gateway_mac(n.gateway);
+        s.gateway = n.gateway;
+        s.prefix = n.prefix;
+        s.ipv6 = options_.enable_ipv6;
+        s.gateway6 = n6.gateway;
+        s.offloads = path_.device_takes_offloads();
+        PrivateNetns netns;
+        std::string why;
+        if (!make_private_netns(options_, s, &netns, &why)) {
+            log_error("kernel TCP path unavailable (" + why + "); TCP goes through libslirp");
+            return;
+        }
+        KernelTcpPath::Settings k;
+        k.scope = {n.address,
+                   n.netmask,
+                   n.gateway,
+                   n.dns,
+                   options_.enable_ipv6,
+                   n6.prefix,
+                   n6.gateway,
+                   n6.dns,
+                   !options_.disable_host_loopback};
+        k.outbound4 = settings.outbound4;
+        k.outbound6 = settings.outbound6;
+        kernel_tcp_ = std::make_unique<KernelTcpPath>(
+            loop_, std::move(netns), k, [this](const VnetHeader& h, const uint8_t* f, size_t len) {
+                path_.from_kernel_tcp(h, f, len);
+            });
+        path_.set_kernel_tcp(kernel_tcp_.get());
+        stats_.kernel_tcp = true;
+        stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
     }
 
     // Splice-mode forwards need a helper inside the namespace, forked now:
@@ -212,6 +255,7 @@ class Daemon {
     UniqueFd target_process_;
     std::unique_ptr<NetnsHelper> fwd_helper_;
     std::unique_ptr<SpliceForwarder> splice_;
+    std::unique_ptr<KernelTcpPath> kernel_tcp_;
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;
     uint64_t frames_at_last_trim_ = 0;

@@ -26,6 +26,7 @@ enum LongOnly {
     kTargetType,
     kPortForwardMode,
     kBusyPoll,
+    kTcpPath,
 };
 
 const option kLongOptions[] = {
@@ -48,6 +49,7 @@ const option kLongOptions[] = {
     {"target-type", required_argument, nullptr, kTargetType},
     {"port-forward-mode", required_argument, nullptr, kPortForwardMode},
     {"busy-poll", required_argument, nullptr, kBusyPoll},
+    {"tcp-path", required_argument, nullptr, kTcpPath},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, 'v'},
     {nullptr, 0, nullptr, 0},
@@ -158,6 +160,14 @@ bool apply_option(Options& o, int c, const std::string& value, std::string* err)
             else
                 return fail(err, "unknown port-forward-mode \"" + value +
                                      "\" (expected auto, slirp or splice)");
+            return true;
+        case kTcpPath:
+            if (value == "slirp")
+                o.tcp_path = TcpPath::Slirp;
+            else if (value == "kernel")
+                o.tcp_path = TcpPath::Kernel;
+            else
+                return fail(err, "unknown tcp-path \"" + value + "\" (expected kernel or slirp)");
             return true;
         case kBusyPoll: {
             auto us = parse_decimal(value, 0, kMaxBusyPollUs);
@@ -404,6 +414,9 @@ std::string help_text(const std::string& program) {
            "--busy-poll=USEC         after interactive traffic, poll without sleeping for up to "
            "USEC microseconds before blocking (default=50, 0=never; halves request/response "
            "latency at the cost of CPU time)\n"
+           "--tcp-path=PATH          where the guest's TCP to the outside ends ([slirp|kernel], "
+           "default=slirp; kernel: in a kernel TCP stack in a private network namespace, "
+           "spliced to host sockets, falling back to slirp if that namespace cannot be made)\n"
            "-h, --help               show this help and exit\n"
            "-v, --version            show version and exit\n";
 }

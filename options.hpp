@@ -28,6 +28,10 @@ enum class Action { Run, Help, Version };
 // slirp4netns driver promise).
 enum class PortForwardMode { Slirp, Splice, Auto };
 
+// Where the guest's TCP connections to the outside end: in libslirp's TCP,
+// or in a kernel TCP stack of our own (kernel_tcp.hpp).
+enum class TcpPath { Slirp, Kernel };
+
 using MacAddress = std::array<uint8_t, 6>;
 
 // --busy-poll: how long the loop keeps polling without sleeping after
@@ -57,6 +61,7 @@ struct Options {
     PortForwardMode port_forward_mode = PortForwardMode::Auto;
     bool port_forward_mode_given = false;
     unsigned busy_poll_us = kDefaultBusyPollUs;  // see EventLoop::set_busy_poll
+    TcpPath tcp_path = TcpPath::Slirp;
     std::optional<MacAddress> mac;
     TargetType target_type = TargetType::Netns;
     // The positional PID, PATH or FD (or the BESS socket path).

@@ -73,6 +73,9 @@ void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
     stats_.frames_from_guest++;
     stats_.bytes_from_guest += len;
     stack_.guest_frame_arrived(len);
+    // The kernel path takes its flows' frames as they are, header and all:
+    // the private tap segments and checksums.
+    if (kernel_tcp_ && kernel_tcp_->from_guest(vnet ? *vnet : VnetHeader{}, frame, len)) return;
     if (vnet) {
         // A frame the kernel did not finish: complete its checksum (libslirp
         // checks every one) and raise a SYN's MSS so libslirp may send large
@@ -106,6 +109,25 @@ void PacketPath::device_gone(const std::string& why) {
     if (in_batch_ && acks_.hold(frame, len, write)) return;
     acks_.flush(write);  // frames keep their order
     emit(frame, len);
+}
+
+[[gnu::hot]] void PacketPath::from_kernel_tcp(const VnetHeader& header, const uint8_t* frame,
+                                              size_t len) {
+    acks_.flush([this](const uint8_t* f, size_t n) { emit(f, n); });  // frames keep their order
+    ssize_t n;
+    if (vnet_framing()) {
+        iovec iov[2] = {{const_cast<VnetHeader*>(&header), sizeof header},
+                        {const_cast<uint8_t*>(frame), len}};
+        n = writev(device_.get(), iov, 2);
+    } else {
+        n = write(device_.get(), frame, len);
+    }
+    if (n < 0) {
+        stats_.frames_dropped++;
+        return;
+    }
+    stats_.frames_to_guest++;
+    stats_.bytes_to_guest += len;
 }
 
 [[gnu::hot]] ssize_t PacketPath::emit(const uint8_t* frame, size_t len) {

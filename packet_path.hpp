@@ -6,7 +6,9 @@
 //   host -> guest: libslirp -> send_to_guest(): ACK holding during a batch
 //     (ack_holding.hpp) -> device write (with a virtio-net header, GSO or
 //     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
-// from_guest() is the one place a guest frame passes on its way in.
+// from_guest() is the one place a guest frame passes on its way in; with
+// the kernel TCP path on, it offers every frame to that path first
+// (kernel_tcp.hpp), and from_kernel_tcp() is that path's way out.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include "ack_holding.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
+#include "kernel_tcp.hpp"
 #include "sanitizers.hpp"
 #include "slirp_stack.hpp"
 #include "stats.hpp"
@@ -45,6 +48,13 @@ class PacketPath : public GuestOutput {
     // One frame libslirp sends (GuestOutput).
     void send_to_guest(const uint8_t* frame, size_t len) override;
 
+    // Whether frames to the guest may be TSO segments with partial checksums.
+    bool device_takes_offloads() const { return vnet_framing(); }
+    void set_kernel_tcp(KernelTcpPath* path) { kernel_tcp_ = path; }
+    // One frame from the kernel TCP path's tap, with the header it came with
+    // (written as is to a virtio-net tap; a BESS client gets the bare frame).
+    void from_kernel_tcp(const VnetHeader& header, const uint8_t* frame, size_t len);
+
     // Fragments of a datagram whose rest never came hold memory until then.
     void discard_expired_fragments() { reassembly_.discard_expired(loop_.clock_ms()); }
 
@@ -67,6 +77,7 @@ class PacketPath : public GuestOutput {
     std::string device_name_;
     Device kind_ = Device::Tap;
     TapOffloads offloads_;
+    KernelTcpPath* kernel_tcp_ = nullptr;
     bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait
     std::unique_ptr<uint8_t[]> buffer_;
     bool fence_urgent_data_ = !fence_switched_off_for_test("urgent-data");
