@@ -170,3 +170,26 @@ write("ipv4_reassembly", "too-large", steps((0, pieces[0]),
                                                                             frag=65512 // 8)))))
 write("ipv4_reassembly", "not-fragments", steps((0, syn), (0, arp), (0, rs)))
 write("frames", "urgent-pointer", frames(0, arp, syn, tcp(GUEST, GW, 0x38, 1000, b"GUESTDATA!")))
+
+# --- tcp_classifier: the frames format; a kernel-path flow from SYN to FIN ---
+def flow_segment(src, dst, sport, dport, flags, seq=1, ack=0, payload=b""):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 64240, 0, 0)
+    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
+    hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr + payload)) + hdr[18:]
+    return eth(SLIRP_MAC, 0x0800, ipv4(6, src, dst, hdr + payload))
+
+
+OUT = [192, 0, 2, 1]
+flow = [flow_segment(GUEST, OUT, 40000, 80, 0x02), flow_segment(OUT, GUEST, 1, 40000, 0x12, 9, 2),
+        flow_segment(GUEST, OUT, 40000, 80, 0x10, 2, 10), flow_segment(GUEST, OUT, 40000, 80, 0x18, 2, 10, b"GET /"),
+        flow_segment(GUEST, OUT, 40000, 80, 0x11, 7, 10), flow_segment(OUT, GUEST, 1, 40000, 0x11, 10, 8)]
+write("tcp_classifier", "flow", frames(0, *flow))
+write("tcp_classifier", "gateway-reset", frames(8, flow_segment(GUEST, GW, 40001, 22, 0x02),
+                                                 flow_segment(GW, GUEST, 1, 40001, 0x14)))
+write("tcp_classifier", "syns", frames(0, *[flow_segment(GUEST, [203, 0, 113, i], 1000 + i, i, 0x02)
+                                            for i in range(1, 40)]))
+write("tcp_classifier", "ipv6-syn", frames(1, eth(SLIRP_MAC, 0x86DD, struct.pack(
+    "!IHBB16s16s", 0x60000000, 20, 6, 64, bytes.fromhex("fd00" + "00" * 13 + "64"),
+    bytes.fromhex("20010db8" + "00" * 11 + "01")) + struct.pack("!HHIIBBHHH", 40000, 443, 1, 0,
+                                                                0x50, 0x02, 64240, 0, 0))))
+write("tcp_classifier", "truncated", frames(0, syn[:40], flow[0][:53], fragment))

@@ -1,0 +1,317 @@
+// test_tcp_classifier.cpp: the kernel TCP path's frame decisions
+// (tcp_classifier.hpp): parsing, which SYNs it serves, the host-side
+// destination, port rewrites with checksums, the refusing RST, the flow table.
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <vector>
+
+#include "checksum.hpp"
+#include "tcp_classifier.hpp"
+
+#include "cmocka.hpp"
+
+namespace {
+
+using Frame = std::vector<uint8_t>;
+
+void put16(Frame& f, size_t at, uint16_t v) {
+    f[at] = static_cast<uint8_t>(v >> 8);
+    f[at + 1] = static_cast<uint8_t>(v);
+}
+uint16_t get16(const Frame& f, size_t at) {
+    return static_cast<uint16_t>(f[at] << 8 | f[at + 1]);
+}
+
+// Reference: the TCP checksum over pseudo-header and segment is valid when
+// the folded sum of everything, checksum field included, is 0xffff.
+bool tcp_checksum_valid(const Frame& f, size_t tcp, int family) {
+    uint64_t sum = 0;
+    size_t seg = f.size() - tcp;
+    if (family == AF_INET)
+        sum = checksum_sum(f.data() + 14 + 12, 8);
+    else
+        sum = checksum_sum(f.data() + 14 + 8, 32);
+    uint8_t tail[4] = {0, 6, static_cast<uint8_t>(seg >> 8), static_cast<uint8_t>(seg)};
+    sum = checksum_sum(tail, 4, sum);
+    sum = checksum_sum(f.data() + tcp, seg, sum);
+    return checksum_fold(sum) == 0xffff;
+}
+
+void fill_tcp_checksum(Frame& f, size_t tcp, int family) {
+    put16(f, tcp + 16, 0);
+    uint64_t sum =
+        family == AF_INET ? checksum_sum(f.data() + 26, 8) : checksum_sum(f.data() + 22, 32);
+    size_t seg = f.size() - tcp;
+    uint8_t tail[4] = {0, 6, static_cast<uint8_t>(seg >> 8), static_cast<uint8_t>(seg)};
+    sum = checksum_sum(f.data() + tcp, seg, checksum_sum(tail, 4, sum));
+    put16(f, tcp + 16, static_cast<uint16_t>(~checksum_fold(sum)));
+}
+
+const uint8_t kGuestMac[6] = {0x02, 0, 0, 0, 0, 0x64};
+const uint8_t kGatewayMac[6] = {0x52, 0x55, 10, 0, 2, 2};
+
+Frame ipv4_tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t flags,
+               size_t payload = 0) {
+    Frame f(14 + 20 + 20 + payload, 0);
+    std::memcpy(f.data(), kGatewayMac, 6);
+    std::memcpy(f.data() + 6, kGuestMac, 6);
+    put16(f, 12, 0x0800);
+    f[14] = 0x45;
+    put16(f, 16, static_cast<uint16_t>(40 + payload));
+    f[22] = 64;
+    f[23] = 6;
+    inet_pton(AF_INET, src, f.data() + 26);
+    inet_pton(AF_INET, dst, f.data() + 30);
+    set_ipv4_checksum(f.data() + 14, 20);
+    put16(f, 34, sport);
+    put16(f, 36, dport);
+    put16(f, 38, 0x1234);
+    put16(f, 40, 0x5678);
+    f[46] = 5 << 4;
+    f[47] = flags;
+    put16(f, 48, 64240);
+    for (size_t i = 0; i < payload; i++) f[54 + i] = static_cast<uint8_t>(i * 7);
+    fill_tcp_checksum(f, 34, AF_INET);
+    return f;
+}
+
+Frame ipv6_tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t flags) {
+    Frame f(14 + 40 + 20, 0);
+    std::memcpy(f.data(), kGatewayMac, 6);
+    std::memcpy(f.data() + 6, kGuestMac, 6);
+    put16(f, 12, 0x86dd);
+    f[14] = 0x60;
+    put16(f, 18, 20);
+    f[20] = 6;
+    f[21] = 64;
+    inet_pton(AF_INET6, src, f.data() + 22);
+    inet_pton(AF_INET6, dst, f.data() + 38);
+    put16(f, 54, sport);
+    put16(f, 56, dport);
+    f[66] = 5 << 4;
+    f[67] = flags;
+    fill_tcp_checksum(f, 54, AF_INET6);
+    return f;
+}
+
+KernelPathScope scope() {
+    KernelPathScope s;
+    inet_pton(AF_INET, "10.0.2.0", &s.network);
+    inet_pton(AF_INET, "255.255.255.0", &s.netmask);
+    inet_pton(AF_INET, "10.0.2.2", &s.gateway);
+    inet_pton(AF_INET, "10.0.2.3", &s.dns);
+    s.ipv6 = true;
+    inet_pton(AF_INET6, "fd00::", &s.prefix6);
+    inet_pton(AF_INET6, "fd00::2", &s.gateway6);
+    inet_pton(AF_INET6, "fd00::3", &s.dns6);
+    return s;
+}
+
+bool serves(const Frame& f, const KernelPathScope& s = scope()) {
+    TcpFrame t;
+    return parse_tcp_frame(f.data(), f.size(), &t) && t.syn_only() && kernel_serves(s, t);
+}
+
+void test_parse(void**) {
+    Frame f = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpSyn);
+    TcpFrame t;
+    assert_true(parse_tcp_frame(f.data(), f.size(), &t));
+    assert_int_equal(t.family, AF_INET);
+    assert_int_equal(t.tcp, 34);
+    assert_int_equal(t.sport, 40000);
+    assert_int_equal(t.dport, 80);
+    assert_int_equal(t.seq, 0x12345678);
+    assert_true(t.syn_only());
+    Frame g = ipv6_tcp("fd00::100", "2001:db8::1", 40000, 443, kTcpSyn | kTcpAck);
+    assert_true(parse_tcp_frame(g.data(), g.size(), &t));
+    assert_int_equal(t.family, AF_INET6);
+    assert_int_equal(t.tcp, 54);
+    assert_false(t.syn_only());
+    // Truncated, a fragment, UDP, ARP: not TCP segments the path could take.
+    assert_false(parse_tcp_frame(f.data(), 50, &t));
+    Frame frag = f;
+    put16(frag, 20, 0x2000);  // more fragments
+    assert_false(parse_tcp_frame(frag.data(), frag.size(), &t));
+    Frame udp = f;
+    udp[23] = 17;
+    assert_false(parse_tcp_frame(udp.data(), udp.size(), &t));
+    Frame arp = f;
+    put16(arp, 12, 0x0806);
+    assert_false(parse_tcp_frame(arp.data(), arp.size(), &t));
+    Frame short_offset = f;
+    short_offset[46] = 4 << 4;
+    assert_false(parse_tcp_frame(short_offset.data(), short_offset.size(), &t));
+}
+
+void test_serves(void**) {
+    assert_true(serves(ipv4_tcp("10.0.2.100", "192.0.2.1", 1, 80, kTcpSyn)));
+    assert_true(serves(ipv4_tcp("10.0.2.100", "10.0.2.2", 1, 80, kTcpSyn)));    // the host
+    assert_false(serves(ipv4_tcp("10.0.2.100", "10.0.2.3", 1, 53, kTcpSyn)));   // DNS
+    assert_false(serves(ipv4_tcp("10.0.2.100", "10.0.2.5", 1, 80, kTcpSyn)));   // in-network
+    assert_false(serves(ipv4_tcp("10.0.3.100", "192.0.2.1", 1, 80, kTcpSyn)));  // foreign source
+    assert_false(serves(ipv4_tcp("10.0.2.100", "127.0.0.1", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv4_tcp("10.0.2.100", "224.0.0.1", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv4_tcp("10.0.2.100", "255.255.255.255", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv4_tcp("10.0.2.100", "0.1.2.3", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv4_tcp("10.0.2.100", "192.0.2.1", 1, 80, kTcpSyn | kTcpAck)));
+    KernelPathScope no_loopback = scope();
+    no_loopback.host_loopback = false;
+    assert_false(serves(ipv4_tcp("10.0.2.100", "10.0.2.2", 1, 80, kTcpSyn), no_loopback));
+    assert_true(serves(ipv4_tcp("10.0.2.100", "192.0.2.1", 1, 80, kTcpSyn), no_loopback));
+
+    assert_true(serves(ipv6_tcp("fd00::100", "2001:db8::1", 1, 80, kTcpSyn)));
+    assert_true(serves(ipv6_tcp("fd00::100", "fd00::2", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv6_tcp("fd00::100", "fd00::3", 1, 53, kTcpSyn)));
+    assert_false(serves(ipv6_tcp("fd00::100", "fd00::7", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv6_tcp("fe80::1", "2001:db8::1", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv6_tcp("fd00::100", "fe80::1", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv6_tcp("fd00::100", "ff02::1", 1, 80, kTcpSyn)));
+    assert_false(serves(ipv6_tcp("fd00::100", "::1", 1, 80, kTcpSyn)));
+    KernelPathScope v4_only = scope();
+    v4_only.ipv6 = false;
+    assert_false(serves(ipv6_tcp("fd00::100", "2001:db8::1", 1, 80, kTcpSyn), v4_only));
+}
+
+void test_host_destination(void**) {
+    TcpFrame t;
+    sockaddr_storage to;
+    socklen_t len;
+    Frame f = ipv4_tcp("10.0.2.100", "10.0.2.2", 1, 8080, kTcpSyn);
+    parse_tcp_frame(f.data(), f.size(), &t);
+    host_destination(scope(), t, &to, &len);
+    auto& sin = reinterpret_cast<sockaddr_in&>(to);
+    assert_int_equal(len, sizeof(sockaddr_in));
+    assert_int_equal(sin.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+    assert_int_equal(ntohs(sin.sin_port), 8080);
+    f = ipv4_tcp("10.0.2.100", "192.0.2.9", 1, 80, kTcpSyn);
+    parse_tcp_frame(f.data(), f.size(), &t);
+    host_destination(scope(), t, &to, &len);
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sin.sin_addr, text, sizeof text);
+    assert_string_equal(text, "192.0.2.9");
+    Frame g = ipv6_tcp("fd00::100", "fd00::2", 1, 22, kTcpSyn);
+    parse_tcp_frame(g.data(), g.size(), &t);
+    host_destination(scope(), t, &to, &len);
+    auto& sin6 = reinterpret_cast<sockaddr_in6&>(to);
+    assert_int_equal(len, sizeof(sockaddr_in6));
+    assert_true(IN6_IS_ADDR_LOOPBACK(&sin6.sin6_addr));
+    assert_int_equal(ntohs(sin6.sin6_port), 22);
+}
+
+void test_set_port(void**) {
+    for (size_t payload : {0, 1, 100}) {
+        Frame f = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 443, kTcpAck, payload);
+        TcpFrame t;
+        parse_tcp_frame(f.data(), f.size(), &t);
+        set_tcp_port(f.data(), t, false, kKernelListenPort, true);
+        assert_int_equal(get16(f, 36), kKernelListenPort);
+        assert_true(tcp_checksum_valid(f, 34, AF_INET));
+        set_tcp_port(f.data(), t, true, 65535, true);
+        assert_int_equal(get16(f, 34), 65535);
+        assert_true(tcp_checksum_valid(f, 34, AF_INET));
+    }
+    Frame g = ipv6_tcp("fd00::100", "2001:db8::1", 0, 0xffff, kTcpAck);
+    TcpFrame t;
+    parse_tcp_frame(g.data(), g.size(), &t);
+    set_tcp_port(g.data(), t, false, 0, true);
+    assert_true(tcp_checksum_valid(g, 54, AF_INET6));
+    // A partial checksum covers no port: it stays as it was.
+    uint16_t before = get16(g, 70);
+    set_tcp_port(g.data(), t, true, 1234, false);
+    assert_int_equal(get16(g, 70), before);
+}
+
+void test_reset(void**) {
+    Frame syn = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpSyn);
+    TcpFrame t;
+    parse_tcp_frame(syn.data(), syn.size(), &t);
+    Frame out(kResetFrameSize);
+    size_t n = build_reset(syn.data(), t, out.data());
+    out.resize(n);
+    assert_int_equal(n, 54);
+    assert_memory_equal(out.data(), kGuestMac, 6);
+    assert_memory_equal(out.data() + 6, kGatewayMac, 6);
+    TcpFrame r;
+    assert_true(parse_tcp_frame(out.data(), out.size(), &r));
+    assert_int_equal(r.sport, 80);
+    assert_int_equal(r.dport, 40000);
+    assert_int_equal(r.flags, kTcpRst | kTcpAck);
+    assert_memory_equal(r.src.data(), t.dst.data(), 4);
+    assert_memory_equal(r.dst.data(), t.src.data(), 4);
+    assert_int_equal(get16(out, 42) << 16 | get16(out, 44), 0x12345679);  // ack = seq + 1
+    assert_int_equal(checksum_fold(checksum_sum(out.data() + 14, 20)), 0xffff);
+    assert_true(tcp_checksum_valid(out, 34, AF_INET));
+
+    Frame syn6 = ipv6_tcp("fd00::100", "2001:db8::1", 40000, 80, kTcpSyn);
+    parse_tcp_frame(syn6.data(), syn6.size(), &t);
+    out.assign(kResetFrameSize, 0);
+    n = build_reset(syn6.data(), t, out.data());
+    out.resize(n);
+    assert_int_equal(n, kResetFrameSize);
+    assert_true(parse_tcp_frame(out.data(), out.size(), &r));
+    assert_int_equal(r.family, AF_INET6);
+    assert_true(tcp_checksum_valid(out, 54, AF_INET6));
+}
+
+void test_keys_match_both_ways(void**) {
+    Frame out = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpSyn);
+    Frame back = ipv4_tcp("192.0.2.1", "10.0.2.100", kKernelListenPort, 40000, kTcpSyn | kTcpAck);
+    TcpFrame a, b;
+    parse_tcp_frame(out.data(), out.size(), &a);
+    parse_tcp_frame(back.data(), back.size(), &b);
+    assert_true(key_from_guest(a) == key_to_guest(b));
+    Frame other = ipv4_tcp("10.0.2.100", "192.0.2.1", 40001, 80, kTcpSyn);
+    parse_tcp_frame(other.data(), other.size(), &b);
+    assert_false(key_from_guest(a) == key_from_guest(b));
+}
+
+void test_flow_table(void**) {
+    FlowTable table(2);
+    FlowKey k1, k2, k3;
+    k1.guest_port = 1;
+    k2.guest_port = 2;
+    k3.guest_port = 3;
+    FlowTable::Flow* f1 = table.add(k1, 80, kGuestMac, 0);
+    assert_non_null(f1);
+    assert_memory_equal(f1->guest_mac.data(), kGuestMac, 6);
+    assert_null(table.add(k1, 80, kGuestMac, 0));  // taken
+    assert_non_null(table.add(k2, 81, kGuestMac, 0));
+    assert_null(table.add(k3, 82, kGuestMac, 0));  // full: bounded
+    assert_int_equal(table.size(), 2);
+    assert_int_equal(table.find(k2)->remote_port, 81);
+    uint64_t id1 = table.find(k1)->id;
+    assert_non_null(table.find_id(id1));
+    assert_true(table.erase_id(id1));
+    assert_null(table.find(k1));
+    assert_non_null(table.add(k3, 82, kGuestMac, 0));
+
+    // FINs both ways start the linger; a reset ends the flow at once.
+    FlowTable::Flow* f = table.find(k3);
+    assert_false(FlowTable::note_flags(*f, kTcpFin | kTcpAck, true, 100));
+    assert_true(f->state != FlowTable::State::Closing);
+    assert_false(FlowTable::note_flags(*f, kTcpFin | kTcpAck, false, 200));
+    assert_true(f->state == FlowTable::State::Closing);
+    std::vector<uint64_t> expired;
+    table.expire(200 + FlowTable::kLingerMs - 1, [&](uint64_t id) { expired.push_back(id); });
+    assert_true(expired.empty());
+    table.expire(200 + FlowTable::kLingerMs, [&](uint64_t id) { expired.push_back(id); });
+    assert_int_equal(expired.size(), 1);
+    assert_null(table.find(k3));
+    assert_true(FlowTable::note_flags(*table.find(k2), kTcpRst, false, 300));
+}
+
+}  // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_serves),
+        cmocka_unit_test(test_host_destination),
+        cmocka_unit_test(test_set_port),
+        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_keys_match_both_ways),
+        cmocka_unit_test(test_flow_table),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
