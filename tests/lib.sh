@@ -149,9 +149,14 @@ in_guest() {
 # start_slirp ARGS...: runs our daemon with a ready-fd and waits until it is
 # ready. Sets SLIRP_PID; output goes to $WORK/slirp.log. Returns non-zero if
 # it exits before becoming ready.
+# S4N_TCP_PATH=kernel|slirp adds --tcp-path (unless ARGS give one), to run
+# any test over either TCP path.
 start_slirp() {
     rm -f "$WORK/ready"
     mkfifo "$WORK/ready"
+    if [ -n "${S4N_TCP_PATH:-}" ] && [[ " $* " != *" --tcp-path="* ]]; then
+        set -- "--tcp-path=$S4N_TCP_PATH" "$@"
+    fi
     ASAN_OPTIONS=$(leak_check_options "$@") "$SLIRP" --ready-fd=9 "$@" 9>"$WORK/ready" >"$WORK/slirp.log" 2>&1 &
     SLIRP_PID=$!
     BACKGROUND_PIDS+=($SLIRP_PID)
@@ -225,6 +230,22 @@ splice_peer_servers() {
 # api SOCKET JSON (or api-client.py's other modes): one request to a daemon's
 # API socket, printing the reply.
 api() { python3 "$TESTS_DIR/integration/api-client.py" "$@"; }
+
+# stats_field SOCKET FIELD: one value of a daemon's get_stats reply.
+stats_field() {
+    api "$1" '{"execute":"get_stats"}' |
+        python3 -c "import json, sys; print(json.load(sys.stdin)['return']['$2'])"
+}
+
+# assert_kernel_tcp SOCKET [MIN]: fails unless the daemon behind SOCKET runs
+# the kernel TCP path and it has taken at least MIN (default 1) connections.
+assert_kernel_tcp() {
+    local path total
+    path=$(stats_field "$1" tcp_path) || fail "get_stats failed on $1"
+    [ "$path" = kernel ] || fail "the daemon runs TCP path '$path', not kernel"
+    total=$(stats_field "$1" kernel_tcp_total)
+    [ "$total" -ge "${2:-1}" ] || fail "the kernel TCP path took $total connections, expected >= ${2:-1}"
+}
 
 # api_add SOCKET 'MEMBERS': add_hostfwd with the given JSON members; fails the
 # test unless the reply is an id. API_CLIENT names another client function

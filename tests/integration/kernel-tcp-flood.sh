@@ -1,0 +1,85 @@
+#!/bin/bash
+# A guest floods SYNs to random ports of addresses that never answer: with
+# --tcp-path=kernel the daemon keeps answering its API during the flood, its
+# descriptors stay within the pending-connect bound and its memory bounded,
+# and a real connection still gets through. (The bounds here are generous
+# guards against a leak, not measurements.)
+. "$(dirname "$0")/../lib.sh"
+unset S4N_TCP_PATH
+
+SYNS=${S4N_FLOOD_SYNS:-100000}
+peer_network
+# 203.0.113.0/24 goes to the peer, which discards it without a word.
+ip route add 203.0.113.0/24 via 192.0.2.254
+in_peer ip route add blackhole 203.0.113.0/24
+http_server 8000
+
+start_guest
+start_slirp -c --tcp-path=kernel -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
+in_guest curl -s -m 10 -o /dev/null http://10.0.2.2:8000/ || fail "no connection before the flood"
+fds_before=$(ls "/proc/$SLIRP_PID/fd" | wc -l)
+rss_before=$(awk '/^VmRSS/ { print $2 }' "/proc/$SLIRP_PID/status")
+
+mac=$(in_guest ip -o link show tap0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+in_guest python3 - "$SYNS" "$mac" >"$WORK/flood.log" 2>&1 <<'EOF' &
+import random, socket, struct, sys
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+n = int(sys.argv[1])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("tap0", 0))
+mac = sys.argv[2]
+eth = bytes.fromhex("52550a000202") + bytes.fromhex(mac.replace(":", "")) + b"\x08\x00"
+src = socket.inet_aton("10.0.2.100")
+for i in range(n):
+    dst = socket.inet_aton("203.0.113.%d" % random.randint(1, 254))
+    sport, dport = random.randint(1024, 65535), random.randint(1, 65535)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), 0, 5 << 4, 0x02, 64240, 0, 0)
+    tcp = tcp[:16] + struct.pack("!H", csum(src + dst + struct.pack("!BBH", 0, 6, 20) + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xFFFF, 0, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    while True:
+        try:
+            s.send(eth + ip + tcp)
+            break
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            if e.errno != 105:  # ENOBUFS: the tap queue is full, retry
+                raise
+print("sent", n)
+EOF
+flood=$!
+BACKGROUND_PIDS+=($flood)
+
+max_fds=0
+checks=0
+while kill -0 "$flood" 2>/dev/null; do
+    timeout 10 python3 "$TESTS_DIR/integration/api-client.py" "$WORK/api.sock" \
+        '{"execute":"list_hostfwd"}' >/dev/null || fail "the API did not answer during the flood"
+    fds=$(ls "/proc/$SLIRP_PID/fd" | wc -l)
+    [ "$fds" -gt "$max_fds" ] && max_fds=$fds
+    checks=$((checks + 1))
+    sleep 0.2
+done
+wait "$flood" || fail "the flood failed: $(cat "$WORK/flood.log")"
+grep -q "sent $SYNS" "$WORK/flood.log" || fail "the flood did not finish: $(cat "$WORK/flood.log")"
+
+fds=$(ls "/proc/$SLIRP_PID/fd" | wc -l)
+[ "$fds" -gt "$max_fds" ] && max_fds=$fds
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$SLIRP_PID/status")
+# 1024 pending connects at most, plus pipes and the API: a leak would be far above.
+[ "$max_fds" -le $((fds_before + 1024 + 64)) ] ||
+    fail "descriptors grew from $fds_before to $max_fds during the flood"
+[ "$rss" -le $((rss_before + 65536)) ] || fail "RSS grew from $rss_before to $rss KiB"
+body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
+[ "$body" = "hello from host" ] || fail "no connection after the flood: '$body'"
+kill -0 "$SLIRP_PID" || fail "the daemon died"
+pass "$SYNS SYNs: API answered $checks times, fds $fds_before -> max $max_fds, RSS $rss_before -> $rss KiB"
