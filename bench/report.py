@@ -29,7 +29,18 @@ METRICS = [
     ("cpu_out_65520", "CPU/GB netns->host 65520", "s/GB", False, ("<=", 0.7)),
     ("cpu_in_65520", "CPU/GB host->netns 65520", "s/GB", False, ("<=", 0.7)),
 ]
-CANDIDATES = ["ours", "slirp4netns", "pasta", "rootlesskit"]
+CANDIDATES = ["ours", "kernel", "slirp4netns", "pasta", "rootlesskit"]
+# The kernel TCP path ("kernel": ours with --tcp-path=kernel) against ours
+# with --tcp-path=slirp and pasta: metric -> (target on kernel/ours, and
+# whether kernel must also match pasta).
+KERNEL_TARGETS = {
+    "out_1500": ((">=", 1.5), True), "in_1500": ((">=", 1.5), True),
+    "out_65520": ((">=", 1.5), True), "in_65520": ((">=", 1.5), True),
+    "cpu_out_65520": (("<=", 0.6), False), "cpu_in_65520": (("<=", 0.6), False),
+    "latency_p50": (("<=", 1.0), False), "latency_p99": (("<=", 1.0), False),
+    "rss_idle": (("<=", 1.0), False), "ready_ms": (("<=", 1.0), False),
+    "conns_keep": ((">=", 0.9), False),
+}
 
 
 def load(path):
@@ -125,6 +136,7 @@ def main():
               f"{fmt(v.get('slirp4netns')):>11} {fmt(v.get('pasta')):>8} "
               f"{fmt(row.get('ratio_slirp4netns')):>9} {fmt(row.get('ratio_pasta')):>10}  "
               f"{row.get('target', '')} {met}{extra}")
+    kernel_table(rows)
     for n in notes:
         print(f"note: {n}")
 
@@ -133,6 +145,39 @@ def main():
         f.write("\n")
     print(f"wrote {json_path}")
     chart(rows, png_path)
+
+
+def kernel_table(rows):
+    """The kernel TCP path's own table: --tcp-path=kernel vs slirp vs pasta."""
+    if not any("kernel" in row["values"] for row in rows):
+        return
+    header = f"{'kernel TCP path':26} {'unit':6} {'kernel':>8} {'slirp':>8} {'pasta':>8} " \
+             f"{'k/slirp':>8} {'k/pasta':>8}  target"
+    print()
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        v = row["values"]
+        k, o, p = v.get("kernel"), v.get("ours"), v.get("pasta")
+        if k is None:
+            continue
+        ko = k / o if o else None
+        kp = k / p if p else None
+        row["ratio_kernel_slirp"], row["ratio_kernel_pasta"] = ko, kp
+        target, met = "", ""
+        if row["metric"] in KERNEL_TARGETS:
+            (op, x), vs_pasta = KERNEL_TARGETS[row["metric"]]
+            r = k if row["metric"] == "conns_keep" else ko
+            target = f"{op} {x}" + (" own" if row["metric"] == "conns_keep" else "") + \
+                (", >= pasta" if vs_pasta else "")
+            if r is not None:
+                ok = r >= x if op == ">=" else r <= x
+                if vs_pasta and kp is not None:
+                    ok = ok and kp >= 1.0
+                met = "met" if ok else "MISSED"
+                row["kernel_met"] = ok
+        print(f"{row['label']:26} {row['unit']:6} {fmt(k):>8} {fmt(o):>8} {fmt(p):>8} "
+              f"{fmt(ko):>8} {fmt(kp):>8}  {target} {met}")
 
 
 def chart(rows, png_path):
@@ -144,7 +189,7 @@ def chart(rows, png_path):
         if not base:
             continue
         cols = []
-        for c in ("ours", "pasta", "rootlesskit"):
+        for c in ("ours", "pasta", "rootlesskit", "kernel"):
             x = v.get(c)
             if x is None or x == 0:
                 cols.append("NaN")
@@ -175,6 +220,7 @@ set bmargin 9
 set grid ytics
 set key top left
 plot "{data.name}" using 2:xtic(1) title "ours" lc rgb "#1f77b4", \\
+     "" using 5 title "ours, --tcp-path=kernel" lc rgb "#9467bd", \\
      "" using 3 title "pasta" lc rgb "#ff7f0e", \\
      "" using 4 title "rootlesskit builtin" lc rgb "#2ca02c", \\
      1 with lines lc rgb "black" dt 2 title "slirp4netns 1.2.0"

@@ -10,7 +10,8 @@
 # and the guests reach them through the gateway 10.0.2.2.
 #
 # Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (iperf3 duration, 3),
-# BENCH_CONNS (1000), BENCH_CANDIDATES ("ours slirp4netns pasta"),
+# BENCH_CONNS (1000), BENCH_CANDIDATES ("ours kernel slirp4netns pasta";
+# kernel is ours with --tcp-path=kernel, ours the default --tcp-path=slirp),
 # SLIRP (our binary, default ./slirp4netns).
 set -u
 
@@ -35,7 +36,7 @@ fi
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 CONNS=${BENCH_CONNS:-1000}
-CANDIDATES=(${BENCH_CANDIDATES:-ours slirp4netns pasta})
+CANDIDATES=(${BENCH_CANDIDATES:-ours kernel slirp4netns pasta})
 OURS=$SLIRP
 PEER=/usr/bin/slirp4netns
 HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
@@ -83,15 +84,17 @@ wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not st
 cand_start() {
     local name=$1 mtu=$2
     case $name in
-        ours | slirp4netns)
+        ours | kernel | slirp4netns)
             start_guest
-            [ "$name" = ours ] && SLIRP=$OURS || SLIRP=$PEER
+            [ "$name" = slirp4netns ] && SLIRP=$PEER || SLIRP=$OURS
+            local path=()
+            [ "$name" = kernel ] && path=(--tcp-path=kernel)
             rm -f "$WORK/api.sock"
             # The API socket is only needed for port forwarding: should a
             # candidate refuse it, the other figures are still measured.
-            if ! start_slirp -c --mtu="$mtu" --api-socket "$WORK/api.sock" "$GUEST_PID" tap0; then
+            if ! start_slirp -c "${path[@]}" --mtu="$mtu" --api-socket "$WORK/api.sock" "$GUEST_PID" tap0; then
                 note "$name: no API socket ($(tail -n 1 "$WORK/slirp.log")): port forwarding skipped"
-                start_slirp -c --mtu="$mtu" "$GUEST_PID" tap0 ||
+                start_slirp -c "${path[@]}" --mtu="$mtu" "$GUEST_PID" tap0 ||
                     fail "$name did not start at MTU $mtu: $(tail -n 1 "$WORK/slirp.log")"
             fi
             CAND_PID=$SLIRP_PID
@@ -220,10 +223,10 @@ many_connections() {
 # Start-up takes ~3 ms with rare 10 ms outliers (scheduling on 2 shared
 # cores), so each round times it 5 times per candidate.
 ready_time() {
-    local name=$1 bin=$2 ms i
+    local name=$1 bin=$2 extra=${3:-} ms i
     for i in 1 2 3 4 5; do
         start_guest
-        if ms=$($HELPER ready-time "$bin" --ready-fd={fd} $READY_FLAGS "$GUEST_PID" tap0 2>&1); then
+        if ms=$($HELPER ready-time "$bin" --ready-fd={fd} $READY_FLAGS $extra "$GUEST_PID" tap0 2>&1); then
             sample ready_ms "$name" "$ms"
         else
             note "$name: not ready with $READY_FLAGS: $ms"
@@ -291,6 +294,7 @@ for ((round = 0; round < ROUNDS; round++)); do
     for name in "${order[@]}"; do
         case $name in
             ours) ready_time ours "$OURS" ;;
+            kernel) ready_time kernel "$OURS" --tcp-path=kernel ;;
             slirp4netns) ready_time slirp4netns "$PEER" ;;
         esac
     done
