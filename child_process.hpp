@@ -5,6 +5,11 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <string>
+
+#include "unique_fd.hpp"
+
 class ChildProcess {
    public:
     ChildProcess() = default;
@@ -31,3 +36,10 @@ class ChildProcess {
     }
     pid_t pid_ = -1;
 };
+
+// Forks a child joined to the caller by a SOCK_SEQPACKET socketpair: the
+// child runs body with its end (and exits when body returns); the caller
+// gets the other end and the child. How the tap child, the port-forwarding
+// helper and the TCP namespace child start.
+bool fork_with_channel(const std::function<void(UniqueFd)>& body, UniqueFd* channel,
+                       ChildProcess* child, std::string* err);

@@ -222,19 +222,10 @@ bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr
                         std::string* err) {
     if (options.netns_type == NetnsType::TapFd)
         return fail(err, "the port-forwarding helper needs a namespace target, not a tap FD");
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-        return fail(err, errno_text("socketpair"));
-    UniqueFd ours(pair[0]);
-    UniqueFd theirs(pair[1]);
-    pid_t pid = fork();
-    if (pid < 0) return fail(err, errno_text("fork"));
-    if (pid == 0) {
-        ours.reset();
-        helper_main(options, std::move(theirs));
-    }
-    ChildProcess process(pid);  // ended and reaped on every way out
-    theirs.reset();
+    UniqueFd ours;
+    ChildProcess process;  // ended and reaped on every way out
+    auto body = [&](UniqueFd theirs) { helper_main(options, std::move(theirs)); };
+    if (!fork_with_channel(body, &ours, &process, err)) return false;
     set_timeout(ours.get(), kStartTimeoutSeconds);
     UniqueFd none;
     std::string hello;

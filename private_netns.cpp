@@ -236,19 +236,10 @@ std::array<uint8_t, 6> gateway_mac(in_addr gateway) {
 
 bool make_private_netns(const Options& options, const PrivateNetnsSettings& s, PrivateNetns* out,
                         std::string* err) {
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-        return fail(err, errno_text("socketpair"));
-    UniqueFd ours(pair[0]);
-    UniqueFd theirs(pair[1]);
-    pid_t pid = fork();
-    if (pid < 0) return fail(err, errno_text("fork"));
-    if (pid == 0) {
-        ours.reset();
-        child_main(options, s, theirs.get());
-    }
-    ChildProcess child(pid);
-    theirs.reset();
+    UniqueFd ours;
+    ChildProcess child;
+    auto body = [&](UniqueFd theirs) { child_main(options, s, theirs.get()); };
+    if (!fork_with_channel(body, &ours, &child, err)) return false;
     UniqueFd none;
     std::string message;
     bool ok = receive_fd(ours.get(), &none, &message) && message.empty();

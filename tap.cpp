@@ -67,23 +67,16 @@ bool open_tap(const Options& options, Tap* tap, std::string* err) {
     }
     TargetNamespaces ns;
     if (!open_target_namespaces(options, &ns, err)) return false;
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-        return fail(err, errno_text("socketpair"));
-    UniqueFd parent_end(pair[0]);
-    UniqueFd child_end(pair[1]);
-    pid_t pid = fork();
-    if (pid < 0) return fail(err, errno_text("fork"));
-    if (pid == 0) {
-        parent_end.reset();
+    UniqueFd parent_end;
+    ChildProcess child;
+    auto body = [&](UniqueFd child_end) {
         std::string error;
         UniqueFd created;
         bool ok = child_create_tap(options, ns, &created, &error);
         send_fd(child_end.get(), created.get(), error);
         _exit(ok ? 0 : 1);
-    }
-    ChildProcess child(pid);
-    child_end.reset();
+    };
+    if (!fork_with_channel(body, &parent_end, &child, err)) return false;
     UniqueFd received;
     std::string message;
     receive_fd(parent_end.get(), &received, &message);
