@@ -2,6 +2,7 @@
 #include "kernel_tcp.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -22,6 +23,24 @@ constexpr int64_t kHandshakeMs = 75 * 1000;
 // libslirp gives up on a connection still being set up after this
 // (TCPTV_KEEP_INIT): so does a pending host connect.
 constexpr int64_t kPendingMs = 75 * 1000;
+// The private kernel probes a guest that has been silent this long (then
+// every kKeepIntervalS, kKeepCount times): a guest that has forgotten a
+// connection answers with a reset, one that is gone answers nothing, and
+// either way the relay ends and gives back both descriptors. Without this a
+// connection the guest closed while the host peer never closes its side
+// would hold its host socket in FIN_WAIT2 for good (libslirp's path has its
+// own fence for that, fin_wait2_fence.hpp).
+constexpr int kKeepIdleS = 60;
+constexpr int kKeepIntervalS = 10;
+constexpr int kKeepCount = 6;
+
+void keep_alive(int fd) {
+    int on = 1, idle = kKeepIdleS, interval = kKeepIntervalS, count = kKeepCount;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
 
 int socket_error(int fd) {
     int err = 0;
@@ -261,6 +280,7 @@ void KernelTcpPath::on_listener(int fd) {
         auto it = flow ? conns_.find(flow->id) : conns_.end();
         // No host side (the flow ended meanwhile): closing resets the guest.
         if (it == conns_.end() || !it->second.host || it->second.relay) continue;
+        keep_alive(accepted.get());
         it->second.relay = relay_.join(std::move(it->second.host), std::move(accepted));
     }
 }
