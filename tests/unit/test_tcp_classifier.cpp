@@ -8,6 +8,7 @@
 
 #include "checksum.hpp"
 #include "tcp_classifier.hpp"
+#include "wire.hpp"
 
 #include "cmocka.hpp"
 
@@ -16,11 +17,10 @@ namespace {
 using Frame = std::vector<uint8_t>;
 
 void put16(Frame& f, size_t at, uint16_t v) {
-    f[at] = static_cast<uint8_t>(v >> 8);
-    f[at + 1] = static_cast<uint8_t>(v);
+    store16(f.data() + at, v);
 }
 uint16_t get16(const Frame& f, size_t at) {
-    return static_cast<uint16_t>(f[at] << 8 | f[at + 1]);
+    return load16(f.data() + at);
 }
 
 // Reference: the TCP checksum over pseudo-header and segment is valid when
