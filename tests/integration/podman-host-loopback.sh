@@ -14,10 +14,15 @@ out=$(podman_run --network slirp4netns:allow_host_loopback=true -- \
 grep -q "inet 10.0.2.100/24" <<<"$out" || fail "tap0 not configured by our daemon: $out"
 grep -qx "hello from host" <<<"$out" || fail "host page not fetched: $out"
 
+# Not reachable means refused (a RST, or libslirp's ICMP unreachable), seen
+# by wget as an error: a wget killed by the hang guard proves nothing.
 out=$(podman_run --network slirp4netns -- \
-    sh -c 'ip -o -4 addr show dev tap0; if timeout 10 wget -q -O - http://10.0.2.2:8000/; then echo REACHED; fi' 2>&1)
+    sh -c 'ip -o -4 addr show dev tap0; if timeout 60 wget -q -O - http://10.0.2.2:8000/; then echo REACHED; fi' 2>&1)
 grep -q "inet 10.0.2.100/24" <<<"$out" || fail "tap0 not configured in the default run: $out"
 grep -q "REACHED\|hello from host" <<<"$out" && fail "host loopback reachable without allow_host_loopback: $out"
+log "default run: $(grep -i "wget" <<<"$out")"
+grep -qiE "can't connect.*(refused|unreachable)" <<<"$out" ||
+    fail "host loopback was not refused without allow_host_loopback: $out"
 
 # Our binary, invoked the way podman 4.3 does: --help first to probe features,
 # then one call per container.

@@ -36,7 +36,11 @@ grep -q '"host_addr":"::1","host_port":18081,.*"mode":"splice"' <<<"$list" ||
 "${PODMAN[@]}" rm -f -t 0 web >/dev/null 2>&1 || fail "podman rm failed"
 gone() { ! kill -0 $DAEMON_PIDS 2>/dev/null; }
 wait_until 10 gone || fail "our daemon outlived its container"
-curl -s -m 2 http://127.0.0.1:18080/ >/dev/null && fail "port still answers after the container is gone"
+# The daemon is gone, so the port must be refused (curl exit 7), not merely
+# silent: a timeout (28) would hide a listener left behind.
+curl -s -m 30 http://127.0.0.1:18080/ >/dev/null
+status=$?
+[ "$status" = 7 ] || fail "port 18080 not refused after the container is gone (curl exit $status)"
 [ -e "$api" ] && fail "API socket $api left behind"
 
 podman_run -d --name web2 -p 127.0.0.1:18082:80 --network slirp4netns -- \
