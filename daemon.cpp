@@ -102,6 +102,7 @@ class Daemon {
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
+        if (options_.tcp_path == TcpPath::Kernel) start_private_netns_child();
         UniqueFd device;
         if (options_.target_type == TargetType::Netns) {
             Tap tap;
@@ -133,25 +134,43 @@ class Daemon {
         return confine(options_, false, error) && signal_ready(error);
     }
 
-    // Made now, before confinement: a child makes the namespace. Without it
-    // everything goes through libslirp, as with --tcp-path=slirp.
-    void start_kernel_tcp(const SlirpSettings& settings) {
+    // Started first, so that its child and the tap child run at once; its
+    // descriptors are collected before confinement. Without it everything
+    // goes through libslirp, as with --tcp-path=slirp.
+    void start_private_netns_child() {
         const Network& n = options_.network;
-        Network6 n6 = default_network6();
         PrivateNetnsSettings s;
         s.mtu = options_.mtu;
         s.mac = gateway_mac(n.gateway);
         s.gateway = n.gateway;
         s.prefix = n.prefix;
         s.ipv6 = options_.enable_ipv6;
-        s.gateway6 = n6.gateway;
-        s.offloads = path_.device_takes_offloads();
+        s.gateway6 = default_network6().gateway;
+        std::string why;
+        pending_netns_ = std::make_unique<PendingPrivateNetns>();
+        if (!start_private_netns(options_, s, pending_netns_.get(), &why)) {
+            pending_netns_.reset();
+            kernel_tcp_unavailable(why);
+        }
+    }
+
+    static void kernel_tcp_unavailable(const std::string& why) {
+        log_error("kernel TCP path unavailable (" + why + "); TCP goes through libslirp");
+    }
+
+    void start_kernel_tcp(const SlirpSettings& settings) {
+        if (!pending_netns_) return;
         PrivateNetns netns;
         std::string why;
-        if (!make_private_netns(options_, s, &netns, &why)) {
-            log_error("kernel TCP path unavailable (" + why + "); TCP goes through libslirp");
+        bool made = finish_private_netns(std::move(*pending_netns_), path_.device_takes_offloads(),
+                                         &netns, &why);
+        pending_netns_.reset();
+        if (!made) {
+            kernel_tcp_unavailable(why);
             return;
         }
+        const Network& n = options_.network;
+        Network6 n6 = default_network6();
         KernelTcpPath::Settings k;
         k.scope = {n.address,
                    n.netmask,
@@ -255,6 +274,7 @@ class Daemon {
     UniqueFd target_process_;
     std::unique_ptr<NetnsHelper> fwd_helper_;
     std::unique_ptr<SpliceForwarder> splice_;
+    std::unique_ptr<PendingPrivateNetns> pending_netns_;
     std::unique_ptr<KernelTcpPath> kernel_tcp_;
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;

@@ -139,7 +139,8 @@ void EventLoop::dispatch_always_ready() {
 }
 
 [[gnu::hot]] int EventLoop::wait_for_events(int timeout_ms) {
-    if (busy_poll_us_ > 0 && timeout_ms != 0 && source_ && source_->expects_prompt_events()) {
+    bool prompt = prompt_before_ || (source_ && source_->expects_prompt_events());
+    if (busy_poll_us_ > 0 && timeout_ms != 0 && prompt) {
         timespec start{};
         clock_gettime(CLOCK_MONOTONIC, &start);
         timespec now = start;
@@ -159,6 +160,8 @@ void EventLoop::dispatch_always_ready() {
     // first cycle after start-up would fault a .rodata page back in for it.
     fds_.push_back(epoll_entry_);
     int source_timeout = source_ ? source_->fill(fds_) : -1;
+    prompt_before_ = prompt_now_;
+    prompt_now_ = false;
     if (!always_ready_.empty()) may_wait = false;
     int n = wait_for_events(may_wait ? timeout_until_next_timer(source_timeout) : 0);
     bool failed = n < 0 && errno != EINTR;

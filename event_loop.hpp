@@ -10,6 +10,7 @@
 
 #include <poll.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -62,6 +63,15 @@ class EventLoop {
     // sleeping process, which on a VM costs as much as the rest of the
     // round trip (sockperf p50 through 10.0.2.2: 39 -> 21 us). 0 disables.
     void set_busy_poll(unsigned microseconds) { busy_poll_us_ = microseconds; }
+    // A handler that just moved request/response traffic (a few bytes
+    // relayed, a small frame to the guest) says so: the next wait spins as
+    // after libslirp's interactive cycles. The kernel TCP path's answers
+    // arrive one cycle after the guest's frame, where libslirp's hint has
+    // already lapsed.
+    void expect_prompt_events() { prompt_now_ = true; }
+    // Traffic moved in pieces up to this size is request/response; larger
+    // is bulk, where spinning only holds the CPU the sender wants.
+    static constexpr size_t kLargestPromptMessage = 1024;
 
     // Runs until stop(); returns the status given to stop().
     int run();
@@ -109,6 +119,8 @@ class EventLoop {
     std::vector<pollfd> fds_;
     CycleSource* source_ = nullptr;
     unsigned busy_poll_us_ = 0;
+    bool prompt_now_ = false;     // expect_prompt_events() during this cycle
+    bool prompt_before_ = false;  // ... during the one before
     TimerId next_timer_id_ = 1;
     bool stopping_ = false;
     int status_ = 0;

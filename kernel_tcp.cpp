@@ -267,6 +267,9 @@ void KernelTcpPath::connect_done(uint64_t id) {
         uint64_t id = flow->id;
         bool gone = FlowTable::note_flags(*flow, t.flags, false, loop_.clock_ms());
         to_guest_(header, frame, len);
+        // A reply (or the ACK of a request) on its way: the guest's next
+        // frame is likely prompt.
+        if (len <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
         if (gone) drop(id);
     }
 }

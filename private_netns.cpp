@@ -66,7 +66,7 @@ bool set_flags(int sock, const char* name, short set, short clear, std::string* 
     return true;
 }
 
-UniqueFd create_tap(const PrivateNetnsSettings& s, std::string* err) {
+UniqueFd create_tap(std::string* err) {
     UniqueFd tun(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!tun) {
         *err = errno_text("cannot open /dev/net/tun");
@@ -79,10 +79,8 @@ UniqueFd create_tap(const PrivateNetnsSettings& s, std::string* err) {
         return {};
     }
     int size = sizeof(VnetHeader);
-    unsigned offloads = s.offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
-    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0 ||
-        ioctl(tun.get(), TUNSETOFFLOAD, offloads) < 0) {
-        *err = errno_text("cannot set the TCP tap's offloads");
+    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0) {
+        *err = errno_text("cannot set the TCP tap's header size");
         return {};
     }
     return tun;
@@ -205,7 +203,7 @@ void child_main(const Options& options, const PrivateNetnsSettings& s, int chann
         ok = sock.valid() || (err = errno_text("socket"), false);
     }
     ok = ok && set_flags(sock.get(), "lo", IFF_UP, 0, &err);
-    if (ok) made.tap = create_tap(s, &err);
+    if (ok) made.tap = create_tap(&err);
     ok = ok && made.tap && configure_tap(sock.get(), s, &err);
     ok = ok && (!s.ipv6 || add_ipv6_address(s, &err));
     ok = ok && add_anyip_routes(s, &err);
@@ -234,29 +232,38 @@ std::array<uint8_t, 6> gateway_mac(in_addr gateway) {
     return mac;
 }
 
-bool make_private_netns(const Options& options, const PrivateNetnsSettings& s, PrivateNetns* out,
-                        std::string* err) {
-    UniqueFd ours;
-    ChildProcess child;
+bool start_private_netns(const Options& options, const PrivateNetnsSettings& s,
+                         PendingPrivateNetns* out, std::string* err) {
     auto body = [&](UniqueFd theirs) { child_main(options, s, theirs.get()); };
-    if (!fork_with_channel(body, &ours, &child, err)) return false;
+    if (!fork_with_channel(body, &out->channel, &out->child, err)) return false;
+    out->ipv6 = s.ipv6;
+    out->mac = s.mac;
+    return true;
+}
+
+bool finish_private_netns(PendingPrivateNetns pending, bool offloads, PrivateNetns* out,
+                          std::string* err) {
+    int channel = pending.channel.get();
     UniqueFd none;
     std::string message;
-    bool ok = receive_fd(ours.get(), &none, &message) && message.empty();
+    bool ok = receive_fd(channel, &none, &message) && message.empty();
     if (!ok) *err = message.empty() ? "the TCP namespace child exited" : message;
     UniqueFd tap, listen4, listen6;
     if (ok) {
-        ok = receive_fd(ours.get(), &tap, &message) && receive_fd(ours.get(), &listen4, &message) &&
-             (!s.ipv6 || receive_fd(ours.get(), &listen6, &message));
-        ok = ok && tap && listen4 && (!s.ipv6 || listen6);
+        ok = receive_fd(channel, &tap, &message) && receive_fd(channel, &listen4, &message) &&
+             (!pending.ipv6 || receive_fd(channel, &listen6, &message));
+        ok = ok && tap && listen4 && (!pending.ipv6 || listen6);
         if (!ok) *err = "the TCP namespace child sent too few descriptors";
     }
-    child.wait();
+    pending.child.wait();
     if (!ok) return false;
+    unsigned flags = offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
+    if (ioctl(tap.get(), TUNSETOFFLOAD, flags) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's offloads"));
     out->tap = std::move(tap);
     out->listen4 = std::move(listen4);
     out->listen6 = std::move(listen6);
-    out->mac = s.mac;
+    out->mac = pending.mac;
     for (int fd : {out->tap.get(), out->listen4.get(), out->listen6.get()})
         if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return true;

@@ -6,7 +6,8 @@
 // only ever reach the daemon); "local default dev lo" routes for IPv4 and
 // IPv6 (AnyIP: every address is local) and no route out. It passes back the
 // tap and one listening socket per family, then exits: those descriptors
-// keep the namespace alive, and the namespace ends with the daemon.
+// keep the namespace alive, and the namespace ends with the daemon. The
+// daemon sets the tap's offloads once it knows the guest's device.
 #pragma once
 
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <array>
 #include <string>
 
+#include "child_process.hpp"
 #include "options.hpp"
 #include "unique_fd.hpp"
 
@@ -23,8 +25,7 @@ struct PrivateNetnsSettings {
     in_addr gateway{};
     unsigned prefix = 24;
     bool ipv6 = false;
-    in6_addr gateway6{};    // a /64
-    bool offloads = false;  // the tap may hand over TSO segments with partial checksums
+    in6_addr gateway6{};  // a /64
 };
 
 struct PrivateNetns {
@@ -37,6 +38,21 @@ struct PrivateNetns {
 // The MAC libslirp gives the gateway: 52:55 and the gateway's IPv4 address.
 std::array<uint8_t, 6> gateway_mac(in_addr gateway);
 
-// Makes the namespace. On failure returns false with *err set to one line.
-bool make_private_netns(const Options& options, const PrivateNetnsSettings& settings,
-                        PrivateNetns* out, std::string* err);
+// The child at work: started before the guest's tap is made so that both
+// children run at once (start-up waits for the slower, not for the sum).
+struct PendingPrivateNetns {
+    UniqueFd channel;
+    ChildProcess child;
+    bool ipv6 = false;
+    std::array<uint8_t, 6> mac{};
+};
+
+// Starts the child. On failure returns false with *err set to one line.
+bool start_private_netns(const Options& options, const PrivateNetnsSettings& settings,
+                         PendingPrivateNetns* out, std::string* err);
+
+// Waits for the child's descriptors. offloads: the tap may hand over TSO
+// segments with partial checksums (the guest's tap takes them too). On
+// failure returns false with *err set to one line.
+bool finish_private_netns(PendingPrivateNetns pending, bool offloads, PrivateNetns* out,
+                          std::string* err);

@@ -6,14 +6,6 @@
 #include "network.hpp"
 #include "outbound.hpp"
 
-namespace {
-
-// A frame from the guest above this carries bulk data (see
-// SlirpStack::expects_prompt_events).
-constexpr size_t kLargestInteractiveFrame = 1024;
-
-}  // namespace
-
 bool build_slirp_settings(const Options& o, SlirpSettings* out, std::string* err) {
     if (!o.outbound_addr.empty()) {
         out->outbound4.emplace();
@@ -75,7 +67,7 @@ bool SlirpStack::start(const SlirpConfig& config, std::string* err) {
 
 [[gnu::hot]] void SlirpStack::guest_frame_arrived(size_t len) {
     active_now_ = true;
-    if (len > kLargestInteractiveFrame) bulk_from_guest_ = true;
+    if (len > EventLoop::kLargestPromptMessage) bulk_from_guest_ = true;
 }
 
 [[gnu::hot]] int SlirpStack::fill(std::vector<pollfd>& fds) {

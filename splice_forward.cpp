@@ -311,6 +311,7 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
         set_nodelay(host);
         set_nodelay(guest);
     }
+    uint64_t moved_before = bytes_to_guest_ + bytes_from_guest_;
     Pump up = pump(host, guest, c.up, bytes_to_guest_);
     if (up != Pump::Ok) {
         close_conn(id, up == Pump::FromFailed ? guest : host);
@@ -321,6 +322,8 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
         close_conn(id, down == Pump::FromFailed ? host : guest);
         return;
     }
+    uint64_t moved = bytes_to_guest_ + bytes_from_guest_ - moved_before;
+    if (moved > 0 && moved <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
     if (c.up.shut && c.down.shut) {
         close_conn(id, -1);
         return;
