@@ -258,7 +258,7 @@ void SpliceForwarder::release_pipe(Direction& d) {
 
 SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d, uint64_t& moved) {
     for (int round = 0; round < kPumpRounds; round++) {
-        bool progress = false;
+        bool progress = false, drained = false;
         if (!d.eof && (!d.pipe.r || d.pending < d.pipe.size)) {
             if (!acquire_pipe(d)) return Pump::FromFailed;
             size_t room = d.pipe.size - d.pending;
@@ -266,6 +266,10 @@ SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d, uint
             if (n > 0) {
                 d.pending += static_cast<size_t>(n);
                 progress = true;
+                // Less than there was room for: the socket is empty for now
+                // (a request, or the tail of a burst). Asking again would
+                // only return EAGAIN; its next data brings a new event.
+                drained = static_cast<size_t>(n) < room;
             } else if (n == 0) {
                 d.eof = true;
             } else if (errno != EAGAIN && errno != EINTR) {
@@ -282,7 +286,7 @@ SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d, uint
                 return Pump::ToFailed;
             }
         }
-        if (!progress) break;
+        if (!progress || (drained && d.pending == 0)) break;
     }
     release_pipe(d);
     if (d.eof && d.pending == 0 && !d.shut) {
@@ -297,6 +301,7 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
     if (it == conns_.end()) return;
     Conn& c = *it->second;
     int host = c.host.get(), guest = c.guest.get();
+    bool first_event = false;
     if (!c.connected) {
         if (on_host) {
             // The host client gave up before the namespace side answered.
@@ -310,14 +315,22 @@ void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
         c.connected = true;
         set_nodelay(host);
         set_nodelay(guest);
+        first_event = true;
     }
+    // Only the directions this event can move: host -> guest reads the host
+    // socket and writes the guest's, guest -> host the other way round. An
+    // error or hang-up may end either, and the first event pumps both.
+    bool either = (revents & (POLLERR | POLLHUP)) || first_event;
+    bool readable = revents & POLLIN, writable = revents & POLLOUT;
+    bool pump_up = either || (on_host ? readable : writable);
+    bool pump_down = either || (on_host ? writable : readable);
     uint64_t moved_before = bytes_to_guest_ + bytes_from_guest_;
-    Pump up = pump(host, guest, c.up, bytes_to_guest_);
+    Pump up = pump_up ? pump(host, guest, c.up, bytes_to_guest_) : Pump::Ok;
     if (up != Pump::Ok) {
         close_conn(id, up == Pump::FromFailed ? guest : host);
         return;
     }
-    Pump down = pump(guest, host, c.down, bytes_from_guest_);
+    Pump down = pump_down ? pump(guest, host, c.down, bytes_from_guest_) : Pump::Ok;
     if (down != Pump::Ok) {
         close_conn(id, down == Pump::FromFailed ? host : guest);
         return;
