@@ -67,22 +67,24 @@ RouteAddress ipv4(in_addr a) {
     return r;
 }
 
-PolicyRule mark_rule(int family) {
+// A rule of ours: it leads to our table.
+PolicyRule rule_to_our_table(int family, uint32_t priority) {
     PolicyRule r;
     r.family = family;
-    r.priority = kMarkRulePriority;
+    r.priority = priority;
     r.table = kTransparentTable;
+    return r;
+}
+
+PolicyRule mark_rule(int family) {
+    PolicyRule r = rule_to_our_table(family, kMarkRulePriority);
     r.fwmark = kTransparentMark;
     return r;
 }
 
 // Matches every flow rule of ours, whatever its ports and client.
 PolicyRule any_flow_rule(int family) {
-    PolicyRule r;
-    r.family = family;
-    r.priority = kFlowRulePriority;
-    r.table = kTransparentTable;
-    return r;
+    return rule_to_our_table(family, kFlowRulePriority);
 }
 
 PolicyRule flow_rule(const sockaddr_storage& client, uint16_t guest_port) {
