@@ -247,6 +247,30 @@ assert_kernel_tcp() {
     [ "$total" -ge "${2:-1}" ] || fail "the kernel TCP path took $total connections, expected >= ${2:-1}"
 }
 
+# proc_fds PID: how many descriptors PID holds. proc_rss_kib PID: its
+# resident set in KiB.
+proc_fds() { ls "/proc/$1/fd" | wc -l; }
+proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# peak_while PID [COMMAND...]: until PID exits, samples the daemon's
+# (SLIRP_PID's) descriptors and RSS every 0.2 s, running COMMAND each time
+# (in this shell: it may keep figures of its own) and failing the test if it
+# fails. Sets PEAK_FDS, PEAK_RSS_KIB and SAMPLES.
+peak_while() {
+    local pid=$1 fds rss
+    shift
+    PEAK_FDS=0 PEAK_RSS_KIB=0 SAMPLES=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $# -gt 0 ]; then "$@" || fail "$* failed while process $pid ran"; fi
+        kill -0 "$SLIRP_PID" 2>/dev/null || fail "the daemon died while process $pid ran"
+        fds=$(proc_fds "$SLIRP_PID") rss=$(proc_rss_kib "$SLIRP_PID")
+        [ "$fds" -gt "$PEAK_FDS" ] && PEAK_FDS=$fds
+        [ "$rss" -gt "$PEAK_RSS_KIB" ] && PEAK_RSS_KIB=$rss
+        SAMPLES=$((SAMPLES + 1))
+        sleep 0.2
+    done
+}
+
 # api_add SOCKET 'MEMBERS': add_hostfwd with the given JSON members; fails the
 # test unless the reply is an id. API_CLIENT names another client function
 # (api_as_test_user) to send it with.

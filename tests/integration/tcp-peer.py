@@ -3,35 +3,46 @@
 
 server PORT [ADDRESS]  on the host side; each connection starts with one
                        command line from the client:
-  upload N             read until EOF (the client half-closed), reply with
-                       the SHA-256 of what came, close
+  upload N [SLOW]      read until EOF (the client half-closed), reply with
+                       the SHA-256 of what came, close; with SLOW, the first
+                       SLOW bytes are read 64 KiB every 50 ms
   download N SEED      send N bytes, half-close, read the client's SHA-256
                        of them; log "download ok" or "download bad"
   reset                answer "ready", wait for the client's reset; log
                        "reset" to stdout
   reset-me             close at once with a reset
   hold                 keep the connection open until the client closes
-client HOST PORT MODE [N]  in the guest: the other half of each command;
-                       prints one result line
+client HOST PORT MODE [N [SLOW]]  in the guest: the other half of each
+                       command (upload, download, reset, reset-me; SLOW as
+                       above, on the guest's side for a download); prints one
+                       result line
+hold HOST PORT N       in the guest: opens N "hold" connections, prints
+                       "holding N" and keeps them until killed
 connect HOST PORT SECONDS  in the guest: prints "connected" or the errno
                        name the connect ended with ("timeout" if none)
 """
 import hashlib
 import os
+import random
 import socket
 import struct
 import sys
 import threading
+import time
+
+CHUNK = 1 << 20
+SLOW_PIECE = 64 << 10
+SLOW_PAUSE = 0.05
 
 
 def data(n, seed):
-    # Deterministic bytes without a big buffer: SHA-256 in counter mode.
-    block = 1 << 16
-    for i in range(0, n, block):
-        chunk = b"".join(
-            hashlib.sha256(b"%d:%d:%d" % (seed, i, j)).digest() for j in range(block // 32)
-        )
-        yield chunk[: min(block, n - i)]
+    # Deterministic bytes, fast enough for gigabytes: one pseudo-random 1 MiB
+    # block made once, each chunk of it led by its own index, so a lost,
+    # repeated or reordered chunk (or segment within one) changes the hash.
+    block = random.Random(seed).randbytes(CHUNK)
+    for i, offset in enumerate(range(0, n, CHUNK)):
+        chunk = i.to_bytes(8, "big") + block[8:]
+        yield chunk if n - offset >= CHUNK else chunk[: n - offset]
 
 
 def read_line(c):
@@ -44,13 +55,22 @@ def read_line(c):
     return line.decode().strip()
 
 
-def drain_hash(c):
+def drain_hash(c, slow=0):
+    # SHA-256 of everything until EOF; the first slow bytes are read a small
+    # piece at a time with pauses, so the sender outruns the reader.
     h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    got = 0
     while True:
-        b = c.recv(1 << 20)
-        if not b:
+        slowly = got < slow
+        n = c.recv_into(buf, SLOW_PIECE if slowly else CHUNK)
+        if not n:
             return h.hexdigest()
-        h.update(b)
+        h.update(view[:n])
+        got += n
+        if slowly:
+            time.sleep(SLOW_PAUSE)
 
 
 def serve_one(c):
@@ -59,7 +79,8 @@ def serve_one(c):
         if not words:
             return
         if words[0] == "upload":
-            c.sendall((drain_hash(c) + "\n").encode())
+            slow = int(words[2]) if len(words) > 2 else 0
+            c.sendall((drain_hash(c, slow) + "\n").encode())
         elif words[0] == "download":
             n, seed = int(words[1]), int(words[2])
             h = hashlib.sha256()
@@ -103,10 +124,10 @@ def connect(host, port, timeout=30):
     return socket.create_connection((host, port), timeout=timeout)
 
 
-def client(host, port, mode, n=0):
+def client(host, port, mode, n=0, slow=0):
     c = connect(host, port)
     if mode == "upload":
-        c.sendall(b"upload %d\n" % n)
+        c.sendall(b"upload %d %d\n" % (n, slow))
         h = hashlib.sha256()
         for chunk in data(n, 7):
             h.update(chunk)
@@ -115,7 +136,7 @@ def client(host, port, mode, n=0):
         print("ok" if read_line(c) == h.hexdigest() else "bad")
     elif mode == "download":
         c.sendall(b"download %d 9\n" % n)
-        c.sendall((drain_hash(c) + "\n").encode())  # after the host's FIN
+        c.sendall((drain_hash(c, slow) + "\n").encode())  # after the host's FIN
         print("sent")
     elif mode == "reset":
         c.sendall(b"reset\n")
@@ -130,6 +151,17 @@ def client(host, port, mode, n=0):
             print("eof" if not got else "data")
         except ConnectionResetError:
             print("reset")
+
+
+def hold(host, port, n):
+    held = []
+    for _ in range(n):
+        c = connect(host, port)
+        c.sendall(b"hold\n")
+        held.append(c)
+    print("holding %d" % n, flush=True)
+    while True:
+        time.sleep(3600)
 
 
 def try_connect(host, port, seconds):
@@ -150,6 +182,8 @@ if __name__ == "__main__":
     if cmd == "server":
         server(int(sys.argv[2]), *sys.argv[3:4])
     elif cmd == "client":
-        client(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]) if len(sys.argv) > 5 else 0)
+        client(sys.argv[2], int(sys.argv[3]), sys.argv[4], *(int(a) for a in sys.argv[5:7]))
+    elif cmd == "hold":
+        hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "connect":
         try_connect(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
