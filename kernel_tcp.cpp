@@ -168,7 +168,10 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         (errno == ECONNREFUSED ? stats_.refused : stats_.failed)++;
         return;
     }
-    FlowTable::Flow* flow = flows_.add(key_from_guest(t), t.dport, frame + 6, loop_.clock_ms());
+    uint64_t evicted = 0;
+    FlowTable::Flow* flow =
+        flows_.add(key_from_guest(t), t.dport, frame + 6, loop_.clock_ms(), &evicted);
+    if (evicted) flow_gone(evicted);
     if (!flow) return;
     *taken = true;
     stats_.total++;
@@ -241,7 +244,7 @@ void KernelTcpPath::connect_done(uint64_t id) {
     set_tcp_port(frame, t, false, kKernelListenPort, !partial);
     std::memcpy(frame, netns_.mac.data(), 6);
     uint64_t id = flow.id;
-    bool gone = FlowTable::note_flags(flow, t.flags, true, loop_.clock_ms());
+    bool gone = flows_.note_flags(key_from_guest(t), flow, t.flags, true, loop_.clock_ms());
     iovec iov[2] = {{const_cast<VnetHeader*>(&header), sizeof header}, {frame, len}};
     // A full queue costs a retransmission, as on any link.
     (void)!writev(netns_.tap.get(), iov, 2);
@@ -260,12 +263,13 @@ void KernelTcpPath::connect_done(uint64_t id) {
         TcpFrame t;
         // Router solicitations, MLD reports and the like have no one to go to.
         if (!parse_tcp_frame(frame, len, &t)) continue;
-        FlowTable::Flow* flow = flows_.find(key_to_guest(t));
+        FlowKey key = key_to_guest(t);
+        FlowTable::Flow* flow = flows_.find(key);
         if (!flow || flow->state == FlowTable::State::Connecting) continue;
         set_tcp_port(frame, t, true, flow->remote_port, !(header.flags & kVnetNeedsCsum));
         std::memcpy(frame, flow->guest_mac.data(), 6);
         uint64_t id = flow->id;
-        bool gone = FlowTable::note_flags(*flow, t.flags, false, loop_.clock_ms());
+        bool gone = flows_.note_flags(key, *flow, t.flags, false, loop_.clock_ms());
         to_guest_(header, frame, len);
         // A reply (or the ACK of a request) on its way: the guest's next
         // frame is likely prompt.
@@ -296,11 +300,21 @@ void KernelTcpPath::drop(uint64_t id) {
             loop_.unwatch(c.host.get());
             pending_--;
         }
-        flows_.erase(c.key);
+        // Only its own flow: the key may have gone to a new connection.
+        if (FlowTable::Flow* flow = flows_.find(c.key); flow && flow->id == id) flows_.erase(c.key);
         conns_.erase(it);
         return;
     }
     flows_.erase_id(id);
+}
+
+// The table has let the flow go (its linger is over, or it made room): its
+// record goes too, unless the relay still runs (the sweep ends it later).
+void KernelTcpPath::flow_gone(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    if (it->second.relay && relay_.is_open(it->second.relay)) return;
+    drop(id);
 }
 
 // Closed flows linger, then go; a handshake that never completed gives back
@@ -310,17 +324,14 @@ void KernelTcpPath::sweep() {
     std::vector<uint64_t> done;
     flows_.expire(now, [&](uint64_t id) { done.push_back(id); });
     for (auto& [id, c] : conns_) {
-        bool joined_and_over = c.relay && !relay_.is_open(c.relay) && !flows_.find(c.key);
+        const FlowTable::Flow* flow = flows_.find(c.key);
+        bool flow_over = !flow || flow->id != id;  // gone, or the key is a new connection's
+        bool joined_and_over = c.relay && !relay_.is_open(c.relay) && flow_over;
         bool never_accepted = !c.relay && !c.connecting && now - c.started_ms > kHandshakeMs;
         bool given_up = c.connecting && now - c.started_ms > kPendingMs;
         if (joined_and_over || never_accepted || given_up) done.push_back(id);
     }
-    for (uint64_t id : done) {
-        auto it = conns_.find(id);
-        if (it == conns_.end()) continue;
-        if (it->second.relay && relay_.is_open(it->second.relay)) continue;  // still relaying
-        drop(id);
-    }
+    for (uint64_t id : done) flow_gone(id);
     // Ids of connects that have completed or gone only wait for their turn.
     while (!pending_order_.empty()) {
         auto it = conns_.find(pending_order_.front());

@@ -25,8 +25,11 @@
 // evicts the oldest pending connect (its guest retransmits and tries
 // again), so a SYN flood to addresses that never answer costs a fixed number
 // of descriptors and never locks out a connection that completes; a pending
-// connect also ends, unanswered, after libslirp's 75 s. Past the flow bound
-// new connections go through libslirp, as with the path off.
+// connect also ends, unanswered, after libslirp's 75 s. A full flow table
+// makes room by ending the linger of the flow that closed first, so a guest
+// opening and closing connections quickly keeps the path; only past the
+// bound of flows still open do new connections go through libslirp, as
+// with the path off.
 #pragma once
 
 #include <netinet/in.h>
@@ -93,6 +96,7 @@ class KernelTcpPath {
     void on_private_tap();
     void on_listener(int fd);
     void drop(uint64_t id);
+    void flow_gone(uint64_t id);
     void evict_oldest_pending();
     void sweep();
 

@@ -172,11 +172,11 @@ FlowKey key_to_guest(const TcpFrame& t) {
 }
 
 FlowTable::Flow* FlowTable::add(const FlowKey& key, uint16_t remote_port, const uint8_t* mac,
-                                int64_t now_ms) {
-    if (flows_.size() >= capacity_) return nullptr;
-    auto [it, inserted] = flows_.try_emplace(key);
-    if (!inserted) return nullptr;
-    Flow& f = it->second;
+                                int64_t now_ms, uint64_t* evicted) {
+    if (evicted) *evicted = 0;
+    if (flows_.count(key)) return nullptr;
+    if (flows_.size() >= capacity_ && !evict_oldest_closing(evicted)) return nullptr;
+    Flow& f = flows_[key];
     f.id = next_id_++;
     f.remote_port = remote_port;
     std::memcpy(f.guest_mac.data(), mac, 6);
@@ -208,13 +208,37 @@ bool FlowTable::erase_id(uint64_t id) {
     return false;
 }
 
-bool FlowTable::note_flags(Flow& f, uint8_t flags, bool from_guest, int64_t now_ms) {
+bool FlowTable::note_flags(const FlowKey& key, Flow& f, uint8_t flags, bool from_guest,
+                           int64_t now_ms) {
     f.last_ms = now_ms;
     if (flags & kTcpRst) return true;
     if (flags & kTcpFin) (from_guest ? f.fin_from_guest : f.fin_to_guest) = true;
     if (f.fin_from_guest && f.fin_to_guest && f.state != State::Closing) {
         f.state = State::Closing;
         f.close_ms = now_ms + kLingerMs;
+        // Each flow is queued once, so live entries never outnumber the
+        // table: dropping the gone ones past twice that keeps the queue
+        // bounded at a constant cost per entry.
+        if (closing_.size() >= 2 * capacity_)
+            std::erase_if(closing_, [this](const Closed& c) { return !still_closing(c); });
+        closing_.push_back({f.id, key});
+    }
+    return false;
+}
+
+bool FlowTable::still_closing(const Closed& c) {
+    auto it = flows_.find(c.key);
+    return it != flows_.end() && it->second.id == c.id && it->second.state == State::Closing;
+}
+
+bool FlowTable::evict_oldest_closing(uint64_t* evicted) {
+    while (!closing_.empty()) {
+        Closed c = closing_.front();
+        closing_.pop_front();
+        if (!still_closing(c)) continue;
+        flows_.erase(c.key);
+        if (evicted) *evicted = c.id;
+        return true;
     }
     return false;
 }

@@ -20,6 +20,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 
@@ -108,17 +109,23 @@ class FlowTable {
 
     explicit FlowTable(size_t capacity) : capacity_(capacity) {}
 
-    // nullptr when the table is full or the key is taken.
-    Flow* add(const FlowKey& key, uint16_t remote_port, const uint8_t* guest_mac, int64_t now_ms);
+    // nullptr when the key is taken, or the table is full and no flow is
+    // Closing. A full table makes room by erasing the flow that began
+    // closing first (it only waits for its last ACKs), so a guest that opens
+    // and closes connections quickly never runs out of room; *evicted is
+    // that flow's id, 0 when none went.
+    Flow* add(const FlowKey& key, uint16_t remote_port, const uint8_t* guest_mac, int64_t now_ms,
+              uint64_t* evicted = nullptr);
     Flow* find(const FlowKey& key);
     const Flow* find_id(uint64_t id) const;
     bool erase(const FlowKey& key);
     bool erase_id(uint64_t id);
     size_t size() const { return flows_.size(); }
 
-    // Follows a segment's flags: a reset closes the flow at once; FINs both
-    // ways start the linger. Returns true when the entry is to be erased now.
-    static bool note_flags(Flow& f, uint8_t flags, bool from_guest, int64_t now_ms);
+    // Follows a segment's flags on the flow under key: a reset closes the
+    // flow at once; FINs both ways start the linger. Returns true when the
+    // entry is to be erased now.
+    bool note_flags(const FlowKey& key, Flow& f, uint8_t flags, bool from_guest, int64_t now_ms);
 
     // Calls done(id) for, and erases, every Closing flow past its time.
     template <typename Done>
@@ -131,6 +138,7 @@ class FlowTable {
                 ++it;
             }
         }
+        while (!closing_.empty() && !still_closing(closing_.front())) closing_.pop_front();
     }
     template <typename Visit>
     void for_each(Visit visit) {
@@ -138,7 +146,17 @@ class FlowTable {
     }
 
    private:
+    struct Closed {
+        uint64_t id;
+        FlowKey key;
+    };
+    bool still_closing(const Closed& c);
+    bool evict_oldest_closing(uint64_t* evicted);
+
     size_t capacity_;
     uint64_t next_id_ = 1;
     std::map<FlowKey, Flow> flows_;
+    // Flows in the order they began closing; entries of flows gone since
+    // are skipped (and dropped when they outnumber the table).
+    std::deque<Closed> closing_;
 };

@@ -105,8 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check_reset(frame, t);
             f = table.add(key_from_guest(t), t.dport, frame + 6, now);
         }
-        if (f && FlowTable::note_flags(*f, t.flags, from_guest, now))
-            table.erase(from_guest ? key_from_guest(t) : key_to_guest(t));
+        FlowKey key = from_guest ? key_from_guest(t) : key_to_guest(t);
+        if (f && table.note_flags(key, *f, t.flags, from_guest, now)) table.erase(key);
         table.expire(now, [](uint64_t) {});
         if (table.size() > kCapacity) std::abort();
     }

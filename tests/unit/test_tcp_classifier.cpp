@@ -288,9 +288,9 @@ void test_flow_table(void**) {
 
     // FINs both ways start the linger; a reset ends the flow at once.
     FlowTable::Flow* f = table.find(k3);
-    assert_false(FlowTable::note_flags(*f, kTcpFin | kTcpAck, true, 100));
+    assert_false(table.note_flags(k3, *f, kTcpFin | kTcpAck, true, 100));
     assert_true(f->state != FlowTable::State::Closing);
-    assert_false(FlowTable::note_flags(*f, kTcpFin | kTcpAck, false, 200));
+    assert_false(table.note_flags(k3, *f, kTcpFin | kTcpAck, false, 200));
     assert_true(f->state == FlowTable::State::Closing);
     std::vector<uint64_t> expired;
     table.expire(200 + FlowTable::kLingerMs - 1, [&](uint64_t id) { expired.push_back(id); });
@@ -298,7 +298,62 @@ void test_flow_table(void**) {
     table.expire(200 + FlowTable::kLingerMs, [&](uint64_t id) { expired.push_back(id); });
     assert_int_equal(expired.size(), 1);
     assert_null(table.find(k3));
-    assert_true(FlowTable::note_flags(*table.find(k2), kTcpRst, false, 300));
+    assert_true(table.note_flags(k2, *table.find(k2), kTcpRst, false, 300));
+}
+
+FlowKey port_key(uint16_t port) {
+    FlowKey k;
+    k.guest_port = port;
+    return k;
+}
+
+// Closes the flow under k with FINs both ways at now.
+void close_flow(FlowTable& table, const FlowKey& k, int64_t now) {
+    table.note_flags(k, *table.find(k), kTcpFin | kTcpAck, true, now);
+    table.note_flags(k, *table.find(k), kTcpFin | kTcpAck, false, now);
+}
+
+void test_full_table_evicts_closing(void**) {
+    FlowTable table(3);
+    FlowKey k1 = port_key(1), k2 = port_key(2), k3 = port_key(3), k4 = port_key(4);
+    table.add(k1, 80, kGuestMac, 0);
+    table.add(k2, 80, kGuestMac, 0);
+    table.add(k3, 80, kGuestMac, 0);
+    uint64_t evicted = 99;
+    // Full of open flows: nothing may go.
+    assert_null(table.add(k4, 80, kGuestMac, 10, &evicted));
+    assert_int_equal(evicted, 0);
+    // The flow that began closing first goes, whatever the table's order.
+    close_flow(table, k3, 20);
+    close_flow(table, k1, 30);
+    uint64_t id3 = table.find(k3)->id;
+    assert_non_null(table.add(k4, 80, kGuestMac, 40, &evicted));
+    assert_int_equal(evicted, id3);
+    assert_null(table.find(k3));
+    assert_non_null(table.find(k1));
+    assert_int_equal(table.size(), 3);
+    // A taken key evicts nothing even when full.
+    assert_null(table.add(k4, 80, kGuestMac, 50, &evicted));
+    assert_int_equal(evicted, 0);
+    // A closing flow that has gone meanwhile (reset, reused port) is skipped.
+    uint64_t id1 = table.find(k1)->id;
+    table.erase(k1);
+    table.add(k1, 80, kGuestMac, 60);  // the same key, a new connection
+    assert_null(table.add(k3, 80, kGuestMac, 70, &evicted));
+    assert_int_equal(evicted, 0);
+    assert_true(table.find(k1)->id != id1);
+    // Connections opening and closing faster than the linger never lock
+    // the table, and an open flow is never the one to go.
+    close_flow(table, k2, 80);
+    close_flow(table, k4, 80);
+    for (uint16_t port = 10; port < 1000; port++) {
+        FlowKey k = port_key(port);
+        assert_non_null(table.add(k, 80, kGuestMac, port, &evicted));
+        close_flow(table, k, port);
+    }
+    assert_int_equal(table.size(), 3);
+    assert_true(table.find(k1)->state == FlowTable::State::Open ||
+                table.find(k1)->state == FlowTable::State::Connecting);
 }
 
 }  // namespace
@@ -312,6 +367,7 @@ int main() {
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_keys_match_both_ways),
         cmocka_unit_test(test_flow_table),
+        cmocka_unit_test(test_full_table_evicts_closing),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
