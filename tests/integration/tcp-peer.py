@@ -20,7 +20,13 @@ hold HOST PORT N       in the guest: opens N "hold" connections, prints
                        "holding N" and keeps them until killed
 connect HOST PORT SECONDS  in the guest: prints "connected" or the errno
                        name the connect ended with ("timeout" if none)
+keepalive PID IDLE INTERVAL COUNT  on the host side: sets the TCP keepalive
+                       of every connection process PID accepted in its
+                       private namespace (local port 1) to IDLE, INTERVAL,
+                       COUNT seconds and probes; prints how many, and the
+                       settings they had: "N: ON,IDLE,INTERVAL,COUNT ..."
 """
+import ctypes
 import hashlib
 import os
 import random
@@ -177,6 +183,42 @@ def try_connect(host, port, seconds):
         print(os.strerror(e.errno) if e.errno else str(e))
 
 
+def keepalive(pid, idle, interval, count):
+    # pidfd_getfd(2) copies a descriptor out of the daemon: the copy is the
+    # same socket, so what is set on it holds for the daemon's.
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    pidfd = os.pidfd_open(pid)
+    found = []
+    for name in os.listdir("/proc/%d/fd" % pid):
+        fd = syscall(438, pidfd, int(name), 0)  # pidfd_getfd
+        if fd < 0:
+            continue
+        try:
+            s = socket.socket(fileno=fd)
+        except OSError:
+            os.close(fd)  # not a socket
+            continue
+        try:
+            inet = s.family in (socket.AF_INET, socket.AF_INET6)
+            if not inet or s.type != socket.SOCK_STREAM or s.getsockname()[1] != 1:
+                continue
+            s.getpeername()  # accepted, not the listener
+            tcp = socket.IPPROTO_TCP
+            found.append("%d,%d,%d,%d" % (
+                s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                s.getsockopt(tcp, socket.TCP_KEEPIDLE),
+                s.getsockopt(tcp, socket.TCP_KEEPINTVL),
+                s.getsockopt(tcp, socket.TCP_KEEPCNT)))
+            s.setsockopt(tcp, socket.TCP_KEEPINTVL, interval)
+            s.setsockopt(tcp, socket.TCP_KEEPCNT, count)
+            s.setsockopt(tcp, socket.TCP_KEEPIDLE, idle)  # re-arms the timer
+        except OSError:
+            pass
+        finally:
+            s.close()
+    print("%d: %s" % (len(found), " ".join(sorted(set(found)))))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "server":
@@ -187,3 +229,5 @@ if __name__ == "__main__":
         hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "connect":
         try_connect(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "keepalive":
+        keepalive(*(int(a) for a in sys.argv[2:6]))
