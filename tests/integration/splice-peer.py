@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """Both ends of the splice port-forwarding tests (tests/integration/splice-*.sh).
+kernel-tcp-many.sh runs the servers on the host side and the checks in the
+guest instead.
 
   splice-peer.py serve DIR            servers in the guest (ports below); events
                                       the host cannot see are written to DIR
