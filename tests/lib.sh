@@ -136,6 +136,17 @@ guest_has_own_netns() {
     [ "$theirs" != "$(readlink /proc/self/ns/net)" ]
 }
 
+# kill_guest: every process in the guest's network namespace dies at once
+# (SIGKILL), as when a container ends.
+kill_guest() {
+    local guest_ns p victims=()
+    guest_ns=$(readlink "/proc/$GUEST_PID/ns/net")
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$guest_ns" ] && victims+=("${p#/proc/}")
+    done
+    kill -KILL "${victims[@]}"
+}
+
 # in_guest COMMAND...: runs COMMAND in the guest's network namespace (and its
 # user namespace, when it has its own).
 in_guest() {

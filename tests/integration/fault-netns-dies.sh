@@ -17,12 +17,7 @@ for i in 1 2 3 4 5; do
 done
 
 # Every process in the guest's namespace dies at once, as when a container ends.
-guest_ns=$(readlink "/proc/$GUEST_PID/ns/net")
-victims=()
-for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$guest_ns" ] && victims+=("${p#/proc/}")
-done
-kill -KILL "${victims[@]}"
+kill_guest
 took_ms=$(exit_ms "$SLIRP_PID" 5) || fail "still running 5 s after the namespace died"
 wait "$SLIRP_PID"
 status=$?

@@ -69,12 +69,7 @@ hold_connections() {
 # The guest vanishes with 1000 connections open, each held by the host side.
 hold_connections
 fds_open=$(proc_fds "$SLIRP_PID")
-guest_ns=$(readlink "/proc/$GUEST_PID/ns/net")
-victims=()
-for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$guest_ns" ] && victims+=("${p#/proc/}")
-done
-kill -KILL "${victims[@]}"
+kill_guest
 took_ms=$(exit_ms "$SLIRP_PID" 30) || fail "still running 30 s after the guest vanished"
 wait "$SLIRP_PID"
 status=$?
