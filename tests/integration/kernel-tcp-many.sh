@@ -1,7 +1,7 @@
 #!/bin/bash
 # --tcp-path=kernel with many connections: 10000 in a row and 1000 at once
-# from one guest process, each echoing its own message through the path;
-# afterwards no connection is relayed and the daemon's descriptors are back
+# from one guest process, each echoing its own message through the path, and
+# 50 in a row from one guest port (to two ports in turn); afterwards no connection is relayed and the daemon's descriptors are back
 # where they were. Then a guest vanishes with 1000 connections open: the
 # daemon exits with its message and no sanitizer report, and the host peers'
 # sockets end. Last, a guest goes silent with 1000 open: keepalive ends them
@@ -15,13 +15,16 @@ PEER=$TESTS_DIR/integration/tcp-peer.py
 SPLICE_PEER=$TESTS_DIR/integration/splice-peer.py
 SEQUENTIAL=10000
 CONCURRENT=1000
+REUSES=50
 
 # splice-peer.py's servers on the host side: 7007 echoes until EOF.
 mkdir "$WORK/host"
 background python3 "$SPLICE_PEER" serve "$WORK/host"
 wait_until 10 test -e "$WORK/host/ready" || fail "echo server did not start"
 background python3 "$PEER" server 9000 >"$WORK/server.log" 2>&1
+background python3 "$PEER" server 9001 >"$WORK/server2.log" 2>&1
 wait_until 10 port_is_listening 9000 || fail "test server did not start"
+wait_until 10 port_is_listening 9001 || fail "second test server did not start"
 
 start_guest
 start_slirp -c --tcp-path=kernel -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
@@ -42,6 +45,16 @@ in_guest timeout 120 python3 "$SPLICE_PEER" concurrent 10.0.2.2 7007 $CONCURRENT
 concurrent_s=$((SECONDS - start))
 log "$SEQUENTIAL sequential connections in $sequential_s s, $CONCURRENT concurrent in $concurrent_s s"
 assert_kernel_tcp "$sock" $((total_before + SEQUENTIAL + CONCURRENT))
+
+# The guest reuses its port at once, to one destination port and then
+# another of the same address: each time the closed flow makes way for the
+# new one, and the private kernel's TIME_WAIT takes the new SYN.
+total_before=$(stats_field "$sock" kernel_tcp_total)
+start=$SECONDS
+same=$(in_guest timeout 120 python3 "$PEER" same-port 10.0.2.2 9000,9001 65536 $REUSES)
+[ "$same" = "ok $REUSES" ] || fail "$REUSES connections in a row from one guest port: '$same'"
+assert_kernel_tcp "$sock" $((total_before + REUSES))
+log "$REUSES connections from one guest port in $((SECONDS - start)) s"
 
 # Every connection was closed by both ends: nothing relayed, and no more
 # descriptors than before (spare pipes excepted, at most 8 pairs).
@@ -107,4 +120,4 @@ wait_until 60 fds_back ||
 wait_until 30 none_held || fail "the host side still holds $(held) connections to the silent guest"
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS after SIGTERM"
-pass "$SEQUENTIAL sequential (${sequential_s} s) and $CONCURRENT concurrent (${concurrent_s} s) connections, fds $fds_before -> $fds_after; vanished with $CONCURRENT open ($fds_open fds): $vanished; silent with $CONCURRENT open: keepalive ($settings) gave the descriptors back"
+pass "$SEQUENTIAL sequential (${sequential_s} s) and $CONCURRENT concurrent (${concurrent_s} s) connections, $REUSES from one port, fds $fds_before -> $fds_after; vanished with $CONCURRENT open ($fds_open fds): $vanished; silent with $CONCURRENT open: keepalive ($settings) gave the descriptors back"

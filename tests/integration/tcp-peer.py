@@ -20,6 +20,11 @@ hold HOST PORT N       in the guest: opens N "hold" connections, prints
                        "holding N" and keeps them until killed
 connect HOST PORT SECONDS  in the guest: prints "connected" or the errno
                        name the connect ended with ("timeout" if none)
+same-port HOST PORTS N COUNT  in the guest: COUNT downloads of N bytes in a
+                       row from one source port, to each of the
+                       comma-separated PORTS in turn; the host closes first,
+                       so the guest keeps no TIME_WAIT and reuses its port at
+                       once; prints "ok COUNT" or what went wrong
 keepalive PID IDLE INTERVAL COUNT  on the host side: sets the TCP keepalive
                        of every connection process PID accepted in its
                        private namespace (local port 1) to IDLE, INTERVAL,
@@ -27,6 +32,7 @@ keepalive PID IDLE INTERVAL COUNT  on the host side: sets the TCP keepalive
                        settings they had: "N: ON,IDLE,INTERVAL,COUNT ..."
 """
 import ctypes
+import errno
 import hashlib
 import os
 import random
@@ -170,6 +176,38 @@ def hold(host, port, n):
         time.sleep(3600)
 
 
+def same_port(host, ports, n, count):
+    want = hashlib.sha256(b"".join(data(n, 9))).hexdigest()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    source = 0
+    for i in range(count):
+        port = ports[i % len(ports)]
+        for _ in range(500):
+            c = socket.socket(family)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            c.settimeout(30)
+            c.bind(("", source))
+            source = c.getsockname()[1]
+            try:
+                c.connect((host, port))
+                break
+            except OSError as e:
+                # The last connection's socket may still wait for its final ACK.
+                c.close()
+                if e.errno != errno.EADDRNOTAVAIL:
+                    print("connection %d from port %d: %s" % (i, source, os.strerror(e.errno)))
+                    return
+                time.sleep(0.01)
+        c.sendall(b"download %d 9\n" % n)
+        got = drain_hash(c)
+        c.sendall((got + "\n").encode())
+        c.close()
+        if got != want:
+            print("connection %d from port %d to %d: wrong data" % (i, source, port))
+            return
+    print("ok %d" % count)
+
+
 def try_connect(host, port, seconds):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family)
@@ -229,5 +267,8 @@ if __name__ == "__main__":
         hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "connect":
         try_connect(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "same-port":
+        ports = [int(p) for p in sys.argv[3].split(",")]
+        same_port(sys.argv[2], ports, int(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "keepalive":
         keepalive(*(int(a) for a in sys.argv[2:6]))
