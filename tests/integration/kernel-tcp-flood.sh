@@ -26,10 +26,11 @@ rss_before=$(proc_rss_kib "$SLIRP_PID")
 total_before=$(stats_field "$sock" kernel_tcp_total)
 refused_before=$(stats_field "$sock" kernel_tcp_refused)
 
-# The tap drops what the daemon has not read yet once its queue is full, so
-# the flood watches the tap's drop counter and sends a fresh SYN for every
-# one dropped: SYNS reach the daemon, each of a flow of its own (a distinct
-# address and source port), to a random port.
+# The tap drops what the daemon has not read yet once its queue (1000
+# frames) is full, so the flood keeps at most 500 unread, going by the tap's
+# counters, and sends a fresh SYN for any dropped all the same: SYNS reach
+# the daemon, each of a flow of its own (a distinct address and source
+# port), to a random port.
 mac=$(in_guest ip -o link show tap0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 in_guest python3 - "$SYNS" "$mac" >"$WORK/flood.log" 2>&1 <<'PYTHON' &
 import random, socket, struct, sys, time
@@ -42,11 +43,13 @@ def csum(data):
         s = (s & 0xFFFF) + (s >> 16)
     return ~s & 0xFFFF
 
-def tx_dropped():
-    for line in open("/proc/net/dev"):  # this namespace's
+def tap_counters():
+    # Frames the daemon has read, and frames dropped unread (this namespace's tap0).
+    for line in open("/proc/net/dev"):
         name, _, counters = line.partition(":")
         if name.strip() == "tap0":
-            return int(counters.split()[11])
+            c = counters.split()
+            return int(c[9]), int(c[11])
 
 n = int(sys.argv[1])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -74,17 +77,24 @@ def send_syn(i):
             if e.errno != 105:  # ENOBUFS: the tap queue is full, retry
                 raise
 
-start = dropped = tx_dropped()
-sent = 0
-while sent - (dropped - start) < n:
-    for _ in range(min(256, n - (sent - (dropped - start)))):
+read0, dropped0 = tap_counters()
+sent = delivered = 0
+last_read, last_progress = read0, time.monotonic()
+while delivered < n:
+    read, dropped = tap_counters()
+    delivered = sent - (dropped - dropped0)
+    if read != last_read:
+        last_read, last_progress = read, time.monotonic()
+    elif time.monotonic() - last_progress > 30:
+        sys.exit("the daemon stopped reading its tap after %d SYNs" % delivered)
+    if delivered - (read - read0) > 500:
+        time.sleep(0.0005)
+        continue
+    for _ in range(min(250, n - delivered)):
         send_syn(sent)
         sent += 1
-    now = tx_dropped()
-    if now > dropped:
-        time.sleep(0.002)  # let the daemon catch up
-    dropped = now
-print("sent", sent, "dropped", dropped - start, "delivered", sent - (dropped - start))
+    delivered = sent - (tap_counters()[1] - dropped0)
+print("sent", sent, "dropped", sent - delivered, "delivered", delivered)
 PYTHON
 flood=$!
 BACKGROUND_PIDS+=($flood)
