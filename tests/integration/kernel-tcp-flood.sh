@@ -20,42 +20,7 @@ in_guest curl -s -m 10 -o /dev/null http://10.0.2.2:8000/ || fail "no connection
 fds_before=$(ls "/proc/$SLIRP_PID/fd" | wc -l)
 rss_before=$(awk '/^VmRSS/ { print $2 }' "/proc/$SLIRP_PID/status")
 
-mac=$(in_guest ip -o link show tap0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
-in_guest python3 - "$SYNS" "$mac" >"$WORK/flood.log" 2>&1 <<'EOF' &
-import random, socket, struct, sys
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-n = int(sys.argv[1])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("tap0", 0))
-mac = sys.argv[2]
-eth = bytes.fromhex("52550a000202") + bytes.fromhex(mac.replace(":", "")) + b"\x08\x00"
-src = socket.inet_aton("10.0.2.100")
-for i in range(n):
-    dst = socket.inet_aton("203.0.113.%d" % random.randint(1, 254))
-    sport, dport = random.randint(1024, 65535), random.randint(1, 65535)
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), 0, 5 << 4, 0x02, 64240, 0, 0)
-    tcp = tcp[:16] + struct.pack("!H", csum(src + dst + struct.pack("!BBH", 0, 6, 20) + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xFFFF, 0, 64, 6, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    while True:
-        try:
-            s.send(eth + ip + tcp)
-            break
-        except BlockingIOError:
-            pass
-        except OSError as e:
-            if e.errno != 105:  # ENOBUFS: the tap queue is full, retry
-                raise
-print("sent", n)
-EOF
+in_guest python3 "$TESTS_DIR/integration/syn-flood.py" tap0 "$SYNS" >"$WORK/flood.log" 2>&1 &
 flood=$!
 BACKGROUND_PIDS+=($flood)
 
