@@ -35,7 +35,8 @@ while kill -0 "$flood" 2>/dev/null; do
     sleep 0.2
 done
 wait "$flood" || fail "the flood failed: $(cat "$WORK/flood.log")"
-grep -q "sent $SYNS" "$WORK/flood.log" || fail "the flood did not finish: $(cat "$WORK/flood.log")"
+grep -q "delivered $SYNS$" "$WORK/flood.log" || fail "the flood did not finish: $(cat "$WORK/flood.log")"
+log "flood: $(cat "$WORK/flood.log")"
 
 fds=$(ls "/proc/$SLIRP_PID/fd" | wc -l)
 [ "$fds" -gt "$max_fds" ] && max_fds=$fds

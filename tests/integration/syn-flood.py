@@ -1,36 +1,68 @@
 #!/usr/bin/env python3
-# syn-flood.py IFACE COUNT [NET]: writes COUNT TCP SYNs onto IFACE (a guest's
-# tap0) as fast as the tap takes them, from 10.0.2.100 to random ports of
-# random addresses NET.1-254 (default 203.0.113), each from a random port with
-# a random sequence number, addressed to the gateway's MAC (52:55:0a:00:02:02).
-# Prints "sent COUNT" at the end. Used by kernel-tcp-flood.sh and make bench.
+# syn-flood.py IFACE COUNT: delivers COUNT TCP SYNs through IFACE (a guest's
+# tap0) to the daemon as fast as it reads them: from 10.0.2.100, each of a
+# flow of its own (a distinct address in 203.0.113.1-254 and source port),
+# to a random port, with a random sequence number, addressed to the gateway's
+# MAC (52:55:0a:00:02:02). The tap drops what the daemon has not read yet
+# once its queue is full, so the flood watches the tap's drop counter and
+# sends a fresh SYN for every one dropped. Prints "sent S dropped D
+# delivered COUNT" at the end. Used by kernel-tcp-flood.sh and make bench.
 import errno
 import random
 import socket
 import sys
+import time
 
 import frames
 
-count = int(sys.argv[2])
-net = sys.argv[3] if len(sys.argv) > 3 else "203.0.113"
+FLOWS_PER_ADDRESS = 65536 - 1024  # source ports 1024-65535
+
+
+def tx_dropped(iface):
+    with open("/proc/net/dev") as f:  # this namespace's
+        for line in f:
+            name, _, counters = line.partition(":")
+            if name.strip() == iface:
+                return int(counters.split()[11])
+    raise SystemExit(f"no {iface} in /proc/net/dev")
+
+
+iface, count = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((sys.argv[1], 0))
+s.bind((iface, 0))
 mac = s.getsockname()[4]
 gateway_mac = bytes.fromhex("52550a000202")
 src = socket.inet_aton("10.0.2.100")
-for i in range(count):
-    dst = socket.inet_aton("%s.%d" % (net, random.randint(1, 254)))
-    segment = frames.tcp(src, dst, random.randint(1024, 65535), random.randint(1, 65535),
+# Twice as many flows as SYNs: enough for the resent ones.
+flows = iter(random.sample(range(254 * FLOWS_PER_ADDRESS), 2 * count))
+
+
+def send_syn(i):
+    flow = next(flows)
+    dst = bytes([203, 0, 113, 1 + flow // FLOWS_PER_ADDRESS])
+    segment = frames.tcp(src, dst, 1024 + flow % FLOWS_PER_ADDRESS, random.randint(1, 65535),
                          random.getrandbits(32), 0, frames.TCP_SYN, window=64240)
     frame = frames.eth(gateway_mac, mac, frames.ETH_IPV4,
                        frames.ipv4(6, src, dst, segment, ident=i & 0xFFFF))
     while True:
         try:
             s.send(frame)
-            break
+            return
         except BlockingIOError:
             pass
         except OSError as e:
             if e.errno != errno.ENOBUFS:  # the tap's queue is full: try again
                 raise
-print("sent", count, flush=True)
+
+
+start = dropped = tx_dropped(iface)
+sent = 0
+while sent - (dropped - start) < count:
+    for _ in range(min(256, count - (sent - (dropped - start)))):
+        send_syn(sent)
+        sent += 1
+    now = tx_dropped(iface)
+    if now > dropped:
+        time.sleep(0.002)  # let the daemon catch up
+    dropped = now
+print("sent", sent, "dropped", dropped - start, "delivered", sent - (dropped - start), flush=True)
