@@ -2,27 +2,47 @@
 """bench/helper.py: the small measuring tools bench/run.sh needs that no
 Debian package provides.
 
-  helper.py hold-server PORT          accept and hold TCP connections on 127.0.0.1
-  helper.py hold-client HOST PORT N   open N connections, print "connected N",
-                                      keep them open until stdin closes
+  helper.py hold-server PORT [BYTES]  accept and hold TCP connections on 127.0.0.1;
+                                      a connection that has sent BYTES gets BYTES back
+  helper.py hold-client HOST PORT N [BYTES]
+                                      open N connections; then on each in turn send
+                                      one byte, or with BYTES send BYTES and read
+                                      BYTES back (hold-server's answer); print
+                                      "connected N" and keep them open until stdin
+                                      closes
   helper.py ready-time BINARY ARGS... start BINARY ("{fd}" in ARGS becomes the
                                       ready pipe), print the milliseconds until it
                                       wrote "1", then stop it
   helper.py cpu-seconds PID           utime + stime of PID in seconds
   helper.py rss-kb PID                resident set size of PID in KiB
   helper.py iperf-bytes FILE          bytes received and bits/s from iperf3 -J
+  helper.py sockstat-kb               the machine's TCP memory (/proc/net/sockstat
+                                      "TCP: ... mem", pages) in KiB: the least of
+                                      5 readings over 0.4 s
+  helper.py socket-mem-kb PID         the kernel memory charged to PID's TCP sockets
+                                      (SO_MEMINFO: receive queue, send queue and
+                                      forward allocation) in KiB
+  helper.py api-latency SOCKET PID    list_hostfwd on the API SOCKET every 20 ms
+                                      while PID lives; print the median and
+                                      maximum milliseconds, the number of
+                                      requests and of failed ones
 """
+import ctypes
 import json
 import os
 import selectors
+import statistics
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
 
 
-def hold_server(port):
+def hold_server(port, answer_after=0):
+    zeros = memoryview(bytes(65536))
+    got, to_send = {}, {}
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
@@ -39,19 +59,35 @@ def hold_server(port):
                     continue
                 conn.setblocking(False)
                 sel.register(conn, selectors.EVENT_READ)
-            else:
-                try:
-                    data = key.fileobj.recv(65536)
-                except BlockingIOError:
+                got[conn] = 0
+                continue
+            conn = key.fileobj
+            try:
+                if conn in to_send:
+                    to_send[conn] -= conn.send(zeros[:min(to_send[conn], len(zeros))])
+                    if to_send[conn] == 0:
+                        del to_send[conn]
+                        sel.modify(conn, selectors.EVENT_READ)
                     continue
-                except ConnectionError:
-                    data = b""
-                if not data:
-                    sel.unregister(key.fileobj)
-                    key.fileobj.close()
+                data = conn.recv(65536)
+            except BlockingIOError:
+                continue
+            except ConnectionError:
+                data = b""
+            if not data:
+                sel.unregister(conn)
+                conn.close()
+                del got[conn]
+                to_send.pop(conn, None)
+                continue
+            got[conn] += len(data)
+            # Answer once, when the connection has sent answer_after bytes.
+            if answer_after and got[conn] >= answer_after and got[conn] - len(data) < answer_after:
+                to_send[conn] = answer_after
+                sel.modify(conn, selectors.EVENT_WRITE)
 
 
-def hold_client(host, port, count):
+def hold_client(host, port, count, move=0):
     conns = []
     deadline = time.monotonic() + 60
     while len(conns) < count:
@@ -67,9 +103,24 @@ def hold_client(host, port, count):
             s.close()
             sys.exit(1)
         conns.append(s)
-    # One byte on each proves every connection is established end to end.
-    for s in conns:
-        s.sendall(b"x")
+    if move:
+        # Each connection in turn moves its bytes both ways, so every one of
+        # them has had full buffers once before they all go idle.
+        payload = bytes(move)
+        for s in conns:
+            s.settimeout(60)
+            s.sendall(payload)
+            left = move
+            while left > 0:
+                chunk = s.recv(min(left, 65536))
+                if not chunk:
+                    print("connection closed before the answer", file=sys.stderr)
+                    sys.exit(1)
+                left -= len(chunk)
+    else:
+        # One byte on each proves every connection is established end to end.
+        for s in conns:
+            s.sendall(b"x")
     print(f"connected {len(conns)}", flush=True)
     sys.stdin.read()
 
@@ -91,6 +142,85 @@ def rss_kb(pid):
     sys.exit(1)
 
 
+def sockstat_kb():
+    # The counter is the machine's (on Linux 6.x "mem" is not kept per
+    # network namespace); other work on the machine only adds to it, so the
+    # least of a few readings is the closest to our own share.
+    readings = []
+    for i in range(5):
+        if i:
+            time.sleep(0.1)
+        with open("/proc/net/sockstat") as f:
+            for line in f:
+                if line.startswith("TCP:"):
+                    fields = line.split()
+                    readings.append(int(fields[fields.index("mem") + 1]))
+    print(min(readings) * os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
+SYS_PIDFD_GETFD = 438  # the same number on every architecture
+SO_MEMINFO = 55
+SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_FWD_ALLOC, SK_MEMINFO_WMEM_QUEUED = 0, 4, 5
+
+
+def socket_mem_kb(pid):
+    # Each of PID's sockets is copied into this process (pidfd_getfd, which
+    # root may do to any process) and asked for its memory; this reaches the
+    # sockets of namespaces no path leads to (the kernel TCP path's private one).
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    total = 0
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
+                continue
+        except OSError:
+            continue  # closed meanwhile
+        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(name), 0)
+        if fd < 0:
+            continue
+        s = socket.socket(fileno=fd)
+        try:
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) != socket.IPPROTO_TCP:
+                continue
+            info = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 9 * 4)
+            values = struct.unpack("9I", info)
+            total += values[SK_MEMINFO_RMEM_ALLOC] + values[SK_MEMINFO_FWD_ALLOC] + \
+                values[SK_MEMINFO_WMEM_QUEUED]
+        except OSError:
+            pass
+        finally:
+            s.close()  # only the copy: the daemon's socket stays as it was
+    os.close(pidfd)
+    print(total // 1024)
+
+
+def api_latency(path, pid):
+    times, failed = [], 0
+    while os.path.exists(f"/proc/{pid}"):
+        start = time.monotonic()
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(b'{"execute":"list_hostfwd"}')
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := s.recv(4096):
+                reply += chunk
+            s.close()
+            if b'"return"' not in reply:
+                failed += 1
+        except OSError:
+            failed += 1
+        times.append((time.monotonic() - start) * 1000)
+        time.sleep(0.02)
+    if not times:
+        print("no request made: the process was already gone", file=sys.stderr)
+        sys.exit(1)
+    print(f"{statistics.median(times):.2f} {max(times):.2f} {len(times)} {failed}")
+
+
 def iperf_bytes(path):
     with open(path) as f:
         result = json.load(f)
@@ -107,9 +237,9 @@ def main():
         sys.exit(2)
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "hold-server":
-        hold_server(int(args[0]))
+        hold_server(int(args[0]), int(args[1]) if len(args) > 1 else 0)
     elif cmd == "hold-client":
-        hold_client(args[0], int(args[1]), int(args[2]))
+        hold_client(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
     elif cmd == "ready-time":
         # "{fd}" in the arguments is replaced by the ready pipe's number.
         ready_time(args)
@@ -119,6 +249,12 @@ def main():
         rss_kb(int(args[0]))
     elif cmd == "iperf-bytes":
         iperf_bytes(args[0])
+    elif cmd == "sockstat-kb":
+        sockstat_kb()
+    elif cmd == "socket-mem-kb":
+        socket_mem_kb(int(args[0]))
+    elif cmd == "api-latency":
+        api_latency(args[0], int(args[1]))
     else:
         print(f"unknown command {cmd}", file=sys.stderr)
         sys.exit(2)

@@ -1,18 +1,23 @@
 #!/bin/bash
-# bench/run.sh: `make bench`. Runs our slirp4netns side by side with Debian's
-# slirp4netns 1.2.0 and pasta, interleaved (candidate order rotates every
-# round), and hands the samples to bench/report.py, which prints medians and
-# ratios and writes bench/results.json and bench/results.png.
+# bench/run.sh: `make bench`. Runs our slirp4netns with each TCP path side by
+# side with Debian's slirp4netns 1.2.0 and pasta, interleaved (candidate
+# order rotates every round), and hands the samples to bench/report.py,
+# which prints medians, the kernel path's ratios to the others and its
+# targets, and writes bench/results.json and bench/results.png.
 #
 # Hermetic like the tests: everything runs inside the fresh host namespace
 # tests/lib.sh creates (only loopback, plus a veth whose peer goes nowhere so
 # that pasta finds a template interface). Services listen on 127.0.0.1 there
 # and the guests reach them through the gateway 10.0.2.2.
 #
+# Candidates are named by path, whatever our default is: kernel is ours with
+# --tcp-path=kernel, slirp ours with --tcp-path=slirp.
+#
 # Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (iperf3 duration, 3),
-# BENCH_CONNS (1000), BENCH_CANDIDATES ("ours kernel slirp4netns pasta";
-# kernel is ours with --tcp-path=kernel, ours the default --tcp-path=slirp),
-# SLIRP (our binary, default ./slirp4netns).
+# BENCH_CONNS (1000), BENCH_MOVE_KIB (256: what each of the BENCH_CONNS
+# connections moves each way before the memory figure), BENCH_FLOOD_SYNS
+# (100000), BENCH_CANDIDATES ("kernel slirp slirp4netns pasta"), SLIRP (our
+# binary, default ./slirp4netns).
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +41,9 @@ fi
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 CONNS=${BENCH_CONNS:-1000}
-CANDIDATES=(${BENCH_CANDIDATES:-ours kernel slirp4netns pasta})
+MOVE_BYTES=$((${BENCH_MOVE_KIB:-256} * 1024))
+FLOOD_SYNS=${BENCH_FLOOD_SYNS:-100000}
+CANDIDATES=(${BENCH_CANDIDATES:-kernel slirp slirp4netns pasta})
 OURS=$SLIRP
 PEER=/usr/bin/slirp4netns
 HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
@@ -73,7 +80,7 @@ ip route add default via 10.0.2.2 dev s4nb0
 
 background iperf3 -s -B 127.0.0.1 -p $IPERF_PORT >/dev/null 2>&1
 background sockperf server --tcp -i 127.0.0.1 -p $SOCKPERF_PORT >/dev/null 2>&1
-background $HELPER hold-server $HOLD_PORT >/dev/null 2>&1
+background $HELPER hold-server $HOLD_PORT $MOVE_BYTES >/dev/null 2>&1
 wait_until 10 port_is_listening $IPERF_PORT || fail "iperf3 server did not start"
 wait_until 10 port_is_listening $SOCKPERF_PORT || fail "sockperf server did not start"
 wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not start"
@@ -84,11 +91,11 @@ wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not st
 cand_start() {
     local name=$1 mtu=$2
     case $name in
-        ours | kernel | slirp4netns)
+        kernel | slirp | slirp4netns)
             start_guest
             [ "$name" = slirp4netns ] && SLIRP=$PEER || SLIRP=$OURS
             local path=()
-            [ "$name" = kernel ] && path=(--tcp-path=kernel)
+            [ "$name" = slirp4netns ] || path=(--tcp-path=$name)
             rm -f "$WORK/api.sock"
             # The API socket is only needed for port forwarding: should a
             # candidate refuse it, the other figures are still measured.
@@ -196,26 +203,82 @@ port_forward() {
     sample port_forward "$name" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
 }
 
+# hold_open NAME [BYTES]: CONNS connections from the guest to the holder,
+# each having moved BYTES each way (or one byte up), kept open until
+# hold_close. Fails (with a note) when they could not all be made.
+hold_open() {
+    local name=$1
+    rm -f "$WORK/hold.out"
+    mkfifo "$WORK/hold.in" 2>/dev/null
+    in_guest $HELPER hold-client 10.0.2.2 $HOLD_PORT "$CONNS" ${2:-} <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+    HOLD_CLIENT=$!
+    exec 8>"$WORK/hold.in"
+    wait_until 180 grep -q "^connected" "$WORK/hold.out" && return 0
+    note "$name: $CONNS connections${2:+ moving $2 bytes}: $(tail -n 1 "$WORK/hold.out")"
+    hold_close
+    return 1
+}
+
+hold_close() {
+    exec 8>&-
+    wait $HOLD_CLIENT 2>/dev/null
+}
+
 # many_connections NAME: RSS with CONNS connections open, and throughput
 # while they stay open (compared with the same run's no-connection figure).
 many_connections() {
     local name=$1
-    rm -f "$WORK/hold.out"
-    mkfifo "$WORK/hold.in" 2>/dev/null
-    in_guest $HELPER hold-client 10.0.2.2 $HOLD_PORT "$CONNS" <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
-    local client=$!
-    exec 8>"$WORK/hold.in"
-    if ! wait_until 90 grep -q "^connected" "$WORK/hold.out"; then
-        note "$name: $CONNS connections failed: $(tail -n 1 "$WORK/hold.out")"
-        exec 8>&-
-        wait $client 2>/dev/null
-        return 0
-    fi
+    hold_open "$name" || return 0
     sleep 0.5
     sample rss_conns "$name" "$($HELPER rss-kb "$CAND_PID")"
     throughput "$name" tput_with_conns
-    exec 8>&-
-    wait $client 2>/dev/null
+    hold_close
+}
+
+# moved_connections NAME: CONNS connections that each moved MOVE_BYTES each
+# way and then went idle: growth of the candidate's RSS, of the machine's
+# kernel TCP memory (sockstat's "mem" is global on this kernel, so it is read
+# here in the bench's host namespace and takes in every namespace involved,
+# and whatever else the machine runs), and of the kernel memory of the
+# candidate's own TCP sockets (its private namespace's included).
+moved_connections() {
+    local name=$1 rss0 tcp0 own0 rss1 tcp1 own1
+    sleep 1 # the previous steps' closed connections give their buffers back
+    rss0=$($HELPER rss-kb "$CAND_PID") tcp0=$($HELPER sockstat-kb) own0=$($HELPER socket-mem-kb "$CAND_PID")
+    hold_open "$name" $MOVE_BYTES || return 0
+    sleep 2 # idle: last ACKs and window updates settle
+    rss1=$($HELPER rss-kb "$CAND_PID") tcp1=$($HELPER sockstat-kb) own1=$($HELPER socket-mem-kb "$CAND_PID")
+    hold_close
+    sample moved_rss "$name" $((rss1 - rss0))
+    sample moved_tcp "$name" $((tcp1 - tcp0))
+    sample moved_total "$name" $((rss1 - rss0 + tcp1 - tcp0))
+    sample moved_own_sockets "$name" $((own1 - own0))
+}
+
+# syn_flood NAME: FLOOD_SYNS SYNs from the guest, each a flow of its own to
+# a random port in 203.0.113.0/24, all delivered to the candidate (what its
+# tap dropped is sent again), while list_hostfwd is timed every 20 ms on the
+# API socket. The candidate's connects stay pending until they fail: the
+# default route's gateway, behind the veth that goes nowhere, never answers
+# ARP.
+syn_flood() {
+    local name=$1 flood out
+    [ -S "$WORK/api.sock" ] || return 0
+    in_guest python3 "$REPO/tests/integration/syn-flood.py" tap0 "$FLOOD_SYNS" >"$WORK/flood.log" 2>&1 &
+    flood=$!
+    out=$($HELPER api-latency "$WORK/api.sock" $flood 2>&1)
+    wait $flood
+    if ! grep -q "delivered $FLOOD_SYNS$" "$WORK/flood.log"; then
+        note "$name: SYN flood failed: $(tail -n 1 "$WORK/flood.log")"
+        return 0
+    fi
+    read -r p50 max requests failed <<<"$out"
+    if [ -z "${requests:-}" ] || [ "$failed" != 0 ]; then
+        note "$name: list_hostfwd during the SYN flood: ${failed:-?} of ${requests:-?} failed ($out)"
+        return 0
+    fi
+    sample flood_api_p50 "$name" "$p50"
+    sample flood_api_max "$name" "$max"
 }
 
 # ready_time NAME BINARY: milliseconds from exec to the ready-fd byte, with
@@ -287,14 +350,13 @@ rotate() {
 }
 
 echo "bench: ${ROUNDS} rounds, ${SECONDS_PER_RUN} s per iperf3 run, candidates: ${CANDIDATES[*]}"
-echo "bench: ours = $OURS; slirp4netns = $($PEER --version | head -n1); pasta = $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+echo "bench: ours = $OURS (kernel: --tcp-path=kernel, slirp: --tcp-path=slirp); slirp4netns = $($PEER --version | head -n1); pasta = $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
 for ((round = 0; round < ROUNDS; round++)); do
     order=($(rotate $round "${CANDIDATES[@]}"))
     echo "bench: round $((round + 1))/$ROUNDS (${order[*]})"
     for name in "${order[@]}"; do
         case $name in
-            ours) ready_time ours "$OURS" ;;
-            kernel) ready_time kernel "$OURS" --tcp-path=kernel ;;
+            kernel | slirp) ready_time "$name" "$OURS" --tcp-path=$name ;;
             slirp4netns) ready_time slirp4netns "$PEER" ;;
         esac
     done
@@ -309,8 +371,12 @@ for ((round = 0; round < ROUNDS; round++)); do
             throughput "$name" "in_$mtu" -R
             if [ $mtu = 65520 ]; then
                 latency "$name"
+                # Before the steps that leave sockets closing behind them.
+                moved_connections "$name"
                 port_forward "$name"
                 many_connections "$name"
+                # The path the design bounds; libslirp's path is not.
+                [ "$name" = kernel ] && syn_flood "$name"
             fi
             cand_stop
         done

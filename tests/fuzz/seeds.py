@@ -4,8 +4,11 @@
 # files are committed, and crash reproducers sit beside them as crash-*.
 import os
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import frames as wire  # noqa: E402 (the shared frame builders)
 
 
 def write(target, name, data):
@@ -62,39 +65,25 @@ SLIRP_MAC = bytes.fromhex("525500000202")
 BCAST = b"\xff" * 6
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
 def ipv4(proto, src, dst, payload, total=None, frag=0):
-    length = 20 + len(payload) if total is None else total
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 1, frag, 64, proto, 0,
-                      bytes(src), bytes(dst))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
-    return hdr + payload
+    return wire.ipv4(proto, src, dst, payload, ident=1, frag=frag, total=total)
 
 
 def eth(dst, ethertype, payload):
-    return dst + GUEST_MAC + struct.pack("!H", ethertype) + payload
+    return wire.eth(dst, GUEST_MAC, ethertype, payload)
 
 
 GUEST = [10, 0, 2, 100]
 GW = [10, 0, 2, 2]
 DNS = [10, 0, 2, 3]
 
-arp = eth(BCAST, 0x0806, struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, GUEST_MAC,
-                                     bytes(GUEST), b"\0" * 6, bytes(GW)))
+arp = wire.arp_request(GUEST_MAC, GUEST, GW)
 dhcp_payload = (bytes([1, 1, 6, 0]) + b"\x12\x34\x56\x78" + b"\0" * 20 + GUEST_MAC + b"\0" * 202 +
                 b"\x63\x82\x53\x63" + bytes([53, 1, 1, 255]))
 dhcp = eth(BCAST, 0x0800, ipv4(17, [0, 0, 0, 0], [255, 255, 255, 255],
                                struct.pack("!HHHH", 68, 67, 8 + len(dhcp_payload), 0) + dhcp_payload))
 icmp_body = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping"
-icmp_body = icmp_body[:2] + struct.pack("!H", csum(icmp_body)) + icmp_body[4:]
+icmp_body = icmp_body[:2] + struct.pack("!H", wire.checksum(icmp_body)) + icmp_body[4:]
 icmp = eth(SLIRP_MAC, 0x0800, ipv4(1, GUEST, GW, icmp_body))
 syn = eth(SLIRP_MAC, 0x0800, ipv4(6, GUEST, GW, struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0x50,
                                                               0x02, 65535, 0, 0)))
@@ -131,18 +120,11 @@ write("frames", "declared-longer", bytes([0]) + b"\xff\xff" + syn)
 
 # --- urgent_data_fence: one Ethernet frame ---
 def tcp(src, dst, flags, urgent, payload, v6=False):
-    header = struct.pack("!HHIIBBHHH", 40000, 8000, 1, 1, 0x50, flags, 65535, 0, urgent)
     if v6:
-        s, d = bytes.fromhex("fd00" + "00" * 13 + "64"), bytes.fromhex("fd00" + "00" * 13 + "02")
-        pseudo = s + d + struct.pack("!IxxxB", len(header) + len(payload), 6)
-    else:
-        s, d = bytes(src), bytes(dst)
-        pseudo = s + d + struct.pack("!BBH", 0, 6, len(header) + len(payload))
-    c = csum(pseudo + header + payload)
-    segment = header[:16] + struct.pack("!H", c) + header[18:] + payload
+        src, dst = bytes.fromhex("fd00" + "00" * 13 + "64"), bytes.fromhex("fd00" + "00" * 13 + "02")
+    segment = wire.tcp(src, dst, 40000, 8000, 1, 1, flags, 65535, urgent, payload)
     if v6:
-        return eth(SLIRP_MAC, 0x86DD, struct.pack("!IHBB16s16s", 0x60000000, len(segment), 6, 64, s, d)
-                   + segment)
+        return eth(SLIRP_MAC, 0x86DD, wire.ipv6(6, src, dst, segment))
     return eth(SLIRP_MAC, 0x0800, ipv4(6, src, dst, segment))
 
 
@@ -173,10 +155,8 @@ write("frames", "urgent-pointer", frames(0, arp, syn, tcp(GUEST, GW, 0x38, 1000,
 
 # --- tcp_classifier: the frames format; a kernel-path flow from SYN to FIN ---
 def flow_segment(src, dst, sport, dport, flags, seq=1, ack=0, payload=b""):
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 64240, 0, 0)
-    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
-    hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr + payload)) + hdr[18:]
-    return eth(SLIRP_MAC, 0x0800, ipv4(6, src, dst, hdr + payload))
+    segment = wire.tcp(src, dst, sport, dport, seq, ack, flags, 64240, 0, payload)
+    return eth(SLIRP_MAC, 0x0800, ipv4(6, src, dst, segment))
 
 
 OUT = [192, 0, 2, 1]

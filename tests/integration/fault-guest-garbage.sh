@@ -13,33 +13,28 @@ start_guest
 start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 
 cat >"$WORK/flood.py" <<'PY'
-import os, random, socket, struct, sys, time
-def csum(d):
-    s = sum(struct.unpack("!10H", d))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+import os, random, socket, sys, time
+import frames
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("tap0", 0))
 eth = bytes.fromhex("525500000202") + s.getsockname()[4] + b"\x08\x00"
 def fragment(off8, mf, ident):
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 16, ident, (0x2000 if mf else 0) | off8,
-                     64, 17, 0, bytes([10, 0, 2, 100]), bytes([10, 0, 2, 2]))
-    return eth + ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + b"\0" * 16
+    return eth + frames.ipv4(17, [10, 0, 2, 100], [10, 0, 2, 2], b"\0" * 16, ident=ident,
+                             frag=(0x2000 if mf else 0) | off8)
 rng = random.Random(8)
-frames = [fragment(3, 0, 1), fragment(3, 0, 2), fragment(1, 1, 3)]
+garbage = [fragment(3, 0, 1), fragment(3, 0, 2), fragment(1, 1, 3)]
 for _ in range(200):
     kind = rng.randrange(3)
     if kind == 0:
-        frames.append(os.urandom(rng.randrange(1, 1515)))
+        garbage.append(os.urandom(rng.randrange(1, 1515)))
     elif kind == 1:
-        frames.append(eth + os.urandom(rng.randrange(0, 60)))
+        garbage.append(eth + os.urandom(rng.randrange(0, 60)))
     else:
-        frames.append(fragment(rng.randrange(1, 64), rng.randrange(2), rng.randrange(65536)))
+        garbage.append(fragment(rng.randrange(1, 64), rng.randrange(2), rng.randrange(65536)))
 deadline = time.time() + float(sys.argv[1])
 sent = 0
 while time.time() < deadline:
-    for f in frames:
+    for f in garbage:
         try:
             s.send(f)
             sent += 1
@@ -57,7 +52,7 @@ tap_dropped() {
         python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
 }
 before=$(frames_in) && dropped_before=$(tap_dropped) || fail "no statistics before the flood"
-in_guest python3 "$WORK/flood.py" 4 >"$WORK/sent" 2>&1 &
+PYTHONPATH=$TESTS_DIR/integration in_guest python3 "$WORK/flood.py" 4 >"$WORK/sent" 2>&1 &
 flood=$!
 sleep 0.5
 worst=0

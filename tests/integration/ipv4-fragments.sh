@@ -32,15 +32,13 @@ for size in map(int, sys.argv[1:]):
         back = b""
     print(size, "ok" if back == data else f"got {len(back)} bytes", flush=True)
 PY
+# pieces.py builds its headers with the tests' shared frames.py.
+export PYTHONPATH=$TESTS_DIR/integration
 # Fragments of one UDP datagram to 10.0.2.2:9001 (checksum 0: none), sent in
 # the given (offset, length) pieces straight onto the guest's tap.
 cat >"$WORK/pieces.py" <<'PY'
 import socket, struct, sys
-def csum(d):
-    s = sum(struct.unpack(f"!{len(d) // 2}H", d))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+import frames
 tag, ident = sys.argv[1].encode(), int(sys.argv[2])
 payload = (tag * 8)[:40]
 datagram = struct.pack("!HHHH", 40000, 9001, 8 + len(payload), 0) + payload
@@ -50,11 +48,8 @@ eth = bytes.fromhex("525500000202") + sock.getsockname()[4] + b"\x08\x00"
 for piece in sys.argv[3:]:
     offset, length, more = (int(x) for x in piece.split(":"))
     body = datagram[offset:offset + length] if offset < len(datagram) else b"\0" * length
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident,
-                     (0x2000 if more else 0) | offset // 8, 64, 17, 0,
-                     bytes([10, 0, 2, 100]), bytes([10, 0, 2, 2]))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    sock.send(eth + ip + body)
+    sock.send(eth + frames.ipv4(17, [10, 0, 2, 100], [10, 0, 2, 2], body, ident=ident,
+                                frag=(0x2000 if more else 0) | offset // 8))
 PY
 
 background python3 "$WORK/echo.py" "$WORK/received"

@@ -7,6 +7,8 @@
 # pointer, and the 10 bytes "GUESTDATA!". Prints "sent" once that went out.
 import socket, struct, sys, time
 
+import frames
+
 PORT, URGENT = int(sys.argv[1]), int(sys.argv[2])
 ME, GATEWAY = bytes([10, 0, 2, 123]), bytes([10, 0, 2, 2])
 SPORT, ISN = 40123, 1000
@@ -18,32 +20,13 @@ sock.settimeout(0.5)
 mac = sock.getsockname()[4]
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def tcp_frame(dst_mac, seq, ack, flags, urgent=0, payload=b""):
-    header = struct.pack("!HHIIBBHHH", SPORT, PORT, seq, ack, 5 << 4, flags, 65535, 0, urgent)
-    pseudo = ME + GATEWAY + struct.pack("!BBH", 0, 6, len(header) + len(payload))
-    c = checksum(pseudo + header + payload)
-    header = header[:16] + struct.pack("!H", c) + header[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(header) + len(payload), 1, 0x4000, 64, 6,
-                     0, ME, GATEWAY)
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return dst_mac + mac + b"\x08\x00" + ip + header + payload
+    segment = frames.tcp(ME, GATEWAY, SPORT, PORT, seq, ack, flags, 65535, urgent, payload)
+    return frames.eth(dst_mac, mac, frames.ETH_IPV4,
+                      frames.ipv4(6, ME, GATEWAY, segment, ident=1, frag=0x4000))
 
 
-def arp_request():
-    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, ME, b"\0" * 6, GATEWAY)
-    return b"\xff" * 6 + mac + b"\x08\x06" + arp
-
-
-def frames(seconds):
+def received(seconds):
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
@@ -55,8 +38,8 @@ def frames(seconds):
 # The gateway's MAC; the request also puts ours into libslirp's ARP table.
 gateway_mac = None
 for attempt in range(20):
-    sock.send(arp_request())
-    for f in frames(0.5):
+    sock.send(frames.arp_request(mac, ME, GATEWAY))
+    for f in received(0.5):
         if f[12:14] == b"\x08\x06" and f[14 + 7] == 2 and f[14 + 14:14 + 18] == GATEWAY:
             gateway_mac = f[6:12]
             break
@@ -70,7 +53,7 @@ if not gateway_mac:
 server_isn = None
 for attempt in range(20):
     sock.send(tcp_frame(gateway_mac, ISN, 0, 0x02))
-    for f in frames(0.5):
+    for f in received(0.5):
         if f[12:14] != b"\x08\x00" or f[14 + 9] != 6 or f[14 + 16:14 + 20] != ME:
             continue
         tcp = f[14 + (f[14] & 15) * 4:]
