@@ -414,9 +414,10 @@ std::string help_text(const std::string& program) {
            "--busy-poll=USEC         after interactive traffic, poll without sleeping for up to "
            "USEC microseconds before blocking (default=50, 0=never; halves request/response "
            "latency at the cost of CPU time)\n"
-           "--tcp-path=PATH          where the guest's TCP to the outside ends ([slirp|kernel], "
-           "default=slirp; kernel: in a kernel TCP stack in a private network namespace, "
-           "spliced to host sockets, falling back to slirp if that namespace cannot be made)\n"
+           "--tcp-path=PATH          where the guest's TCP to the outside ends ([kernel|slirp], "
+           "default=kernel: in a kernel TCP stack in a private network namespace, spliced to "
+           "host sockets, falling back to slirp if that namespace cannot be made; slirp: in "
+           "libslirp's TCP)\n"
            "-h, --help               show this help and exit\n"
            "-v, --version            show version and exit\n";
 }

@@ -412,6 +412,18 @@ void test_port_forward_mode(void**) {
     assert_non_null(strstr(help_text("slirp4netns").c_str(), "--port-forward-mode=MODE"));
 }
 
+// --tcp-path: kernel (default) or slirp.
+void test_tcp_path(void**) {
+    assert_true(parse_ok({"1234", "tap0"}).tcp_path == TcpPath::Kernel);
+    assert_true(parse_ok({"--tcp-path=kernel", "1234", "tap0"}).tcp_path == TcpPath::Kernel);
+    assert_true(parse_ok({"--tcp-path", "slirp", "1234", "tap0"}).tcp_path == TcpPath::Slirp);
+    parse_fails({"--tcp-path=user", "1234"},
+                "unknown tcp-path \"user\" (expected kernel or slirp)");
+    parse_fails({"--tcp-path=", "1234"}, "unknown tcp-path \"\"");
+    parse_fails({"--tcp-path"}, "requires an argument");
+    assert_non_null(strstr(help_text("slirp4netns").c_str(), "default=kernel"));
+}
+
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -442,6 +454,7 @@ int main() {
         cmocka_unit_test(test_repeated_parses),
         cmocka_unit_test(test_port_forward_mode),
         cmocka_unit_test(test_busy_poll),
+        cmocka_unit_test(test_tcp_path),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
