@@ -73,11 +73,21 @@ SpliceForwarder::SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t 
                                  int64_t addr_wait_ms)
     : loop_(loop), opener_(&opener), udp_idle_ms_(udp_idle_ms), addr_wait_ms_(addr_wait_ms) {
     raise_fd_limit();
+    keep_spare_pipe();
 }
 
 SpliceForwarder::SpliceForwarder(EventLoop& loop)
     : loop_(loop), opener_(nullptr), udp_idle_ms_(kDefaultUdpIdleMs), addr_wait_ms_(0) {
     raise_fd_limit();
+    keep_spare_pipe();
+}
+
+// Made before any connection: at the descriptor limit a pipe could not be
+// made when bytes arrive, and the connection would be reset. With one in
+// the pool, connections there still move their bytes, one pipe at a time.
+void SpliceForwarder::keep_spare_pipe() {
+    Pipe p;
+    if (make_pipe(&p)) spare_pipes_.push_back(std::move(p));
 }
 
 uint64_t SpliceForwarder::join(UniqueFd host, UniqueFd guest) {
@@ -232,6 +242,18 @@ void SpliceForwarder::guest_opened(uint64_t id, UniqueFd guest, int error_number
                 [this, id](short revents) { conn_event(id, false, revents); });
 }
 
+bool SpliceForwarder::make_pipe(Pipe* p) {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return false;
+    p->r.reset(fds[0]);
+    p->w.reset(fds[1]);
+    // Over the per-user pipe budget the kernel refuses; the default size works.
+    fcntl(fds[1], F_SETPIPE_SZ, kWantedPipeSize);
+    int size = fcntl(fds[1], F_GETPIPE_SZ);
+    p->size = size > 0 ? static_cast<size_t>(size) : 4096;
+    return true;
+}
+
 bool SpliceForwarder::acquire_pipe(Direction& d) {
     if (d.pipe.r) return true;
     if (!spare_pipes_.empty()) {
@@ -239,15 +261,7 @@ bool SpliceForwarder::acquire_pipe(Direction& d) {
         spare_pipes_.pop_back();
         return true;
     }
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return false;
-    d.pipe.r.reset(fds[0]);
-    d.pipe.w.reset(fds[1]);
-    // Over the per-user pipe budget the kernel refuses; the default size works.
-    fcntl(fds[1], F_SETPIPE_SZ, kWantedPipeSize);
-    int size = fcntl(fds[1], F_GETPIPE_SZ);
-    d.pipe.size = size > 0 ? static_cast<size_t>(size) : 4096;
-    return true;
+    return make_pipe(&d.pipe);
 }
 
 void SpliceForwarder::release_pipe(Direction& d) {

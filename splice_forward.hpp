@@ -128,6 +128,8 @@ class SpliceForwarder {
     Pump pump(int from, int to, Direction& d, uint64_t& moved);
     void update_watches(uint64_t id, Conn& c);
     void close_conn(uint64_t id, int reset_fd);
+    static bool make_pipe(Pipe* p);
+    void keep_spare_pipe();
     bool acquire_pipe(Direction& d);
     void release_pipe(Direction& d);
 
