@@ -2,6 +2,7 @@
 #include "kernel_tcp.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -93,6 +94,14 @@ KernelTcpPath::KernelTcpPath(EventLoop& loop, PrivateNetns netns, Settings setti
     for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
         if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
     sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
+    add_reserve(netns_.tap.get());
+}
+
+bool KernelTcpPath::add_reserve(int like) {
+    UniqueFd fd(fcntl(like, F_DUPFD_CLOEXEC, 0));
+    if (!fd) return false;
+    accept_reserve_.push_back(std::move(fd));
+    return true;
 }
 
 KernelTcpPath::~KernelTcpPath() {
@@ -145,7 +154,8 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
     socklen_t to_len;
     host_destination(settings_.scope, t, &to, &to_len);
     UniqueFd fd(socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) return;
+    // Both descriptors, or libslirp takes the connection (see the top).
+    if (!fd || !add_reserve(fd.get())) return;
     const sockaddr* bind_to = nullptr;
     socklen_t bind_len = 0;
     if (t.family == AF_INET && settings_.outbound4 &&
@@ -158,21 +168,26 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound6);
         bind_len = sizeof *settings_.outbound6;
     }
-    if (bind_to && bind(fd.get(), bind_to, bind_len) < 0) return;
-    int rc;
-    do {
-        rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), to_len);
-    } while (rc < 0 && errno == EINTR);
-    // Failing at once: libslirp tries the same and answers as it always has.
-    if (rc < 0 && errno != EINPROGRESS) {
-        (errno == ECONNREFUSED ? stats_.refused : stats_.failed)++;
+    bool started = false;
+    if (!bind_to || bind(fd.get(), bind_to, bind_len) == 0) {
+        int rc;
+        do {
+            rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), to_len);
+        } while (rc < 0 && errno == EINTR);
+        started = rc == 0 || errno == EINPROGRESS;
+        // Failing at once: libslirp tries the same and answers as it always has.
+        if (!started) (errno == ECONNREFUSED ? stats_.refused : stats_.failed)++;
+    }
+    FlowTable::Flow* flow = nullptr;
+    if (started) {
+        uint64_t evicted = 0;
+        flow = flows_.add(key_from_guest(t), t.dport, frame + 6, loop_.clock_ms(), &evicted);
+        if (evicted) flow_gone(evicted);
+    }
+    if (!flow) {
+        accept_reserve_.pop_back();
         return;
     }
-    uint64_t evicted = 0;
-    FlowTable::Flow* flow =
-        flows_.add(key_from_guest(t), t.dport, frame + 6, loop_.clock_ms(), &evicted);
-    if (evicted) flow_gone(evicted);
-    if (!flow) return;
     *taken = true;
     stats_.total++;
     pending_++;
@@ -278,15 +293,36 @@ void KernelTcpPath::connect_done(uint64_t id) {
     }
 }
 
+// An accept that may spend a reserve; the caller settles the count.
+UniqueFd KernelTcpPath::accept_once(int listener) {
+    UniqueFd fd(accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (fd || (errno != EMFILE && errno != ENFILE) || accept_reserve_.empty()) return fd;
+    accept_reserve_.pop_back();
+    fd = UniqueFd(accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (fd) return fd;
+    add_reserve(listener);  // nothing to accept after all: the slot just freed
+    return fd;
+}
+
 void KernelTcpPath::on_listener(int fd) {
     for (int i = 0; i < kAcceptsPerWakeup; i++) {
-        UniqueFd accepted(accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        size_t reserves = accept_reserve_.size();
+        UniqueFd accepted = accept_once(fd);
         if (!accepted) return;
+        bool spent = accept_reserve_.size() < reserves;
         FlowKey key;
         FlowTable::Flow* flow = accepted_key(accepted.get(), &key) ? flows_.find(key) : nullptr;
         auto it = flow ? conns_.find(flow->id) : conns_.end();
-        // No host side (the flow ended meanwhile): closing resets the guest.
-        if (it == conns_.end() || !it->second.host || it->second.relay) continue;
+        // No host side (the flow ended meanwhile, and gave its reserve
+        // back): closing resets the guest.
+        if (it == conns_.end() || !it->second.host || it->second.relay) {
+            if (spent) {
+                accepted.reset();
+                add_reserve(fd);
+            }
+            continue;
+        }
+        if (!spent) accept_reserve_.pop_back();  // this connection's own
         keep_alive(accepted.get());
         it->second.relay = relay_.join(std::move(it->second.host), std::move(accepted));
     }
@@ -300,6 +336,7 @@ void KernelTcpPath::drop(uint64_t id) {
             loop_.unwatch(c.host.get());
             pending_--;
         }
+        if (!c.relay && accept_reserve_.size() > 1) accept_reserve_.pop_back();
         // Only its own flow: the key may have gone to a new connection.
         if (FlowTable::Flow* flow = flows_.find(c.key); flow && flow->id == id) flows_.erase(c.key);
         conns_.erase(it);

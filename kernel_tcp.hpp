@@ -21,6 +21,16 @@
 //  - later frames of the flow go to the private tap, frames from the tap go
 //    to the guest; only Ethernet addresses and the destination port change.
 //  - everything else is libslirp's.
+// Descriptors: a connection holds its host socket and, until the private
+// listener accepts, one reserved descriptor (a duplicate), closed just in
+// time for the accept. A connection for which that reserve cannot be had
+// (the descriptor limit is near) is not taken: libslirp, needing one
+// descriptor where this path needs two, takes it or answers the guest as it
+// does at the limit. Without the reserve the host socket could take the
+// last descriptor, the private kernel would complete the guest's handshake,
+// and the accept would then fail: a connection the guest thinks open that
+// never moves a byte, and a listener that stays readable. One more reserve
+// is kept for accepting (and so resetting) what no flow owns any more.
 // Flows and pending connects are bounded. A new SYN past the pending bound
 // evicts the oldest pending connect (its guest retransmits and tries
 // again), so a SYN flood to addresses that never answer costs a fixed number
@@ -58,7 +68,7 @@ class KernelTcpPath {
         std::optional<sockaddr_in> outbound4;
         std::optional<sockaddr_in6> outbound6;
         size_t max_flows = 16384;
-        size_t max_pending = 1024;
+        size_t max_pending = 512;  // each holds two descriptors
     };
     // Writes one frame to the guest. The header is what the private tap
     // gave (a segment may be larger than the guest's MTU when it says GSO).
@@ -97,6 +107,8 @@ class KernelTcpPath {
     void on_listener(int fd);
     void drop(uint64_t id);
     void flow_gone(uint64_t id);
+    UniqueFd accept_once(int listener);
+    bool add_reserve(int like);
     void evict_oldest_pending();
     void sweep();
 
@@ -109,6 +121,8 @@ class KernelTcpPath {
     std::map<uint64_t, Connection> conns_;  // by flow id
     size_t pending_ = 0;
     std::deque<uint64_t> pending_order_;  // ids, oldest first (some may be gone)
+    // One per connection not yet joined, plus one (see the top).
+    std::vector<UniqueFd> accept_reserve_;
     KernelTcpCounters stats_;
     EventLoop::TimerId sweep_timer_ = 0;
     std::unique_ptr<uint8_t[]> buffer_;
