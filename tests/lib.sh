@@ -250,11 +250,18 @@ stats_field() {
 
 # assert_kernel_tcp SOCKET [MIN]: fails unless the daemon behind SOCKET runs
 # the kernel TCP path and it has taken at least MIN (default 1) connections.
+# A test run with S4N_TCP_PATH=slirp asserts the other way: libslirp's TCP
+# carried them all.
 assert_kernel_tcp() {
-    local path total
+    local path total want=kernel
+    [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
     path=$(stats_field "$1" tcp_path) || fail "get_stats failed on $1"
-    [ "$path" = kernel ] || fail "the daemon runs TCP path '$path', not kernel"
+    [ "$path" = "$want" ] || fail "the daemon runs TCP path '$path', not $want"
     total=$(stats_field "$1" kernel_tcp_total)
+    if [ "$want" = slirp ]; then
+        [ "$total" = 0 ] || fail "--tcp-path=slirp, yet the kernel TCP path took $total connections"
+        return
+    fi
     [ "$total" -ge "${2:-1}" ] || fail "the kernel TCP path took $total connections, expected >= ${2:-1}"
 }
 
