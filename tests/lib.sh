@@ -289,6 +289,20 @@ peak_while() {
     done
 }
 
+# assert_kernel_peer HOST PORT [COMMAND...]: for a daemon no API socket
+# reaches: fails unless a connection from the guest (through COMMAND, by
+# default in_guest) to HOST:PORT agreed SACK, timestamps and window scaling,
+# which the kernel TCP path's private kernel offers and libslirp's TCP does
+# not. Under S4N_TCP_PATH=slirp it wants none of them.
+assert_kernel_peer() {
+    local host=$1 port=$2 want="sack timestamps wscale" got
+    shift 2
+    [ $# -gt 0 ] || set -- in_guest
+    [ "${S4N_TCP_PATH:-}" = slirp ] && want=none
+    got=$("$@" python3 "$TESTS_DIR/integration/tcp-peer.py" options "$host" "$port" 2>&1)
+    [ "$got" = "$want" ] || fail "a guest connection to $host:$port agreed '$got', want '$want'"
+}
+
 # api_add SOCKET 'MEMBERS': add_hostfwd with the given JSON members; fails the
 # test unless the reply is an id. API_CLIENT names another client function
 # (api_as_test_user) to send it with.

@@ -60,4 +60,5 @@ r = json.loads(sys.argv[1])["return"]
 assert r["api_clients_dropped"] >= 50, r
 assert r["api_requests"] >= 102, r  # add, 100 concurrent, list' "$stats" || fail "get_stats after the run: $stats"
 kill -0 "$SLIRP_PID" || fail "daemon died"
+assert_kernel_tcp "$SOCK" 2
 pass "100 concurrent clients; $((LOADED / 1000000)) vs $((base / 1000000)) Mbit/s with/without 50 silent clients; list_hostfwd ${LATENCY} ms"

@@ -43,7 +43,7 @@ wait_until 10 port_is_listening 11111 || fail "echo server did not start"
 # to the number of polls it made with timeout 0 that found nothing.
 spins() {
     start_guest
-    start_slirp -c "$@" "$GUEST_PID" tap0 || fail "did not start ($*)"
+    start_slirp -c -a "$WORK/api.sock" "$@" "$GUEST_PID" tap0 || fail "did not start ($*)"
     strace -q -e trace=poll -p "$SLIRP_PID" -o "$WORK/strace" &
     local tracer=$!
     # Attached once the daemon shows a tracer (no output comes while idle).
@@ -54,6 +54,7 @@ spins() {
     kill "$tracer" 2>/dev/null
     wait "$tracer" 2>/dev/null
     [ "$done" = "$EXCHANGES" ] || fail "the exchanges failed ($*): $done"
+    assert_kernel_tcp "$WORK/api.sock"
     SPINS=$(grep -c ', 0) *= 0 (Timeout)' "$WORK/strace")
     stop_slirp
     [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS ($*)"

@@ -20,6 +20,8 @@ for mode in plain sandbox; do
     start_slirp "${flags[@]}" "$GUEST_PID" tap0 || fail "did not start ($mode)"
     reply=$(api "$dir/api.sock" '{"execute":"list_hostfwd"}')
     [ "$reply" = '{"return":{"entries":[]}}' ] || fail "API before the removal ($mode): $reply"
+    in_guest curl -s -m 10 -o /dev/null http://10.0.2.2:8000/ || fail "HTTP before the removal ($mode) failed"
+    assert_kernel_tcp "$dir/api.sock"
 
     rm -rf "$dir"
     [ ! -e "$dir" ] || fail "could not remove $dir"

@@ -15,6 +15,7 @@ client=$!
 BACKGROUND_PIDS+=($client)
 sleep 1
 kill -0 "$client" 2>/dev/null || fail "iperf3 traffic did not start"
+assert_kernel_tcp "$SOCK"
 
 exec 5>&-
 took_ms=$(exit_ms "$SLIRP_PID" 30) || fail "still running 30 s after the exit-fd closed"

@@ -78,5 +78,6 @@ wait_until 30 all_read ||
 arrived=$(($(frames_in) - before))
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "HTTP after the flood returned '$body'"
+assert_kernel_tcp "$SOCK"
 pass "$sent garbage frames sent, $dropped dropped by the tap, $arrived counted by the daemon;\
  API answered throughout (worst $worst ms); network fine afterwards"

@@ -56,7 +56,7 @@ http_server 8000
 background python3 "$WORK/rst.py"
 wait_until 10 port_is_listening 8003 || fail "reset server did not start"
 start_guest
-start_slirp -c "$GUEST_PID" tap0 || fail "did not start"
+start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 baseline=$(fd_count)
 
 worst=0
@@ -89,6 +89,7 @@ fds_back() { [ "$(fd_count)" -le $((baseline + 4)) ]; }
 wait_until 30 fds_back || fail "daemon holds $(fd_count) descriptors, $baseline before the resets"
 fds=$(fd_count)
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon died"
+assert_kernel_tcp "$WORK/api.sock" 15
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "SIGTERM exit status $SLIRP_STATUS"
 pass "${summary# } slowest $worst ms; normal fetch after each; $fds fds (baseline $baseline)"

@@ -10,11 +10,12 @@
 
 http_server 8000
 start_guest
-start_slirp -c "$GUEST_PID" tap0 || fail "did not start"
+start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 for i in 1 2 3 4 5; do
     body=$(in_guest curl -s -m 5 http://10.0.2.2:8000/)
     [ "$body" = "hello from host" ] || fail "request $i through the daemon returned '$body'"
 done
+assert_kernel_tcp "$WORK/api.sock" 5
 
 # Every process in the guest's namespace dies at once, as when a container ends.
 kill_guest

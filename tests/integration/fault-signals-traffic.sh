@@ -15,6 +15,7 @@ for sig in TERM INT HUP; do
     BACKGROUND_PIDS+=($client)
     sleep 1
     kill -0 "$client" 2>/dev/null || fail "iperf3 traffic did not start (SIG$sig)"
+    assert_kernel_tcp "$SOCK"
     kill -"$sig" "$SLIRP_PID"
     took_ms=$(exit_ms "$SLIRP_PID" 30) || fail "still running 30 s after SIG$sig"
     wait "$SLIRP_PID"

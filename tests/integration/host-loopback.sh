@@ -6,9 +6,10 @@
 
 http_server 8000
 start_guest
-start_slirp -c "$GUEST_PID" tap0 || fail "did not start"
+start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "HTTP through 10.0.2.2 returned '$body'"
+assert_kernel_tcp "$WORK/api.sock"
 stop_slirp
 
 start_guest

@@ -62,6 +62,7 @@ for flags in "-c" "-c --enable-sandbox --enable-seccomp"; do
     log "$flags: $at_ready kB of $total kB of code and constants resident at ready, $own once idle"
     body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
     [ "$body" = "hello from host" ] || fail "$flags: HTTP after the release returned '$body'"
+    assert_kernel_tcp "$WORK/api.sock"
     api "$WORK/api.sock" '{"execute": "list_hostfwd"}' | grep -q '"entries"' ||
         fail "$flags: the API did not answer after the release"
     stop_slirp

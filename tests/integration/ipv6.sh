@@ -5,7 +5,7 @@
 
 http_server 8006 ::1
 start_guest
-start_slirp -6 -c "$GUEST_PID" tap0 || fail "did not start"
+start_slirp -6 -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 guest_has_ra_address() { in_guest ip -o -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
 wait_until 15 guest_has_ra_address || fail "no fd00::/64 address: $(in_guest ip -o -6 addr)"
 addr=$(in_guest ip -o -6 addr show dev tap0 scope global)
@@ -15,5 +15,6 @@ wait_until 10 sh -c "nsenter --target $GUEST_PID --net ip -6 route | grep -q '^d
 expect "banner names the IPv6 gateway" grep -q "fd00::2" "$WORK/slirp.log"
 body=$(in_guest curl -s -m 10 "http://[fd00::2]:8006/")
 [ "$body" = "hello from host" ] || fail "HTTP through [fd00::2] returned '$body'"
+assert_kernel_tcp "$WORK/api.sock"
 stop_slirp
 pass "$(awk '{print $4}' <<<"$addr") reached host ::1 via fd00::2"

@@ -61,6 +61,8 @@ kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon exited"
 
 body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "curl http://192.0.2.254:8080/ returned '$body'"
+# The manual's command line has no API socket to ask get_stats.
+assert_kernel_peer 192.0.2.254 8080
 expect_not "host loopback refused with --disable-host-loopback" \
     in_guest curl -s -m 5 -o /dev/null http://10.0.2.2:8000/
 pass "the manual's example works as written"

@@ -8,11 +8,12 @@ http_server 8000
 start_guest --user --map-root-user
 touch "$WORK/netns"
 mount --bind "/proc/$GUEST_PID/ns/net" "$WORK/netns" || fail "cannot bind-mount the netns file"
-start_slirp -c --netns-type=path --userns-path="/proc/$GUEST_PID/ns/user" "$WORK/netns" tap0 ||
+start_slirp -c -a "$WORK/api.sock" --netns-type=path --userns-path="/proc/$GUEST_PID/ns/user" "$WORK/netns" tap0 ||
     fail "did not start"
 expect "tap0 has 10.0.2.100/24" grep -q "inet 10.0.2.100/24" <<<"$(in_guest ip -o -4 addr show dev tap0)"
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "HTTP through 10.0.2.2 returned '$body'"
+assert_kernel_tcp "$WORK/api.sock"
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"
 

@@ -11,7 +11,7 @@ peer_whoami_server 9000
 # a command substitution, so that fail ends the test.
 seen_by_peer() {
     start_guest
-    start_slirp -c "$@" "$GUEST_PID" tap0 || fail "did not start with $*"
+    start_slirp -c -a "$WORK/api.sock" "$@" "$GUEST_PID" tap0 || fail "did not start with $*"
     local target=192.0.2.254
     if [[ " $* " == *" -6 "* ]]; then
         target=[2001:db8::fe]
@@ -28,6 +28,7 @@ seen_by_peer() {
         log "attempt $try: $(cat "$WORK/socat.err")"
         sleep 0.5
     done
+    assert_kernel_tcp "$WORK/api.sock"
     stop_slirp
 }
 

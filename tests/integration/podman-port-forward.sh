@@ -5,9 +5,12 @@
 # that with the default IPv4 guest address, which only splice mode can relay,
 # so auto mode splices it). Removing the container ends our daemon.
 # podman's default handler (rootlessport, no API socket) works with it too.
+# The container's own TCP out goes through the kernel TCP path.
 . "$(dirname "$0")/../lib.sh"
 
 podman_setup
+peer_network
+peer_http_server "hello from outside"
 mkdir -p "$ROOTFS/www"
 echo "served from the container" >"$ROOTFS/www/index.html"
 chown -R "$TEST_USER:$TEST_USER" "$ROOTFS/www"
@@ -27,6 +30,9 @@ api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
 # The running daemon (and any helper it forked) is our binary, and its API
 # shows podman's forward.
 assert_daemons_are_ours "$api"
+out=$(nsenter --target "$("${PODMAN[@]}" inspect -f '{{.State.Pid}}' web)" --net curl -s -m 10 http://192.0.2.254:8080/)
+[ "$out" = "hello from outside" ] || fail "the container fetched '$out' from outside"
+assert_kernel_tcp "$api"
 list=$(echo '{"execute":"list_hostfwd"}' | socat -t 5 - "UNIX-CONNECT:$api")
 grep -q '"host_port":18080' <<<"$list" || fail "list_hostfwd does not show podman's forward: $list"
 grep -q '"guest_port":80' <<<"$list" || fail "list_hostfwd guest_port: $list"

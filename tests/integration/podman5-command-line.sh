@@ -30,6 +30,7 @@ grep -q "inet 10.4.2.100/24" <<<"$addrs" || fail "tap0 lacks 10.4.2.100/24: $add
 grep -q "tap0: <.*UP.*> mtu 65520" <<<"$(in_guest ip link show dev tap0)" || fail "tap0 is not up with MTU 65520"
 body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "the container fetched '$body' from outside"
+assert_kernel_tcp "$API"
 v6_ready() { in_guest ip -o -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
 wait_until 20 v6_ready || fail "no fd00::/64 address on tap0 (router advertisements)"
 

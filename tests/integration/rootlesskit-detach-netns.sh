@@ -64,6 +64,7 @@ in_child ip addr add 10.0.2.100/24 dev tap0 || fail "cannot add the address"
 in_child ip route add default via 10.0.2.2 dev tap0 || fail "cannot add the route"
 body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "the child fetched '$body' from outside"
+assert_kernel_tcp "$API"
 
 guest_http_server 8080 10.0.2.100 "served by the rootlesskit child"
 # rootlesskit's port driver names the child's address.

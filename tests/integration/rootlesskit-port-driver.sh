@@ -47,6 +47,7 @@ grep -q -- "--disable-host-loopback" <<<"$call" && fail "host loopback was disab
 api=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$call")
 # The daemon (and any helper process it forked) is our binary.
 assert_daemons_are_ours "$api"
+assert_kernel_tcp "$api"
 
 kill -TERM "$rk"
 wait "$rk" 2>/dev/null

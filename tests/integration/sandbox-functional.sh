@@ -20,7 +20,7 @@ while True:
 wait_until 10 sh -c 'ss -Hlun "sport = :9000" | grep -q .' || fail "UDP echo did not start"
 
 start_guest
-start_slirp -6 --enable-sandbox --enable-seccomp "$GUEST_PID" tap0 || fail "did not start"
+start_slirp -6 --enable-sandbox --enable-seccomp -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 assert_confined "$SLIRP_PID" 0000000000000400
 
 # DHCP: udhcpc's script configures what it was given.
@@ -61,6 +61,7 @@ wait_until 10 sh -c "nsenter --target $GUEST_PID --net ip -6 route | grep -q '^d
     fail "no IPv6 default route"
 body=$(in_guest curl -s -m 10 "http://[fd00::2]:8000/")
 [ "$body" = "hello from host" ] || fail "TCP to [fd00::2]:8000 returned '$body'"
+assert_kernel_tcp "$WORK/api.sock" 2
 
 assert_confined "$SLIRP_PID" 0000000000000400
 expect "nothing was refused loudly" test -z "$(grep -i 'not permitted' "$WORK/slirp.log")"

@@ -8,7 +8,7 @@
 command -v iperf3 >/dev/null || skip "iperf3 is not installed (make deps)"
 iperf3_server 5201
 start_guest
-start_slirp -c --mtu=65520 --enable-sandbox --enable-seccomp "$GUEST_PID" tap0 || fail "did not start"
+start_slirp -c --mtu=65520 --enable-sandbox --enable-seccomp -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 assert_confined "$SLIRP_PID" 0000000000000400
 
 # run_iperf LABEL ARGS...: one 15 s run; prints the receiver's Mbit/s.
@@ -30,6 +30,7 @@ print("%.0f" % (bps / 1e6))' "$out" || fail "iperf3 $label: bad result"
 up=$(run_iperf "guest to host")
 down=$(run_iperf "host to guest" -R)
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon died under load"
+assert_kernel_tcp "$WORK/api.sock" 4
 assert_confined "$SLIRP_PID" 0000000000000400
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"

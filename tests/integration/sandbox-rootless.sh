@@ -26,6 +26,7 @@ assert_confined "$SLIRP_PID" 0000000000000000
 
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "TCP to 10.0.2.2:8000 returned '$body'"
+assert_kernel_tcp "$SOCK"
 answer=$(dns_lookup sandbox.test 10.0.2.3)
 [ "$answer" = 127.9.9.9 ] || fail "DNS through 10.0.2.3 answered '$answer'"
 

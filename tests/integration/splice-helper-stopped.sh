@@ -1,7 +1,7 @@
 #!/bin/bash
 # A stopped port-forwarding helper (SIGSTOP) delays neither traffic nor the
-# API: a spliced connection opened before keeps moving bytes, libslirp
-# traffic and list_hostfwd keep working, and a new spliced connection just
+# API: a spliced connection opened before keeps moving bytes, the guest's
+# own traffic and list_hostfwd keep working, and a new spliced connection just
 # waits for the helper, then completes once it runs again. A daemon told to
 # exit while its helper is stopped exits, and the helper is gone (reaped).
 . "$(dirname "$0")/../lib.sh"
@@ -56,7 +56,8 @@ wait_until 30 test -e "$WORK/before.ok" || fail "an open spliced connection stal
 list=$(timeout 30 python3 "$TESTS_DIR/integration/api-client.py" "$SOCK" '{"execute":"list_hostfwd"}')
 expect "list_hostfwd answers with the helper stopped" grep -qF '"host_port":17007' <<<"$list"
 body=$(in_guest curl -s -m 30 http://10.0.2.2:8000/)
-[ "$body" = "hello from host" ] || fail "libslirp traffic with the helper stopped returned '$body'"
+[ "$body" = "hello from host" ] || fail "guest traffic with the helper stopped returned '$body'"
+assert_kernel_tcp "$SOCK"
 [ ! -e "$WORK/during.connected" ] || fail "a new connection was spliced without the helper"
 
 kill -CONT "$helper"

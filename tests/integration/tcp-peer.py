@@ -30,6 +30,9 @@ keepalive PID IDLE INTERVAL COUNT  on the host side: sets the TCP keepalive
                        private namespace (local port 1) to IDLE, INTERVAL,
                        COUNT seconds and probes; prints how many, and the
                        settings they had: "N: ON,IDLE,INTERVAL,COUNT ..."
+options HOST PORT      in the guest: connects and prints the TCP options the
+                       handshake agreed on (of "sack", "timestamps",
+                       "wscale"), or "none"
 """
 import ctypes
 import errno
@@ -257,6 +260,15 @@ def keepalive(pid, idle, interval, count):
     print("%d: %s" % (len(found), " ".join(sorted(set(found)))))
 
 
+def options(host, port):
+    c = connect(host, port, 10)
+    # struct tcp_info: tcpi_options is its sixth byte (TCPI_OPT_* bits).
+    bits = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[5]
+    names = [n for bit, n in ((2, "sack"), (1, "timestamps"), (4, "wscale")) if bits & bit]
+    print(" ".join(names) or "none")
+    c.close()
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "server":
@@ -272,3 +284,5 @@ if __name__ == "__main__":
         same_port(sys.argv[2], ports, int(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "keepalive":
         keepalive(*(int(a) for a in sys.argv[2:6]))
+    elif cmd == "options":
+        options(sys.argv[2], int(sys.argv[3]))
