@@ -9,8 +9,16 @@ cd "$(dirname "$0")/.."
 BUILDDIR=${BUILDDIR:-.build}
 TIMEOUT=${TEST_TIMEOUT:-300}
 FILTER=${1:-}
-# TEST_EXCLUDE: space-separated names of integration tests to leave out.
+# TEST_EXCLUDE: space-separated names of integration tests to leave out
+# (NAME leaves out its [slirp] run too, NAME[slirp] only that).
 EXCLUDE=" ${TEST_EXCLUDE:-} "
+# Guest TCP takes the kernel TCP path by default; libslirp's TCP
+# (--tcp-path=slirp) stays supported, so these tests run a second time with
+# S4N_TCP_PATH=slirp (tests/lib.sh's start_slirp passes it on, and
+# assert_kernel_tcp then asserts libslirp carried everything), reported as
+# NAME[slirp]. Unless the whole run is already S4N_TCP_PATH=slirp.
+SLIRP_TCP_TESTS=${SLIRP_TCP_TESTS:-host-loopback ipv6 outbound-addr custom-cidr splice-tcp api-forward sandbox-functional fault-host-resets}
+[ "${S4N_TCP_PATH:-}" = slirp ] && SLIRP_TCP_TESTS=
 passed=0 failed=0 skipped=0
 failures=()
 logdir=$(mktemp -d /tmp/s4n-logs.XXXXXX)
@@ -33,12 +41,12 @@ for t in "$BUILDDIR"/tests/test_*; do
     echo "unit $(basename "$t"): ${p:-0} passed, ${f:-0} failed"
 done
 
-for t in tests/integration/*.sh; do
-    [ -n "$FILTER" ] && [[ $t != *$FILTER* ]] && continue
-    name=$(basename "$t" .sh)
-    [[ $EXCLUDE == *" $name "* ]] && continue
+# run_integration NAME FILE [ENV=VALUE...]: one run of one test, counted.
+run_integration() {
+    local name=$1 t=$2 start status took
+    shift 2
     start=$SECONDS
-    timeout --kill-after=10 "$TIMEOUT" bash "$t" >"$logdir/$name.log" 2>&1 </dev/null
+    env "$@" timeout --kill-after=10 "$TIMEOUT" bash "$t" >"$logdir/$name.log" 2>&1 </dev/null
     status=$?
     took=$((SECONDS - start))
     case $status in
@@ -51,6 +59,16 @@ for t in tests/integration/*.sh; do
             sed 's/^/    /' "$logdir/$name.log" | tail -n 40
             ;;
     esac
+}
+
+for t in tests/integration/*.sh; do
+    [ -n "$FILTER" ] && [[ $t != *$FILTER* ]] && continue
+    name=$(basename "$t" .sh)
+    [[ $EXCLUDE == *" $name "* ]] && continue
+    run_integration "$name" "$t"
+    [[ " $SLIRP_TCP_TESTS " == *" $name "* ]] || continue
+    [[ $EXCLUDE == *" $name[slirp] "* ]] && continue
+    run_integration "$name[slirp]" "$t" S4N_TCP_PATH=slirp
 done
 
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"

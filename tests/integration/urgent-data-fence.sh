@@ -6,8 +6,12 @@
 # libslirp 4.9.2, see urgent_data_fence.hpp). With the fence the peer gets
 # exactly the guest's 10 bytes. The sanitizer build also runs with the fence
 # switched off (S4N_TEST_UNFENCED, which only that build reads) and shows
-# the peer receiving what the guest never sent.
+# the peer receiving what the guest never sent. The fence is in front of
+# libslirp's TCP, so those runs pin --tcp-path=slirp; over the kernel TCP
+# path (the default), which libslirp's TCP never sees, the peer gets exactly
+# the guest's bytes too.
 . "$(dirname "$0")/../lib.sh"
+unset S4N_TCP_PATH
 
 PORT=8765
 # The host peer: prints how many bytes arrived (urgent ones inline) and
@@ -33,17 +37,18 @@ except (socket.timeout, ConnectionResetError):
 print(len(got), "exact" if got == b"GUESTDATA!" else "other", flush=True)
 PY
 
-# run_case LABEL: one daemon, one connection; sets RESULT to what the peer
-# printed.
+# run_case LABEL DAEMON_ARGS...: one daemon, one connection; sets RESULT to
+# what the peer printed.
 run_case() {
     local label=$1
+    shift
     rm -f "$WORK/peer.out"
     python3 "$WORK/peer.py" "$PORT" >"$WORK/peer.out" 2>&1 &
     local peer=$!
     BACKGROUND_PIDS+=($peer)
     wait_until 10 port_is_listening "$PORT" || fail "$label: the host peer did not start"
     start_guest
-    start_slirp -c "$GUEST_PID" tap0 || fail "$label: did not start"
+    start_slirp -c -a "$WORK/api.sock" "$@" "$GUEST_PID" tap0 || fail "$label: did not start"
     in_guest timeout 60 python3 "$TESTS_DIR/integration/urgent-data-fence.py" "$PORT" 1000 \
         >"$WORK/guest.out" 2>&1 || fail "$label: the guest client failed: $(cat "$WORK/guest.out")"
     # A hang guard, not a timing check: the peer ends 3 s after its last byte.
@@ -51,20 +56,24 @@ run_case() {
     RESULT=$(cat "$WORK/peer.out")
     log "$label: the peer received: $RESULT"
     kill -0 "$SLIRP_PID" 2>/dev/null || fail "$label: the daemon died"
+    [ "$(stats_field "$WORK/api.sock" kernel_tcp_total)" = "$WANT_KERNEL" ] ||
+        fail "$label: the kernel TCP path took $(stats_field "$WORK/api.sock" kernel_tcp_total) connections, want $WANT_KERNEL"
     stop_slirp
 }
 
-run_case fenced
+WANT_KERNEL=1 run_case "kernel TCP path"
+[ "$RESULT" = "10 exact" ] || fail "over the kernel TCP path the peer received '$RESULT', want the guest's 10 bytes"
+WANT_KERNEL=0 run_case fenced --tcp-path=slirp
 [ "$RESULT" = "10 exact" ] || fail "with the fence the peer received '$RESULT', want the guest's 10 bytes"
 fenced=$RESULT
 
 if [ -z "${S4N_SANITIZED:-}" ]; then
-    pass "the peer received exactly the guest's 10 bytes (the unfenced run needs the sanitizer build)"
+    pass "the peer received exactly the guest's 10 bytes, over the kernel TCP path and through the fence (the unfenced run needs the sanitizer build)"
 fi
 export S4N_TEST_UNFENCED=urgent-data
-run_case unfenced
+WANT_KERNEL=0 run_case unfenced --tcp-path=slirp
 unset S4N_TEST_UNFENCED
 read -r bytes kind <<<"$RESULT"
 [ "$kind" = other ] && [ "${bytes:-0}" -gt 10 ] ||
     fail "with the fence off the peer received '$RESULT': the harm did not show, so the test proves nothing"
-pass "fenced: the peer received exactly the guest's 10 bytes; unfenced: $bytes bytes it never sent"
+pass "kernel TCP path and fenced: the peer received exactly the guest's 10 bytes; unfenced: $bytes bytes it never sent"
