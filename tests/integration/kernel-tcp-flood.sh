@@ -55,7 +55,8 @@ rss=$(proc_rss_kib "$SLIRP_PID")
 [ "$rss" -gt "$PEAK_RSS_KIB" ] && PEAK_RSS_KIB=$rss
 started=$(($(stats_field "$sock" kernel_tcp_total) - total_before))
 [ "$started" -ge "$SYNS" ] || fail "the daemon started $started host connects for $SYNS SYNs"
-# 1024 pending connects at most, plus pipes and the API: a leak would be far above.
+# 512 pending connects at most, each with its accept reserve, plus pipes and
+# the API: a leak would be far above.
 [ "$PEAK_FDS" -le $((fds_before + 1024 + 64)) ] ||
     fail "descriptors grew from $fds_before to $PEAK_FDS during the flood"
 # Under the sanitizers RSS is the allocator's (its quarantine keeps what was
