@@ -217,7 +217,23 @@ def try_connect(host, port, seconds):
     s.settimeout(seconds)
     try:
         s.connect((host, port))
-        print("connected")
+        # The guest's kernel may report the socket writable with no error
+        # while the ICMP unreachable for its SYN is still being posted: only
+        # a peer makes it connected; otherwise the error comes a moment later.
+        for _ in range(100):
+            try:
+                s.getpeername()
+                print("connected")
+                return
+            except OSError as e:
+                if e.errno != errno.ENOTCONN:
+                    raise
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                print(os.strerror(err))
+                return
+            time.sleep(0.01)
+        print("connected without a peer")
     except socket.timeout:
         print("timeout")
     except OSError as e:
