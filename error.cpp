@@ -1,6 +1,8 @@
 // error.cpp: the shared errno wording and error log line (see error.hpp).
 #include "error.hpp"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -21,4 +23,11 @@ void log_error(const std::string& line) {
         shown += escaped;
     }
     std::fprintf(stderr, "slirp4netns: %s\n", shown.c_str());
+}
+
+int socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
 }

@@ -8,6 +8,10 @@
 // "what: strerror(errno)", the form every failed system call is reported in.
 std::string errno_text(const std::string& what);
 
+// A socket's pending error (SO_ERROR: how a non-blocking connect ended),
+// or errno when it cannot be read.
+int socket_error(int fd);
+
 // Writes "slirp4netns: LINE" to stderr, control characters escaped: errors
 // quote what they were given (paths, option words), which may hold newlines
 // or escapes, and each must stay one printable line.

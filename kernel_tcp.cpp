@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "error.hpp"
+
 namespace {
 
 // A frame never exceeds 64 KiB (a TSO segment) plus Ethernet and the header.
@@ -41,13 +43,6 @@ void keep_alive(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-}
-
-int socket_error(int fd) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
-    return err;
 }
 
 // The flow of an accepted socket: its peer is the guest, its local address

@@ -45,13 +45,6 @@ void set_nodelay(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-int socket_error(int fd) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
-    return err;
-}
-
 // Every forwarded connection costs two sockets (plus pipes in flight): the
 // default soft limit of 1024 would cap us near 500 connections.
 void raise_fd_limit() {
