@@ -6,21 +6,22 @@
 #include <cerrno>
 #include <cstring>
 
-bool send_fd(int socket, int fd, const std::string& message) {
+bool send_fds(int socket, std::span<const int> fds, const std::string& message) {
+    if (fds.size() > kMaxPassedFds) return false;
     std::string payload = message.empty() ? std::string(1, '\0') : message;
     iovec iov{payload.data(), payload.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (fd >= 0) {
+    if (!fds.empty()) {
         msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
         cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
         cmsg->cmsg_level = SOL_SOCKET;
         cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+        std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
     }
     ssize_t n;
     do {
@@ -29,12 +30,17 @@ bool send_fd(int socket, int fd, const std::string& message) {
     return n == static_cast<ssize_t>(payload.size());
 }
 
-bool receive_fd(int socket, UniqueFd* fd, std::string* message) {
-    fd->reset();
+bool send_fd(int socket, int fd, const std::string& message) {
+    if (fd < 0) return send_fds(socket, {}, message);
+    return send_fds(socket, std::span<const int>(&fd, 1), message);
+}
+
+bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message) {
+    fds->clear();
     message->clear();
     char buffer[1024];
     iovec iov{buffer, sizeof buffer};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -46,14 +52,23 @@ bool receive_fd(int socket, UniqueFd* fd, std::string* message) {
     } while (n < 0 && errno == EINTR);
     if (n <= 0) return false;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-            cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
             int received;
-            std::memcpy(&received, CMSG_DATA(cmsg), sizeof received);
-            fd->reset(received);
+            std::memcpy(&received, CMSG_DATA(cmsg) + i * sizeof(int), sizeof received);
+            fds->emplace_back(received);
         }
     }
     message->assign(buffer, static_cast<size_t>(n));
     if (!message->empty() && message->back() == '\0') message->pop_back();
+    return true;
+}
+
+bool receive_fd(int socket, UniqueFd* fd, std::string* message) {
+    std::vector<UniqueFd> fds;
+    fd->reset();
+    if (!receive_fds(socket, &fds, message)) return false;
+    if (!fds.empty()) *fd = std::move(fds.front());  // any others close here
     return true;
 }

@@ -1,15 +1,25 @@
-// fd_passing.hpp owns sending and receiving a file descriptor with a short
+// fd_passing.hpp owns sending and receiving file descriptors with a short
 // message over a unix socket (SCM_RIGHTS): how children in other namespaces
 // hand their descriptors to the daemon.
 #pragma once
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include "unique_fd.hpp"
 
+// The most descriptors one message carries.
+constexpr size_t kMaxPassedFds = 4;
+
+// Sends `message` with the descriptors attached to it (at most kMaxPassedFds).
+bool send_fds(int socket, std::span<const int> fds, const std::string& message);
 // Sends `message` and, when fd >= 0, the descriptor attached to it.
 bool send_fd(int socket, int fd, const std::string& message);
 
+// Receives one message, and into *fds the descriptors attached to it, in
+// the order they were sent. False on I/O error or end of stream.
+bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message);
 // Receives one message, and into *fd the descriptor attached to it (left
-// invalid when the peer sent none). False on I/O error or end of stream.
+// invalid when the peer sent none).
 bool receive_fd(int socket, UniqueFd* fd, std::string* message);
