@@ -102,19 +102,20 @@ class Daemon {
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
-        if (options_.tcp_path == TcpPath::Kernel) start_private_netns_child();
+        auto fork_private_netns = [this] { start_private_netns_child(); };
         UniqueFd device;
         if (options_.target_type == TargetType::Netns) {
             Tap tap;
-            if (!open_tap(options_, &tap, error)) return false;
+            if (!open_tap(options_, &tap, error, fork_private_netns)) return false;
             device = std::move(tap.fd);
             target_process_ = std::move(tap.target_process);
             unsigned mtu = static_cast<unsigned>(settings.config.if_mtu);
             path_.use_tap_offloads(enable_tap_offloads(device.get(), &mtu));
             settings.config.if_mtu = static_cast<int>(mtu);
             settings.config.if_mru = static_cast<int>(mtu);
-        } else if (!BessListener::listen(options_.target, &bess_, error)) {
-            return false;
+        } else {
+            fork_private_netns();
+            if (!BessListener::listen(options_.target, &bess_, error)) return false;
         }
         if (!path_.start(settings.config, error)) return false;
         print_banner(options_);
@@ -131,13 +132,16 @@ class Daemon {
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
             if (!ApiServer::start(context, &api_, error)) return false;
         }
-        return confine(options_, false, error) && signal_ready(error);
+        if (!confine(options_, false, error) || !signal_ready(error)) return false;
+        if (pending_netns_) let_private_netns_begin(*pending_netns_);
+        return true;
     }
 
-    // Started first, so that its child and the tap child run at once; its
-    // descriptors are collected before confinement. Without it everything
-    // goes through libslirp, as with --tcp-path=slirp.
+    // Forked while the tap child works; the child waits until the daemon is
+    // ready (private_netns.hpp). Without it everything goes through
+    // libslirp, as with --tcp-path=slirp.
     void start_private_netns_child() {
+        if (options_.tcp_path != TcpPath::Kernel) return;
         const Network& n = options_.network;
         PrivateNetnsSettings s;
         s.mtu = options_.mtu;
@@ -158,17 +162,10 @@ class Daemon {
         log_error("kernel TCP path unavailable (" + why + "); TCP goes through libslirp");
     }
 
+    // Before confinement, the path itself; its namespace when the child's
+    // message comes, in the loop (so, often, after ready-fd).
     void start_kernel_tcp(const SlirpSettings& settings) {
         if (!pending_netns_) return;
-        PrivateNetns netns;
-        std::string why;
-        bool made = finish_private_netns(std::move(*pending_netns_), path_.device_takes_offloads(),
-                                         &netns, &why);
-        pending_netns_.reset();
-        if (!made) {
-            kernel_tcp_unavailable(why);
-            return;
-        }
         const Network& n = options_.network;
         Network6 n6 = default_network6();
         KernelTcpPath::Settings k;
@@ -184,12 +181,42 @@ class Daemon {
         k.outbound4 = settings.outbound4;
         k.outbound6 = settings.outbound6;
         kernel_tcp_ = std::make_unique<KernelTcpPath>(
-            loop_, std::move(netns), k, [this](const VnetHeader& h, const uint8_t* f, size_t len) {
+            loop_, k, [this](const VnetHeader& h, const uint8_t* f, size_t len) {
                 path_.from_kernel_tcp(h, f, len);
             });
         path_.set_kernel_tcp(kernel_tcp_.get());
         stats_.kernel_tcp = true;
         stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
+        loop_.watch(pending_netns_->channel.get(), POLLIN,
+                    [this](short) { private_netns_ready(); });
+    }
+
+    void private_netns_ready() {
+        int channel = pending_netns_->channel.get();
+        loop_.unwatch(channel);
+        PrivateNetns netns;
+        std::string why;
+        if (finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why)) {
+            kernel_tcp_->attach(std::move(netns));
+        } else {
+            kernel_tcp_unavailable(why);
+            path_.set_kernel_tcp(nullptr);
+            kernel_tcp_->give_up([this](const VnetHeader& h, uint8_t* f, size_t len) {
+                path_.give_back_from_guest(h, f, len);
+            });
+            kernel_tcp_.reset();
+            stats_.kernel_tcp = false;
+            stats_.refresh = nullptr;
+        }
+        // Start-up is over only now: what it ran here goes back too.
+        release_startup_pages();
+        // The child exits once its message is sent; its end of the channel
+        // closes as it does, and then waiting for it is brief.
+        loop_.watch(channel, POLLIN, [this](short) {
+            loop_.unwatch(pending_netns_->channel.get());
+            pending_netns_->child.wait();
+            pending_netns_.reset();
+        });
     }
 
     // Splice-mode forwards need a helper inside the namespace, forked now:

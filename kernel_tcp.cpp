@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "error.hpp"
 
@@ -76,20 +77,38 @@ bool accepted_key(int fd, FlowKey* key) {
 
 }  // namespace
 
-KernelTcpPath::KernelTcpPath(EventLoop& loop, PrivateNetns netns, Settings settings,
-                             GuestWriter to_guest)
+KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest)
     : loop_(loop),
-      netns_(std::move(netns)),
       settings_(settings),
       to_guest_(std::move(to_guest)),
       flows_(settings.max_flows),
       relay_(loop),
       buffer_(std::make_unique_for_overwrite<uint8_t[]>(kBufferSize)) {
+    sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
+}
+
+void KernelTcpPath::attach(PrivateNetns netns) {
+    netns_ = std::move(netns);
+    attached_ = true;
     loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(); });
     for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
         if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
-    sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
     add_reserve(netns_.tap.get());
+    for (uint64_t id : std::exchange(awaiting_netns_, {})) send_syn(id);
+}
+
+void KernelTcpPath::give_up(const SynReturn& give_back) {
+    std::vector<uint64_t> ids;
+    for (auto& [id, c] : conns_) ids.push_back(id);
+    for (uint64_t id : ids) {
+        std::vector<uint8_t> syn = std::move(conns_[id].syn);
+        drop(id);
+        if (syn.size() <= sizeof(VnetHeader)) continue;
+        VnetHeader header;
+        std::memcpy(&header, syn.data(), sizeof header);
+        give_back(header, syn.data() + sizeof header, syn.size() - sizeof header);
+    }
+    awaiting_netns_.clear();
 }
 
 bool KernelTcpPath::add_reserve(int like) {
@@ -100,8 +119,7 @@ bool KernelTcpPath::add_reserve(int like) {
 }
 
 KernelTcpPath::~KernelTcpPath() {
-    loop_.unwatch(netns_.tap.get());
-    for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
+    for (int fd : {netns_.tap.get(), netns_.listen4.get(), netns_.listen6.get()})
         if (fd >= 0) loop_.unwatch(fd);
     for (auto& [id, c] : conns_)
         if (c.host && !c.relay) loop_.unwatch(c.host.get());
@@ -240,6 +258,29 @@ void KernelTcpPath::connect_done(uint64_t id) {
         } else {
             stats_.failed++;
         }
+        drop(id);
+        return;
+    }
+    if (!attached_) {
+        awaiting_netns_.push_back(id);
+        return;
+    }
+    send_syn(id);
+}
+
+// The host side is connected: the held SYN goes to the private namespace,
+// whose kernel answers the guest's handshake.
+void KernelTcpPath::send_syn(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Connection& c = it->second;
+    FlowTable::Flow* flow = flows_.find(c.key);
+    VnetHeader header;
+    std::memcpy(&header, c.syn.data(), sizeof header);
+    uint8_t* frame = c.syn.data() + sizeof header;
+    size_t len = c.syn.size() - sizeof header;
+    TcpFrame t;
+    if (!flow || flow->id != id || !parse_tcp_frame(frame, len, &t)) {
         drop(id);
         return;
     }

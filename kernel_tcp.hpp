@@ -21,6 +21,11 @@
 //  - later frames of the flow go to the private tap, frames from the tap go
 //    to the guest; only Ethernet addresses and the destination port change.
 //  - everything else is libslirp's.
+// The path starts before its namespace is ready (private_netns.hpp: the
+// daemon does not hold ready-fd back for it). Meanwhile SYNs are taken and
+// their host connects started as above; a connect that succeeds waits with
+// its SYN for attach(). Should the namespace fail, give_up() hands every
+// held SYN to libslirp, which then serves those connections from the start.
 // Descriptors: a connection holds its host socket and, until the private
 // listener accepts, one reserved descriptor (a duplicate), closed just in
 // time for the accept. A connection for which that reserve cannot be had
@@ -74,7 +79,9 @@ class KernelTcpPath {
     // gave (a segment may be larger than the guest's MTU when it says GSO).
     using GuestWriter = std::function<void(const VnetHeader&, const uint8_t*, size_t)>;
 
-    KernelTcpPath(EventLoop& loop, PrivateNetns netns, Settings settings, GuestWriter to_guest);
+    // Made before the daemon is confined (the relay raises the descriptor
+    // limit); the private namespace comes later, through attach().
+    KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest);
     ~KernelTcpPath();
     KernelTcpPath(const KernelTcpPath&) = delete;
     KernelTcpPath& operator=(const KernelTcpPath&) = delete;
@@ -83,6 +90,15 @@ class KernelTcpPath {
     // for a device without them). Returns true when the path took it; the
     // frame may have been modified even then, never when it returns false.
     bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
+
+    // The private namespace is ready: SYNs whose host connect has already
+    // succeeded go to its tap now.
+    void attach(PrivateNetns netns);
+    // The private namespace could not be made: every SYN held goes to
+    // libslirp through give_back (as from the guest, header and all), and
+    // the path takes nothing more. The caller then destroys the path.
+    using SynReturn = std::function<void(const VnetHeader&, uint8_t*, size_t)>;
+    void give_up(const SynReturn& give_back);
 
     // refused and failed count host connects whether they failed at once
     // (the SYN then went to libslirp) or later.
@@ -101,6 +117,7 @@ class KernelTcpPath {
     void start_connect(const TcpFrame& t, const VnetHeader& header, const uint8_t* frame,
                        size_t len, bool* taken);
     void connect_done(uint64_t id);
+    void send_syn(uint64_t id);
     void to_private(const VnetHeader& header, uint8_t* frame, size_t len, const TcpFrame& t,
                     FlowTable::Flow& flow);
     void on_private_tap();
@@ -119,6 +136,8 @@ class KernelTcpPath {
     FlowTable flows_;
     SpliceForwarder relay_;
     std::map<uint64_t, Connection> conns_;  // by flow id
+    bool attached_ = false;
+    std::vector<uint64_t> awaiting_netns_;  // connected before attach(), oldest first
     size_t pending_ = 0;
     std::deque<uint64_t> pending_order_;  // ids, oldest first (some may be gone)
     // One per connection not yet joined, plus one (see the top).

@@ -73,6 +73,14 @@ void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
     stats_.frames_from_guest++;
     stats_.bytes_from_guest += len;
     stack_.guest_frame_arrived(len);
+    route_from_guest(frame, len, vnet);
+}
+
+void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, size_t len) {
+    route_from_guest(frame, len, vnet_framing() ? &header : nullptr);
+}
+
+[[gnu::hot]] void PacketPath::route_from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet) {
     // The kernel path takes its flows' frames as they are, header and all:
     // the private tap segments and checksums.
     if (kernel_tcp_ && kernel_tcp_->from_guest(vnet ? *vnet : VnetHeader{}, frame, len)) return;

@@ -45,6 +45,9 @@ class PacketPath : public GuestOutput {
     // One frame from the guest, as the device delivered it past any
     // virtio-net header (`vnet` then points at that header, else null).
     void from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet);
+    // A frame from the guest that the kernel TCP path held and gave back
+    // (counted when it arrived): on to libslirp, as from_guest would.
+    void give_back_from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
     // One frame libslirp sends (GuestOutput).
     void send_to_guest(const uint8_t* frame, size_t len) override;
 
@@ -61,6 +64,7 @@ class PacketPath : public GuestOutput {
    private:
     void on_device_ready();
     int drain_device(int budget);
+    void route_from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet);
     void to_slirp(uint8_t* frame, size_t len);
     void device_gone(const std::string& why);
     bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }

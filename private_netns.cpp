@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "child_process.hpp"
 #include "error.hpp"
@@ -190,6 +191,10 @@ UniqueFd listen_on(int family, std::string* err) {
 
 // Everything the child does. The first message carries "" or the error.
 void child_main(const Options& options, const PrivateNetnsSettings& s, int channel) {
+    // Making a network namespace takes about a millisecond of CPU: wait
+    // until the daemon is ready rather than compete with its start-up.
+    char go;
+    if (read(channel, &go, 1) != 1) _exit(1);
     std::string err;
     PrivateNetns made;
     UniqueFd sock;
@@ -217,10 +222,10 @@ void child_main(const Options& options, const PrivateNetnsSettings& s, int chann
         send_fd(channel, -1, err.empty() ? "unknown failure" : err);
         _exit(1);
     }
-    send_fd(channel, -1, "");
-    send_fd(channel, made.tap.get(), "tap");
-    send_fd(channel, made.listen4.get(), "listen4");
-    if (s.ipv6) send_fd(channel, made.listen6.get(), "listen6");
+    // One message, so that the daemon, woken by it, never waits for the rest.
+    std::vector<int> fds{made.tap.get(), made.listen4.get()};
+    if (s.ipv6) fds.push_back(made.listen6.get());
+    send_fds(channel, fds, "");
     _exit(0);
 }
 
@@ -241,28 +246,25 @@ bool start_private_netns(const Options& options, const PrivateNetnsSettings& s,
     return true;
 }
 
-bool finish_private_netns(PendingPrivateNetns pending, bool offloads, PrivateNetns* out,
+void let_private_netns_begin(PendingPrivateNetns& pending) {
+    (void)!write(pending.channel.get(), "g", 1);
+}
+
+bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNetns* out,
                           std::string* err) {
-    int channel = pending.channel.get();
-    UniqueFd none;
+    std::vector<UniqueFd> fds;
     std::string message;
-    bool ok = receive_fd(channel, &none, &message) && message.empty();
-    if (!ok) *err = message.empty() ? "the TCP namespace child exited" : message;
-    UniqueFd tap, listen4, listen6;
-    if (ok) {
-        ok = receive_fd(channel, &tap, &message) && receive_fd(channel, &listen4, &message) &&
-             (!pending.ipv6 || receive_fd(channel, &listen6, &message));
-        ok = ok && tap && listen4 && (!pending.ipv6 || listen6);
-        if (!ok) *err = "the TCP namespace child sent too few descriptors";
-    }
-    pending.child.wait();
-    if (!ok) return false;
+    if (!receive_fds(pending.channel.get(), &fds, &message))
+        return fail(err, "the TCP namespace child exited");
+    if (!message.empty()) return fail(err, message);
+    if (fds.size() != (pending.ipv6 ? 3u : 2u))
+        return fail(err, "the TCP namespace child sent too few descriptors");
     unsigned flags = offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
-    if (ioctl(tap.get(), TUNSETOFFLOAD, flags) < 0)
+    if (ioctl(fds[0].get(), TUNSETOFFLOAD, flags) < 0)
         return fail(err, errno_text("cannot set the TCP tap's offloads"));
-    out->tap = std::move(tap);
-    out->listen4 = std::move(listen4);
-    out->listen6 = std::move(listen6);
+    out->tap = std::move(fds[0]);
+    out->listen4 = std::move(fds[1]);
+    if (pending.ipv6) out->listen6 = std::move(fds[2]);
     out->mac = pending.mac;
     for (int fd : {out->tap.get(), out->listen4.get(), out->listen6.get()})
         if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -5,9 +5,13 @@
 // gateway's MAC and addresses, no ARP or neighbour discovery (its frames
 // only ever reach the daemon); "local default dev lo" routes for IPv4 and
 // IPv6 (AnyIP: every address is local) and no route out. It passes back the
-// tap and one listening socket per family, then exits: those descriptors
-// keep the namespace alive, and the namespace ends with the daemon. The
-// daemon sets the tap's offloads once it knows the guest's device.
+// tap and one listening socket per family in one message, then exits: those
+// descriptors keep the namespace alive, and the namespace ends with the
+// daemon. The daemon sets the tap's offloads once it knows the guest's
+// device. Start-up does not wait for the child: the daemon collects its
+// message in the event loop, after ready-fd when the child is the slower
+// (making a network namespace is), and the kernel path holds the guest's
+// first SYNs until then (kernel_tcp.hpp).
 #pragma once
 
 #include <netinet/in.h>
@@ -38,8 +42,8 @@ struct PrivateNetns {
 // The MAC libslirp gives the gateway: 52:55 and the gateway's IPv4 address.
 std::array<uint8_t, 6> gateway_mac(in_addr gateway);
 
-// The child at work: started before the guest's tap is made so that both
-// children run at once (start-up waits for the slower, not for the sum).
+// The child at work: started before the guest's tap is made so that it
+// runs while the daemon makes the tap and starts libslirp.
 struct PendingPrivateNetns {
     UniqueFd channel;
     ChildProcess child;
@@ -51,8 +55,14 @@ struct PendingPrivateNetns {
 bool start_private_netns(const Options& options, const PrivateNetnsSettings& settings,
                          PendingPrivateNetns* out, std::string* err);
 
-// Waits for the child's descriptors. offloads: the tap may hand over TSO
-// segments with partial checksums (the guest's tap takes them too). On
-// failure returns false with *err set to one line.
-bool finish_private_netns(PendingPrivateNetns pending, bool offloads, PrivateNetns* out,
+// The child waits for this before it makes the namespace: the daemon sends
+// it once ready, so that the work does not slow its start-up.
+void let_private_netns_begin(PendingPrivateNetns& pending);
+
+// Collects the child's descriptors once its channel is readable: the child
+// sends one message, so this never waits. offloads: the tap may hand over
+// TSO segments with partial checksums (the guest's tap takes them too). On
+// failure returns false with *err set to one line. Either way the child is
+// then exiting: the channel's end of stream says when it can be reaped.
+bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNetns* out,
                           std::string* err);

@@ -57,8 +57,12 @@ bool adopt_tap_fd(int fd, Tap* tap, std::string* err) {
 
 }  // namespace
 
-bool open_tap(const Options& options, Tap* tap, std::string* err) {
-    if (options.netns_type == NetnsType::TapFd) return adopt_tap_fd(options.tap_fd, tap, err);
+bool open_tap(const Options& options, Tap* tap, std::string* err,
+              const std::function<void()>& meanwhile) {
+    if (options.netns_type == NetnsType::TapFd) {
+        meanwhile();
+        return adopt_tap_fd(options.tap_fd, tap, err);
+    }
     if (options.netns_type == NetnsType::Pid) {
         long pidfd = syscall(SYS_pidfd_open, options.target_pid, 0);
         tap->target_process.reset(static_cast<int>(pidfd));
@@ -77,6 +81,7 @@ bool open_tap(const Options& options, Tap* tap, std::string* err) {
         _exit(ok ? 0 : 1);
     };
     if (!fork_with_channel(body, &parent_end, &child, err)) return false;
+    meanwhile();
     UniqueFd received;
     std::string message;
     receive_fd(parent_end.get(), &received, &message);

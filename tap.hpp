@@ -4,6 +4,7 @@
 // and, once it is here, the tap's virtio-net offloads.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "options.hpp"
@@ -18,8 +19,11 @@ struct Tap {
 };
 
 // Honors --netns-type (pid, path, tapfd), --userns-path and --configure.
-// The fd is non-blocking and close-on-exec.
-bool open_tap(const Options& options, Tap* tap, std::string* err);
+// The fd is non-blocking and close-on-exec. meanwhile runs once, while the
+// tap child works (or first, when there is none): the daemon starts its
+// other child there, so that forking it costs no start-up time.
+bool open_tap(const Options& options, Tap* tap, std::string* err,
+              const std::function<void()>& meanwhile);
 
 // What the tap's virtio-net offloads came to (see vnet.hpp).
 struct TapOffloads {

@@ -130,6 +130,17 @@ start_guest() {
     wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
 }
 
+# limited_guest [PREFIX...]: a guest whose user namespace (unshare -U -r, run
+# through PREFIX) allows the one network namespace the guest is in, so that
+# the daemon's kernel TCP path cannot make its own and falls back.
+limited_guest() {
+    "$@" unshare --user --map-root-user --net sh -c \
+        'echo 1 >/proc/sys/user/max_net_namespaces && ip link set lo up && exec sleep 1000' &
+    GUEST_PID=$!
+    BACKGROUND_PIDS+=($GUEST_PID)
+    wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
+}
+
 guest_has_own_netns() {
     local theirs
     theirs=$(readlink "/proc/$GUEST_PID/ns/net") || return 1

@@ -16,20 +16,13 @@ peer_network
 peer_whoami_server 9000
 http_server 8000
 
-# limited_guest [PREFIX...]: a guest whose user namespace (unshare -U -r, run
-# through PREFIX) allows the one network namespace the guest is in.
-limited_guest() {
-    "$@" unshare --user --map-root-user --net sh -c \
-        'echo 1 >/proc/sys/user/max_net_namespaces && ip link set lo up && exec sleep 1000' &
-    GUEST_PID=$!
-    BACKGROUND_PIDS+=($GUEST_PID)
-    wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
-}
-
 # fell_back SOCKET LABEL: the daemon serving SOCKET logged the fallback once
 # and carries the guest's TCP through libslirp.
 fell_back() {
     local sock=$1 label=$2 lines seen body options
+    # The namespace is made after ready-fd: the line follows it.
+    wait_until 10 grep -q "kernel TCP path unavailable" "$WORK/slirp.log" ||
+        fail "$label: no line about the fallback: $(cat "$WORK/slirp.log")"
     lines=$(grep -c "kernel TCP path unavailable" "$WORK/slirp.log")
     [ "$lines" = 1 ] || fail "$label: $lines lines about the fallback, want one: $(cat "$WORK/slirp.log")"
     grep -q "^slirp4netns: kernel TCP path unavailable (.*); TCP goes through libslirp$" "$WORK/slirp.log" ||

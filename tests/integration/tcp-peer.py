@@ -33,6 +33,12 @@ keepalive PID IDLE INTERVAL COUNT  on the host side: sets the TCP keepalive
 options HOST PORT      in the guest: connects and prints the TCP options the
                        handshake agreed on (of "sack", "timestamps",
                        "wscale"), or "none"
+early HOST PORT DEV MAC  in the guest, started before the daemon: prints
+                       "waiting", waits for DEV, makes MAC HOST's neighbour
+                       (no ARP to wait for), then connects as soon as a
+                       route allows, so that the SYN waits in the tap for
+                       the daemon; prints the options as above and
+                       "syn-retransmits=N" (the guest's TCPSynRetrans)
 """
 import ctypes
 import errno
@@ -40,6 +46,7 @@ import hashlib
 import os
 import random
 import socket
+import subprocess
 import struct
 import sys
 import threading
@@ -276,13 +283,53 @@ def keepalive(pid, idle, interval, count):
     print("%d: %s" % (len(found), " ".join(sorted(set(found)))))
 
 
-def options(host, port):
-    c = connect(host, port, 10)
+def agreed_options(c):
     # struct tcp_info: tcpi_options is its sixth byte (TCPI_OPT_* bits).
     bits = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[5]
     names = [n for bit, n in ((2, "sack"), (1, "timestamps"), (4, "wscale")) if bits & bit]
-    print(" ".join(names) or "none")
+    return " ".join(names) or "none"
+
+
+def options(host, port):
+    c = connect(host, port, 10)
+    print(agreed_options(c))
     c.close()
+
+
+def syn_retransmits():
+    with open("/proc/net/netstat") as f:
+        head, values = [line.split() for line in f if line.startswith("TcpExt:")][:2]
+    return int(values[head.index("TCPSynRetrans")])
+
+
+def early(host, port, dev, mac):
+    print("waiting", flush=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.if_nametoindex(dev)  # this namespace's (unlike /sys, mounted elsewhere)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"{dev} never appeared")
+            time.sleep(0.0002)
+    subprocess.run(["ip", "neigh", "replace", host, "lladdr", mac, "dev", dev, "nud", "permanent"],
+                   check=True)
+    while True:
+        s = socket.socket()
+        s.settimeout(10)
+        try:
+            s.connect((host, port))
+            break
+        except OSError as e:
+            if e.errno not in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+                raise
+        s.close()
+        if time.monotonic() > deadline:
+            sys.exit(f"no route to {host} on {dev}")
+        time.sleep(0.0002)
+    print(agreed_options(s), f"syn-retransmits={syn_retransmits()}")
+    s.close()
 
 
 if __name__ == "__main__":
@@ -302,3 +349,5 @@ if __name__ == "__main__":
         keepalive(*(int(a) for a in sys.argv[2:6]))
     elif cmd == "options":
         options(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "early":
+        early(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
