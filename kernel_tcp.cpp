@@ -75,6 +75,20 @@ bool accepted_key(int fd, FlowKey* key) {
     return false;
 }
 
+// A held SYN as stored: the guest's header, then the frame.
+struct HeldSyn {
+    VnetHeader header;
+    uint8_t* frame;
+    size_t len;
+};
+HeldSyn view_syn(std::vector<uint8_t>& stored) {
+    HeldSyn h{};
+    std::memcpy(&h.header, stored.data(), sizeof h.header);
+    h.frame = stored.data() + sizeof h.header;
+    h.len = stored.size() - sizeof h.header;
+    return h;
+}
+
 }  // namespace
 
 KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest)
@@ -104,9 +118,8 @@ void KernelTcpPath::give_up(const SynReturn& give_back) {
         std::vector<uint8_t> syn = std::move(conns_[id].syn);
         drop(id);
         if (syn.size() <= sizeof(VnetHeader)) continue;
-        VnetHeader header;
-        std::memcpy(&header, syn.data(), sizeof header);
-        give_back(header, syn.data() + sizeof header, syn.size() - sizeof header);
+        HeldSyn held = view_syn(syn);
+        give_back(held.header, held.frame, held.len);
     }
     awaiting_netns_.clear();
 }
@@ -237,12 +250,9 @@ void KernelTcpPath::connect_done(uint64_t id) {
     pending_--;
     int err = socket_error(c.host.get());
     FlowTable::Flow* flow = flows_.find(c.key);
-    VnetHeader header;
-    std::memcpy(&header, c.syn.data(), sizeof header);
-    uint8_t* frame = c.syn.data() + sizeof header;
-    size_t len = c.syn.size() - sizeof header;
+    HeldSyn syn = view_syn(c.syn);
     TcpFrame t;
-    if (!flow || !parse_tcp_frame(frame, len, &t)) {
+    if (!flow || !parse_tcp_frame(syn.frame, syn.len, &t)) {
         drop(id);
         return;
     }
@@ -253,7 +263,7 @@ void KernelTcpPath::connect_done(uint64_t id) {
         if (err == ECONNREFUSED) {
             stats_.refused++;
             uint8_t reset[kResetFrameSize];
-            size_t n = build_reset(frame, t, reset);
+            size_t n = build_reset(syn.frame, t, reset);
             to_guest_(VnetHeader{}, reset, n);
         } else {
             stats_.failed++;
@@ -275,17 +285,14 @@ void KernelTcpPath::send_syn(uint64_t id) {
     if (it == conns_.end()) return;
     Connection& c = it->second;
     FlowTable::Flow* flow = flows_.find(c.key);
-    VnetHeader header;
-    std::memcpy(&header, c.syn.data(), sizeof header);
-    uint8_t* frame = c.syn.data() + sizeof header;
-    size_t len = c.syn.size() - sizeof header;
+    HeldSyn syn = view_syn(c.syn);
     TcpFrame t;
-    if (!flow || flow->id != id || !parse_tcp_frame(frame, len, &t)) {
+    if (!flow || flow->id != id || !parse_tcp_frame(syn.frame, syn.len, &t)) {
         drop(id);
         return;
     }
     flow->state = FlowTable::State::Open;
-    to_private(header, frame, len, t, *flow);
+    to_private(syn.header, syn.frame, syn.len, t, *flow);
     std::vector<uint8_t>().swap(c.syn);
 }
 
