@@ -7,9 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v rootlesskit >/dev/null || skip "rootlesskit is not installed (make deps)"
-ensure_test_user
-world_usable_tun
-private_resolv_conf
+rootless_client_host
 logging_wrapper "$WORK/slirp-wrapper"
 http_server 8000
 

@@ -8,9 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v rootlesskit >/dev/null || skip "rootlesskit is not installed (make deps)"
-ensure_test_user
-world_usable_tun
-private_resolv_conf
+rootless_client_host
 logging_wrapper "$WORK/slirp-wrapper"
 # What the daemon says (rootlesskit does not show it).
 sed -i "s|^exec .*|& 2>>$WORK/slirp.stderr|" "$WORK/slirp-wrapper"
