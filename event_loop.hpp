@@ -9,6 +9,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/epoll.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -108,6 +109,7 @@ class EventLoop {
     void dispatch_always_ready();
     bool epoll_update(int op, int fd, short events, uint32_t generation);
     int wait_for_events(int timeout_ms);
+    int wait_once(int timeout_ms);
 
     Clock clock_;
     UniqueFd epoll_;
@@ -117,6 +119,9 @@ class EventLoop {
     uint32_t generation_ = 0;
     std::vector<Timer> timers_;
     std::vector<pollfd> fds_;
+    static constexpr int kReadyPerCycle = 256;  // more wait for the next cycle
+    epoll_event ready_[kReadyPerCycle];
+    int fetched_ = -1;  // events in ready_ fetched by the wait, -1 = none
     CycleSource* source_ = nullptr;
     unsigned busy_poll_us_ = 0;
     bool prompt_now_ = false;     // expect_prompt_events() during this cycle
