@@ -104,7 +104,11 @@ KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_
 void KernelTcpPath::attach(PrivateNetns netns) {
     netns_ = std::move(netns);
     attached_ = true;
-    loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(); });
+    loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); });
+    // A reply just spliced into the private kernel left it as one segment
+    // within that splice: to the guest now, and without the read that
+    // would find the tap empty (anything more waits for the loop).
+    relay_.on_small_move_to_guest([this] { on_private_tap(1); });
     for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
         if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
     add_reserve(netns_.tap.get());
@@ -305,12 +309,17 @@ void KernelTcpPath::send_syn(uint64_t id) {
     bool gone = flows_.note_flags(key_from_guest(t), flow, t.flags, true, loop_.clock_ms());
     iovec iov[2] = {{const_cast<VnetHeader*>(&header), sizeof header}, {frame, len}};
     // A full queue costs a retransmission, as on any link.
-    (void)!writev(netns_.tap.get(), iov, 2);
+    bool written = writev(netns_.tap.get(), iov, 2) >= 0;
+    // The private kernel has queued a request's bytes on the accepted
+    // socket within that write: relayed now, not a loop cycle later.
+    if (written && t.payload > 0 && t.payload <= EventLoop::kLargestPromptMessage)
+        if (auto it = conns_.find(id); it != conns_.end() && it->second.relay)
+            relay_.relay_from_guest_now(it->second.relay);
     if (gone) drop(id);
 }
 
-[[gnu::hot]] void KernelTcpPath::on_private_tap() {
-    for (int i = 0; i < kFramesPerWakeup; i++) {
+[[gnu::hot]] void KernelTcpPath::on_private_tap(int budget) {
+    for (int i = 0; i < budget; i++) {
         ssize_t n = read(netns_.tap.get(), buffer_.get(), kBufferSize);
         if (n < 0) return;  // EAGAIN; the tap cannot close while we hold it
         if (static_cast<size_t>(n) <= sizeof(VnetHeader)) continue;

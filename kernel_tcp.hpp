@@ -120,7 +120,7 @@ class KernelTcpPath {
     void send_syn(uint64_t id);
     void to_private(const VnetHeader& header, uint8_t* frame, size_t len, const TcpFrame& t,
                     FlowTable::Flow& flow);
-    void on_private_tap();
+    void on_private_tap(int budget);
     void on_listener(int fd);
     void drop(uint64_t id);
     void flow_gone(uint64_t id);

@@ -303,7 +303,30 @@ SpliceForwarder::Pump SpliceForwarder::pump(int from, int to, Direction& d, uint
     return Pump::Ok;
 }
 
+void SpliceForwarder::relay_from_guest_now(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    const Conn& c = *it->second;
+    if (!c.connected || !c.guest_watched || !(c.guest_events & POLLIN)) return;
+    uint64_t sent = bytes_from_guest_;
+    conn_event(id, false, POLLIN);
+    // A host peer on this CPU has often answered within our splice (it ran
+    // as soon as it was woken): its answer goes on in the same turn.
+    it = conns_.find(id);
+    if (it == conns_.end() || bytes_from_guest_ == sent) return;
+    const Conn& after = *it->second;
+    if (after.host_watched && (after.host_events & POLLIN)) conn_event(id, true, POLLIN);
+}
+
 void SpliceForwarder::conn_event(uint64_t id, bool on_host, short revents) {
+    uint64_t before = bytes_to_guest_;
+    handle_conn_event(id, on_host, revents);
+    uint64_t moved = bytes_to_guest_ - before;
+    if (moved > 0 && moved <= EventLoop::kLargestPromptMessage && small_move_to_guest_)
+        small_move_to_guest_();
+}
+
+void SpliceForwarder::handle_conn_event(uint64_t id, bool on_host, short revents) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     Conn& c = *it->second;

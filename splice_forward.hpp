@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,6 +69,20 @@ class SpliceForwarder {
     // Returns the connection's id.
     uint64_t join(UniqueFd host, UniqueFd guest);
     bool is_open(uint64_t id) const { return conns_.count(id) > 0; }
+    // Relays what the guest side of a joined connection holds now, as if
+    // the loop had reported it readable: the kernel TCP path, having just
+    // written a small request into the private kernel (which queued it on
+    // the socket within that write), saves the loop cycle that would only
+    // report it. Nothing happens while the connection waits for its host
+    // side to drain (backpressure), as with the loop's own events.
+    void relay_from_guest_now(uint64_t id);
+    // Called after an event moved a few bytes (request/response traffic,
+    // up to EventLoop::kLargestPromptMessage) into a guest side: its
+    // kernel has sent them on within the splice, and the kernel TCP path
+    // passes them to the guest at once rather than a loop cycle later.
+    void on_small_move_to_guest(std::function<void()> handler) {
+        small_move_to_guest_ = std::move(handler);
+    }
 
     size_t tcp_connections() const { return conns_.size(); }
     // Bytes moved by TCP connections, host -> guest and guest -> host.
@@ -125,6 +140,7 @@ class SpliceForwarder {
     void connect_guest(uint64_t id);
     void guest_opened(uint64_t id, UniqueFd guest, int error_number);
     void conn_event(uint64_t id, bool on_host, short revents);
+    void handle_conn_event(uint64_t id, bool on_host, short revents);
     Pump pump(int from, int to, Direction& d, uint64_t& moved);
     void update_watches(uint64_t id, Conn& c);
     void close_conn(uint64_t id, int reset_fd);
@@ -157,6 +173,7 @@ class SpliceForwarder {
     std::vector<Pipe> spare_pipes_;
     EventLoop::TimerId idle_timer_ = 0;
     uint64_t bytes_to_guest_ = 0, bytes_from_guest_ = 0;
+    std::function<void()> small_move_to_guest_;
     std::vector<uint8_t> udp_buffers_;
     bool shows_clients_ = false;
     in_addr gateway_{};

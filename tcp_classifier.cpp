@@ -47,6 +47,7 @@ bool parse_tcp_frame(const uint8_t* f, size_t len, TcpFrame* out) {
     t.family = v.v6 ? AF_INET6 : AF_INET;
     t.ip = v.ip;
     t.tcp = v.tcp;
+    t.payload = v.tcp_len - v.tcp_header;
     const uint8_t* ip = f + v.ip;
     if (v.v6) {
         std::memcpy(t.src.data(), ip + 8, 16);

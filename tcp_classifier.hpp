@@ -40,6 +40,7 @@ struct TcpFrame {
     uint32_t seq = 0;
     std::array<uint8_t, 16> src{}, dst{};  // the first 4 bytes for IPv4
     uint16_t sport = 0, dport = 0;
+    size_t payload = 0;  // bytes after the TCP header, by the IP length (not padding)
     bool syn_only() const { return (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn; }
 };
 

@@ -123,10 +123,20 @@ void test_parse(void**) {
     assert_int_equal(t.dport, 80);
     assert_int_equal(t.seq, 0x12345678);
     assert_true(t.syn_only());
+    assert_int_equal(t.payload, 0);
+    // The payload is what the IP length says, not what pads the frame.
+    Frame data = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpAck, 64);
+    assert_true(parse_tcp_frame(data.data(), data.size(), &t));
+    assert_int_equal(t.payload, 64);
+    Frame padded = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpAck);
+    padded.resize(60);  // an Ethernet minimum
+    assert_true(parse_tcp_frame(padded.data(), padded.size(), &t));
+    assert_int_equal(t.payload, 0);
     Frame g = ipv6_tcp("fd00::100", "2001:db8::1", 40000, 443, kTcpSyn | kTcpAck);
     assert_true(parse_tcp_frame(g.data(), g.size(), &t));
     assert_int_equal(t.family, AF_INET6);
     assert_int_equal(t.tcp, 54);
+    assert_int_equal(t.payload, 0);
     assert_false(t.syn_only());
     // Truncated, a fragment, UDP, ARP: not TCP segments the path could take.
     assert_false(parse_tcp_frame(f.data(), 50, &t));
