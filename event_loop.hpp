@@ -4,8 +4,8 @@
 // dispatching cost O(1) each however many connections there are; one-shot
 // timers; and one "cycle source" whose descriptors are listed anew every
 // cycle (libslirp's sockets, which only speak poll()). One poll() waits on
-// the epoll fd and the cycle source's set together. Nothing in the program
-// blocks outside that poll().
+// the epoll fd and the cycle source's set together, or epoll_wait() alone
+// when that set is empty. Nothing in the program blocks outside that wait.
 #pragma once
 
 #include <poll.h>

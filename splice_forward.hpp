@@ -73,8 +73,10 @@ class SpliceForwarder {
     // the loop had reported it readable: the kernel TCP path, having just
     // written a small request into the private kernel (which queued it on
     // the socket within that write), saves the loop cycle that would only
-    // report it. Nothing happens while the connection waits for its host
-    // side to drain (backpressure), as with the loop's own events.
+    // report it. When that sent bytes, the host side is tried in the same
+    // turn: a host peer on this CPU has usually answered within our splice.
+    // Nothing happens while the connection waits for its host side to
+    // drain (backpressure), as with the loop's own events.
     void relay_from_guest_now(uint64_t id);
     // Called after an event moved a few bytes (request/response traffic,
     // up to EventLoop::kLargestPromptMessage) into a guest side: its
