@@ -208,14 +208,14 @@ class Daemon {
             stats_.kernel_tcp = false;
             stats_.refresh = nullptr;
         }
-        // Start-up is over only now: what it ran here goes back too.
-        release_startup_pages();
         // The child exits once its message is sent; its end of the channel
         // closes as it does, and then waiting for it is brief.
         loop_.watch(channel, POLLIN, [this](short) {
             loop_.unwatch(pending_netns_->channel.get());
             pending_netns_->child.wait();
             pending_netns_.reset();
+            // Start-up is over only now: what it ran here goes back too.
+            release_startup_pages();
         });
     }
 

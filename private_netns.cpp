@@ -21,6 +21,7 @@
 #include "child_process.hpp"
 #include "error.hpp"
 #include "fd_passing.hpp"
+#include "files.hpp"
 #include "namespaces.hpp"
 #include "rtnetlink.hpp"
 #include "tcp_classifier.hpp"
@@ -117,6 +118,10 @@ bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
         *err = errno_text("cannot set the TCP tap's netmask");
         return false;
     }
+    // No router answers here, and soliciting one would only wake the daemon
+    // for frames it drops (and keep the code that drops them resident). A
+    // kernel without IPv6 has no such file: nothing to quiet then.
+    write_file(std::string("/proc/sys/net/ipv6/conf/") + kTapName + "/router_solicitations", "0");
     // NOARP: the kernel addresses every frame to the tap's own MAC and never
     // asks for neighbours (nor runs duplicate address detection); the daemon
     // puts in the guest's MAC.
