@@ -102,11 +102,23 @@ class Daemon {
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
-        auto fork_private_netns = [this] { start_private_netns_child(); };
+        const bool kernel_tcp = options_.tcp_path == TcpPath::Kernel;
+        const PrivateNetnsSettings netns_settings = private_netns_settings();
         UniqueFd device;
         if (options_.target_type == TargetType::Netns) {
             Tap tap;
-            if (!open_tap(options_, &tap, error, fork_private_netns)) return false;
+            TapChildSequel sequel;
+            sequel.body = [&netns_settings](int channel) {
+                make_private_netns_here(netns_settings, channel);
+            };
+            if (!open_tap(options_, &tap, error, kernel_tcp ? &sequel : nullptr)) return false;
+            if (sequel.child.pid() > 0) {
+                pending_netns_ = std::make_unique<PendingPrivateNetns>();
+                adopt_private_netns_child(netns_settings, std::move(sequel.channel),
+                                          std::move(sequel.child), pending_netns_.get());
+            } else if (kernel_tcp) {
+                start_private_netns_child(netns_settings);
+            }
             device = std::move(tap.fd);
             target_process_ = std::move(tap.target_process);
             unsigned mtu = static_cast<unsigned>(settings.config.if_mtu);
@@ -114,7 +126,7 @@ class Daemon {
             settings.config.if_mtu = static_cast<int>(mtu);
             settings.config.if_mru = static_cast<int>(mtu);
         } else {
-            fork_private_netns();
+            if (kernel_tcp) start_private_netns_child(netns_settings);
             if (!BessListener::listen(options_.target, &bess_, error)) return false;
         }
         if (!path_.start(settings.config, error)) return false;
@@ -137,11 +149,7 @@ class Daemon {
         return true;
     }
 
-    // Forked while the tap child works; the child waits until the daemon is
-    // ready (private_netns.hpp). Without it everything goes through
-    // libslirp, as with --tcp-path=slirp.
-    void start_private_netns_child() {
-        if (options_.tcp_path != TcpPath::Kernel) return;
+    PrivateNetnsSettings private_netns_settings() const {
         const Network& n = options_.network;
         PrivateNetnsSettings s;
         s.mtu = options_.mtu;
@@ -150,6 +158,13 @@ class Daemon {
         s.prefix = n.prefix;
         s.ipv6 = options_.enable_ipv6;
         s.gateway6 = default_network6().gateway;
+        return s;
+    }
+
+    // With no tap child to make it (a tap FD, BESS), a child of its own; it
+    // waits until the daemon is ready (private_netns.hpp). Without it
+    // everything goes through libslirp, as with --tcp-path=slirp.
+    void start_private_netns_child(const PrivateNetnsSettings& s) {
         std::string why;
         pending_netns_ = std::make_unique<PendingPrivateNetns>();
         if (!start_private_netns(options_, s, pending_netns_.get(), &why)) {

@@ -195,15 +195,17 @@ UniqueFd listen_on(int family, std::string* err) {
 }
 
 // Everything the child does. The first message carries "" or the error.
-void child_main(const Options& options, const PrivateNetnsSettings& s, int channel) {
+// In the target's user namespace already: waits for the daemon's word, makes
+// the namespace, sends its descriptors and exits.
+[[noreturn]] void make_namespace_and_exit(const PrivateNetnsSettings& s, int channel,
+                                          std::string err) {
     // Making a network namespace takes about a millisecond of CPU: wait
     // until the daemon is ready rather than compete with its start-up.
     char go;
     if (read(channel, &go, 1) != 1) _exit(1);
-    std::string err;
     PrivateNetns made;
     UniqueFd sock;
-    bool ok = enter_user_namespace(options, &err);
+    bool ok = err.empty();
     if (ok && unshare(CLONE_NEWNET) < 0) {
         err = errno_text("cannot create the TCP network namespace");
         ok = false;
@@ -244,11 +246,27 @@ std::array<uint8_t, 6> gateway_mac(in_addr gateway) {
 
 bool start_private_netns(const Options& options, const PrivateNetnsSettings& s,
                          PendingPrivateNetns* out, std::string* err) {
-    auto body = [&](UniqueFd theirs) { child_main(options, s, theirs.get()); };
+    auto body = [&](UniqueFd theirs) {
+        std::string why;
+        enter_user_namespace(options, &why);
+        make_namespace_and_exit(s, theirs.get(), why);
+    };
     if (!fork_with_channel(body, &out->channel, &out->child, err)) return false;
     out->ipv6 = s.ipv6;
     out->mac = s.mac;
     return true;
+}
+
+void make_private_netns_here(const PrivateNetnsSettings& s, int channel) {
+    make_namespace_and_exit(s, channel, "");
+}
+
+void adopt_private_netns_child(const PrivateNetnsSettings& s, UniqueFd channel, ChildProcess child,
+                               PendingPrivateNetns* out) {
+    out->channel = std::move(channel);
+    out->child = std::move(child);
+    out->ipv6 = s.ipv6;
+    out->mac = s.mac;
 }
 
 void let_private_netns_begin(PendingPrivateNetns& pending) {

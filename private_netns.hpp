@@ -1,8 +1,10 @@
 // private_netns.hpp owns making the kernel TCP path's own network namespace
 // (see kernel_tcp.hpp). A short-lived child, in the target's user namespace
 // (or one of its own for a tap FD or a BESS target), unshares a network
-// namespace and sets it up: lo up; a tap with virtio-net headers, the
-// gateway's MAC and addresses, no ARP or neighbour discovery (its frames
+// namespace and sets it up. That child is the tap child itself, once the
+// guest's tap is sent (one fork fewer in start-up), or, with no tap child,
+// one of its own. The namespace has: lo up; a tap with virtio-net headers,
+// the gateway's MAC and addresses, no ARP or neighbour discovery (its frames
 // only ever reach the daemon); "local default dev lo" routes for IPv4 and
 // IPv6 (AnyIP: every address is local) and no route out. It passes back the
 // tap and one listening socket per family in one message, then exits: those
@@ -42,8 +44,7 @@ struct PrivateNetns {
 // The MAC libslirp gives the gateway: 52:55 and the gateway's IPv4 address.
 std::array<uint8_t, 6> gateway_mac(in_addr gateway);
 
-// The child at work: started before the guest's tap is made so that it
-// runs while the daemon makes the tap and starts libslirp.
+// The child at work, waiting for the daemon's word.
 struct PendingPrivateNetns {
     UniqueFd channel;
     ChildProcess child;
@@ -51,9 +52,20 @@ struct PendingPrivateNetns {
     std::array<uint8_t, 6> mac{};
 };
 
-// Starts the child. On failure returns false with *err set to one line.
+// Starts a child of its own (no tap child to ask). On failure returns
+// false with *err set to one line.
 bool start_private_netns(const Options& options, const PrivateNetnsSettings& settings,
                          PendingPrivateNetns* out, std::string* err);
+
+// For the tap child, after it sent the tap: makes the namespace (once the
+// daemon says so) in the target's user namespace it is already in, sends
+// the descriptors on channel and exits.
+[[noreturn]] void make_private_netns_here(const PrivateNetnsSettings& settings, int channel);
+
+// The daemon's side of that: the tap child and its channel become the
+// pending namespace.
+void adopt_private_netns_child(const PrivateNetnsSettings& settings, UniqueFd channel,
+                               ChildProcess child, PendingPrivateNetns* out);
 
 // The child waits for this before it makes the namespace: the daemon sends
 // it once ready, so that the work does not slow its start-up.

@@ -57,12 +57,8 @@ bool adopt_tap_fd(int fd, Tap* tap, std::string* err) {
 
 }  // namespace
 
-bool open_tap(const Options& options, Tap* tap, std::string* err,
-              const std::function<void()>& meanwhile) {
-    if (options.netns_type == NetnsType::TapFd) {
-        meanwhile();
-        return adopt_tap_fd(options.tap_fd, tap, err);
-    }
+bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel* sequel) {
+    if (options.netns_type == NetnsType::TapFd) return adopt_tap_fd(options.tap_fd, tap, err);
     if (options.netns_type == NetnsType::Pid) {
         long pidfd = syscall(SYS_pidfd_open, options.target_pid, 0);
         tap->target_process.reset(static_cast<int>(pidfd));
@@ -78,16 +74,24 @@ bool open_tap(const Options& options, Tap* tap, std::string* err,
         UniqueFd created;
         bool ok = child_create_tap(options, ns, &created, &error);
         send_fd(child_end.get(), created.get(), error);
-        _exit(ok ? 0 : 1);
+        if (!ok || !sequel) _exit(ok ? 0 : 1);
+        created.reset();
+        sequel->body(child_end.get());
     };
     if (!fork_with_channel(body, &parent_end, &child, err)) return false;
-    meanwhile();
     UniqueFd received;
     std::string message;
     receive_fd(parent_end.get(), &received, &message);
-    child.wait();
-    if (!received)
+    if (!received) {
+        child.wait();
         return fail(err, message.empty() ? "the namespace child exited without a tap fd" : message);
+    }
+    if (sequel) {
+        sequel->channel = std::move(parent_end);
+        sequel->child = std::move(child);
+    } else {
+        child.wait();
+    }
     fcntl(received.get(), F_SETFL, O_NONBLOCK | O_RDWR);
     tap->fd = std::move(received);
     return true;

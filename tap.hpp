@@ -1,12 +1,14 @@
 // tap.hpp owns the tap device: a short-lived child joins the target's user
 // and network namespaces, creates the tap (and configures it with -c), and
 // hands the fd back to the daemon, which never leaves the host namespace;
-// and, once it is here, the tap's virtio-net offloads.
+// with a sequel, the child then goes on to other work in those namespaces.
+// And, once the tap is here, its virtio-net offloads.
 #pragma once
 
 #include <functional>
 #include <string>
 
+#include "child_process.hpp"
 #include "options.hpp"
 #include "unique_fd.hpp"
 
@@ -18,12 +20,19 @@ struct Tap {
     UniqueFd target_process;
 };
 
+// More work for the tap child once the tap is sent, in the namespaces it
+// joined: body runs there with the child's end of the channel and must not
+// return. The daemon then keeps the child and its end of the channel here,
+// instead of reaping the child.
+struct TapChildSequel {
+    std::function<void(int channel)> body;
+    UniqueFd channel;
+    ChildProcess child;  // running body once open_tap returns; none with a tap FD
+};
+
 // Honors --netns-type (pid, path, tapfd), --userns-path and --configure.
-// The fd is non-blocking and close-on-exec. meanwhile runs once, while the
-// tap child works (or first, when there is none): the daemon starts its
-// other child there, so that forking it costs no start-up time.
-bool open_tap(const Options& options, Tap* tap, std::string* err,
-              const std::function<void()>& meanwhile);
+// The fd is non-blocking and close-on-exec. sequel may be null.
+bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel* sequel);
 
 // What the tap's virtio-net offloads came to (see vnet.hpp).
 struct TapOffloads {
