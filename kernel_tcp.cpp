@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "error.hpp"
+#include "wire.hpp"
 
 namespace {
 
@@ -302,12 +303,24 @@ void KernelTcpPath::send_syn(uint64_t id) {
 
 [[gnu::hot]] void KernelTcpPath::to_private(const VnetHeader& header, uint8_t* frame, size_t len,
                                             const TcpFrame& t, FlowTable::Flow& flow) {
+    VnetHeader to_tap = header;
     bool partial = header.flags & kVnetNeedsCsum;
     set_tcp_port(frame, t, false, kKernelListenPort, !partial);
+    // A guest without checksum offload (MTU 65520) checksummed each segment
+    // as it copied it in; the private kernel would check it again, a pass
+    // over every byte in this process (5 % of its CPU netns->host). Marked
+    // as a partial checksum, the segment is taken as it is, as one from a
+    // local socket is: between the guest's kernel and this one there is
+    // nothing that could corrupt it.
+    if (!partial) {
+        to_tap.flags |= kVnetNeedsCsum;
+        to_tap.csum_start = static_cast<uint16_t>(t.tcp);
+        to_tap.csum_offset = kTcpChecksumOffset;
+    }
     std::memcpy(frame, netns_.mac.data(), 6);
     uint64_t id = flow.id;
     bool gone = flows_.note_flags(key_from_guest(t), flow, t.flags, true, loop_.clock_ms());
-    iovec iov[2] = {{const_cast<VnetHeader*>(&header), sizeof header}, {frame, len}};
+    iovec iov[2] = {{&to_tap, sizeof to_tap}, {frame, len}};
     // A full queue costs a retransmission, as on any link.
     bool written = writev(netns_.tap.get(), iov, 2) >= 0;
     // The private kernel has queued a request's bytes on the accepted

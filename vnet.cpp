@@ -74,7 +74,7 @@ constexpr uint8_t kTcpSyn = 0x02;
     if (!fits && headers >= mtu) return out;
     out.header.flags = kVnetNeedsCsum;
     out.header.csum_start = static_cast<uint16_t>(v.tcp);
-    out.header.csum_offset = 16;
+    out.header.csum_offset = kTcpChecksumOffset;
     out.check_offset = v.tcp + 16;
     out.partial_check = checksum_fold(pseudo_header_sum(frame, v));
     if (fits) {

@@ -23,6 +23,7 @@ constexpr size_t kEthHeader = 14;
 constexpr uint16_t kEthIpv4 = 0x0800;
 constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint8_t kProtoTcp = 6;
+constexpr uint16_t kTcpChecksumOffset = 16;  // within the TCP header
 
 // Where the TCP header of a plain (unfragmented, no extension header) IPv4 or
 // IPv6 TCP packet starts; 0 if the frame is anything else.
