@@ -4,12 +4,14 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "error.hpp"
@@ -90,7 +92,18 @@ HeldSyn view_syn(std::vector<uint8_t>& stored) {
     return h;
 }
 
+uint8_t* map_buffer() {
+    void* p =
+        mmap(nullptr, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<uint8_t*>(p);
+}
+
 }  // namespace
+
+void KernelTcpPath::Unmap::operator()(uint8_t* p) const {
+    munmap(p, kBufferSize);
+}
 
 KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest)
     : loop_(loop),
@@ -98,7 +111,7 @@ KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_
       to_guest_(std::move(to_guest)),
       flows_(settings.max_flows),
       relay_(loop),
-      buffer_(std::make_unique_for_overwrite<uint8_t[]>(kBufferSize)) {
+      buffer_(map_buffer()) {
     sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
 }
 

@@ -144,5 +144,10 @@ class KernelTcpPath {
     std::vector<UniqueFd> accept_reserve_;
     KernelTcpCounters stats_;
     EventLoop::TimerId sweep_timer_ = 0;
-    std::unique_ptr<uint8_t[]> buffer_;
+    // Mapped rather than allocated: 64 KiB from the heap would move
+    // libslirp's later allocations onto pages the slirp path never touches.
+    struct Unmap {
+        void operator()(uint8_t* p) const;
+    };
+    std::unique_ptr<uint8_t[], Unmap> buffer_;
 };
