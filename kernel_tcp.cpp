@@ -364,10 +364,12 @@ void KernelTcpPath::send_syn(uint64_t id) {
         uint64_t id = flow->id;
         bool gone = flows_.note_flags(key, *flow, t.flags, false, loop_.clock_ms());
         to_guest_(header, frame, len);
-        // A reply on its way: the guest's next frame is likely prompt. Not
-        // for a bare ACK: while the guest sends bulk data every frame back
-        // is one, and spinning then only holds the CPU its sender wants.
-        if (t.payload > 0 && len <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
+        // A reply or a SYN-ACK on its way: the guest's next frame is likely
+        // prompt. Not for a bare ACK: while the guest sends bulk data every
+        // frame back is one, and spinning then only holds the CPU its sender
+        // wants.
+        bool answer = t.payload > 0 || (t.flags & kTcpSyn);
+        if (answer && len <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
         if (gone) drop(id);
     }
 }
