@@ -194,9 +194,9 @@ UniqueFd listen_on(int family, std::string* err) {
     return fd;
 }
 
-// Everything the child does. The first message carries "" or the error.
-// In the target's user namespace already: waits for the daemon's word, makes
-// the namespace, sends its descriptors and exits.
+// Everything the child does once in the target's user namespace (err: why
+// it could not get there): waits for the daemon's word, makes the namespace,
+// sends its descriptors and exits. The message carries "" or the error.
 [[noreturn]] void make_namespace_and_exit(const PrivateNetnsSettings& s, int channel,
                                           std::string err) {
     // Making a network namespace takes about a millisecond of CPU: wait
