@@ -44,31 +44,11 @@ for i in range(int(sys.argv[1])):
     time.sleep(0.05)
 print(done)
 PY
-cat >"$WORK/sink.py" <<'PY'
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 11112))
-s.listen(8)
-while True:
-    c = s.accept()[0]
-    while c.recv(1 << 20):
-        pass
-    c.close()
-PY
-cat >"$WORK/upload.py" <<'PY'
-import socket, sys
-s = socket.create_connection(("10.0.2.2", 11112), timeout=30)
-chunk = b"x" * (1 << 20)
-for _ in range(int(sys.argv[1])):
-    s.sendall(chunk)
-s.close()
-print("sent")
-PY
+PEER=$TESTS_DIR/integration/tcp-peer.py
 background python3 "$WORK/echo.py"
-background python3 "$WORK/sink.py"
+background python3 "$PEER" server 11112
 wait_until 10 port_is_listening 11111 || fail "echo server did not start"
-wait_until 10 port_is_listening 11112 || fail "sink did not start"
+wait_until 10 port_is_listening 11112 || fail "upload server did not start"
 
 # spins FLAGS...: the exchanges under a daemon started with FLAGS; sets SPINS
 # to the number of waits it made with timeout 0 that found nothing.
@@ -103,10 +83,10 @@ bulk_waits() {
     # Counting once perf holds its events.
     wait_until 10 sh -c "ls -l /proc/$counter/fd 2>/dev/null | grep -q 'perf_event'" ||
         fail "perf stat did not start"
-    sent=$(in_guest python3 "$WORK/upload.py" 256 2>&1)
+    sent=$(in_guest python3 "$PEER" client 10.0.2.2 11112 upload $((256 << 20)) 2>&1)
     kill -INT "$counter"
     wait "$counter"
-    [ "$sent" = sent ] || fail "the upload failed: $sent"
+    [ "$sent" = ok ] || fail "the upload failed: $sent"
     assert_kernel_tcp "$WORK/api.sock"
     WAITS=$(awk -F, '/sys_enter_epoll_wait/ { print $1 }' "$WORK/perf")
     READS=$(awk -F, '/sys_enter_read/ { print $1 }' "$WORK/perf")
