@@ -1,9 +1,11 @@
 #!/bin/bash
-# bench/ab.sh: a quick interleaved A/B of a few throughput figures, for
+# bench/ab.sh: a quick interleaved A/B of a few throughput or latency figures, for
 # deciding whether one change moves a ratio before running all of `make
 # bench`. Hermetic like the tests (tests/lib.sh's host namespace).
 #   bench/ab.sh NAME=BINARY... [-- FIGURE...]
-# FIGURE is out_MTU or in_MTU (default: out_65520 in_65520). Each round runs
+# FIGURE is out_MTU or in_MTU (iperf3 netns->host or host->netns: Gbit/s and
+# CPU seconds per GB) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
+# in us); the default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
 # prints per-figure medians of Gbit/s and CPU seconds per GB, the idle RSS,
 # and each candidate's ratio to the first one.
@@ -29,21 +31,46 @@ done
 FIGURES=("$@")
 [ ${#FIGURES[@]} -gt 0 ] || FIGURES=(out_65520 in_65520)
 for f in "${FIGURES[@]}"; do
-    [[ $f =~ ^(out|in)_[0-9]+$ ]] || fail "figure '$f' is not out_MTU or in_MTU"
+    [[ $f =~ ^(out|in|lat)_[0-9]+$ ]] || fail "figure '$f' is not out_MTU, in_MTU or lat_MTU"
 done
 SAMPLES=$WORK/ab.tsv
 : >"$SAMPLES"
 
 background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
+background sockperf server --tcp -i 127.0.0.1 -p 11111 >/dev/null 2>&1
 wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
+wait_until 10 port_is_listening 11111 || fail "sockperf server did not start"
+
+# latency NAME FIGURE: sockperf's p50 and p99 through the candidate, as
+# make bench measures them.
+latency() {
+    local name=$1 fig=$2 out
+    out=$(in_guest sockperf ping-pong --tcp -i 10.0.2.2 -p 11111 -t "$SECS" --msg-size 64 2>&1)
+    awk -v f="$fig" -v n="$name" '
+        /percentile 50.000/ { printf "%s_p50\t%s\t%s\n", f, n, $NF }
+        /percentile 99.000/ { printf "%s_p99\t%s\t%s\n", f, n, $NF }' <<<"$out" >>"$SAMPLES"
+    grep -q "percentile 50.000" <<<"$out" || log "$name $fig failed: $(tail -n 1 <<<"$out")"
+}
 
 run_one() {
-    local name=$1 fig=$2 dir=${2%%_*} mtu=${2#*_} cpu0 cpu1 out bytes bps
+    local name=$1 fig=$2 dir=${2%%_*} mtu=${2#*_}
     start_guest
     SLIRP=${BIN[$name]}
     start_slirp -c --mtu="$mtu" "$GUEST_PID" tap0 || fail "$name did not start"
     sleep 0.2
     echo "rss	$name	$($HELPER rss-kb "$SLIRP_PID")" >>"$SAMPLES"
+    if [ "$dir" = lat ]; then
+        latency "$name" "$fig"
+    else
+        iperf_once "$name" "$fig" "$dir"
+    fi
+    stop_slirp
+    kill "$GUEST_PID" 2>/dev/null
+    wait "$GUEST_PID" 2>/dev/null
+}
+
+iperf_once() {
+    local name=$1 fig=$2 dir=$3 cpu0 cpu1 out bytes bps
     cpu0=$($HELPER cpu-seconds "$SLIRP_PID")
     local opt=()
     [ "$dir" = in ] && opt=(-R)
@@ -56,9 +83,6 @@ run_one() {
     else
         log "$name $fig failed: $out"
     fi
-    stop_slirp
-    kill "$GUEST_PID" 2>/dev/null
-    wait "$GUEST_PID" 2>/dev/null
 }
 
 for ((r = 0; r < ROUNDS; r++)); do
