@@ -7,8 +7,8 @@
 # CPU seconds per GB) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
 # in us); the default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
-# prints per-figure medians of Gbit/s and CPU seconds per GB, the idle RSS,
-# and each candidate's ratio to the first one.
+# prints per-figure medians (Gbit/s and CPU seconds per GB, or p50 and p99),
+# the idle RSS, and each candidate's ratio to the first one.
 # Knobs: AB_ROUNDS (5), AB_SECONDS (iperf3 duration, 3).
 set -u
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,12 +44,13 @@ wait_until 10 port_is_listening 11111 || fail "sockperf server did not start"
 # latency NAME FIGURE: sockperf's p50 and p99 through the candidate, as
 # make bench measures them.
 latency() {
-    local name=$1 fig=$2 out
+    local name=$1 fig=$2 out p50 p99
     out=$(in_guest sockperf ping-pong --tcp -i 10.0.2.2 -p 11111 -t "$SECS" --msg-size 64 2>&1)
-    awk -v f="$fig" -v n="$name" '
-        /percentile 50.000/ { printf "%s_p50\t%s\t%s\n", f, n, $NF }
-        /percentile 99.000/ { printf "%s_p99\t%s\t%s\n", f, n, $NF }' <<<"$out" >>"$SAMPLES"
-    grep -q "percentile 50.000" <<<"$out" || log "$name $fig failed: $(tail -n 1 <<<"$out")"
+    if read -r p50 p99 < <($HELPER sockperf-percentiles 2>/dev/null <<<"$out"); then
+        printf '%s_p50\t%s\t%s\n%s_p99\t%s\t%s\n' "$fig" "$name" "$p50" "$fig" "$name" "$p99" >>"$SAMPLES"
+    else
+        log "$name $fig failed: $(tail -n 1 <<<"$out")"
+    fi
 }
 
 run_one() {

@@ -18,7 +18,7 @@ p50() {
     start_guest
     start_slirp -c --mtu=65520 "$@" "$GUEST_PID" tap0 || fail "did not start ($*)"
     P50=$(in_guest sockperf ping-pong --tcp -i 10.0.2.2 -p 11112 -t 1 --msg-size 64 2>&1 |
-        sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
+        /usr/bin/python3 "$(dirname "$0")/helper.py" sockperf-percentiles 2>/dev/null | cut -d' ' -f1)
     stop_slirp
 }
 

@@ -16,6 +16,8 @@ Debian package provides.
   helper.py cpu-seconds PID           utime + stime of PID in seconds
   helper.py rss-kb PID                resident set size of PID in KiB
   helper.py iperf-bytes FILE          bytes received and bits/s from iperf3 -J
+  helper.py sockperf-percentiles      p50 and p99 in us from sockperf ping-pong's
+                                      output on stdin
   helper.py sockstat-kb               the machine's TCP memory (/proc/net/sockstat
                                       "TCP: ... mem", pages) in KiB: the least of
                                       5 readings over 0.4 s
@@ -231,6 +233,18 @@ def iperf_bytes(path):
     print(f"{received['bytes']} {received['bits_per_second']:.0f}")
 
 
+def sockperf_percentiles():
+    found = {}
+    for line in sys.stdin:
+        for pct in ("50.000", "99.000"):
+            if f"percentile {pct} =" in line:
+                found[pct] = line.split("=")[-1].strip()
+    if len(found) < 2:
+        print("sockperf gave no percentiles", file=sys.stderr)
+        sys.exit(1)
+    print(found["50.000"], found["99.000"])
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -249,6 +263,8 @@ def main():
         rss_kb(int(args[0]))
     elif cmd == "iperf-bytes":
         iperf_bytes(args[0])
+    elif cmd == "sockperf-percentiles":
+        sockperf_percentiles()
     elif cmd == "sockstat-kb":
         sockstat_kb()
     elif cmd == "socket-mem-kb":

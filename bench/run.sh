@@ -158,9 +158,7 @@ latency() {
     local name=$1 out p50 p99
     out=$(in_guest sockperf ping-pong --tcp -i 10.0.2.2 -p $SOCKPERF_PORT -t "$SECONDS_PER_RUN" \
         --msg-size 64 2>&1)
-    p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
-    p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' <<<"$out")
-    if [ -z "$p50" ] || [ -z "$p99" ]; then
+    if ! read -r p50 p99 < <($HELPER sockperf-percentiles 2>/dev/null <<<"$out"); then
         note "$name: sockperf gave no percentiles: $(tail -n 2 <<<"$out")"
         return 1
     fi
