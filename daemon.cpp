@@ -224,9 +224,11 @@ class Daemon {
             stats_.refresh = nullptr;
         }
         // The child exits once its message is sent; its end of the channel
-        // closes as it does, and then waiting for it is brief.
+        // closes as it does, and then waiting for it is brief. Ours closes
+        // first: once the child is reaped, start-up holds no descriptor.
         loop_.watch(channel, POLLIN, [this](short) {
             loop_.unwatch(pending_netns_->channel.get());
+            pending_netns_->channel.reset();
             pending_netns_->child.wait();
             pending_netns_.reset();
             // Start-up is over only now: what it ran here goes back too.

@@ -279,6 +279,19 @@ assert_kernel_tcp() {
 # proc_fds PID: how many descriptors PID holds. proc_rss_kib PID: its
 # resident set in KiB.
 proc_fds() { ls "/proc/$1/fd" | wc -l; }
+# fd_kinds PID: PID's descriptors counted by kind ("socket 9, pipe 4, tun 2,
+# ..."), for the messages of tests that count them.
+fd_kinds() {
+    find "/proc/$1/fd" -mindepth 1 -printf '%l\n' 2>/dev/null |
+        sed 's/:.*//; s|^/dev/net/tun$|tun|; s|^/.*|file|' | sort | uniq -c |
+        awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " } END { print "" }'
+}
+# wait_startup_over: waits until the daemon's start-up has ended, after
+# ready-fd: the child making the kernel TCP path's namespace has sent it and
+# been reaped (every child left is the forward helper), so the daemon holds
+# the descriptors it will hold when idle. Tests that count them start here.
+startup_over() { ! ps -o comm= --ppid "$SLIRP_PID" | grep -qvx slirp4netns-fwd; }
+wait_startup_over() { wait_until 10 startup_over || fail "start-up still running after 10 s"; }
 proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 # peak_while PID [COMMAND...]: until PID exits, samples the daemon's

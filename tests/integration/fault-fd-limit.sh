@@ -116,7 +116,8 @@ start_guest
 printf '#!/bin/sh\nexec prlimit --nofile=64 "%s" "$@"\n' "$SLIRP" >"$WORK/low-nofile"
 chmod +x "$WORK/low-nofile"
 SLIRP=$WORK/low-nofile start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start with 64 descriptors"
-baseline=$(fd_count)
+wait_startup_over
+baseline=$(fd_count) baseline_kinds=$(fd_kinds "$SLIRP_PID")
 
 in_guest python3 "$WORK/hold.py" 10.0.2.2 9000 200 "$WORK/release" >"$WORK/hold.out" 2>&1 &
 holder=$!
@@ -161,7 +162,8 @@ touch "$WORK/release"
 wait "$holder"
 start=$(date +%s%N)
 fds_back() { [ "$(fd_count)" -le "$baseline" ]; }
-wait_until 30 fds_back || fail "descriptors did not come back: $(fd_count), $baseline at start"
+wait_until 30 fds_back ||
+    fail "descriptors did not come back: $(fd_count) ($(fd_kinds "$SLIRP_PID")), $baseline at start ($baseline_kinds)"
 recover_ms=$(ms_since "$start")
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "fetch after the release returned '$body'"

@@ -57,7 +57,8 @@ background python3 "$WORK/rst.py"
 wait_until 10 port_is_listening 8003 || fail "reset server did not start"
 start_guest
 start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
-baseline=$(fd_count)
+wait_startup_over
+baseline=$(fd_count) baseline_kinds=$(fd_kinds "$SLIRP_PID")
 
 worst=0
 summary=""
@@ -86,7 +87,8 @@ done
 # A connection libslirp dropped must not keep its host socket; the four
 # normal fetches may still be closing, so they are allowed for.
 fds_back() { [ "$(fd_count)" -le $((baseline + 4)) ]; }
-wait_until 30 fds_back || fail "daemon holds $(fd_count) descriptors, $baseline before the resets"
+wait_until 30 fds_back ||
+    fail "daemon holds $(fd_count) descriptors ($(fd_kinds "$SLIRP_PID")), $baseline before the resets ($baseline_kinds)"
 fds=$(fd_count)
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon died"
 assert_kernel_tcp "$WORK/api.sock" 15

@@ -21,6 +21,7 @@ start_guest
 start_slirp -c --tcp-path=kernel -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 sock=$WORK/api.sock
 in_guest curl -s -m 10 -o /dev/null http://10.0.2.2:8000/ || fail "no connection before the flood"
+wait_startup_over
 fds_before=$(proc_fds "$SLIRP_PID")
 rss_before=$(proc_rss_kib "$SLIRP_PID")
 total_before=$(stats_field "$sock" kernel_tcp_total)

@@ -32,6 +32,7 @@ sock=$WORK/api.sock
 in_guest python3 "$SPLICE_PEER" sequential 10.0.2.2 7007 1 || fail "no echo through the kernel path"
 no_active() { [ "$(stats_field "$sock" kernel_tcp_active)" = 0 ]; }
 wait_until 30 no_active || fail "the first connection is still relayed"
+wait_startup_over
 fds_before=$(proc_fds "$SLIRP_PID")
 total_before=$(stats_field "$sock" kernel_tcp_total)
 
@@ -102,6 +103,7 @@ start_slirp -c --tcp-path=kernel -a "$WORK/api2.sock" "$GUEST_PID" tap0 || fail 
 sock=$WORK/api2.sock
 in_guest python3 "$SPLICE_PEER" sequential 10.0.2.2 7007 1 || fail "no echo through the second daemon"
 wait_until 30 no_active || fail "the second daemon's first connection is still relayed"
+wait_startup_over
 fds_before=$(proc_fds "$SLIRP_PID")
 hold_connections
 in_guest ip addr flush dev tap0
