@@ -50,6 +50,7 @@ daemon() {
         start_slirp -c --tcp-path=slirp --enable-sandbox --enable-seccomp "$GUEST_PID" tap0 ||
             fail "did not start"
     fi
+    wait_startup_over
     D_GUEST=$GUEST_PID D_PID=$SLIRP_PID
 }
 

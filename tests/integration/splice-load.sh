@@ -12,6 +12,7 @@ start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 splice_peer_servers
 reply=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":17007,"guest_port":7007,"mode":"splice"}}')
 grep -q '"id"' <<<"$reply" || fail "add_hostfwd answered '$reply'"
+wait_startup_over
 fds_before=$(ls /proc/$SLIRP_PID/fd | wc -l)
 
 start=$SECONDS
