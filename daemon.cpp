@@ -32,6 +32,9 @@ namespace {
 
 // How often the daemon looks whether traffic has stopped (to return memory).
 constexpr int64_t kIdleCheckMs = 5000;
+// Fewer frames than this between two looks is quiet: an idle guest still
+// sends the odd ARP request or router solicitation.
+constexpr uint64_t kQuietFrames = 64;
 
 void print_banner(const Options& o) {
     const Network& n = o.network;
@@ -85,7 +88,7 @@ class Daemon {
             log_error(error);
             return 1;
         }
-        release_startup_pages();
+        release_read_only_pages();
         return loop_.run();
     }
 
@@ -232,7 +235,7 @@ class Daemon {
             pending_netns_->child.wait();
             pending_netns_.reset();
             // Start-up is over only now: what it ran here goes back too.
-            release_startup_pages();
+            release_read_only_pages();
         });
     }
 
@@ -283,16 +286,23 @@ class Daemon {
     }
 
     // Under load libslirp's buffers take hundreds of MB, and glibc keeps what
-    // they freed: once traffic has stopped for a while, hand it back, so a
-    // helper that podman leaves running for weeks does not keep its peak.
+    // they freed: once traffic has gone quiet, hand it back, so a helper that
+    // podman leaves running for weeks does not keep its peak. The code and
+    // symbol tables that traffic or the API faulted in go too; what runs next
+    // maps back the few pages it needs (memory_return.hpp).
     void schedule_memory_return() {
         loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
             path_.discard_expired_fragments();
             path_.stack().end_abandoned_half_closes(loop_.clock_ms());
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
-            if (frames == frames_at_last_check_ && frames != frames_at_last_trim_) {
+            bool quiet = frames - frames_at_last_check_ < kQuietFrames;
+            bool worked =
+                frames != frames_at_last_return_ || stats_.api_requests != requests_at_last_return_;
+            if (quiet && worked) {
                 release_free_heap();
-                frames_at_last_trim_ = frames;
+                release_read_only_pages();
+                frames_at_last_return_ = frames;
+                requests_at_last_return_ = stats_.api_requests;
             }
             frames_at_last_check_ = frames;
             schedule_memory_return();
@@ -322,7 +332,8 @@ class Daemon {
     std::unique_ptr<KernelTcpPath> kernel_tcp_;
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;
-    uint64_t frames_at_last_trim_ = 0;
+    uint64_t frames_at_last_return_ = 0;
+    uint64_t requests_at_last_return_ = 0;
 };
 
 }  // namespace

@@ -47,7 +47,7 @@ int find_read_only_segments(dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
-void release_startup_pages() {
+void release_read_only_pages() {
     Collection c;
     c.ranges.reserve(64);
     dl_iterate_phdr(find_read_only_segments, &c);
