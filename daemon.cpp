@@ -296,13 +296,17 @@ class Daemon {
             path_.stack().end_abandoned_half_closes(loop_.clock_ms());
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
             bool quiet = frames - frames_at_last_check_ < kQuietFrames;
-            bool worked =
-                frames != frames_at_last_return_ || stats_.api_requests != requests_at_last_return_;
+            // Timers do work too: the kernel TCP path's sweep frees the
+            // flows that lingered after a burst of connections.
+            bool worked = frames != frames_at_last_return_ ||
+                          stats_.api_requests != requests_at_last_return_ ||
+                          heap_in_use() != heap_at_last_return_;
             if (quiet && worked) {
                 release_free_heap();
                 release_read_only_pages();
                 frames_at_last_return_ = frames;
                 requests_at_last_return_ = stats_.api_requests;
+                heap_at_last_return_ = heap_in_use();
             }
             frames_at_last_check_ = frames;
             schedule_memory_return();
@@ -334,6 +338,7 @@ class Daemon {
     uint64_t frames_at_last_check_ = 0;
     uint64_t frames_at_last_return_ = 0;
     uint64_t requests_at_last_return_ = 0;
+    size_t heap_at_last_return_ = 0;
 };
 
 }  // namespace

@@ -58,3 +58,7 @@ void release_read_only_pages() {
 void release_free_heap() {
     malloc_trim(0);
 }
+
+size_t heap_in_use() {
+    return mallinfo2().uordblks;
+}

@@ -5,6 +5,8 @@
 // what it keeps resident then is what it costs.
 #pragma once
 
+#include <cstddef>
+
 // Unmaps from this process the read-only segments (code, constants, symbol
 // tables) of the executable and its libraries: option parsing, namespace
 // setup and the sandbox run once, like a kernel's init sections. The pages
@@ -22,3 +24,7 @@ void release_read_only_pages();
 
 // Returns the heap's free pages to the kernel (glibc keeps them otherwise).
 void release_free_heap();
+
+// Bytes of heap in use: when it changed, something was freed (or taken)
+// since the last look, and there may be pages to give back.
+size_t heap_in_use();
