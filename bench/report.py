@@ -51,6 +51,7 @@ METRICS = [
     ("moved_own_sockets", "  of it, own sockets (SO_MEMINFO)", "MiB", False, None),
     ("rss_conns", f"RSS, {CONNS} conns open", "MiB", False, None),
     ("rss_idle", "idle RSS", "MiB", False, ("slirp", "<=", 1.0, False)),
+    ("rss_quiet", "RSS 12 s after the steps above", "MiB", False, None),
     ("ready_ms", "time to ready-fd", "ms", False, ("slirp", "<=", 1.0, False)),
     ("flood_api_p50", "list_hostfwd in SYN flood, p50", "ms", False, None),
     ("flood_api_max", "list_hostfwd in SYN flood, worst", "ms", False, ("abs", "<=", 100)),
