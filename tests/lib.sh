@@ -279,6 +279,7 @@ assert_kernel_tcp() {
 # proc_fds PID: how many descriptors PID holds. proc_rss_kib PID: its
 # resident set in KiB.
 proc_fds() { ls "/proc/$1/fd" | wc -l; }
+proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 # fd_kinds PID: PID's descriptors counted by kind ("socket 9, pipe 4, tun 2,
 # ..."), for the messages of tests that count them.
 fd_kinds() {
@@ -292,7 +293,6 @@ fd_kinds() {
 # the descriptors it will hold when idle. Tests that count them start here.
 startup_over() { ! ps -o comm= --ppid "$SLIRP_PID" | grep -qvx slirp4netns-fwd; }
 wait_startup_over() { wait_until 10 startup_over || fail "start-up still running after 10 s"; }
-proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 # peak_while PID [COMMAND...]: until PID exits, samples the daemon's
 # (SLIRP_PID's) descriptors and RSS every 0.2 s, running COMMAND each time

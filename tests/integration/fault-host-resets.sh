@@ -38,7 +38,7 @@ for port, mode in [(8001, "at-accept"), (8002, "after-request"), (8003, "mid-tra
 threading.Event().wait()
 PY
 
-fd_count() { ls "/proc/$SLIRP_PID/fd" | wc -l; }
+fd_count() { proc_fds "$SLIRP_PID"; }
 # fetch PORT: one curl from the guest; prints "STATUS BYTES MS".
 fetch() {
     local start=$(date +%s%N) out status

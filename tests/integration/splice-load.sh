@@ -13,7 +13,7 @@ splice_peer_servers
 reply=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":17007,"guest_port":7007,"mode":"splice"}}')
 grep -q '"id"' <<<"$reply" || fail "add_hostfwd answered '$reply'"
 wait_startup_over
-fds_before=$(ls /proc/$SLIRP_PID/fd | wc -l)
+fds_before=$(proc_fds "$SLIRP_PID")
 
 start=$SECONDS
 timeout 120 python3 "$PEER" sequential 127.0.0.1 17007 10000 || fail "sequential connections"
@@ -24,8 +24,8 @@ log "500 concurrent connections in $((SECONDS - start)) s"
 
 # Every connection was closed by both ends: the daemon must hold no more
 # descriptors than before (spare pipes excepted, at most 8 pairs).
-settled() { [ "$(ls /proc/$SLIRP_PID/fd | wc -l)" -le $((fds_before + 16)) ]; }
-wait_until 10 settled || fail "descriptors leaked: $fds_before before, $(ls /proc/$SLIRP_PID/fd | wc -l) after"
+settled() { [ "$(proc_fds "$SLIRP_PID")" -le $((fds_before + 16)) ]; }
+wait_until 10 settled || fail "descriptors leaked: $fds_before before, $(proc_fds "$SLIRP_PID") after"
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"
 pass "10000 sequential and 500 concurrent connections"
