@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Makefile: builds ./slirp4netns and drives tests, demo, bench, packaging
 # and install. `make` installs the missing build packages (tests/install-deps.sh)
 # and configures (autoconf) on first use, so a fresh clone needs only `make`;

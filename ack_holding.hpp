@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // ack_holding.hpp owns holding back the pure ACKs libslirp sends to the guest
 // while one batch of frames from the guest is processed (see VnetAck in
 // vnet.hpp for why): a later ACK of the same flow replaces a held one, and

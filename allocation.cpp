@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // allocation.cpp owns the program's global operator new and delete. They do
 // what libstdc++'s do (malloc, free, std::bad_alloc), but libstdc++'s copies
 // sit at the far end of the static binary, and every event-loop cycle that

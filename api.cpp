@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // api.cpp: the API socket server (see api.hpp). Every descriptor here is
 // non-blocking and watched by the event loop; nothing waits on a client.
 #include "api.hpp"

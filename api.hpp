@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // api.hpp owns the API socket (-a/--api-socket): a non-blocking unix stream
 // server multiplexed in the event loop, speaking slirp4netns's JSON protocol
 // (add_hostfwd, list_hostfwd, remove_hostfwd) plus get_stats. The protocol

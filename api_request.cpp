@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // api_request.cpp: the API protocol without sockets (see api_request.hpp).
 #include "api_request.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // api_request.hpp owns the API protocol without any socket: deciding when the
 // bytes a client sent form a whole request, parsing and validating them into
 // a typed ApiRequest with slirp4netns's exact error descs, the table of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // bess.cpp: the BESS listening socket (see bess.hpp).
 #include "bess.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // bess.hpp owns --target-type=bess: a SOCK_SEQPACKET unix socket where one
 // client (User Mode Linux's vector driver) exchanges one Ethernet frame per
 // message, instead of a tap device.

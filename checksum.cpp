@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // checksum.cpp: the Internet checksum (see checksum.hpp). Per-frame code:
 // [[gnu::hot]] keeps it in .text.hot next to the event loop.
 #include "checksum.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // checksum.hpp owns the Internet checksum (RFC 1071) over byte buffers: what
 // completing a partial checksum from the tap (vnet.hpp), fixing a TCP header
 // (vnet.hpp, urgent_data_fence.hpp) and rebuilding a reassembled IPv4 header (ipv4_reassembly.hpp)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // child_process.cpp: ending and reaping a child (see child_process.hpp).
 #include "child_process.hpp"
 

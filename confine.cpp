@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // confine.cpp: sandbox, then seccomp (see confine.hpp).
 #include "confine.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // confine.hpp owns the order of confinement that the daemon and its
 // port-forwarding helper both go through once their set-up is done:
 // --enable-sandbox (sandbox.hpp), then --enable-seccomp (seccomp.hpp), which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // daemon.cpp: the daemon's start-up order and lifetime (see daemon.hpp).
 #include "daemon.hpp"
 

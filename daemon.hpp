@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // daemon.hpp owns the daemon's start-up order and lifetime: the tap (or the
 // BESS socket) and its offloads, libslirp and the packet path, the banner,
 // the exit conditions (signals, exit-fd, the target process), the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // error.cpp: the shared errno wording and error log line (see error.hpp).
 #include "error.hpp"
 

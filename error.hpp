@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // error.hpp owns the program's one error convention: a function that can
 // fail returns bool and, on failure, leaves one line naming the problem in
 // its `std::string* err` argument; whoever gives up logs it, as one line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // event_loop.cpp: the epoll-and-poll loop (see event_loop.hpp). Everything here runs
 // on every wakeup: [[gnu::hot]] places it in .text.hot with the packet path,
 // so an idle daemon keeps few code pages resident (see memory_return.hpp).

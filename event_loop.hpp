@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // event_loop.hpp owns the single-threaded loop everything runs in: our own
 // descriptors (tap, exit-fd, signals, API and splice sockets, the helper's
 // channel) in an epoll set, indexed by fd, so that watching, changing and

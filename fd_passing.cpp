@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fd_passing.cpp: SCM_RIGHTS send/receive (see fd_passing.hpp).
 #include "fd_passing.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fd_passing.hpp owns sending and receiving file descriptors with a short
 // message over a unix socket (SCM_RIGHTS): how children in other namespaces
 // hand their descriptors to the daemon.

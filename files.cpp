@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // files.cpp: small file-system chores without iostreams (see files.hpp).
 #include "files.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // files.hpp owns the two small file-system chores the daemon has: writing a
 // short text into a /proc or /sys file, and resolving a symlink target
 // against the link's directory. They are written with plain syscalls and

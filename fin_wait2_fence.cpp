@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fin_wait2_fence.cpp: ending host sockets libslirp leaves in FIN_WAIT2 (see
 // fin_wait2_fence.hpp).
 #include "fin_wait2_fence.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fin_wait2_fence.hpp owns ending host connections libslirp would hold in
 // FIN_WAIT2 forever.
 //

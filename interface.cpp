@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // interface.cpp configures the tap inside the target namespace with plain
 // ioctls: they need nothing beyond CAP_NET_ADMIN in the namespace's owner.
 #include "interface.hpp"

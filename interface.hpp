@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // interface.hpp owns --configure: bringing lo and the tap up inside the
 // target namespace and giving the tap its MTU, MAC, address and default route.
 // It runs in the child that has already joined the namespaces.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // ipv4_reassembly.cpp: rebuilding IPv4 datagrams from the guest's fragments
 // (see ipv4_reassembly.hpp).
 #include "ipv4_reassembly.hpp"

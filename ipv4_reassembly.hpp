@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // ipv4_reassembly.hpp owns putting IPv4 fragments from the guest back
 // together before libslirp sees them.
 //

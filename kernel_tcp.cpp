@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // kernel_tcp.cpp: the kernel TCP path's runtime (see kernel_tcp.hpp).
 #include "kernel_tcp.hpp"
 

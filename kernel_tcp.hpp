@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // kernel_tcp.hpp owns the kernel TCP path: the guest's TCP connections to
 // the outside (and to the gateway, which stands for the host's loopback)
 // end in a kernel TCP stack in a private network namespace of ours

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // memory_return.cpp: giving memory back after start-up and after bursts of
 // traffic (see memory_return.hpp).
 #include "memory_return.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // memory_return.hpp owns handing memory back to the system while the daemon
 // runs: the code and read-only data of the program and its libraries once
 // start-up is over, and again, with glibc's free lists, once traffic has

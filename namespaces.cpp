@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // namespaces.cpp: opening and joining the target's namespaces (see
 // namespaces.hpp).
 #include "namespaces.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // namespaces.hpp owns finding and entering the target's namespaces: the tap
 // child and the port-forwarding helper must land in exactly the same user
 // and network namespaces, and the sandbox asks which user namespace owns the

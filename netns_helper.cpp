@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // netns_helper.cpp: the namespace-side socket opener (see netns_helper.hpp).
 #include "netns_helper.hpp"
 

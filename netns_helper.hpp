@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // netns_helper.hpp owns the port-forwarding helper: a child process that
 // stays in the target's user and network namespaces (the same ones the tap
 // child entered) and opens sockets there on request, handing each back over a

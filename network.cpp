@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // network.cpp derives the virtual network's addresses from a CIDR.
 #include "network.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // network.hpp owns the virtual network's addressing: from one CIDR it derives
 // every address libslirp and the guest interface use (gateway .2, DNS .3,
 // DHCP from .15, recommended guest address .100), exactly as slirp4netns does.

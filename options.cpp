@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // options.cpp parses and validates the command line (see options.hpp).
 #include "options.hpp"
 

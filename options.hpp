@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // options.hpp owns the command line: the Options every other part reads, the
 // parser that fills them from argv, and the --help text. Parsing is pure (no
 // I/O, no exits) so that unit tests can drive it with any argv.

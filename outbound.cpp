@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // outbound.cpp resolves outbound addresses (see outbound.hpp).
 #include "outbound.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // outbound.hpp owns --outbound-addr and --outbound-addr6: each takes an
 // address literal or an interface name, resolved here to a socket address.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // packet_path.cpp: device <-> reassembly <-> libslirp (see packet_path.hpp).
 // Per-frame code: [[gnu::hot]] keeps it in .text.hot next to the event loop.
 #include "packet_path.hpp"

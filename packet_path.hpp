@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // packet_path.hpp owns the path of a frame between the device (the tap, or
 // a BESS client) and libslirp:
 //   guest -> host: device read -> from_guest(): virtio-net completion (when

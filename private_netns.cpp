@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // private_netns.cpp: the kernel TCP path's namespace (see private_netns.hpp).
 #include "private_netns.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // private_netns.hpp owns making the kernel TCP path's own network namespace
 // (see kernel_tcp.hpp). A short-lived child, in the target's user namespace
 // (or one of its own for a tap FD or a BESS target), unshares a network

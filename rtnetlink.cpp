@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // rtnetlink.cpp: rule and route requests over NETLINK_ROUTE (see rtnetlink.hpp).
 #include "rtnetlink.hpp"
 

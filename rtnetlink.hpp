@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // rtnetlink.hpp owns talking rtnetlink (NETLINK_ROUTE) to the kernel of the
 // namespace the caller is in: adding and deleting policy-routing rules and
 // routes, each as one request answered by one acknowledgement. It knows

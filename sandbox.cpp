@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // sandbox.cpp: the mount namespace, user namespace and capability work behind
 // --enable-sandbox (see sandbox.hpp).
 #include "sandbox.hpp"

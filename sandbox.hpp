@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // sandbox.hpp owns --enable-sandbox: after the tap and the API socket exist,
 // the daemon moves into a mount namespace whose root holds only /etc and
 // /run, and drops the capabilities it no longer needs.

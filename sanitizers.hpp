@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // sanitizers.hpp owns what sanitizer builds (make check-asan) need from the
 // confinement code and the fences in front of libslirp; in normal builds
 // everything here compiles to nothing.

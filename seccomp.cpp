@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // seccomp.cpp: the --enable-seccomp allowlist and its installation (see
 // seccomp.hpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // seccomp.hpp owns --enable-seccomp: an allowlist of the system calls the
 // running loop needs, installed last, after the sandbox.
 #pragma once

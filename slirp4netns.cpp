@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // slirp4netns.cpp holds main(): the command line, --help and --version, and
 // then the daemon (daemon.hpp), which owns everything else.
 #include <libslirp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // slirp_stack.cpp: the libslirp glue (see slirp_stack.hpp). The per-cycle
 // and per-frame parts are [[gnu::hot]], next to the event loop.
 #include "slirp_stack.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // slirp_stack.hpp owns the libslirp glue: the SlirpConfig built from the
 // options, one Slirp instance with its callbacks (one const table), its
 // timers (on the EventLoop's timer list) and its sockets (the loop's cycle

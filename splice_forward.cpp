@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // splice_forward.cpp: kernel-to-kernel port forwarding (see splice_forward.hpp).
 #include "splice_forward.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // splice_forward.hpp owns the "splice" port-forwarding mode: host-side
 // listeners whose connections are joined to sockets opened inside the target
 // namespace (by the NetnsHelper), so bytes move kernel to kernel. TCP goes

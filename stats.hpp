@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // stats.hpp owns the counters the daemon keeps for the API's get_stats.
 // Plain integers: the loop is single-threaded, so no atomics are needed.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // tap.cpp: tap creation in a child inside the target namespaces (see tap.hpp).
 #include "tap.hpp"
 

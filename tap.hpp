@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // tap.hpp owns the tap device: a short-lived child joins the target's user
 // and network namespaces, creates the tap (and configures it with -c), and
 // hands the fd back to the daemon, which never leaves the host namespace;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // tcp_classifier.cpp: frame decisions of the kernel TCP path (see tcp_classifier.hpp).
 #include "tcp_classifier.hpp"
 

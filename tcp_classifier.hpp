@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // tcp_classifier.hpp owns the frame-level decisions of the kernel TCP path
 // (kernel_tcp.hpp): which guest TCP segments it serves, the table of its
 // flows, and the few rewrites a frame needs between the guest's tap and the

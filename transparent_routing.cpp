@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // transparent_routing.cpp: the namespace's rules, routes and sysctl for
 // transparent splice forwards (see transparent_routing.hpp).
 #include "transparent_routing.hpp"

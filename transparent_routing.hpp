@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // transparent_routing.hpp owns the policy routing, inside the target
 // namespace, that lets splice-mode forwards show the guest the client's real
 // address.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // transparent_socket.cpp: the client's address as the guest sees it, and the
 // transparent bind (see transparent_socket.hpp).
 #include "transparent_socket.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // transparent_socket.hpp owns the two ends of a transparent forward's
 // source address: which address the guest is to see for a client (the
 // daemon's side), and binding a namespace socket to it (the helper's side).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // unique_fd.hpp owns the RAII wrapper for file descriptors used everywhere:
 // every descriptor the program opens lives in a UniqueFd so that no error
 // path can leak one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // unix_socket.cpp: safe listening unix sockets (see unix_socket.hpp).
 #include "unix_socket.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // unix_socket.hpp owns creating listening unix sockets safely: owner-only
 // permissions, a stale socket left by a dead instance is replaced, and a path
 // holding anything other than a socket is never clobbered.

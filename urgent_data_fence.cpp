@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // urgent_data_fence.cpp: clearing TCP urgent data from guest segments (see
 // urgent_data_fence.hpp).
 #include "urgent_data_fence.hpp"

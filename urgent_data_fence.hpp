@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // urgent_data_fence.hpp owns keeping TCP urgent data from the guest away
 // from libslirp.
 //

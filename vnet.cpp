@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // vnet.cpp: frame surgery for a segmenting tap (see vnet.hpp). Per-frame
 // code: [[gnu::hot]] keeps it in .text.hot next to the event loop.
 #include "vnet.hpp"

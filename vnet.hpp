@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // vnet.hpp owns the frame surgery for a tap opened with IFF_VNET_HDR and
 // TUNSETOFFLOAD (TSO4/TSO6/CSUM): the kernel then hands over 64 KB TCP
 // segments with a partial checksum, and takes 64 KB segments that it cuts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // wire.hpp owns reading and writing big-endian header fields and finding a
 // frame's TCP header, for the code that looks into frames (vnet.cpp,
 // ipv4_reassembly.cpp, urgent_data_fence.cpp).

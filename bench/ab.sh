@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/ab.sh: a quick interleaved A/B of a few throughput or latency figures, for
 # deciding whether one change moves a ratio before running all of `make
 # bench`. Hermetic like the tests (tests/lib.sh's host namespace).

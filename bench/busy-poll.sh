@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/busy-poll.sh: what busy polling (--busy-poll, on by default) buys.
 # Prints the median p50 of a TCP ping-pong through 10.0.2.2 with it and with
 # --busy-poll=0, and bulk netns->host throughput both ways (where it should

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/helper.py: the small measuring tools bench/run.sh needs that no
 Debian package provides.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/portfwd.sh: port-forwarding throughput, MTU 65520 on the tap.
 #  - loopback: a forward on 127.0.0.1, splice mode vs slirp mode (both ours,
 #    one daemon) vs rootlesskit --port-driver=builtin;

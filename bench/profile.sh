@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/profile.sh [MTU] [iperf3 options...]: `perf record -g` on our daemon
 # while a guest iperf3 client sends to the host through 10.0.2.2 (add -R for
 # host->netns), then prints the top of `perf report`. Hermetic like the tests.

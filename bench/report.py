@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/report.py SAMPLES NOTES JSON PNG: turns bench/run.sh's samples
 (lines "metric<TAB>candidate<TAB>value") into medians over the rounds (for
 the SYN flood's slowest answer, the worst round), the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/run.sh: `make bench`. Runs our slirp4netns with each TCP path side by
 # side with Debian's slirp4netns 1.2.0 and pasta, interleaved (candidate
 # order rotates every round), and hands the samples to bench/report.py,

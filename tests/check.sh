@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/check.sh: what `make check` runs once both builds exist. The whole
 # suite runs twice: against the normal build, then against the
 # AddressSanitizer + UndefinedBehaviorSanitizer build (tests/lib.sh fails a

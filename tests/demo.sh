@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/demo.sh (make demo): shows slirp4netns at work, hermetically. The
 # "host" is a network namespace of the demo's own (tests/lib.sh) with a web
 # server on its loopback; nothing leaves the machine.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/fresh-root.sh (make check-fresh): the README's first command as a
 # newcomer runs it. mmdebstrap builds a minimal Debian 12 root (minbase, plus
 # only make and git) from this machine's own apt sources; the committed HEAD

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # install-deps.sh [GROUP...]: installs the Debian packages a group of make
 # targets needs, skipping the ones already present, in one apt-get run.
 #   build  compiling ./slirp4netns (what `make` needs; `make` runs this first)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/lib-clients.sh: helpers for running the project's clients and their
 # shapes: the unprivileged test user, rootless namespaces, podman, launchers
 # that start the daemon the way a client does, and User Mode Linux. Sourced

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/lib.sh: the one file integration tests source (it sources
 # tests/lib-clients.sh, the helpers for clients, itself). Source it first:
 #

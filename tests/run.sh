@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/run.sh: runs every unit test binary and every integration test, then
 # prints one summary line "N passed, N failed" (", N skipped" when any were).
 # Integration tests exit 0 (pass), 77 (skip: a client that cannot run here,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/soak.sh (make soak; not part of make check): SOAK_SECONDS (default
 # 600) of mixed traffic through one daemon with --tcp-path=kernel: iperf3 in
 # both directions, 100 short TCP connections per second, DNS queries every

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/valgrind.sh BINARY: runs a representative subset of the integration
 # tests with the daemon under valgrind memcheck (make check-valgrind). A
 # wrapper stands in for $SLIRP; each run's log goes to the test's report

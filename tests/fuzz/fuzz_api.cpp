@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_api.cpp: libFuzzer target for the API request path without a socket:
 // bytes arrive in chunks (partial requests), frame_state decides when a
 // request is whole or too large, the request is parsed and applied to a

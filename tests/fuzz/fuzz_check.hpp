@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_check.hpp: the fuzz targets' invariant check: a violated invariant
 // aborts, which libFuzzer reports as a crash and saves as a reproducer.
 #pragma once

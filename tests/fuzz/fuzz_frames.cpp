@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_frames.cpp: libFuzzer target for the frame path from the guest into
 // libslirp: the daemon's own PacketPath (packet_path.hpp, with its fences),
 // its libslirp glue and its event loop, on a clock of the harness's own. A fresh path per

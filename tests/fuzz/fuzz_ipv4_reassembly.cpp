@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_ipv4_reassembly.cpp: libFuzzer target for the daemon's IPv4
 // reassembly (ipv4_reassembly.hpp) on its own, so its invariants are checked
 // directly rather than through libslirp (fuzz_frames covers the pair).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_options.cpp: libFuzzer target for the command-line parser. The input
 // is an argv vector, elements separated by NUL bytes, after the program name.
 // Besides "no crash, no sanitizer report", it checks that every accepted

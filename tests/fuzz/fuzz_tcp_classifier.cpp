@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_tcp_classifier.cpp: libFuzzer target for the kernel TCP path's frame
 // decisions (tcp_classifier.hpp), fed the way kernel_tcp.cpp feeds them:
 // every frame is parsed; a SYN the path serves adds a flow, any segment of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz_urgent_data_fence.cpp: libFuzzer target for the urgent-data fence
 // (urgent_data_fence.hpp), which rewrites every guest frame that reaches
 // libslirp. Input: one Ethernet frame. Checked beyond "no crash" (and no read

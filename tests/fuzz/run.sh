@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/fuzz/run.sh DIR: replays each fuzz target's corpus (seeds and every
 # crash reproducer, so a fixed crash stays fixed), then fuzzes it for
 # FUZZ_SECONDS seconds. New inputs go to a scratch directory, not into the

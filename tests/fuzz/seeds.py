@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # seeds.py: writes the hand-made seed inputs of each fuzz target into
 # corpus/<target>/seed-*. Run it after changing an input format; the corpus
 # files are committed, and crash reproducers sit beside them as crash-*.

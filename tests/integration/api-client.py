@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """api-client.py: a small client for the API socket, used by tests/integration/api-*.sh.
 
   api-client.py SOCK JSON            send JSON, half-close, print the reply

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every API command and every error desc, byte for byte as slirp4netns sends
 # them: ids from 1, defaults for host_addr (0.0.0.0) and guest_addr (the -c
 # address, here from --cidr), duplicates and bad arguments refused, requests

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The API never stalls the loop: 100 clients at once are all answered; with
 # 50 silent clients connected, an iperf3 run completes and another client's
 # list_hostfwd is answered meanwhile (a blocking read on a silent client

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Out of descriptors (RLIMIT_NOFILE 32) with 60 clients connected and silent:
 # the API drops the oldest clients instead of spinning on accept(), keeps
 # answering new ones, and burns no CPU meanwhile.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What address a forwarded connection shows the server in the guest, per mode.
 # Both modes show a remote client's own address (192.0.2.254 from a peer
 # namespace) and a loopback client as the gateway 10.0.2.2 -- podman's

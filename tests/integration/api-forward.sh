@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Forwards added through the API carry traffic end to end: TCP and UDP from
 # the host's 127.0.0.1 to servers in the guest, IPv6 from ::1 to the guest's
 # IPv6 address (in splice mode too, while the address is still tentative),

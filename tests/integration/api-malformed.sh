@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Malformed requests get the matching error reply and never hurt the daemon:
 # oversized (4096 bytes and more), just under the limit, truncated, non-UTF-8,
 # deeply nested, empty, garbage, and a client that disconnects mid-request.

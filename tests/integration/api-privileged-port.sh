@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Privileged host ports: bindable with CAP_NET_BIND_SERVICE; without it (here:
 # dropped from the bounding set) add_hostfwd answers the failure desc, and
 # unprivileged ports still work.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The API socket file: owner-only (0600) and listening before the ready-fd
 # fires; a stale socket is replaced; a regular file, a live socket, a long or
 # unusable path are refused with one clear line and a non-zero exit; the file

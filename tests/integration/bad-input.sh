@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every bad input exits non-zero with exactly one line on stderr naming the
 # problem, nothing on stdout, and leaves no tap behind. Differential: what
 # Debian's original slirp4netns refuses, ours refuses too, and our line

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # -c configures the tap (address, mask, route, MTU, MAC) and a host-loopback
 # HTTP service is reachable through the gateway 10.0.2.2.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --target-type=bess with a real client: Debian's User Mode Linux boots with a
 # vector interface on our BESS socket, configures 10.0.2.100/24 via 10.0.2.2
 # and fetches a page from a server on the host side's loopback. Also: the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # buildah's `RUN --network slirp4netns` (through containers/common, as
 # podman 5's call but without -e): rootless, from inside the user namespace
 # that owns the build container's network namespace, started with

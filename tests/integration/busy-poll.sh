@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Busy polling (--busy-poll, on by default): after request/response traffic
 # the daemon polls without sleeping for up to the given microseconds
 # (event_loop.cpp), and --busy-poll=0 turns that off. Checked by counting,

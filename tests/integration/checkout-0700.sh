@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A checkout in a directory only root can enter (a clone in /root, the usual
 # place) still passes the client tests: they stage what the unprivileged test
 # user runs in a world-readable directory of their own. A copy of the tests

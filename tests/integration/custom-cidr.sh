@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --cidr=10.99.0.0/24 moves everything: guest .100, gateway .2, DNS .3.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Without -c, busybox udhcpc in the guest leases 10.0.2.15 (the first DHCP
 # address), with router 10.0.2.2 and DNS 10.0.2.3.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A DNS query to 10.0.2.3 is answered by the resolver in the host side's
 # /etc/resolv.conf (dnsmasq on 127.0.0.1), and not answered with --disable-dns.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --exit-fd ends the daemon with status 0 both when the other end is closed
 # and when something is written to it.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: the API socket's directory is removed (rm -rf) under the running
 # daemon, without and with --enable-sandbox. The daemon keeps forwarding
 # (HTTP through 10.0.2.2), does not spin (under 20 CPU ticks, 0.2 s, in 2 s

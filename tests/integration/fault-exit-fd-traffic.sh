@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: the exit-fd is closed while bulk traffic flows through the daemon.
 # It exits 0 within 1 s and removes its API socket.
 . "$(dirname "$0")/../lib.sh"

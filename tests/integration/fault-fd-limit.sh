@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: the daemon runs with RLIMIT_NOFILE 64 (ulimit -n 64) and the guest
 # opens 200 connections at once to a host-loopback echo service through
 # 10.0.2.2, holding them. Expected: the first ones (as many as descriptors

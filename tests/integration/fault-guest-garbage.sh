@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: the guest floods its tap with garbage frames at full speed (random
 # bytes, truncated headers, and the IPv4 fragments that crash libslirp 4.7.0,
 # see ipv4_reassembly.hpp). get_stats shows that every frame the tap took

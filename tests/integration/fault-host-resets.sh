@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: the host service resets the guest's connections. Through 10.0.2.2
 # to the host side's loopback, five times each: a closed port is refused
 # (curl 7); a server that accepts and resets at once (SO_LINGER 0) gives a

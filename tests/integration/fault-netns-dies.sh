@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: the target namespace's last process dies right after traffic. The
 # daemon exits within 1 s with a non-zero status and a message naming the tap
 # or the namespace.

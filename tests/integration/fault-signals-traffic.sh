@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault: SIGTERM, SIGINT and SIGHUP arrive while bulk traffic flows. Each
 # ends the daemon with status 0 within 1 s, a message naming the signal, and
 # the API socket removed.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Connections the guest closes while the host peer never closes its side (the
 # report: nc to a server, nc killed) leave libslirp 4.7.0's host sockets in
 # FIN_WAIT2 for good, long after the guest's kernel forgot them. The daemon

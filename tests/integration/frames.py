@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """frames.py: hand-built Ethernet, IPv4, IPv6 and TCP frames, for the tests,
 the fuzz seeds and the bench that write raw frames onto a guest's tap.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the libFuzzer targets (tests/fuzz), replays their corpus (seeds and
 # every crash reproducer found so far), fuzzes each for a few seconds, and
 # checks the daemon itself against the reproducers that concern its binary.

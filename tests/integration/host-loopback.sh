@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The gateway (10.0.2.2) reaches a service on the host side's loopback, and
 # --disable-host-loopback refuses the same connection (a RST or an ICMP error
 # comes back; a timeout does not count).

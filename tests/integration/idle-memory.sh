@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Once ready, the daemon unmaps the read-only pages that start-up used
 # (memory_return.hpp): fewer of its executable's code and constant pages are
 # resident once idle than at the moment it signalled ready, in a confined

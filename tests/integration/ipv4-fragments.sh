@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # IPv4 datagrams larger than the MTU, which the guest sends as fragments, are
 # put back together by the daemon (ipv4_reassembly.cpp) so that libslirp only
 # ever sees whole datagrams. At MTU 1500: UDP datagrams of 1473 to 65507 bytes

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # With -6 -c the guest gets an fd00::/64 address by router advertisement and
 # TCP to [fd00::2] reaches a service on the host side's ::1.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --tcp-path=kernel carries bulk data intact: 1 GiB from the guest to the
 # host and 1 GiB back, each ending with a half-close and a SHA-256 compared
 # at the far end; then a slow reader each way (the receiver takes 64 KiB

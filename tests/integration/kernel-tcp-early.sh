@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Start-up does not wait for the kernel TCP path's namespace: it is made
 # after ready-fd. A guest that connects the moment its tap is configured
 # has its SYN held until the path is ready: not lost (the guest's kernel

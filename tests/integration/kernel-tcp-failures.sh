@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Connects that fail: with --tcp-path=kernel the guest sees what Debian's
 # slirp4netns (libslirp's TCP) shows it in the same situation: a closed port
 # on the host's loopback, loopback under --disable-host-loopback, no route,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The kernel TCP path's fallback, with the default --tcp-path: where the
 # private namespace cannot be made, the daemon logs one line ("kernel TCP
 # path unavailable (...); TCP goes through libslirp"), get_stats says

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A guest floods SYNs to random ports of random addresses that never answer:
 # with --tcp-path=kernel the daemon takes every one of them (get_stats counts
 # each as a host connect it started), keeps answering its API during the

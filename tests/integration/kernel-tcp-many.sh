@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --tcp-path=kernel with many connections: 10000 in a row and 1000 at once
 # from one guest process, each echoing its own message through the path, and
 # 50 in a row from one guest port (to two ports in turn); afterwards no connection is relayed and the daemon's descriptors are back

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --tcp-path=kernel: guest TCP to the gateway (the host's loopback) and to a
 # host beyond it ends in the private namespace's kernel TCP and is spliced
 # to host sockets; get_stats shows it. Bytes arrive intact each way with

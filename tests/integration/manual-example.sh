@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The man page's example, step by step, as an unprivileged user:
 #   unshare --user --map-root-user --net --mount     (terminal 1)
 #   slirp4netns --configure --mtu=65520 --disable-host-loopback PID tap0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --netns-type=path with a bind-mounted netns file and --userns-path, the way
 # podman names a rootless container's namespaces. A user namespace that does
 # not own the network namespace must be refused, proving the path is used.

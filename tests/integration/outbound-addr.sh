@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --outbound-addr / --outbound-addr6: a peer namespace behind a veth sees the
 # chosen source address, given as a literal or as an interface name.
 . "$(dirname "$0")/../lib.sh"

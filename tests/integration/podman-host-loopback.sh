@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Rootless podman 4.3 launches our binary as its network helper
 # (--network-cmd-path): with allow_host_loopback=true the container reaches a
 # service on the host's loopback through 10.0.2.2; by default (podman passes

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Rootless podman 4.3 with enable_ipv6=true,mtu=1500,cidr=10.5.0.0/24: the
 # container gets the addresses, route, MTU and resolver our daemon derives
 # from them, and reaches the host's loopback over IPv4 and IPv6.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Rootless podman 4.3 publishes a port with port_handler=slirp4netns, which
 # goes through our API socket (add_hostfwd): a server in the container answers
 # on the host's 127.0.0.1:HOST_PORT, and on [::1]:HOST_PORT (podman asks for

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Podman 5's exact command line (podman 5 is not packaged for Debian 12, so
 # its call is reproduced): rootless, from inside the user namespace that owns
 # the container's network namespace, ready-fd 3 and exit-fd 4 (swapped from

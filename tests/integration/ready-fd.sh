@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --ready-fd gets exactly "1", then EOF, and only once the interface is
 # configured: the address must already be there when the byte arrives.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The rootless path: an unprivileged user makes its own user+network
 # namespace (unshare -U -r -n) and runs the daemon with -c, as podman and
 # rootlesskit do; the guest reaches the host side's loopback service.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rootlesskit v2/v3 with detach-netns: its exact command line (those versions
 # are not packaged for Debian 12, so the call is reproduced). The child's
 # user namespace and the detached network namespace exist first, tap0 is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rootlesskit 1.1 with --net=slirp4netns and --port-driver=slirp4netns runs
 # our binary (sandboxed, seccomp'd) for an unprivileged user: the child
 # reaches a service on the host's loopback through 10.0.2.2, and the port it

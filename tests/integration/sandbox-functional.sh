@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # As root with --enable-sandbox --enable-seccomp -6 (no -c): the daemon is
 # confined (seccomp filter, no-new-privs, only CAP_NET_BIND_SERVICE left, a
 # root holding only etc and run, the old root gone) and everything still

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Port forwards added through the API after the daemon confined itself
 # (--enable-sandbox --enable-seccomp, as root): the listening sockets are
 # created inside the sandbox, a privileged host port works with the one

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 30 s of bulk TCP through a confined daemon (--enable-sandbox
 # --enable-seccomp, MTU 65520 as podman runs it): iperf3 from the guest to a
 # server on the host side's loopback via 10.0.2.2, 15 s each way (-R for

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --enable-sandbox keeps only /etc and /run, so an /etc/resolv.conf symlink
 # leading elsewhere would silently break DNS forwarding: the daemon refuses
 # to start, with one line naming the link. A symlink into /run (as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Rootless (as podman and rootlesskit run it, but without their user
 # namespace): the unprivileged daemon with --enable-sandbox --enable-seccomp
 # joins the target's user namespace to build its sandbox, then holds no

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # SIGTERM and SIGINT end the daemon cleanly with status 0.
 . "$(dirname "$0")/../lib.sh"
 

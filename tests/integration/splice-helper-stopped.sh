@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A stopped port-forwarding helper (SIGSTOP) delays neither traffic nor the
 # API: a spliced connection opened before keeps moving bytes, the guest's
 # own traffic and list_hostfwd keep working, and a new spliced connection just

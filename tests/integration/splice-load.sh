@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Splice-mode TCP under load: 10 000 sequential short connections, then 500
 # concurrent ones, each echoing its own message; the daemon ends with no
 # connection (or descriptor) left behind.

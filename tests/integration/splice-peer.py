@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Both ends of the splice port-forwarding tests (tests/integration/splice-*.sh).
 kernel-tcp-many.sh runs the servers on the host side and the checks in the
 guest instead.

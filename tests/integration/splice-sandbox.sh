@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Splice mode under --enable-sandbox --enable-seccomp, rootless (as podman runs it): the
 # namespace helper is sandboxed like the daemon (its root holds only /etc and
 # /run, no-new-privs, seccomp filter) and still opens connections in the namespace.

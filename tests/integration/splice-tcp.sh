@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Splice-mode TCP forwards (IPv4 and IPv6): half-close in both directions,
 # resets in both directions, a slow reader on either side (backpressure), and
 # removal while a connection is open (it finishes; new ones are refused).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Splice-mode UDP forwards (IPv4 and IPv6, chosen by --port-forward-mode):
 # datagrams both ways, one flow per host peer, a 60000-byte datagram intact,
 # and removal dropping the flows and freeing the port.

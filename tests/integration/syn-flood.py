@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # syn-flood.py IFACE COUNT: delivers COUNT TCP SYNs through IFACE (a guest's
 # tap0) to the daemon as fast as it reads them: from 10.0.2.100, each of a
 # flow of its own (a distinct address in 203.0.113.1-254 and source port),

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The tap going away ends the daemon with a non-zero status and a message,
 # within about a second: when the target process of --netns-type=pid dies
 # (the daemon's own tap fd pins the namespace, so it watches the process),

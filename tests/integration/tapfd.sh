@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --netns-type=tapfd: the client creates the tap in the guest and passes the
 # open fd; the daemon serves it without entering any namespace.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """TCP ends for the kernel-path tests, one process per side.
 
 server PORT [ADDRESS]  on the host side; each connection starts with one

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # When the namespace refuses the transparent setup (here /proc/sys is
 # read-only for the daemon, as in many containers, so tcp_fwmark_accept
 # cannot be set), the daemon says so in one line, leaves no rule or route

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Splice forwards (the default) show the guest each client's real address, as
 # slirp mode does, and carry the data both ways: a client in another
 # namespace (192.0.2.254, 2001:db8::fe) through forwards on 0.0.0.0, :: and a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The life of transparent splice forwards in the namespace: a TCP connection
 # outlives the removal of its forward, with data intact; two forwards to one
 # guest port serve one client port at once (the second from another port,

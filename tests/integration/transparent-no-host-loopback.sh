@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --disable-host-loopback changes nothing for forwards: splice and slirp
 # forwards show a loopback client as 10.0.2.2 and a remote one as itself,
 # and with the transparent routing in place the guest still cannot reach the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Both ends of the transparent-forward tests (tests/integration/transparent-*.sh).
 
   transparent-peer.py serve PORT [LOG]     in the guest: TCP and UDP on PORT, both

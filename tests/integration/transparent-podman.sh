@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Rootless podman with port_handler=slirp4netns, end to end: a client in
 # another namespace (192.0.2.254) reaches the container through -p 18090:8080
 # and -p 18091:7100/udp (0.0.0.0, added through our API, spliced by default),

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rootlesskit with --net=slirp4netns --port-driver=slirp4netns (sandboxed,
 # seccomp'd, unprivileged), end to end: a client in another namespace
 # (192.0.2.254) reaches the child through -p 0.0.0.0:18092:8080/tcp and

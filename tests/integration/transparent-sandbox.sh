@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Under --enable-sandbox --enable-seccomp the port-forwarding helper keeps
 # exactly CAP_NET_BIND_SERVICE and CAP_NET_ADMIN (the latter for transparent
 # sockets and UDP reply rules, counting only in the target's namespace),

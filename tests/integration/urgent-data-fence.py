@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # urgent-data-fence.py PORT URGENT_POINTER: a TCP client made of hand-built
 # frames on the guest's tap0, for tests/integration/urgent-data-fence.sh.
 # From an address the guest's kernel does not own (10.0.2.123, so the kernel

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A guest segment with a crafted TCP urgent pointer (1000, with 10 bytes of
 # data) to a host peer through libslirp. libslirp 4.7.0 would send the peer
 # 1000 bytes as urgent data, 990 of them never sent by the guest, then its

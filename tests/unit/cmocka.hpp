@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // tests/unit/cmocka.hpp: cmocka for the unit tests, included by each of
 // them after every other header: its macros (fail, ...) must not meet the
 // C++ headers. cmocka 1.1 needs <setjmp.h>, <stdarg.h> and <stddef.h> before

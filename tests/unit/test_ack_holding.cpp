@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_ack_holding.cpp: holding back libslirp's pure ACKs during a batch
 // (ack_holding.hpp): a later ACK of a flow replaces the held one, a
 // duplicate ACK is not swallowed, flows are kept apart up to the cap, and

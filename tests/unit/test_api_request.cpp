@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_api_request.cpp: the API protocol without sockets: framing, parsing
 // and validation into typed requests, the forward table, reply formatting.
 #include <arpa/inet.h>

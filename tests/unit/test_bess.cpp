@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_bess.cpp: the BESS listener and the socket-file bookkeeping it relies
 // on (SocketFile): one message is one frame, the file goes away with the
 // listener, and a file that is not ours is never removed.

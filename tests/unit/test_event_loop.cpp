@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_event_loop.cpp: the loop's two ways of waiting. With no cycle source
 // descriptors it waits in epoll_wait() alone and dispatches the events that
 // wait fetched; with some, poll() covers both sets. Either way every ready

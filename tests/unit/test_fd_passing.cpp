@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_fd_passing.cpp: descriptors and a message over a unix socket
 // (fd_passing.hpp): several in one message arrive in order, each one open
 // and naming the file it was sent for; a single-descriptor receive keeps the

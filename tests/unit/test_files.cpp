@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_files.cpp: the iostream-free file helpers (files.hpp): symlink
 // targets resolved lexically, and short writes to existing files only.
 #include <fcntl.h>

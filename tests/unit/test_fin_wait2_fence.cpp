@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_fin_wait2_fence.cpp: which host sockets in FIN_WAIT2 get ended
 // (fin_wait2_fence.hpp): only after the limit in that state without a gap
 // and without data; a reused fd starts afresh; and sweep() on real sockets.

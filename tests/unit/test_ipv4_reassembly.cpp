@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_ipv4_reassembly.cpp: putting the guest's IPv4 fragments back together
 // (ipv4_reassembly.hpp): any arrival order, the rebuilt header, and every
 // refusal (overlaps, a second last piece, odd sizes, past 65535 bytes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_network.cpp: CIDR parsing and the addresses derived from it.
 #include <arpa/inet.h>
 

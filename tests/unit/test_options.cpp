@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_options.cpp: the command-line parser, its single-value validators and
 // the checks on option combinations.
 #include <cstring>

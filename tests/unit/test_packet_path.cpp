@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_packet_path.cpp: the daemon's real packet path (packet_path.hpp) and
 // libslirp glue (slirp_stack.hpp) on a socketpair standing for a BESS
 // client: a frame the "guest" writes reaches libslirp, whose answer comes

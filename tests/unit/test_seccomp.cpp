@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_seccomp.cpp: the confinement pieces that can be checked without
 // namespaces: the seccomp filter (in a forked child, so the test runner stays
 // unfiltered) refuses calls outside its list with EPERM and lets listed ones

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_splice_forward.cpp: the splice forwarder's connection set-up, driven
 // in one namespace through a scripted SocketOpener: a namespace-side connect()
 // that finds no source address yet (EADDRNOTAVAIL, a tentative IPv6 address)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_tcp_classifier.cpp: the kernel TCP path's frame decisions
 // (tcp_classifier.hpp): parsing, which SYNs it serves, the host-side
 // destination, port rewrites with checksums, the refusing RST, the flow table.

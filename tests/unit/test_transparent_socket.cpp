@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_transparent_socket.cpp: the address a transparent forward shows the
 // guest for each kind of client, as slirp mode shows it.
 #include <arpa/inet.h>

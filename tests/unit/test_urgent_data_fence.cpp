@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_urgent_data_fence.cpp: clearing TCP urgent data from guest segments
 // (urgent_data_fence.hpp): URG and the urgent pointer go, checksums stay
 // right (or stay wrong), nothing else in any frame changes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // test_vnet.cpp: the frame surgery for a segmenting tap (vnet.hpp):
 // checksums, SYN MSS raising, output classification, IPv4 fragmentation.
 #include <cstring>
