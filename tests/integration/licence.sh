@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 cd "$REPO"
-[ -d .git ] || skip "not a git checkout (a release tarball): nothing to list"
+git rev-parse --git-dir >/dev/null 2>&1 || skip "not a git checkout (a release tarball): nothing to list"
 grep -q 'GNU GENERAL PUBLIC LICENSE' COPYING && grep -q 'Version 2, June 1991' COPYING ||
     fail "COPYING is not the GPL version 2"
 missing=()
