@@ -203,13 +203,13 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
     if (!fd || !add_reserve(fd.get())) return;
     const sockaddr* bind_to = nullptr;
     socklen_t bind_len = 0;
-    if (t.family == AF_INET && settings_.outbound4 &&
-        !(reinterpret_cast<sockaddr_in&>(to).sin_addr.s_addr == htonl(INADDR_LOOPBACK))) {
+    // libslirp binds every connection to --outbound-addr, the host's
+    // loopback (the gateway) included, so the host-side server sees ADDR.
+    if (t.family == AF_INET && settings_.outbound4) {
         bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound4);
         bind_len = sizeof *settings_.outbound4;
     }
-    if (t.family == AF_INET6 && settings_.outbound6 &&
-        !IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6&>(to).sin6_addr)) {
+    if (t.family == AF_INET6 && settings_.outbound6) {
         bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound6);
         bind_len = sizeof *settings_.outbound6;
     }

@@ -443,10 +443,14 @@ peer_http_server() {
         fail "http server in the peer did not start"
 }
 
-# peer_whoami_server PORT: a TCP server in the peer that answers every
+# whoami_server PORT [PREFIX...]: a TCP server on the host side (or run
+# through PREFIX, e.g. nsenter into another namespace) that answers every
 # connection with the address it came from, then closes (IPv4 and IPv6).
-peer_whoami_server() {
-    background nsenter --target "$PEER_PID" --net -- python3 -c '
+# peer_whoami_server PORT: the same in the peer.
+whoami_server() {
+    local port=$1
+    shift
+    background "$@" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -457,10 +461,11 @@ while True:
     host = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
     c.sendall((host + "\n").encode())
     c.close()
-' "$1"
-    wait_until 10 sh -c "nsenter --target $PEER_PID --net ss -Hltn 'sport = :$1' | grep -q ." ||
-        fail "whoami server in the peer did not start"
+' "$port"
+    wait_until 10 sh -c "$* ss -Hltn 'sport = :$port' | grep -q ." ||
+        fail "whoami server did not start${*:+ in $*}"
 }
+peer_whoami_server() { whoami_server "$1" nsenter --target "$PEER_PID" --net --; }
 
 # assert_confined PID CAPS: fails unless PID runs as --enable-sandbox and
 # --enable-seccomp leave it: seccomp filter mode, no-new-privs, CapEff, CapPrm
