@@ -48,7 +48,7 @@ void print_banner(const Options& o) {
     std::printf("* DHCP begin:      %s\n", ipv4_to_string(n.dhcp_start).c_str());
     std::printf("* Recommended IP:  %s\n", ipv4_to_string(n.guest).c_str());
     if (o.enable_ipv6) {
-        Network6 n6 = default_network6();
+        const Network6& n6 = o.network6;
         std::printf("* IPv6 prefix:     %s/%u\n", ipv6_to_string(n6.prefix).c_str(), n6.prefix_len);
         std::printf("* IPv6 gateway:    %s\n", ipv6_to_string(n6.gateway).c_str());
         std::printf("* IPv6 DNS:        %s\n", ipv6_to_string(n6.dns).c_str());
@@ -161,7 +161,7 @@ class Daemon {
         s.gateway = n.gateway;
         s.prefix = n.prefix;
         s.ipv6 = options_.enable_ipv6;
-        s.gateway6 = default_network6().gateway;
+        s.gateway6 = options_.network6.gateway;
         return s;
     }
 
@@ -186,7 +186,7 @@ class Daemon {
     void start_kernel_tcp(const SlirpSettings& settings) {
         if (!pending_netns_) return;
         const Network& n = options_.network;
-        Network6 n6 = default_network6();
+        const Network6& n6 = options_.network6;
         KernelTcpPath::Settings k;
         k.scope = {n.address,
                    n.netmask,
@@ -248,7 +248,7 @@ class Daemon {
         if (!NetnsHelper::start(options_, loop_, &fwd_helper_, error)) return false;
         splice_ = std::make_unique<SpliceForwarder>(loop_, *fwd_helper_);
         if (fwd_helper_->transparent()) {
-            splice_->show_clients(options_.network.gateway, default_network6().gateway);
+            splice_->show_clients(options_.network.gateway, options_.network6.gateway);
         } else if (options_.port_forward_mode == PortForwardMode::Auto) {
             log_error("splice forwards cannot show clients' addresses (" +
                       fwd_helper_->transparent_error() +

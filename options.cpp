@@ -92,8 +92,16 @@ bool apply_option(Options& o, int c, const std::string& value, std::string* err)
                                      std::to_string(sizeof(sockaddr_un::sun_path) - 1) + ")");
             o.api_socket = value;
             return true;
-        case kCidr:
-            return parse_cidr(value, &o.network, err);
+        case kCidr: {
+            bool ipv6 = cidr_is_ipv6(value);
+            bool& given = ipv6 ? o.cidr6_given : o.cidr_given;
+            if (given)
+                return fail(err, std::string("--cidr \"") + value + "\": an " +
+                                     (ipv6 ? "IPv6 prefix" : "IPv4 network") +
+                                     " is already given (--cidr takes one of each family)");
+            given = true;
+            return ipv6 ? parse_cidr6(value, &o.network6, err) : parse_cidr(value, &o.network, err);
+        }
         case kDisableHostLoopback:
             o.disable_host_loopback = true;
             return true;
@@ -255,6 +263,9 @@ bool validate_combination(Options& o, const std::vector<std::string>& positional
     if (positional.size() < 2 && o.netns_type != NetnsType::TapFd)
         return fail(err, "missing TAPNAME (e.g. tap0) after \"" + o.target + "\" (see --help)");
     if (o.enable_ipv6 && o.mtu < 1280) return fail(err, "IPv6 needs an MTU of at least 1280");
+    if (o.cidr6_given && !o.enable_ipv6)
+        return fail(err, "--cidr " + ipv6_to_string(o.network6.prefix) +
+                             "/64 is an IPv6 prefix: it needs --enable-ipv6 (-6)");
     return true;
 }
 
@@ -392,9 +403,11 @@ std::string help_text(const std::string& program) {
            "-e, --exit-fd=FD         exit as soon as FD becomes readable or is closed\n"
            "-r, --ready-fd=FD        write \"1\" to FD once the network is configured\n"
            "-m, --mtu=MTU            set the MTU (default=1500, max=65521)\n"
-           "-6, --enable-ipv6        enable IPv6 (fd00::/64, router advertisements)\n"
+           "-6, --enable-ipv6        enable IPv6 (fd00::/64 or --cidr's prefix, router "
+           "advertisements)\n"
            "-a, --api-socket=PATH    listen for API requests on the unix socket PATH\n"
-           "--cidr=CIDR              network address CIDR (default=10.0.2.0/24)\n"
+           "--cidr=CIDR              network address CIDR (default=10.0.2.0/24), or with -6 an "
+           "IPv6 /64 prefix (default=fd00::/64); once per family\n"
            "--disable-host-loopback  refuse connections to 127.0.0.1:* of the host namespace\n"
            "--netns-type=TYPE        what the argument names ([path|pid|tapfd], default=pid)\n"
            "--userns-path=PATH       user namespace to join before the network namespace\n"

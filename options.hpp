@@ -50,6 +50,10 @@ struct Options {
     bool enable_ipv6 = false;
     std::string api_socket;
     Network network = default_network();
+    Network6 network6 = default_network6();  // used with enable_ipv6
+    // --cidr takes one network per family: a second of either is refused.
+    bool cidr_given = false;
+    bool cidr6_given = false;
     bool disable_host_loopback = false;
     NetnsType netns_type = NetnsType::Pid;
     bool netns_type_given = false;

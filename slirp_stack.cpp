@@ -16,7 +16,7 @@ bool build_slirp_settings(const Options& o, SlirpSettings* out, std::string* err
         out->outbound6.emplace();
         if (!resolve_outbound6(o.outbound_addr6, &*out->outbound6, err)) return false;
     }
-    Network6 net6 = default_network6();
+    const Network6& net6 = o.network6;
     SlirpConfig& c = out->config;
     c.version = SLIRP_CONFIG_VERSION_MAX;
     c.restricted = 0;

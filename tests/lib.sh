@@ -380,13 +380,15 @@ iperf3_server() {
 
 port_is_listening() { ss -Hltn "sport = :$1" | grep -q .; }
 
-# private_dns NAME ADDRESS: a resolver on the host side's 127.0.0.1:53 that
-# knows NAME, and a private /etc/resolv.conf pointing at it.
+# private_dns NAME ADDRESS [NAMESERVER]: a resolver on the host side's
+# NAMESERVER (default 127.0.0.1, or ::1 for an IPv6 one), port 53, that knows
+# NAME, and a private /etc/resolv.conf pointing at it.
 private_dns() {
-    echo "nameserver 127.0.0.1" >"$WORK/resolv.conf"
+    local nameserver=${3:-127.0.0.1}
+    echo "nameserver $nameserver" >"$WORK/resolv.conf"
     mount --bind "$WORK/resolv.conf" /etc/resolv.conf
     background dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-        --listen-address=127.0.0.1 --port=53 --user=root --pid-file="$WORK/dnsmasq.pid" \
+        --listen-address="$nameserver" --port=53 --user=root --pid-file="$WORK/dnsmasq.pid" \
         --address="/$1/$2" --log-facility=- 2>/dev/null
     wait_until 10 sh -c 'ss -Hlun "sport = :53" | grep -q .' || fail "dnsmasq did not start"
 }

@@ -38,6 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!o.enable_ipv6 || o.mtu >= 1280, "IPv6 with a small MTU");
     check(!o.tap_name.empty() && o.tap_name.size() < 16, "tap name length");
     check(!o.mac || o.configure, "MAC without --configure");
+    check(!o.cidr6_given || o.enable_ipv6, "IPv6 prefix without -6");
+    const uint8_t* p6 = o.network6.prefix.s6_addr;
+    check(
+        o.network6.prefix_len == 64 && p6[0] != 0xff && !(p6[0] == 0xfe && (p6[1] & 0xc0) == 0x80),
+        "IPv6 prefix not a unicast /64");
+    for (int i = 8; i < 16; i++) check(p6[i] == 0, "IPv6 prefix with host bits");
+    check(o.network6.gateway.s6_addr[15] == 2 && o.network6.dns.s6_addr[15] == 3,
+          "IPv6 gateway or DNS not ::2 / ::3");
     if (o.target_type == TargetType::Netns) {
         if (o.netns_type == NetnsType::Pid) check(o.target_pid > 0, "PID not positive");
         if (o.netns_type == NetnsType::TapFd) check(o.tap_fd >= 0, "tap fd negative");

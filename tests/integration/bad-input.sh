@@ -105,6 +105,12 @@ done
 for cidr in 10.0.2.0/26 10.0.2.0/0 10.0.2.0/00 10.0.2.0/32; do
     both_refuse "prefix length needs to be 1-25" --cidr="$cidr" "$G" tap0
 done
+# IPv6 prefixes: the original refuses every one ("invalid CIDR"), even the
+# /64s ours takes; what ours refuses it refuses in the same words.
+for cidr in fd00::/48 fd00::/128 fd00::/x fd00:: fd00::1/64 ff02::/64 fe80::/64 ::/64 x:y/64; do
+    both_refuse "invalid CIDR" -6 --cidr="$cidr" "$G" tap0
+done
+worded_apart "invalid CIDR" "is an IPv6 prefix: it needs --enable-ipv6 (-6)" --cidr=fd00::/64 "$G" tap0
 
 # The MTU.
 for mtu in abc 0 65522 -5 1500x "" 0x500 99999999999999999999; do
@@ -222,6 +228,9 @@ exec 5<&-
 rejects "--configure cannot be used with --netns-type=tapfd" --netns-type=tapfd -c 0
 rejects "unknown port-forward-mode \"kernel\"" --port-forward-mode=kernel "$G" tap0
 rejects "invalid busy-poll \"fast\"" --busy-poll=fast "$G" tap0
+# The original takes the last of several --cidr; ours one per family.
+rejects "an IPv4 network is already given" --cidr=10.0.3.0/24 --cidr=10.0.4.0/24 "$G" tap0
+rejects "an IPv6 prefix is already given" -6 --cidr=fd01::/64 --cidr=fd02::/64 "$G" tap0
 
 expect "no tap was left in the guest" test -z "$(in_guest ip -o link show type tun)"
 if [ -n "$original" ]; then

@@ -148,6 +148,69 @@ void test_network6(void**) {
     assert_string_equal(ipv6_to_string(n.dns).c_str(), "fd00::3");
 }
 
+std::optional<Network6> cidr6(const std::string& text, std::string* error) {
+    Network6 network;
+    if (!parse_cidr6(text, &network, error)) return std::nullopt;
+    return network;
+}
+
+void test_cidr6_derives_gateway_and_dns(void**) {
+    auto n = cidr6("fd5b:e9ce:dffb:cafe::/64", nullptr);
+    assert_true(n.has_value());
+    assert_string_equal(ipv6_to_string(n->prefix).c_str(), "fd5b:e9ce:dffb:cafe::");
+    assert_int_equal(n->prefix_len, 64);
+    assert_string_equal(ipv6_to_string(n->gateway).c_str(), "fd5b:e9ce:dffb:cafe::2");
+    assert_string_equal(ipv6_to_string(n->dns).c_str(), "fd5b:e9ce:dffb:cafe::3");
+    // Global unicast and the default itself are prefixes too.
+    assert_string_equal(ipv6_to_string(cidr6("2001:db8:0:1::/64", nullptr)->gateway).c_str(),
+                        "2001:db8:0:1::2");
+    assert_string_equal(ipv6_to_string(cidr6("fd00::/64", nullptr)->dns).c_str(), "fd00::3");
+}
+
+// Every IPv6 refusal says "invalid CIDR" (the original's words for all of
+// them), names the input and says why, on one line.
+void expect_rejected6(const char* text, const char* why) {
+    std::string error;
+    assert_false(cidr6(text, &error).has_value());
+    assert_non_null(strstr(error.c_str(), "invalid CIDR"));
+    assert_non_null(strstr(error.c_str(), text));
+    assert_non_null(strstr(error.c_str(), why));
+    assert_null(strchr(error.c_str(), '\n'));
+}
+
+void test_cidr6_refusals(void**) {
+    expect_rejected6("fd00::", "expected PREFIX/64");
+    expect_rejected6("fd00::/48", "must be a /64");
+    expect_rejected6("fd00::/128", "must be a /64");
+    expect_rejected6("fd00::/064", "must be a /64");
+    expect_rejected6("fd00::/", "must be a number");
+    expect_rejected6("fd00::/6x", "must be a number");
+    expect_rejected6("fd00::/-64", "must be a number");
+    expect_rejected6("fd00::/0064", "must be a number");
+    expect_rejected6("fd00::1/64", "host bits are set (the prefix is fd00::/64)");
+    expect_rejected6("fd5b:e9ce:dffb:cafe:0:0:0:100/64",
+                     "(the prefix is fd5b:e9ce:dffb:cafe::/64)");
+    expect_rejected6("ff02::/64", "multicast");
+    expect_rejected6("fe80::/64", "link-local");
+    expect_rejected6("febf:1::/64", "link-local");
+    expect_rejected6("::/64", "::/64 holds");
+    expect_rejected6("::ffff:10.0.0.0/64", "::/64 holds");
+    expect_rejected6("fd00:::/64", "invalid IPv6 prefix");
+    expect_rejected6("fe80::%eth0/64", "invalid IPv6 prefix");
+    expect_rejected6("10.0.2.0:1/64", "invalid IPv6 prefix");
+    // fec0::/10 (site-local, deprecated) is unicast and still a prefix.
+    assert_true(cidr6("fec0::/64", nullptr).has_value());
+}
+
+void test_cidr_family(void**) {
+    assert_true(cidr_is_ipv6("fd00::/64"));
+    assert_true(cidr_is_ipv6("::1"));
+    assert_true(cidr_is_ipv6("x:y/64"));
+    assert_false(cidr_is_ipv6("10.0.2.0/24"));
+    assert_false(cidr_is_ipv6("10.0.2.0/2:4"));  // the prefix length is not the address
+    assert_false(cidr_is_ipv6(""));
+}
+
 }  // namespace
 
 int main() {
@@ -167,6 +230,9 @@ int main() {
         cmocka_unit_test(test_cidr_prefix_not_number),
         cmocka_unit_test(test_cidr_null_error_is_allowed),
         cmocka_unit_test(test_network6),
+        cmocka_unit_test(test_cidr6_derives_gateway_and_dns),
+        cmocka_unit_test(test_cidr6_refusals),
+        cmocka_unit_test(test_cidr_family),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -272,6 +272,35 @@ void test_cidr_option(void**) {
     assert_string_equal(ipv4_to_string(o.network.guest).c_str(), "192.168.5.100");
 }
 
+// k3s's single-stack IPv6 line, verbatim.
+void test_cidr6_option(void**) {
+    Options o = parse_ok({"--mtu", "65520", "-r", "3", "--disable-host-loopback", "--cidr",
+                          "fd5b:e9ce:dffb:cafe::/64", "--enable-ipv6", "1234", "tap0"});
+    assert_true(o.enable_ipv6);
+    assert_string_equal(ipv6_to_string(o.network6.prefix).c_str(), "fd5b:e9ce:dffb:cafe::");
+    assert_string_equal(ipv6_to_string(o.network6.gateway).c_str(), "fd5b:e9ce:dffb:cafe::2");
+    assert_string_equal(ipv6_to_string(o.network6.dns).c_str(), "fd5b:e9ce:dffb:cafe::3");
+    // The IPv4 network keeps its default.
+    assert_string_equal(ipv4_to_string(o.network.address).c_str(), "10.0.2.0");
+    // Without --cidr, fd00::/64.
+    assert_string_equal(ipv6_to_string(parse_ok({"-6", "1", "tap0"}).network6.gateway).c_str(),
+                        "fd00::2");
+    // One of each family, in either order.
+    o = parse_ok({"-6", "--cidr=2001:db8:1:2::/64", "--cidr=10.9.0.0/16", "1", "tap0"});
+    assert_string_equal(ipv6_to_string(o.network6.dns).c_str(), "2001:db8:1:2::3");
+    assert_string_equal(ipv4_to_string(o.network.gateway).c_str(), "10.9.0.2");
+    parse_fails({"-6", "--cidr=fd01::/64", "--cidr=fd02::/64", "1", "tap0"},
+                "--cidr \"fd02::/64\": an IPv6 prefix is already given");
+    parse_fails({"--cidr=10.1.0.0/24", "--cidr=10.2.0.0/24", "1", "tap0"},
+                "--cidr \"10.2.0.0/24\": an IPv4 network is already given");
+    parse_fails({"--cidr=fd01::/64", "1", "tap0"}, "it needs --enable-ipv6 (-6)");
+    parse_fails({"-6", "--cidr=fd01::/48", "1", "tap0"}, "must be a /64");
+    parse_fails({"-6", "--cidr=fd01::1/64", "1", "tap0"}, "invalid CIDR \"fd01::1/64\": host bits");
+    parse_fails({"-6", "--cidr=ff05::/64", "1", "tap0"}, "multicast");
+    parse_fails({"-6", "--cidr=fe80::/64", "1", "tap0"}, "link-local");
+    parse_fails({"-6", "--cidr=fd01::zz/64", "1", "tap0"}, "invalid IPv6 prefix \"fd01::zz\"");
+}
+
 void test_bess_conflicts(void**) {
     Options o = parse_ok({"--target-type=bess", "/tmp/bess.sock"});
     assert_true(o.target_type == TargetType::Bess);
@@ -443,6 +472,7 @@ int main() {
         cmocka_unit_test(test_mac_values),
         cmocka_unit_test(test_mac_options),
         cmocka_unit_test(test_cidr_option),
+        cmocka_unit_test(test_cidr6_option),
         cmocka_unit_test(test_bess_conflicts),
         cmocka_unit_test(test_tapfd_conflicts),
         cmocka_unit_test(test_target_errors),

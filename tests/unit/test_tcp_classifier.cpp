@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "checksum.hpp"
+#include "network.hpp"
 #include "tcp_classifier.hpp"
 #include "wire.hpp"
 
@@ -210,6 +211,36 @@ void test_host_destination(void**) {
     assert_int_equal(ntohs(sin6.sin6_port), 22);
 }
 
+// With --cidr's IPv6 prefix, the scope the daemon builds from it: fd00::
+// means nothing then, neither as the guest's source nor as the gateway.
+void test_custom_prefix(void**) {
+    Network6 n6;
+    assert_true(parse_cidr6("fd5b:e9ce:dffb:cafe::/64", &n6, nullptr));
+    KernelPathScope s = scope();
+    s.prefix6 = n6.prefix;
+    s.gateway6 = n6.gateway;
+    s.dns6 = n6.dns;
+    const char* guest = "fd5b:e9ce:dffb:cafe:5054:ff:fe12:3456";
+    assert_true(serves(ipv6_tcp(guest, "2001:db8::1", 1, 80, kTcpSyn), s));
+    assert_true(serves(ipv6_tcp(guest, "fd5b:e9ce:dffb:cafe::2", 1, 80, kTcpSyn), s));
+    assert_false(serves(ipv6_tcp(guest, "fd5b:e9ce:dffb:cafe::3", 1, 53, kTcpSyn), s));
+    assert_false(serves(ipv6_tcp(guest, "fd5b:e9ce:dffb:cafe::7", 1, 80, kTcpSyn), s));
+    assert_false(serves(ipv6_tcp("fd00::100", "2001:db8::1", 1, 80, kTcpSyn), s));
+    // fd00::2 is an outside address now, reached as itself.
+    assert_true(serves(ipv6_tcp(guest, "fd00::2", 1, 80, kTcpSyn), s));
+    TcpFrame t;
+    sockaddr_storage to;
+    socklen_t len;
+    Frame g = ipv6_tcp(guest, "fd5b:e9ce:dffb:cafe::2", 1, 22, kTcpSyn);
+    parse_tcp_frame(g.data(), g.size(), &t);
+    host_destination(s, t, &to, &len);
+    assert_true(IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6&>(to).sin6_addr));
+    g = ipv6_tcp(guest, "fd00::2", 1, 22, kTcpSyn);
+    parse_tcp_frame(g.data(), g.size(), &t);
+    host_destination(s, t, &to, &len);
+    assert_false(IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6&>(to).sin6_addr));
+}
+
 void test_set_port(void**) {
     for (size_t payload : {0, 1, 100}) {
         Frame f = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 443, kTcpAck, payload);
@@ -374,6 +405,7 @@ int main() {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_serves),
         cmocka_unit_test(test_host_destination),
+        cmocka_unit_test(test_custom_prefix),
         cmocka_unit_test(test_set_port),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_keys_match_both_ways),
