@@ -222,6 +222,13 @@ exec 5<&-
 rejects "--configure cannot be used with --netns-type=tapfd" --netns-type=tapfd -c 0
 rejects "unknown port-forward-mode \"kernel\"" --port-forward-mode=kernel "$G" tap0
 rejects "invalid busy-poll \"fast\"" --busy-poll=fast "$G" tap0
+rejects "--pcap needs a file name" --pcap= "$G" tap0
+rejects "cannot open packet capture file \"$WORK/no-such-dir/c.pcap\": No such file or directory" \
+    --pcap="$WORK/no-such-dir/c.pcap" "$G" tap0
+rejects "cannot open packet capture file \"$WORK/a-directory\": Is a directory" \
+    --pcap "$WORK/a-directory" "$G" tap0
+rejects "cannot write packet capture file \"/dev/full\": No space left on device" \
+    --pcap=/dev/full "$G" tap0
 
 expect "no tap was left in the guest" test -z "$(in_guest ip -o link show type tun)"
 if [ -n "$original" ]; then
