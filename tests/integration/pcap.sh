@@ -6,8 +6,8 @@
 # and data (the kernel TCP path carries it by default; libslirp under
 # S4N_TCP_PATH=slirp). The handshake is in the file while the daemon still
 # runs. The same holds confined by --enable-sandbox --enable-seccomp. A
-# capture onto a full file system stops with one logged line, and the
-# guest's traffic goes on unharmed.
+# capture onto a full file system (confined too) stops with one logged
+# line, and the guest's traffic goes on unharmed.
 . "$(dirname "$0")/../lib.sh"
 
 command -v tcpdump >/dev/null || skip "tcpdump is not installed (tests/install-deps.sh installs it)"
@@ -88,8 +88,9 @@ capture_round --enable-sandbox --enable-seccomp
 mkdir "$WORK/small"
 mount -t tmpfs -o size=64k tmpfs "$WORK/small"
 start_guest
-start_slirp -c --pcap="$WORK/small/capture.pcap" -a "$WORK/api.sock" "$GUEST_PID" tap0 ||
-    fail "did not start with a capture on a 64 KiB tmpfs"
+# Confined: what ends the capture is still the disk, not the filter.
+start_slirp -c --pcap="$WORK/small/capture.pcap" --enable-sandbox --enable-seccomp \
+    -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start with a capture on a 64 KiB tmpfs"
 for round in 1 2; do
     got=$(in_guest curl -s -m 60 -o /dev/null -w '%{size_download}' http://10.0.2.2:8000/big)
     [ "$got" = 4194304 ] || fail "download $round with the capture's disk full got '$got' bytes"
