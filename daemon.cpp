@@ -107,7 +107,8 @@ class Daemon {
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
-        // Before any child is forked or confinement closes the file system.
+        // Before the tap exists, so that a bad path leaves nothing behind, and
+        // before confinement hides the file system.
         if (!options_.pcap_path.empty()) {
             if (!PacketCapture::open(options_.pcap_path, loop_, &capture_, error)) return false;
             path_.set_capture(capture_.get());

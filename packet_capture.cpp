@@ -89,8 +89,11 @@ bool PacketCapture::open(const std::string& path, EventLoop& loop,
         return fail(err, "cannot write " + what + ": " + pcap.geterr(capture->dead_));
     capture->stream_ = stream;
     // The header now: a file that cannot take it fails at start-up.
-    if (pcap.dump_flush(capture->dumper_) != 0)
-        return fail(err, errno_text("cannot write " + what));
+    if (pcap.dump_flush(capture->dumper_) != 0) {
+        std::string why = errno_text("cannot write " + what);
+        capture->close();  // quietly: this line is the one to report
+        return fail(err, why);
+    }
     // Frames are stamped by the loop's clock, turned into the wall time that
     // pcap files hold.
     timespec wall{};
@@ -140,8 +143,8 @@ void PacketCapture::stop(int error) {
 void PacketCapture::close() {
     if (flush_timer_) loop_.cancel_timer(flush_timer_);
     flush_timer_ = 0;
-    // After a failed write this tries the rest of the buffer once more, and
-    // fails the same way.
+    // After a failed write, what the buffer still holds may be tried once
+    // more; it fails the same way.
     if (dumper_) pcap_->dump_close(dumper_);
     dumper_ = nullptr;
     stream_ = nullptr;
