@@ -21,6 +21,7 @@
 #include "memory_return.hpp"
 #include "netns_helper.hpp"
 #include "network.hpp"
+#include "packet_capture.hpp"
 #include "packet_path.hpp"
 #include "private_netns.hpp"
 #include "slirp_stack.hpp"
@@ -106,6 +107,12 @@ class Daemon {
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
+        // Before the tap exists, so that a bad path leaves nothing behind, and
+        // before confinement hides the file system.
+        if (!options_.pcap_path.empty()) {
+            if (!PacketCapture::open(options_.pcap_path, loop_, &capture_, error)) return false;
+            path_.set_capture(capture_.get());
+        }
         const bool kernel_tcp = options_.tcp_path == TcpPath::Kernel;
         const PrivateNetnsSettings netns_settings = private_netns_settings();
         UniqueFd device;
@@ -327,6 +334,7 @@ class Daemon {
     const Options& options_;
     EventLoop loop_;
     Stats stats_;
+    std::unique_ptr<PacketCapture> capture_;  // outlives path_, which writes to it
     PacketPath path_;
     UniqueFd signals_;
     std::unique_ptr<BessListener> bess_;

@@ -28,6 +28,7 @@ enum LongOnly {
     kPortForwardMode,
     kBusyPoll,
     kTcpPath,
+    kPcap,
 };
 
 const option kLongOptions[] = {
@@ -51,6 +52,7 @@ const option kLongOptions[] = {
     {"port-forward-mode", required_argument, nullptr, kPortForwardMode},
     {"busy-poll", required_argument, nullptr, kBusyPoll},
     {"tcp-path", required_argument, nullptr, kTcpPath},
+    {"pcap", required_argument, nullptr, kPcap},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, 'v'},
     {nullptr, 0, nullptr, 0},
@@ -177,6 +179,10 @@ bool apply_option(Options& o, int c, const std::string& value, std::string* err)
                 o.tcp_path = TcpPath::Kernel;
             else
                 return fail(err, "unknown tcp-path \"" + value + "\" (expected kernel or slirp)");
+            return true;
+        case kPcap:
+            if (value.empty()) return fail(err, "--pcap needs a file name");
+            o.pcap_path = value;
             return true;
         case kBusyPoll: {
             auto us = parse_decimal(value, 0, kMaxBusyPollUs);
@@ -432,6 +438,8 @@ std::string help_text(const std::string& program) {
            "default=kernel: in a kernel TCP stack in a private network namespace, spliced to "
            "host sockets, falling back to slirp if that namespace cannot be made; slirp: in "
            "libslirp's TCP)\n"
+           "--pcap=FILE              write every frame to and from the guest to FILE, in pcap "
+           "format (tcpdump -r FILE)\n"
            "-h, --help               show this help and exit\n"
            "-v, --version            show version and exit\n";
 }

@@ -67,6 +67,7 @@ struct Options {
     bool port_forward_mode_given = false;
     unsigned busy_poll_us = kDefaultBusyPollUs;  // see EventLoop::set_busy_poll
     TcpPath tcp_path = TcpPath::Kernel;          // falls back to slirp at start-up
+    std::string pcap_path;                       // --pcap: where frames are captured
     std::optional<MacAddress> mac;
     TargetType target_type = TargetType::Netns;
     // The positional PID, PATH or FD (or the BESS socket path).

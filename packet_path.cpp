@@ -74,6 +74,7 @@ void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
     stats_.frames_from_guest++;
     stats_.bytes_from_guest += len;
     stack_.guest_frame_arrived(len);
+    if (capture_) capture_->write(frame, len);  // as the guest sent it, before any change
     route_from_guest(frame, len, vnet);
 }
 
@@ -135,6 +136,7 @@ void PacketPath::device_gone(const std::string& why) {
         stats_.frames_dropped++;
         return;
     }
+    if (capture_) capture_->write(frame, len);
     stats_.frames_to_guest++;
     stats_.bytes_to_guest += len;
 }
@@ -145,6 +147,7 @@ void PacketPath::device_gone(const std::string& why) {
         stats_.frames_dropped++;  // a full device queue: TCP retransmits
         return n;
     }
+    if (capture_) capture_->write(frame, len);  // whole, before the device cuts it
     stats_.frames_to_guest++;
     stats_.bytes_to_guest += len;
     return n;

@@ -18,7 +18,10 @@
 // it connects, accepts, reads addresses, duplicates descriptors (its accept
 // reserve) and splices like the splice forwarder; strace over a confined
 // daemon moving TCP out, to the gateway, over IPv6, half-closed, reset,
-// refused and unreachable saw no call refused. Code that starts making a new
+// refused and unreachable saw no call refused. --pcap adds nothing either:
+// libpcap is loaded and its file opened before confinement, and its stdio
+// buffer goes out with write and close (strace over a confined capture
+// through traffic, exit and a full disk). Code that starts making a new
 // system call after start-up must add it here; the sandbox-* tests run the
 // functional matrix under the filter.
 //

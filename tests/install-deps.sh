@@ -13,9 +13,9 @@
 set -euo pipefail
 
 build=(g++ make autoconf automake pkg-config libslirp-dev libseccomp-dev libcap-dev
-    libglib2.0-dev nlohmann-json3-dev libcmocka-dev git)
+    libglib2.0-dev nlohmann-json3-dev libpcap-dev libcmocka-dev git)
 demo=(iproute2 util-linux procps curl socat python3 busybox-static)
-test=(binutils man-db udhcpc dnsmasq-base iperf3 sockperf strace linux-perf libcap2-bin uidmap
+test=(binutils man-db udhcpc dnsmasq-base iperf3 sockperf strace linux-perf libcap2-bin uidmap tcpdump
     # real clients (tests/integration/{bess-uml,podman-*,rootlesskit-*}) and
     # Debian's own slirp4netns, which the refusal test compares against
     user-mode-linux podman rootlesskit slirp4netns

@@ -400,6 +400,24 @@ dns_lookup() {
         sed -n '/^Name:/,$s/^Address: *\([0-9.]*\)$/\1/p' | head -n 1
 }
 
+# guest_dhcp: brings the guest's tap0 up and leases its address with busybox
+# udhcpc, which configures the address and default route it is given;
+# prints "lease ip=... router=... dns=...", or fails the test.
+guest_dhcp() {
+    local lease
+    in_guest ip link set tap0 up
+    cat >"$WORK/lease.sh" <<'SCRIPT'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+ip addr add "$ip/$mask" dev "$interface"
+ip route add default via "$router"
+echo "lease ip=$ip router=$router dns=$dns"
+SCRIPT
+    chmod +x "$WORK/lease.sh"
+    lease=$(in_guest timeout 20 busybox udhcpc -f -q -n -i tap0 -t 5 -T 1 -s "$WORK/lease.sh" 2>&1)
+    grep "^lease " <<<"$lease" || fail "no DHCP lease: $lease"
+}
+
 # peer_network: a second namespace of the test ("the outside"), reached from
 # the host side over a veth: host s4n-h has 192.0.2.1/24 and 192.0.2.2/24
 # (and 2001:db8::1, 2001:db8::2), the peer has 192.0.2.254/24 and

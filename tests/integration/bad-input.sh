@@ -231,6 +231,13 @@ rejects "invalid busy-poll \"fast\"" --busy-poll=fast "$G" tap0
 # The original takes the last of several --cidr; ours one per family.
 rejects "an IPv4 network is already given" --cidr=10.0.3.0/24 --cidr=10.0.4.0/24 "$G" tap0
 rejects "an IPv6 prefix is already given" -6 --cidr=fd01::/64 --cidr=fd02::/64 "$G" tap0
+rejects "--pcap needs a file name" --pcap= "$G" tap0
+rejects "cannot open packet capture file \"$WORK/no-such-dir/c.pcap\": No such file or directory" \
+    --pcap="$WORK/no-such-dir/c.pcap" "$G" tap0
+rejects "cannot open packet capture file \"$WORK/a-directory\": Is a directory" \
+    --pcap "$WORK/a-directory" "$G" tap0
+rejects "cannot write packet capture file \"/dev/full\": No space left on device" \
+    --pcap=/dev/full "$G" tap0
 
 expect "no tap was left in the guest" test -z "$(in_guest ip -o link show type tun)"
 if [ -n "$original" ]; then

@@ -454,6 +454,17 @@ void test_tcp_path(void**) {
     assert_non_null(strstr(help_text("slirp4netns").c_str(), "default=kernel"));
 }
 
+// --pcap: a file name, in either long form; opening it is the daemon's.
+void test_pcap(void**) {
+    assert_true(parse_ok({"1234", "tap0"}).pcap_path.empty());
+    assert_string_equal(parse_ok({"--pcap=/tmp/c.pcap", "1234", "tap0"}).pcap_path.c_str(),
+                        "/tmp/c.pcap");
+    assert_string_equal(parse_ok({"--pcap", "c.pcap", "1234", "tap0"}).pcap_path.c_str(), "c.pcap");
+    parse_fails({"--pcap=", "1234", "tap0"}, "--pcap needs a file name");
+    parse_fails({"--pcap"}, "requires an argument");
+    assert_non_null(strstr(help_text("slirp4netns").c_str(), "--pcap=FILE"));
+}
+
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -486,6 +497,7 @@ int main() {
         cmocka_unit_test(test_port_forward_mode),
         cmocka_unit_test(test_busy_poll),
         cmocka_unit_test(test_tcp_path),
+        cmocka_unit_test(test_pcap),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -3,16 +3,19 @@
 // libslirp glue (slirp_stack.hpp) on a socketpair standing for a BESS
 // client: a frame the "guest" writes reaches libslirp, whose answer comes
 // back on the device, and a device that closes stops the loop.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "event_loop.hpp"
 #include "options.hpp"
+#include "packet_capture.hpp"
 #include "packet_path.hpp"
 #include "slirp_stack.hpp"
 #include "stats.hpp"
@@ -86,12 +89,47 @@ void a_closed_device_stops_the_loop(void**) {
     assert_true(fx.loop.stopping());
 }
 
+// --pcap: the frame the guest wrote, then libslirp's answer, byte for byte
+// as they crossed the device.
+void the_capture_holds_both_directions(void**) {
+    char dir[] = "/tmp/test_packet_path.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    std::string file = std::string(dir) + "/c.pcap";
+    std::vector<uint8_t> request = arp_request(), reply(1500);
+    ssize_t n;
+    {
+        Fixture fx;
+        std::unique_ptr<PacketCapture> capture;
+        std::string error;
+        if (!PacketCapture::open(file, fx.loop, &capture, &error)) fail_msg("%s", error.c_str());
+        fx.path.set_capture(capture.get());
+        assert_int_equal(write(fx.guest.get(), request.data(), request.size()),
+                         static_cast<ssize_t>(request.size()));
+        fx.loop.run_once();
+        n = read(fx.guest.get(), reply.data(), reply.size());
+        assert_true(n >= 42);
+        fx.path.set_capture(nullptr);
+    }
+    std::vector<uint8_t> data(65536);
+    UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    ssize_t size = read(fd.get(), data.data(), data.size());
+    unlink(file.c_str());
+    rmdir(dir);
+    size_t first = 24 + 16, second = first + request.size() + 16;
+    assert_int_equal(size, static_cast<ssize_t>(second + static_cast<size_t>(n)));
+    assert_int_equal(data[first - 8], request.size());  // caplen, little-endian here
+    assert_memory_equal(data.data() + first, request.data(), request.size());
+    assert_int_equal(data[second - 8], n);
+    assert_memory_equal(data.data() + second, reply.data(), static_cast<size_t>(n));
+}
+
 }  // namespace
 
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(a_guest_frame_reaches_libslirp_and_is_answered),
         cmocka_unit_test(a_closed_device_stops_the_loop),
+        cmocka_unit_test(the_capture_holds_both_directions),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
