@@ -5,7 +5,10 @@
 #include "sandbox.hpp"
 #include "seccomp.hpp"
 
-bool confine(const Options& options, bool keep_net_admin, std::string* err) {
-    if (options.enable_sandbox && !enter_sandbox(options, keep_net_admin, err)) return false;
+bool confine(const Options& options, bool keep_net_admin, SandboxRoot* root, std::string* note,
+             std::string* err) {
+    *root = SandboxRoot::None;
+    if (options.enable_sandbox && !enter_sandbox(options, keep_net_admin, root, note, err))
+        return false;
     return !options.enable_seccomp || install_seccomp_filter(err);
 }

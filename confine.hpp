@@ -8,7 +8,9 @@
 #include <string>
 
 #include "options.hpp"
+#include "sandbox.hpp"
 
 // Applies whichever of the two options asks for; a no-op without them.
-// keep_net_admin: see enter_sandbox.
-bool confine(const Options& options, bool keep_net_admin, std::string* err);
+// keep_net_admin, *root and *note: see enter_sandbox.
+bool confine(const Options& options, bool keep_net_admin, SandboxRoot* root, std::string* note,
+             std::string* err);

@@ -148,7 +148,12 @@ class Daemon {
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
             if (!ApiServer::start(context, &api_, error)) return false;
         }
-        if (!confine(options_, false, error) || !signal_ready(error)) return false;
+        SandboxRoot root = SandboxRoot::None;
+        std::string note;
+        if (!confine(options_, false, &root, &note, error)) return false;
+        if (!note.empty()) log_error(note);
+        stats_.sandbox = sandbox_root_name(root);
+        if (!signal_ready(error)) return false;
         if (pending_netns_) let_private_netns_begin(*pending_netns_);
         return true;
     }

@@ -91,8 +91,11 @@ bool enter_namespaces(const Options& options, int channel, TransparentRouting* r
     // Transparent sockets (IP_TRANSPARENT, SO_MARK) and the UDP reply rules
     // need CAP_NET_ADMIN in the namespace; nothing else does.
     std::string why;
-    if (!confine(options, routing->ready(), &why))
+    SandboxRoot root = SandboxRoot::None;
+    std::string note;
+    if (!confine(options, routing->ready(), &root, &note, &why))
         return fail(err, "port-forwarding helper: " + why);
+    if (!note.empty()) log_error("port-forwarding helper: " + note);
     return true;
 }
 

@@ -8,6 +8,16 @@
 
 #include "options.hpp"
 
+// How the sandbox's root was entered.
+enum class SandboxRoot {
+    None,       // no --enable-sandbox
+    PivotRoot,  // the old root detached
+    Chroot,     // pivot_root refused: the old root stays beneath
+};
+
+// "none", "pivot_root", "chroot": the names get_stats reports.
+const char* sandbox_root_name(SandboxRoot root);
+
 // Must be called while the process is single-threaded (joining a user
 // namespace requires it).
 //
@@ -22,7 +32,16 @@
 // pivot_root, the old root detached, no-new-privs. keep_net_admin (the
 // port-forwarding helper, for transparent forwards) also keeps CAP_NET_ADMIN,
 // which there counts only in the target's own network namespace.
-bool enter_sandbox(const Options& options, bool keep_net_admin, std::string* err);
+//
+// Where pivot_root is refused (an initramfs root, a root that is not a mount
+// point, an LSM that forbids it), the process chroots into the same tmpfs
+// instead: *root says which, and *note then holds the one line to log. The
+// host's tree then stays mounted beneath the root, reachable only through a
+// directory descriptor opened before confinement (the API socket's) or by
+// the capabilities dropped here (CAP_SYS_CHROOT, CAP_SYS_ADMIN); the new
+// root holds no /proc to reach it through another process.
+bool enter_sandbox(const Options& options, bool keep_net_admin, SandboxRoot* root,
+                   std::string* note, std::string* err);
 
 // False, with the reason, when /etc/resolv.conf would become unreadable in
 // the sandbox: a symlink, or a chain of them, leading outside /etc and /run.
