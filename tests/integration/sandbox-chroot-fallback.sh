@@ -5,7 +5,8 @@
 # chrooted into a directory that is not a mount point (as an initramfs root
 # is not one pivot_root accepts), so it returns EINVAL. As root with
 # --enable-sandbox, with --enable-sandbox --enable-seccomp, and rootless with
-# both: the daemon starts, logs one line naming the fallback, get_stats
+# both; and from the ordinary root with pivot_root refused with EACCES (a
+# seccomp filter stands in for LXD's AppArmor): the daemon starts, logs one line naming the fallback, get_stats
 # reports the sandbox as "chroot", its root (and its forward helper's) holds
 # only etc and run, guest TCP reaches a host-side HTTP server through
 # 10.0.2.2 and DNS through 10.0.2.3 answers, and SIGTERM exits 0 and removes
@@ -44,15 +45,18 @@ install -m 755 "$SLIRP" "$ROOT/slirp4netns"
 # Sanitizer reports written before confinement land where lib.sh looks.
 mkdir -p "$ROOT$REPORTS"
 mount --bind "$REPORTS" "$ROOT$REPORTS"
-SOCK=$ROOT/api/api.sock
+# The API socket as the daemon names it, and as seen from here.
+DAEMON_SOCK=/api/api.sock
+SOCK=$ROOT$DAEMON_SOCK
 
-# check_fallback LABEL CAPS ARGS...: one daemon run chrooted in $ROOT with
-# ARGS, as the launcher in $SLIRP runs it; CAPS is what it must be left with.
+# check_fallback LABEL CAPS REFUSAL ARGS...: one daemon run with ARGS, as the
+# launcher in $SLIRP runs it, where pivot_root fails with REFUSAL (strerror);
+# CAPS is what it must be left with.
 check_fallback() {
-    local label=$1 caps=$2 line entries helper body answer
-    shift 2
-    start_slirp -c "$@" -a /api/api.sock "$GUEST_PID" tap0 || fail "$label: did not start"
-    line=$(grep -c '^slirp4netns: --enable-sandbox: pivot_root: Invalid argument; confined by chroot' \
+    local label=$1 caps=$2 refusal=$3 line entries helper body answer
+    shift 3
+    start_slirp -c "$@" -a "$DAEMON_SOCK" "$GUEST_PID" tap0 || fail "$label: did not start"
+    line=$(grep -c "^slirp4netns: --enable-sandbox: pivot_root: $refusal; confined by chroot" \
         "$WORK/slirp.log")
     [ "$line" = 1 ] || fail "$label: $line lines naming the chroot fallback, not 1"
     expect_not "$label: the daemon's mounts propagated out" mountpoint -q "$ROOT/tmp"
@@ -69,7 +73,7 @@ check_fallback() {
     helper=$(pgrep --parent "$SLIRP_PID" --exact slirp4netns-fwd) || fail "$label: no forward helper"
     entries=$(ls -A "/proc/$helper/root/" | tr '\n' ' ')
     [ "$entries" = "etc run " ] || fail "$label: the helper's root holds '$entries'"
-    grep -q '^slirp4netns: port-forwarding helper: --enable-sandbox: pivot_root: Invalid argument; confined by chroot' \
+    grep -q "^slirp4netns: port-forwarding helper: --enable-sandbox: pivot_root: $refusal; confined by chroot" \
         "$WORK/slirp.log" || fail "$label: the helper did not say it fell back"
 
     body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
@@ -86,9 +90,17 @@ check_fallback() {
 
 start_guest
 SLIRP=$(slirp_launcher in-root chroot "$ROOT" /slirp4netns) \
-    check_fallback "root, sandbox" 0000000000000400 --enable-sandbox
+    check_fallback "root, sandbox" 0000000000000400 "Invalid argument" --enable-sandbox
 SLIRP=$(slirp_launcher in-root chroot "$ROOT" /slirp4netns) \
-    check_fallback "root, sandbox and seccomp" 0000000000000400 --enable-sandbox --enable-seccomp
+    check_fallback "root, sandbox and seccomp" 0000000000000400 "Invalid argument" \
+    --enable-sandbox --enable-seccomp
+# A root that is a mount point, where a security module refuses pivot_root
+# (as AppArmor does under LXD): EACCES, and the same fallback.
+DAEMON_SOCK=$WORK/api.sock SOCK=$WORK/api.sock \
+    SLIRP=$(slirp_launcher eacces python3 "$TESTS_DIR/integration/refuse-syscall.py" pivot_root \
+        EACCES -- "$SLIRP") check_fallback "EACCES, sandbox and seccomp" 0000000000000400 \
+    "Permission denied" --enable-sandbox --enable-seccomp
+
 # Where pivot_root works, it is used, and get_stats says so.
 start_slirp -c --enable-sandbox --enable-seccomp -a "$WORK/api.sock" "$GUEST_PID" tap0 ||
     fail "did not start outside the chroot"
@@ -104,6 +116,6 @@ start_guest_as_test_user
 uid=$(id -u "$TEST_USER") gid=$(id -g "$TEST_USER")
 SLIRP=$(slirp_launcher in-root-rootless chroot --userspec="$uid:$gid" --groups="$gid" "$ROOT" \
     /slirp4netns) check_fallback "rootless, sandbox and seccomp" 0000000000000000 \
-    --enable-sandbox --enable-seccomp
+    "Invalid argument" --enable-sandbox --enable-seccomp
 
-pass "pivot_root refused (EINVAL), chroot instead: root, root with seccomp and rootless start, confined to etc and run, TCP and DNS work, get_stats says chroot; pivot_root where it works"
+pass "pivot_root refused (EINVAL in a chroot, EACCES), chroot instead: root, root with seccomp, rootless and EACCES start, confined to etc and run, TCP and DNS work, get_stats says chroot; pivot_root where it works"

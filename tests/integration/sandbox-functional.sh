@@ -3,10 +3,9 @@
 # As root with --enable-sandbox --enable-seccomp -6 (no -c): the daemon is
 # confined (seccomp filter, no-new-privs, only CAP_NET_BIND_SERVICE left, a
 # root holding only etc and run, the old root gone, get_stats saying
-# pivot_root) and everything still
-# works: a DHCP lease (udhcpc), TCP and UDP to host-loopback services, DNS
-# through 10.0.2.3 to the host side's resolver, IPv6 to [fd00::2], and a
-# clean exit on SIGTERM.
+# pivot_root) and everything still works: a DHCP lease (udhcpc), TCP and UDP
+# to host-loopback services, DNS through 10.0.2.3 to the host side's
+# resolver, IPv6 to [fd00::2], and a clean exit on SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 
 private_dns sandbox.test 127.7.7.7
