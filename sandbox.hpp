@@ -36,10 +36,11 @@ const char* sandbox_root_name(SandboxRoot root);
 // Where pivot_root is refused (an initramfs root, a root that is not a mount
 // point, an LSM that forbids it), the process chroots into the same tmpfs
 // instead: *root says which, and *note then holds the one line to log. The
-// host's tree then stays mounted beneath the root, reachable only through a
-// directory descriptor opened before confinement (the API socket's) or by
-// the capabilities dropped here (CAP_SYS_CHROOT, CAP_SYS_ADMIN); the new
-// root holds no /proc to reach it through another process.
+// host's tree then stays mounted beneath the root; what keeps the process in
+// is that no path leads out (no /proc, no working directory outside) and
+// that the capabilities that undo a chroot (CAP_SYS_CHROOT, CAP_SYS_ADMIN)
+// are dropped here. Descriptors opened before (the API socket's directory)
+// name the host's tree in both cases: they belong to the old namespace.
 bool enter_sandbox(const Options& options, bool keep_net_admin, SandboxRoot* root,
                    std::string* note, std::string* err);
 
