@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "confine.hpp"
 #include "error.hpp"
@@ -92,10 +94,11 @@ bool enter_namespaces(const Options& options, int channel, TransparentRouting* r
     // need CAP_NET_ADMIN in the namespace; nothing else does.
     std::string why;
     SandboxRoot root = SandboxRoot::None;
-    std::string note;
-    if (!confine(options, routing->ready(), &root, &note, &why))
+    std::vector<std::string> notes;
+    // It keeps no socket file: close_inherited_fds closed the daemon's.
+    if (!confine(options, routing->ready(), {}, &root, &notes, &why))
         return fail(err, "port-forwarding helper: " + why);
-    if (!note.empty()) log_error("port-forwarding helper: " + note);
+    for (const std::string& note : notes) log_error("port-forwarding helper: " + note);
     return true;
 }
 

@@ -118,7 +118,8 @@ bool make_read_only(const std::string& path, std::string* err) {
 // else is done.
 bool make_private_from_namespace_root(std::string* err) {
     UniqueFd ours(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!ours) return refuse(err, "cannot open /");
+    UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!ours || !cwd) return refuse(err, "cannot open / and the working directory");
     // A chroot below the working directory leaves it outside the root, so
     // ".." climbs to the namespace's root.
     if (chdir("/") < 0 || chroot(kStaging) < 0)
@@ -135,7 +136,8 @@ bool make_private_from_namespace_root(std::string* err) {
     bool made_private =
         chroot(".") == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
     int saved = errno;
-    if (fchdir(ours.get()) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    // The working directory too: relative socket paths are reopened later.
+    if (fchdir(ours.get()) < 0 || chroot(".") < 0 || fchdir(cwd.get()) < 0)
         return refuse(err, "cannot return to our root");
     errno = saved;
     return made_private || refuse(err, "cannot make mounts private");
@@ -152,7 +154,7 @@ bool make_mounts_private(std::string* err) {
 // without a directory to park it in. Where pivot_root is refused, chroot
 // into the same directory: weaker, since the old root stays mounted beneath
 // it, but nothing of it is reachable from the new root (see enter_sandbox).
-bool enter_new_root(SandboxRoot* root, std::string* note, std::string* err) {
+bool enter_new_root(SandboxRoot* root, std::vector<std::string>* notes, std::string* err) {
     if (syscall(SYS_pivot_root, ".", ".") == 0) {
         if (umount2(".", MNT_DETACH) < 0) return refuse(err, "cannot detach the old root");
         *root = SandboxRoot::PivotRoot;
@@ -161,19 +163,31 @@ bool enter_new_root(SandboxRoot* root, std::string* note, std::string* err) {
     std::string refused = errno_text("pivot_root");
     if (chroot(".") < 0) return refuse(err, refused + "; chroot instead failed too");
     *root = SandboxRoot::Chroot;
-    *note = "--enable-sandbox: " + refused +
-            "; confined by chroot into the same root instead, which keeps the host's file "
-            "system mounted beneath it (weaker; see SECURITY in slirp4netns(1))";
+    notes->push_back("--enable-sandbox: " + refused +
+                     "; confined by chroot into the same root instead, which keeps the host's file "
+                     "system mounted beneath it (weaker; see SECURITY in slirp4netns(1))");
     return true;
 }
 
 // Builds the new root on a tmpfs at kStaging and enters it; nothing else of
 // the host's file system stays reachable from it.
-bool enter_fresh_root(SandboxRoot* root, std::string* note, std::string* err) {
+bool enter_fresh_root(const std::vector<SocketFile*>& socket_files, SandboxRoot* root,
+                      std::vector<std::string>* notes, std::string* err) {
     if (unshare(CLONE_NEWNS) < 0) return refuse(err, "cannot create a mount namespace");
     // Private first: nothing we mount may propagate back to the host, and
     // pivot_root refuses shared mounts.
     if (!make_mounts_private(err)) return false;
+    // A directory descriptor opened before belongs to the old namespace and
+    // names its whole tree, whichever way the new root is entered; here, in a
+    // namespace of our own, it can be swapped for a copy that names only its
+    // directory.
+    for (SocketFile* file : socket_files) {
+        std::string why;
+        if (!file->narrow(&why))
+            notes->push_back("--enable-sandbox: " + why +
+                             "; the socket file's directory descriptor still names the host's "
+                             "file system");
+    }
     if (mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
         return refuse(err, std::string("cannot mount a tmpfs on ") + kStaging);
     for (const char* dir : kKeptDirs) {
@@ -191,7 +205,7 @@ bool enter_fresh_root(SandboxRoot* root, std::string* note, std::string* err) {
         if (!make_read_only(target, err)) return false;
     }
     if (chdir(kStaging) < 0) return refuse(err, std::string("cannot enter ") + kStaging);
-    if (!enter_new_root(root, note, err)) return false;
+    if (!enter_new_root(root, notes, err)) return false;
     // No working directory left outside the new root: with chroot, that
     // would be a way out.
     if (chdir("/") < 0) return refuse(err, "cannot enter the new root");
@@ -270,8 +284,9 @@ const char* sandbox_root_name(SandboxRoot root) {
     return "none";
 }
 
-bool enter_sandbox(const Options& options, bool keep_net_admin, SandboxRoot* root,
-                   std::string* note, std::string* err) {
+bool enter_sandbox(const Options& options, bool keep_net_admin,
+                   const std::vector<SocketFile*>& socket_files, SandboxRoot* root,
+                   std::vector<std::string>* notes, std::string* err) {
     check_leaks_before_confinement();
     const char* resolv = "/etc/resolv.conf";
     if (!resolv_conf_reachable(resolv, err)) return false;
@@ -285,7 +300,7 @@ bool enter_sandbox(const Options& options, bool keep_net_admin, SandboxRoot* roo
     if (privileged && has_effective(CAP_NET_BIND_SERVICE)) keep.push_back(CAP_NET_BIND_SERVICE);
     if (keep_net_admin && has_effective(CAP_NET_ADMIN)) keep.push_back(CAP_NET_ADMIN);
     if (!privileged && !enter_user_namespace(options, err)) return false;
-    if (!enter_fresh_root(root, note, err)) return false;
+    if (!enter_fresh_root(socket_files, root, notes, err)) return false;
     // The symlink check is lexical; this catches what it cannot see (a
     // directory symlink on the way, say).
     if (had_resolv && access(resolv, R_OK) < 0)
