@@ -37,6 +37,8 @@ constexpr const char* kStaging = "/tmp";
 constexpr const char* kKeptDirs[] = {"/etc", "/run"};
 // The kernel gives up on symlink chains at 40 hops; so do we.
 constexpr int kMaxSymlinkHops = 40;
+// A path no longer than PATH_MAX is at most this many directories deep.
+constexpr int kMaxDepth = PATH_MAX / 2;
 
 // Every failure names the option it comes from.
 bool refuse(std::string* err, const std::string& what) {
@@ -130,7 +132,7 @@ bool make_private_from_namespace_root(std::string* err) {
         if (stat(".", &here) < 0 || stat("..", &up) < 0)
             return refuse(err, "cannot find the mount namespace's root");
         if (here.st_dev == up.st_dev && here.st_ino == up.st_ino) break;
-        if (hop == PATH_MAX / 2 || chdir("..") < 0)
+        if (hop == kMaxDepth || chdir("..") < 0)
             return refuse(err, "cannot find the mount namespace's root");
     }
     bool made_private =
@@ -305,11 +307,11 @@ bool enter_sandbox(const Options& options, bool keep_net_admin,
     // directory symlink on the way, say).
     if (had_resolv && access(resolv, R_OK) < 0)
         return refuse(err, "/etc/resolv.conf is not readable inside the sandbox");
-    // Capabilities last: the mount work above needed CAP_SYS_ADMIN (and, in a
-    // chroot, CAP_SYS_CHROOT, which must go: with it, a chroot below the
-    // working directory leads out). Rootless,
-    // CAP_NET_BIND_SERVICE would only count in our own user namespace, not in
-    // the host's network namespace where forwards listen, so nothing stays.
+    // Capabilities last: the mount work above needed CAP_SYS_ADMIN (and
+    // CAP_SYS_CHROOT, which must go: with it, a chroot below the working
+    // directory leads out of ours). Rootless, CAP_NET_BIND_SERVICE would only
+    // count in our own user namespace, not in the host's network namespace
+    // where forwards listen, so nothing stays.
     if (!drop_capabilities(keep, err)) return false;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return refuse(err, "PR_SET_NO_NEW_PRIVS");
     return true;
