@@ -6,7 +6,8 @@
 # is not one pivot_root accepts), so it returns EINVAL. As root with
 # --enable-sandbox, with --enable-sandbox --enable-seccomp, and rootless with
 # both; and from the ordinary root with pivot_root refused with EACCES (a
-# seccomp filter stands in for LXD's AppArmor): the daemon starts, logs one line naming the fallback, get_stats
+# seccomp filter stands in for LXD's AppArmor): the daemon starts, logs one
+# line naming the fallback, mounts nothing that propagates out, get_stats
 # reports the sandbox as "chroot", its root (and its forward helper's) holds
 # only etc and run, guest TCP reaches a host-side HTTP server through
 # 10.0.2.2 and DNS through 10.0.2.3 answers, and SIGTERM exits 0 and removes
