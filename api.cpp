@@ -98,6 +98,8 @@ class UnixApiServer : public ApiServer {
         while (!clients_.empty()) close_client(clients_.begin()->first);
     }
 
+    SocketFile& socket_file() override { return file_; }
+
    private:
     void accept_clients() {
         bool made_room = false;

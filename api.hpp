@@ -12,6 +12,7 @@
 #include "event_loop.hpp"
 #include "options.hpp"
 #include "stats.hpp"
+#include "unix_socket.hpp"
 
 struct Slirp;
 class SpliceForwarder;
@@ -37,4 +38,6 @@ class ApiServer {
     // the removal goes through a descriptor of its directory.
     static bool start(const ApiContext& context, std::unique_ptr<ApiServer>* out, std::string* err);
     virtual ~ApiServer() = default;
+    // For the sandbox to narrow (SocketFile::narrow).
+    virtual SocketFile& socket_file() = 0;
 };

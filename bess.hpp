@@ -24,6 +24,9 @@ class BessListener {
     // would read must not stay behind.
     UniqueFd accept_client();
 
+    // For the sandbox to narrow (SocketFile::narrow).
+    SocketFile& socket_file() { return file_; }
+
    private:
     BessListener(UniqueFd listener, SocketFile file)
         : listener_(std::move(listener)), file_(std::move(file)) {}

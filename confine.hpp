@@ -6,9 +6,13 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "options.hpp"
+#include "sandbox.hpp"
 
 // Applies whichever of the two options asks for; a no-op without them.
-// keep_net_admin: see enter_sandbox.
-bool confine(const Options& options, bool keep_net_admin, std::string* err);
+// keep_net_admin, socket_files, *root and *notes: see enter_sandbox.
+bool confine(const Options& options, bool keep_net_admin,
+             const std::vector<SocketFile*>& socket_files, SandboxRoot* root,
+             std::vector<std::string>* notes, std::string* err);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api.hpp"
 #include "bess.hpp"
@@ -155,7 +156,15 @@ class Daemon {
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
             if (!ApiServer::start(context, &api_, error)) return false;
         }
-        if (!confine(options_, false, error) || !signal_ready(error)) return false;
+        SandboxRoot root = SandboxRoot::None;
+        std::vector<std::string> notes;
+        std::vector<SocketFile*> socket_files;
+        if (api_) socket_files.push_back(&api_->socket_file());
+        if (bess_) socket_files.push_back(&bess_->socket_file());
+        if (!confine(options_, false, socket_files, &root, &notes, error)) return false;
+        for (const std::string& note : notes) log_error(note);
+        stats_.sandbox = sandbox_root_name(root);
+        if (!signal_ready(error)) return false;
         if (pending_netns_) let_private_netns_begin(*pending_netns_);
         return true;
     }

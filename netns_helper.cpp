@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "confine.hpp"
 #include "error.hpp"
@@ -91,8 +93,12 @@ bool enter_namespaces(const Options& options, int channel, TransparentRouting* r
     // Transparent sockets (IP_TRANSPARENT, SO_MARK) and the UDP reply rules
     // need CAP_NET_ADMIN in the namespace; nothing else does.
     std::string why;
-    if (!confine(options, routing->ready(), &why))
+    SandboxRoot root = SandboxRoot::None;
+    std::vector<std::string> notes;
+    // It keeps no socket file: close_inherited_fds closed the daemon's.
+    if (!confine(options, routing->ready(), {}, &root, &notes, &why))
         return fail(err, "port-forwarding helper: " + why);
+    for (const std::string& note : notes) log_error("port-forwarding helper: " + note);
     return true;
 }
 

@@ -37,6 +37,8 @@ constexpr const char* kStaging = "/tmp";
 constexpr const char* kKeptDirs[] = {"/etc", "/run"};
 // The kernel gives up on symlink chains at 40 hops; so do we.
 constexpr int kMaxSymlinkHops = 40;
+// A path no longer than PATH_MAX is at most this many directories deep.
+constexpr int kMaxDepth = PATH_MAX / 2;
 
 // Every failure names the option it comes from.
 bool refuse(std::string* err, const std::string& what) {
@@ -110,14 +112,84 @@ bool make_read_only(const std::string& path, std::string* err) {
     return true;
 }
 
-// Builds the new root on a tmpfs at kStaging and pivots into it; the old root
-// is detached, so nothing else of the host's file system stays reachable.
-bool pivot_into_fresh_root(std::string* err) {
+// From a root that is not a mount's own root (the daemon was started inside
+// a plain chroot), the kernel refuses to change the propagation of "/": that
+// mount's root lies above ours. Our namespace is then made private from its
+// own root, reached by climbing out of our chroot for that one call: the
+// namespace is new and ours alone, and the climb comes back before anything
+// else is done.
+bool make_private_from_namespace_root(std::string* err) {
+    UniqueFd ours(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!ours || !cwd) return refuse(err, "cannot open / and the working directory");
+    // A chroot below the working directory leaves it outside the root, so
+    // ".." climbs to the namespace's root.
+    if (chdir("/") < 0 || chroot(kStaging) < 0)
+        return refuse(err, "cannot leave a root that is not a mount point");
+    for (int hop = 0;; hop++) {
+        struct stat here {};
+        struct stat up {};
+        if (stat(".", &here) < 0 || stat("..", &up) < 0)
+            return refuse(err, "cannot find the mount namespace's root");
+        if (here.st_dev == up.st_dev && here.st_ino == up.st_ino) break;
+        if (hop == kMaxDepth || chdir("..") < 0)
+            return refuse(err, "cannot find the mount namespace's root");
+    }
+    bool made_private =
+        chroot(".") == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    int saved = errno;
+    // The working directory too: relative socket paths are reopened later.
+    if (fchdir(ours.get()) < 0 || chroot(".") < 0 || fchdir(cwd.get()) < 0)
+        return refuse(err, "cannot return to our root");
+    errno = saved;
+    return made_private || refuse(err, "cannot make mounts private");
+}
+
+bool make_mounts_private(std::string* err) {
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) return true;
+    if (errno != EINVAL) return refuse(err, "cannot make mounts private");
+    return make_private_from_namespace_root(err);
+}
+
+// Enters the new root, whose top is the working directory. pivot_root(".",
+// ".") stacks the old root on top of the new one, so it can be detached
+// without a directory to park it in. Where pivot_root is refused, chroot
+// into the same directory: weaker, since the old root stays mounted beneath
+// it, but nothing of it is reachable from the new root (see enter_sandbox).
+bool enter_new_root(SandboxRoot* root, std::vector<std::string>* notes, std::string* err) {
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (umount2(".", MNT_DETACH) < 0) return refuse(err, "cannot detach the old root");
+        *root = SandboxRoot::PivotRoot;
+        return true;
+    }
+    std::string refused = errno_text("pivot_root");
+    if (chroot(".") < 0) return refuse(err, refused + "; chroot instead failed too");
+    *root = SandboxRoot::Chroot;
+    notes->push_back("--enable-sandbox: " + refused +
+                     "; confined by chroot into the same root instead, which keeps the host's file "
+                     "system mounted beneath it (weaker; see SECURITY in slirp4netns(1))");
+    return true;
+}
+
+// Builds the new root on a tmpfs at kStaging and enters it; nothing else of
+// the host's file system stays reachable from it.
+bool enter_fresh_root(const std::vector<SocketFile*>& socket_files, SandboxRoot* root,
+                      std::vector<std::string>* notes, std::string* err) {
     if (unshare(CLONE_NEWNS) < 0) return refuse(err, "cannot create a mount namespace");
     // Private first: nothing we mount may propagate back to the host, and
     // pivot_root refuses shared mounts.
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
-        return refuse(err, "cannot make mounts private");
+    if (!make_mounts_private(err)) return false;
+    // A directory descriptor opened before belongs to the old namespace and
+    // names its whole tree, whichever way the new root is entered; here, in a
+    // namespace of our own, it can be swapped for a copy that names only its
+    // directory.
+    for (SocketFile* file : socket_files) {
+        std::string why;
+        if (!file->narrow(&why))
+            notes->push_back("--enable-sandbox: " + why +
+                             "; the socket file's directory descriptor still names the host's "
+                             "file system");
+    }
     if (mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
         return refuse(err, std::string("cannot mount a tmpfs on ") + kStaging);
     for (const char* dir : kKeptDirs) {
@@ -135,10 +207,9 @@ bool pivot_into_fresh_root(std::string* err) {
         if (!make_read_only(target, err)) return false;
     }
     if (chdir(kStaging) < 0) return refuse(err, std::string("cannot enter ") + kStaging);
-    // pivot_root(".", ".") stacks the old root on top of the new one, so it
-    // can be detached without a directory to park it in.
-    if (syscall(SYS_pivot_root, ".", ".") < 0) return refuse(err, "pivot_root failed");
-    if (umount2(".", MNT_DETACH) < 0) return refuse(err, "cannot detach the old root");
+    if (!enter_new_root(root, notes, err)) return false;
+    // No working directory left outside the new root: with chroot, that
+    // would be a way out.
     if (chdir("/") < 0) return refuse(err, "cannot enter the new root");
     if (mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
               nullptr) < 0)
@@ -203,7 +274,21 @@ bool resolv_conf_reachable(const std::string& start, std::string* err) {
     return fail(err, "--enable-sandbox: " + chain + ": too many levels of symbolic links");
 }
 
-bool enter_sandbox(const Options& options, bool keep_net_admin, std::string* err) {
+const char* sandbox_root_name(SandboxRoot root) {
+    switch (root) {
+        case SandboxRoot::PivotRoot:
+            return "pivot_root";
+        case SandboxRoot::Chroot:
+            return "chroot";
+        case SandboxRoot::None:
+            break;
+    }
+    return "none";
+}
+
+bool enter_sandbox(const Options& options, bool keep_net_admin,
+                   const std::vector<SocketFile*>& socket_files, SandboxRoot* root,
+                   std::vector<std::string>* notes, std::string* err) {
     check_leaks_before_confinement();
     const char* resolv = "/etc/resolv.conf";
     if (!resolv_conf_reachable(resolv, err)) return false;
@@ -217,14 +302,16 @@ bool enter_sandbox(const Options& options, bool keep_net_admin, std::string* err
     if (privileged && has_effective(CAP_NET_BIND_SERVICE)) keep.push_back(CAP_NET_BIND_SERVICE);
     if (keep_net_admin && has_effective(CAP_NET_ADMIN)) keep.push_back(CAP_NET_ADMIN);
     if (!privileged && !enter_user_namespace(options, err)) return false;
-    if (!pivot_into_fresh_root(err)) return false;
+    if (!enter_fresh_root(socket_files, root, notes, err)) return false;
     // The symlink check is lexical; this catches what it cannot see (a
     // directory symlink on the way, say).
     if (had_resolv && access(resolv, R_OK) < 0)
         return refuse(err, "/etc/resolv.conf is not readable inside the sandbox");
-    // Capabilities last: the mount work above needed CAP_SYS_ADMIN. Rootless,
-    // CAP_NET_BIND_SERVICE would only count in our own user namespace, not in
-    // the host's network namespace where forwards listen, so nothing stays.
+    // Capabilities last: the mount work above needed CAP_SYS_ADMIN (and
+    // CAP_SYS_CHROOT, which must go: with it, a chroot below the working
+    // directory leads out of ours). Rootless, CAP_NET_BIND_SERVICE would only
+    // count in our own user namespace, not in the host's network namespace
+    // where forwards listen, so nothing stays.
     if (!drop_capabilities(keep, err)) return false;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return refuse(err, "PR_SET_NO_NEW_PRIVS");
     return true;

@@ -26,6 +26,8 @@ struct Stats {
     int64_t started_ms = 0;  // EventLoop::now_ms() at start-up
     // The kernel TCP path (kernel_tcp.hpp), when it runs.
     bool kernel_tcp = false;
+    // How --enable-sandbox confined the daemon (sandbox_root_name).
+    const char* sandbox = "none";
     KernelTcpCounters kernel;
     // Brings counters that live elsewhere up to date before they are read.
     std::function<void(Stats&)> refresh;

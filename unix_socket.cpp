@@ -3,9 +3,12 @@
 #include "unix_socket.hpp"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -75,9 +78,30 @@ bool SocketFile::remember(const std::string& path, std::string* err) {
     if (!directory || fstatat(directory.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return fail(err, describe("cannot find the socket file", path));
     directory_ = std::move(directory);
+    directory_path_ = std::move(dir);
     name_ = std::move(name);
     dev_ = st.st_dev;
     ino_ = st.st_ino;
+    return true;
+}
+
+bool SocketFile::narrow(std::string* err) {
+    if (!directory_) return true;
+    UniqueFd again(open(directory_path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat then {};
+    struct stat now {};
+    if (!again || fstat(again.get(), &now) < 0 || fstat(directory_.get(), &then) < 0)
+        return fail(err, describe("cannot reopen the directory", directory_path_));
+    if (now.st_dev != then.st_dev || now.st_ino != then.st_ino)
+        return fail(
+            err, "directory \"" + directory_path_ + "\" was replaced since the socket was bound");
+    // Recursive: a non-recursive copy is refused over mounts locked beneath
+    // the directory (a rootless daemon's view of, say, /run/user/N/doc).
+    UniqueFd copy(static_cast<int>(
+        syscall(SYS_open_tree, again.get(), "",
+                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE)));
+    if (!copy) return fail(err, describe("cannot copy the mount of", directory_path_));
+    directory_ = std::move(copy);
     return true;
 }
 

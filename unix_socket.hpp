@@ -26,6 +26,7 @@ class SocketFile {
         if (this != &other) {
             remove();
             directory_ = std::move(other.directory_);
+            directory_path_ = std::move(other.directory_path_);
             name_ = std::move(other.name_);
             dev_ = other.dev_;
             ino_ = other.ino_;
@@ -38,9 +39,18 @@ class SocketFile {
     bool remember(const std::string& path, std::string* err);
     // Removes the file if it is still the one remembered; then forgets it.
     void remove();
+    // The directory fd names the host's whole tree (".." climbs out of it).
+    // This replaces it with a detached copy of the directory's mount tree,
+    // rooted at the directory: the file can still be removed through it, but
+    // nothing above the directory can be named. The copy is made from the
+    // calling process's mount namespace, where it needs CAP_SYS_ADMIN (the
+    // sandbox's new one): the directory is reopened there by its path and
+    // must still be the one remembered. A no-op when nothing is remembered.
+    bool narrow(std::string* err);
 
    private:
     UniqueFd directory_;
+    std::string directory_path_;
     std::string name_;
     dev_t dev_ = 0;
     ino_t ino_ = 0;

@@ -88,22 +88,10 @@ uml_boot() {
     local log=$1
     shift
     mkdir -p "$WORK/uml"
-    timeout 40 python3 -c '
-import ctypes, errno, os, sys
-lib = ctypes.CDLL("libseccomp.so.2")
-class Cmp(ctypes.Structure):
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
-                ("a", ctypes.c_uint64), ("b", ctypes.c_uint64)]
-lib.seccomp_init.restype = ctypes.c_void_p
-ctx = ctypes.c_void_p(lib.seccomp_init(ctypes.c_uint32(0x7fff0000)))  # allow
-EQ, PTRACE_GETREGSET, NT_X86_XSTATE = 4, 0x4204, 0x202
-rule = (Cmp * 2)(Cmp(0, EQ, PTRACE_GETREGSET, 0), Cmp(2, EQ, NT_X86_XSTATE, 0))
-nr = lib.seccomp_syscall_resolve_name(b"ptrace")
-if lib.seccomp_rule_add_array(ctx, ctypes.c_uint32(0x50000 | errno.EIO), nr, 2, rule) \
-        or lib.seccomp_load(ctx):
-    sys.exit("uml_boot: cannot install the seccomp filter")
-os.execvp(sys.argv[1], sys.argv[1:])
-' linux.uml "uml_dir=$WORK/uml" umid=s4n root=/dev/root rootfstype=hostfs rw mem=256M \
+    # Argument 0 is the request (PTRACE_GETREGSET), argument 2 the register
+    # set (NT_X86_XSTATE).
+    timeout 40 python3 "$TESTS_DIR/integration/refuse-syscall.py" ptrace EIO 0=0x4204 2=0x202 -- \
+        linux.uml "uml_dir=$WORK/uml" umid=s4n root=/dev/root rootfstype=hostfs rw mem=256M \
         con=null con0=fd:0,fd:1 "$@" </dev/null >"$log" 2>&1
 }
 

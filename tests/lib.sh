@@ -490,10 +490,11 @@ peer_whoami_server() { whoami_server "$1" nsenter --target "$PEER_PID" --net --;
 # assert_confined PID CAPS: fails unless PID runs as --enable-sandbox and
 # --enable-seccomp leave it: seccomp filter mode, no-new-privs, CapEff, CapPrm
 # and CapBnd all equal to CAPS (hex, as in /proc/PID/status), a read-only
-# tmpfs root holding only etc and run, and no mount left outside them (the
-# old root is gone).
+# tmpfs root holding only etc and run, no mount left outside them (the old
+# root is gone), and no descriptor of a directory from which ".." climbs (the
+# socket file's directory is a copy rooted there).
 assert_confined() {
-    local pid=$1 caps=$2 status field entries stray
+    local pid=$1 caps=$2 status field entries stray fd
     status=$(cat "/proc/$pid/status") || fail "no process $pid to inspect"
     grep -q "^Seccomp:[[:space:]]*2$" <<<"$status" || fail "pid $pid has no seccomp filter"
     grep -q "^NoNewPrivs:[[:space:]]*1$" <<<"$status" || fail "pid $pid lacks no-new-privs"
@@ -507,6 +508,11 @@ assert_confined() {
         "/proc/$pid/mountinfo" || fail "pid $pid's root is not a read-only tmpfs"
     stray=$(awk '$5 != "/" && $5 !~ /^\/(etc|run)(\/|$)/ { print $5 }' "/proc/$pid/mountinfo")
     [ -z "$stray" ] || fail "pid $pid still sees mounts outside its root: $stray"
+    for fd in "/proc/$pid/fd"/*; do
+        [ -d "$fd" ] || continue
+        [ "$(stat -L -c %d:%i "$fd/..")" = "$(stat -L -c %d:%i "$fd")" ] ||
+            fail "pid $pid's descriptor ${fd##*/} leads up out of $(readlink "$fd")"
+    done
 }
 
 # The helpers for running clients (rootless users, podman, rootlesskit-style

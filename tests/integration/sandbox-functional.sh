@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # As root with --enable-sandbox --enable-seccomp -6 (no -c): the daemon is
 # confined (seccomp filter, no-new-privs, only CAP_NET_BIND_SERVICE left, a
-# root holding only etc and run, the old root gone) and everything still
-# works: a DHCP lease (udhcpc), TCP and UDP to host-loopback services, DNS
-# through 10.0.2.3 to the host side's resolver, IPv6 to [fd00::2], and a
-# clean exit on SIGTERM.
+# root holding only etc and run, the old root gone, get_stats saying
+# pivot_root) and everything still works: a DHCP lease (udhcpc), TCP and UDP
+# to host-loopback services, DNS through 10.0.2.3 to the host side's
+# resolver, IPv6 to [fd00::2], and a clean exit on SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 
 private_dns sandbox.test 127.7.7.7
@@ -23,6 +23,8 @@ wait_until 10 sh -c 'ss -Hlun "sport = :9000" | grep -q .' || fail "UDP echo did
 start_guest
 start_slirp -6 --enable-sandbox --enable-seccomp -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 assert_confined "$SLIRP_PID" 0000000000000400
+sandbox=$(stats_field "$WORK/api.sock" sandbox)
+[ "$sandbox" = pivot_root ] || fail "get_stats reports sandbox '$sandbox', not pivot_root"
 
 # DHCP: udhcpc's script configures what it was given.
 in_guest ip link set tap0 up

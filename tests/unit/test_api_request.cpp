@@ -359,12 +359,14 @@ void test_formatting(void**) {
     s.api_failures = 7;
     s.started_ms = 1000;
     s.kernel_tcp = true;
+    s.sandbox = "chroot";
     s.kernel = {12, 13, 14, 15, 16, 17};
     assert_string_equal(format_stats(s, 8, 9, 11000).c_str(),
                         "{\"return\":{\"frames_from_guest\":1,\"bytes_from_guest\":2,"
                         "\"frames_to_guest\":3,\"bytes_to_guest\":4,\"frames_dropped\":5,"
                         "\"api_requests\":6,\"api_failures\":7,\"api_clients_dropped\":9,"
                         "\"active_forwards\":8,\"uptime_ms\":10000,\"tcp_path\":\"kernel\","
+                        "\"sandbox\":\"chroot\","
                         "\"kernel_tcp_active\":12,\"kernel_tcp_total\":13,"
                         "\"kernel_tcp_refused\":14,\"kernel_tcp_failed\":15,"
                         "\"kernel_tcp_bytes_from_guest\":16,\"kernel_tcp_bytes_to_guest\":17}}");
