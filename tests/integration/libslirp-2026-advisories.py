@@ -11,6 +11,10 @@
                   "error CODE MESSAGE", "other OPCODE" or "no reply"
   ncsi TYPE       an NC-SI command of TYPE with no payload; prints
                   "reply TYPE PAYLOAD-LENGTH" or "no reply"
+  urgent-listen   accepts one connection on port 8080 and reads it to the
+                  end, urgent bytes inline; prints "BYTES exact|other"
+  urgent-send PORT  (on the host) connects to 127.0.0.1:PORT and sends
+                  URGENT_STREAM, the last byte of each piece as urgent data
 """
 import select
 import socket
@@ -79,6 +83,40 @@ def tftp():
         print("other", opcode)
 
 
+# Twenty pieces of 100 to 2000 bytes.
+URGENT_STREAM = [bytes([65 + i]) * (100 * (i + 1)) for i in range(20)]
+
+
+def urgent_listen():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 8080))
+    s.listen(1)
+    s.settimeout(30)
+    conn, _ = s.accept()
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    conn.settimeout(10)
+    got = b""
+    try:
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:
+        pass
+    print(len(got), "exact" if got == b"".join(URGENT_STREAM) else "other")
+
+
+def urgent_send(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for piece in URGENT_STREAM:
+        s.sendall(piece[:-1])
+        s.send(piece[-1:], socket.MSG_OOB)
+        time.sleep(0.02)  # each urgent byte its own segment
+    s.close()
+
+
 def ncsi(kind):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88F8))
     s.bind(("tap0", 0))
@@ -102,5 +140,9 @@ if __name__ == "__main__":
         tftp()
     elif what == "ncsi":
         ncsi(int(sys.argv[2], 0))
+    elif what == "urgent-listen":
+        urgent_listen()
+    elif what == "urgent-send":
+        urgent_send(int(sys.argv[2]))
     else:
         sys.exit("unknown probe " + what)

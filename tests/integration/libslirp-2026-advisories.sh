@@ -15,6 +15,9 @@
 # only gets "Access violation".
 # NC-SI OEM commands (the other 4.9.5 fix): the linked 4.7.0 has no OEM
 # handler; an OEM command gets the unknown-command reply, no payload.
+# 4.9.4's "reporting oob output": a host peer's urgent data, through a
+# slirp-mode forward to the guest, arrives intact (and, in the sanitizer
+# build, without a report).
 . "$(dirname "$0")/../lib.sh"
 export PYTHONPATH=$TESTS_DIR/integration
 probe() { in_guest python3 "$TESTS_DIR/integration/libslirp-2026-advisories.py" "$@"; }
@@ -44,9 +47,23 @@ fi
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "the daemon died on TFTP or NC-SI"
 stop_slirp
 
+start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start with an API socket"
+probe urgent-listen >"$WORK/urgent.out" 2>&1 &
+listener=$!
+BACKGROUND_PIDS+=($listener)
+wait_until 10 in_guest sh -c "ss -Hltn 'sport = :8080' | grep -q ." || fail "the guest's listener did not start"
+api_add "$WORK/api.sock" '"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_port":8080,"mode":"slirp"'
+python3 "$TESTS_DIR/integration/libslirp-2026-advisories.py" urgent-send 18080 ||
+    fail "could not send urgent data to the guest"
+wait "$listener"
+out=$(cat "$WORK/urgent.out")
+log "a host peer's urgent data to the guest: $out"
+[ "$out" = "21000 exact" ] || fail "the guest received '$out' of a host peer's 21000 bytes with urgent data"
+stop_slirp
+
 asan=$(gcc -print-file-name=libasan.so 2>/dev/null)
 [ -f "$asan" ] && [ -x /usr/bin/slirp4netns ] ||
-    pass "DHCPv6 at the smallest IPv6 MTU and TFTP at MTU 68 answered safely (no libasan to show the harm in Debian's slirp4netns)"
+    pass "DHCPv6 at the smallest IPv6 MTU, TFTP at MTU 68 and urgent data to the guest handled safely (no libasan to show the harm in Debian's slirp4netns)"
 # A 232-byte client id makes the largest request a 300-byte MTU admits; the
 # guest raises its tap's MTU (the kernel takes IPv6 off a link under 1280).
 rm -f "$WORK/ready"
@@ -65,4 +82,4 @@ grep -q "heap-buffer-overflow" "$WORK"/original-asan.* ||
     fail "Debian's slirp4netns died without a heap overflow report: $(cat "$WORK"/original-asan.* 2>/dev/null | head -5)"
 rm -f "$WORK"/original-asan.*
 pass "IPv6 under MTU 1280 refused; DHCPv6 with a 256-byte client id at MTU 1280 answered (343 bytes);\
- TFTP at MTU 68 refused; Debian's slirp4netns at MTU 300 overflows its heap on the same request"
+ TFTP at MTU 68 refused; urgent data to the guest intact; Debian's slirp4netns at MTU 300 overflows its heap on the same request"
