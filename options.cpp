@@ -268,6 +268,9 @@ bool validate_combination(Options& o, const std::vector<std::string>& positional
     // help text suggests; a tap FD needs none.
     if (positional.size() < 2 && o.netns_type != NetnsType::TapFd)
         return fail(err, "missing TAPNAME (e.g. tap0) after \"" + o.target + "\" (see --help)");
+    // IPv6's own minimum, and more: libslirp 4.7.0 builds its DHCPv6 reply in
+    // an MTU-sized buffer that a guest can overflow below about 400 bytes
+    // (CVE-2026-95508, doc/libslirp-audit.md), which the original allows.
     if (o.enable_ipv6 && o.mtu < 1280) return fail(err, "IPv6 needs an MTU of at least 1280");
     if (o.cidr6_given && !o.enable_ipv6)
         return fail(err, "--cidr " + ipv6_to_string(o.network6.prefix) +

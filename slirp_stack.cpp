@@ -3,6 +3,8 @@
 // and per-frame parts are [[gnu::hot]], next to the event loop.
 #include "slirp_stack.hpp"
 
+#include <fcntl.h>
+
 #include "error.hpp"
 #include "network.hpp"
 #include "outbound.hpp"
@@ -48,7 +50,7 @@ const SlirpCb SlirpStack::kCallbacks = {
     .timer_new = nullptr,
     .timer_free = &SlirpStack::timer_free,
     .timer_mod = &SlirpStack::timer_mod,
-    .register_poll_fd = [](int, void*) {},
+    .register_poll_fd = &SlirpStack::register_poll_fd,
     .unregister_poll_fd = [](int, void*) {},
     .notify = [](void*) {},
     .init_completed = nullptr,
@@ -132,6 +134,17 @@ void SlirpStack::timer_free(void* timer, void* opaque) {
         t->armed = 0;
         slirp_handle_timer(t->stack->slirp_, t->id, t->cb_opaque);
     });
+}
+
+// libslirp 4.7.0 leaves its UDP sockets blocking (fixed in 4.9.5): once a
+// socket's send buffer is full, as behind a slow link, sendto() would stop
+// the whole loop until the host drained it. libslirp announces every socket
+// it makes here, before its first send; a non-blocking one drops that
+// datagram instead (libslirp answers the guest with an ICMP error).
+void SlirpStack::register_poll_fd(int fd, void* opaque) {
+    if (!self(opaque).fence_blocking_sends_) return;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 [[gnu::hot]] int SlirpStack::add_poll(int fd, int events, void* opaque) {

@@ -92,6 +92,7 @@ class SlirpStack : public EventLoop::CycleSource {
     static void timer_mod(void* timer, int64_t expire_ms, void* opaque);
     static int add_poll(int fd, int events, void* opaque);
     static int get_revents(int idx, void* opaque);
+    static void register_poll_fd(int fd, void* opaque);
 
     EventLoop& loop_;
     GuestOutput& output_;
@@ -106,4 +107,5 @@ class SlirpStack : public EventLoop::CycleSource {
     bool bulk_from_guest_ = false;
     FinWait2Fence fin_wait2_fence_;
     bool fence_fin_wait2_ = !fence_switched_off_for_test("fin-wait2");
+    bool fence_blocking_sends_ = !fence_switched_off_for_test("blocking-send");
 };

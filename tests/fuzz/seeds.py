@@ -157,6 +157,63 @@ write("ipv4_reassembly", "too-large", steps((0, pieces[0]),
 write("ipv4_reassembly", "not-fragments", steps((0, syn), (0, arp), (0, rs)))
 write("frames", "urgent-pointer", frames(0, arp, syn, tcp(GUEST, GW, 0x38, 1000, b"GUESTDATA!")))
 
+# --- libslirp's 2026 advisories (doc/libslirp-audit.md): the paths they name ---
+def ipv4_options(proto, src, dst, payload, options, frag):
+    """An IPv4 header carrying OPTIONS (a multiple of 4 bytes)."""
+    ihl = 5 + len(options) // 4
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(payload), 9, frag, 64, proto, 0,
+                      bytes(src), bytes(dst)) + options
+    return hdr[:10] + struct.pack("!H", wire.checksum(hdr)) + hdr[12:] + payload
+
+
+LINK_LOCAL = bytes.fromhex("fe80" + "00" * 13 + "01")
+DHCPV6_ALL = bytes.fromhex("ff02" + "00" * 11 + "010002")
+GUEST6, GW6 = bytes.fromhex("fd00" + "00" * 13 + "64"), bytes.fromhex("fd00" + "00" * 13 + "02")
+
+
+def udp6(src, dst, sport, dport, payload):
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    c = wire.checksum(src + dst + struct.pack("!IxxxB", len(udp), 17) + udp)
+    return udp[:6] + struct.pack("!H", c) + udp[8:]
+
+
+# CVE-2026-95508: the largest Information-Request (a 256-byte client id, DNS
+# and boot URL wanted) at the smallest IPv6 MTU the daemon accepts (flags 3).
+info_request = (bytes([11, 1, 2, 3]) + struct.pack("!HH", 1, 256) + bytes(range(256)) +
+                struct.pack("!HHHH", 6, 4, 23, 59))
+dhcpv6 = eth(bytes.fromhex("333300010002"), 0x86DD,
+             wire.ipv6(17, LINK_LOCAL, DHCPV6_ALL, udp6(LINK_LOCAL, DHCPV6_ALL, 546, 547, info_request)))
+write("frames", "dhcpv6-largest-client-id", frames(3, dhcpv6, dhcpv6[:-100]))
+# CVE-2026-95508's TFTP half: read requests with blksize and tsize options,
+# over IPv4 and IPv6 (flags 1); no TFTP root is configured.
+rrq = b"\0\1boot\0octet\0blksize\0" + b"1428\0tsize\0" + b"0\0"
+tftp4 = eth(SLIRP_MAC, 0x0800, ipv4(17, GUEST, GW, struct.pack("!HHHH", 1069, 69, 8 + len(rrq), 0) + rrq))
+tftp6 = eth(SLIRP_MAC, 0x86DD, wire.ipv6(17, GUEST6, GW6, udp6(GUEST6, GW6, 1069, 69, rrq)))
+write("frames", "tftp-blksize", frames(1, arp, tftp4, tftp6, tftp4[:-3]))
+# The 4.9.5 NC-SI OEM fix: OEM commands bare, with a manufacturer id, cut
+# short; and the other command types 4.7.0 answers.
+def ncsi(kind, payload=b""):
+    return wire.eth(BCAST, GUEST_MAC, 0x88F8, bytes([0, 1, 0, 9, kind, 0]) +
+                    struct.pack("!H", len(payload)) + b"\0" * 8 + payload)
+
+
+oem = ncsi(0x50, struct.pack("!I", 0x8119) + bytes([0, 0, 0x1B, 0, 0x33, 0, 0, 0]))
+write("frames", "ncsi-commands", frames(0, ncsi(0x50), oem, oem[:32], ncsi(0x0A), ncsi(0x15), ncsi(0x16),
+                                        ncsi(0x17), ncsi(0x18), ncsi(0x7F)))
+# 4.9.4's fragment leak: pieces of one datagram whose headers differ in length.
+udp_frag = struct.pack("!HHHH", 40000, 9, 8 + 40, 0) + b"H" * 40
+write("frames", "fragments-header-lengths", frames(
+    0, arp, eth(SLIRP_MAC, 0x0800, ipv4_options(17, GUEST, GW, udp_frag[:24], b"\x94\x04\0\0" * 5, 0x2000)),
+    eth(SLIRP_MAC, 0x0800, ipv4_options(17, GUEST, GW, udp_frag[24:], b"", 3))))
+write("ipv4_reassembly", "header-lengths", steps(
+    (0, eth(SLIRP_MAC, 0x0800, ipv4_options(17, GUEST, GW, udp_frag[24:], b"\x01" * 40, 3))),
+    (0, eth(SLIRP_MAC, 0x0800, ipv4_options(17, GUEST, GW, udp_frag[:24], b"\x94\x04\0\0", 0x2000)))))
+# 4.9.4's IPv6 trimming fix: IPv6 UDP and a TCP SYN with bytes past the
+# announced payload length (flags 1).
+udp_trailing = eth(SLIRP_MAC, 0x86DD, wire.ipv6(17, GUEST6, GW6, udp6(GUEST6, GW6, 40000, 9, b"abcd"))) + b"T" * 64
+syn_trailing = eth(SLIRP_MAC, 0x86DD, wire.ipv6(6, GUEST6, GW6, wire.tcp(GUEST6, GW6, 40001, 22, 1, 0, 0x02))) + b"T" * 64
+write("frames", "ipv6-trailing-bytes", frames(1, rs, udp_trailing, syn_trailing))
+
 # --- tcp_classifier: the frames format; a kernel-path flow from SYN to FIN ---
 def flow_segment(src, dst, sport, dport, flags, seq=1, ack=0, payload=b""):
     segment = wire.tcp(src, dst, sport, dport, seq, ack, flags, 64240, 0, payload)

@@ -103,6 +103,28 @@ void keeps_the_first_fragments_options_and_drops_padding(void**) {
     assert_int_equal(whole[14 + 20], 0x94);
 }
 
+void takes_each_pieces_payload_after_its_own_header(void**) {
+    // libslirp before 4.9.4 leaked bytes when the pieces of one datagram had
+    // headers of different lengths. Here each piece's payload starts after
+    // its own header: only the first piece's options survive, and the
+    // payload holds nothing but the datagram's bytes, in either order.
+    Bytes p = payload_of(64);
+    const size_t options[][3] = {{0, 40, 4}, {40, 0, 12}, {8, 8, 0}};
+    for (const auto& o : options) {
+        Bytes pieces[3] = {fragment(p, 0, 24, true, 7, o[0]), fragment(p, 24, 24, true, 7, o[1]),
+                           fragment(p, 48, 16, false, 7, o[2])};
+        for (size_t i = 1; i < 3; i++)  // option bytes no payload byte equals
+            std::memset(pieces[i].data() + 14 + 20, 0x01, o[i]);
+        Ipv4Reassembly forward, backward;
+        assert_true(absorb(forward, pieces[0]).empty());
+        assert_true(absorb(forward, pieces[1]).empty());
+        check_whole(absorb(forward, pieces[2]), p, 20 + o[0]);
+        assert_true(absorb(backward, pieces[2]).empty());
+        assert_true(absorb(backward, pieces[1]).empty());
+        check_whole(absorb(backward, pieces[0]), p, 20 + o[0]);
+    }
+}
+
 void keeps_datagrams_apart(void**) {
     Bytes a = payload_of(24), b = payload_of(24);
     b[0] = 0xaa;
@@ -230,6 +252,7 @@ int main() {
         cmocka_unit_test(tells_fragments_from_whole_datagrams),
         cmocka_unit_test(rebuilds_in_any_order),
         cmocka_unit_test(keeps_the_first_fragments_options_and_drops_padding),
+        cmocka_unit_test(takes_each_pieces_payload_after_its_own_header),
         cmocka_unit_test(keeps_datagrams_apart),
         cmocka_unit_test(refuses_overlaps),
         cmocka_unit_test(refuses_pieces_past_the_end),

@@ -2,8 +2,10 @@
 // test_packet_path.cpp: the daemon's real packet path (packet_path.hpp) and
 // libslirp glue (slirp_stack.hpp) on a socketpair standing for a BESS
 // client: a frame the "guest" writes reaches libslirp, whose answer comes
-// back on the device, and a device that closes stops the loop.
+// back on the device, the sockets libslirp makes never block, and a device
+// that closes stops the loop.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "checksum.hpp"
 #include "event_loop.hpp"
 #include "options.hpp"
 #include "packet_capture.hpp"
@@ -82,6 +85,43 @@ void a_guest_frame_reaches_libslirp_and_is_answered(void**) {
     assert_false(fx.loop.stopping());
 }
 
+// A UDP datagram 10.0.2.100:40000 -> 10.0.2.2:9 (the host's loopback),
+// without a UDP checksum.
+std::vector<uint8_t> udp_to_gateway() {
+    std::vector<uint8_t> f = arp_request();
+    f.resize(14 + 20 + 8 + 4);
+    f[12] = 0x08, f[13] = 0x00;
+    uint8_t* ip = f.data() + 14;
+    const uint8_t header[] = {0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 2, 100, 10, 0, 2, 2};
+    std::memcpy(ip, header, sizeof header);
+    set_ipv4_checksum(ip, 20);
+    const uint8_t udp[] = {0x9c, 0x40, 0, 9, 0, 12, 0, 0, 'p', 'i', 'n', 'g'};
+    std::memcpy(ip + 20, udp, sizeof udp);
+    return f;
+}
+
+void libslirps_sockets_never_block(void**) {
+    // libslirp 4.7.0 makes blocking UDP sockets; a full send buffer would
+    // stop the loop in sendto() (see SlirpStack::register_poll_fd).
+    Fixture fx;
+    std::vector<uint8_t> datagram = udp_to_gateway();
+    assert_int_equal(write(fx.guest.get(), datagram.data(), datagram.size()),
+                     static_cast<ssize_t>(datagram.size()));
+    fx.loop.run_once();
+    std::vector<pollfd> fds;
+    fx.path.stack().fill(fds);
+    int udp_sockets = 0;
+    for (const pollfd& p : fds) {
+        int type = 0;
+        socklen_t size = sizeof type;
+        if (getsockopt(p.fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_DGRAM)
+            continue;
+        udp_sockets++;
+        assert_true(fcntl(p.fd, F_GETFL) & O_NONBLOCK);
+    }
+    assert_int_equal(udp_sockets, 1);
+}
+
 void a_closed_device_stops_the_loop(void**) {
     Fixture fx;
     fx.guest.reset();
@@ -128,6 +168,7 @@ void the_capture_holds_both_directions(void**) {
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(a_guest_frame_reaches_libslirp_and_is_answered),
+        cmocka_unit_test(libslirps_sockets_never_block),
         cmocka_unit_test(a_closed_device_stops_the_loop),
         cmocka_unit_test(the_capture_holds_both_directions),
     };
