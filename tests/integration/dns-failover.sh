@@ -3,7 +3,8 @@
 # The DNS forwarder (dns_forwarder.hpp) where libslirp's fails: a black-hole
 # first nameserver (answered through the second, which is asked first from
 # then on), an IPv6-only nameserver for 10.0.2.3, a stub on 127.0.0.53 under
-# --disable-host-loopback, a truncated answer and the same query over TCP,
+# --disable-host-loopback, a truncated answer and the same query over TCP
+# (also under --enable-sandbox --enable-seccomp),
 # SERVFAIL with no usable nameserver (empty resolv.conf, all refusing), and
 # --tcp-path=slirp leaving DNS to libslirp. Each case runs against Debian's
 # original slirp4netns too: what it gives is logged, never judged.
@@ -92,6 +93,10 @@ got=$(dns_ask 10.0.2.3 big.test udp)
 got=$(dns_ask 10.0.2.3 big.test tcp)
 [ "$got" = 198.51.100.4 ] || fail "the same query over TCP gave '$got'"
 grep -q "^tcp big.test" "$WORK/dns-192.0.2.1.log" || fail "the nameserver saw no TCP query"
+stop_slirp
+run "$OURS" --enable-sandbox --enable-seccomp
+got=$(dns_ask 10.0.2.3 big.test udp)/$(dns_ask 10.0.2.3 big.test tcp)
+[ "$got" = "rcode 0 tc/198.51.100.4" ] || fail "sandbox and seccomp: UDP, then TCP gave '$got'"
 stop_slirp
 original "truncated, then TCP" -- 10.0.2.3 big.test tcp
 

@@ -15,6 +15,8 @@ ask SERVER NAME [udp|tcp] [TIMEOUT]  in the guest: one A query; prints the
 flood SERVER COUNT         in the guest: COUNT queries over UDP, at most
                            256 unanswered at a time (a reply or 1 s of
                            silence frees a slot); prints "sent N answered M"
+burst SERVER COUNT         in the guest: COUNT queries over UDP at once,
+                           waiting for nothing; prints "sent COUNT"
 """
 import random
 import socket
@@ -56,10 +58,12 @@ def reply(msg, mode, ip, over):
 def serve(mode, address, ip, log):
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     lock = threading.Lock()
+    out = None
 
     def note(over, msg):
-        with lock, open(log, "a") as f:
-            f.write("%s %s\n" % (over, qname(msg)))
+        with lock:
+            out.write("%s %s\n" % (over, qname(msg)))
+            out.flush()
 
     udp = socket.socket(family, socket.SOCK_DGRAM)
     udp.bind((address, 53))
@@ -87,8 +91,8 @@ def serve(mode, address, ip, log):
                 r = reply(msg, mode, ip, "tcp")
                 conn.sendall(struct.pack("!H", len(r)) + r)
 
+    out = open(log, "w")  # listening: the test may go on
     threading.Thread(target=serve_tcp, daemon=True).start()
-    open(log, "w").close()  # listening: the test may go on
     while True:
         msg, peer = udp.recvfrom(4096)
         note("udp", msg)
@@ -168,5 +172,15 @@ def flood(server, count):
     print("sent %d answered %d" % (sent, answered))
 
 
+def burst(server, count):
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    s.connect((server, 53))
+    for i in range(int(count)):
+        s.send(query("b%d.burst.test" % i, i % 65536))
+    print("sent %s" % count)
+
+
 if __name__ == "__main__":
-    {"serve": serve, "ask": ask, "flood": flood}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "ask": ask, "flood": flood, "burst": burst}[sys.argv[1]](*sys.argv[2:])
