@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The DNS forwarder (dns_forwarder.hpp) where libslirp's fails: a black-hole
 # first nameserver (answered through the second, which is asked first from
-# then on), an IPv6-only nameserver for 10.0.2.3, a stub on 127.0.0.53 under
+# then on), an IPv6-only nameserver for 10.0.2.3 (and an IPv4-only one for
+# fd00::3, over UDP and TCP), a stub on 127.0.0.53 under
 # --disable-host-loopback, a truncated answer and the same query over TCP
 # (also under --enable-sandbox --enable-seccomp),
 # SERVFAIL with no usable nameserver (empty resolv.conf, all refusing), and
@@ -74,6 +75,16 @@ got=$(dns_ask 10.0.2.3 six.test)
 [ "$got" = 198.51.100.2 ] || fail "IPv6-only nameserver: 10.0.2.3 gave '$got'"
 stop_slirp
 original "IPv6-only nameserver, 10.0.2.3" -- 10.0.2.3 six.test
+
+# 2b. The other way round: only an IPv4 nameserver, the guest asks fd00::3,
+# over UDP and over TCP.
+resolv "nameserver 192.0.2.254"
+run "$OURS" --enable-ipv6
+guest_has_ra_address() { in_guest ip -o -6 addr show dev tap0 scope global -tentative | grep -q "inet6 fd00::"; }
+wait_until 15 guest_has_ra_address || fail "no fd00::/64 address: $(in_guest ip -o -6 addr)"
+got=$(dns_ask fd00::3 four.test udp)/$(dns_ask fd00::3 four.test tcp)
+[ "$got" = 198.51.100.1/198.51.100.1 ] || fail "IPv4-only nameserver: fd00::3 gave '$got' (UDP/TCP)"
+stop_slirp
 
 # 3. A stub resolver on the host's loopback, --disable-host-loopback.
 dns_server answer 127.0.0.53 198.51.100.3
