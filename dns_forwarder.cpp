@@ -351,7 +351,10 @@ void DnsForwarder::on_stream(uint64_t id, short revents) {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     Stream& s = it->second;
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) && !s.eof) {
+    // Hung up: the relay has closed its end, so no answer can reach the
+    // guest (and the event would repeat until the stream goes).
+    if (revents & (POLLHUP | POLLERR)) s.dead = true;
+    if ((revents & POLLIN) && !s.eof && !s.dead) {
         uint8_t buf[16384];
         while (s.in.size() < kStreamInputMax) {
             ssize_t n = read(s.fd.get(), buf, std::min(sizeof buf, kStreamInputMax - s.in.size()));
