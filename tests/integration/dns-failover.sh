@@ -6,7 +6,8 @@
 # fd00::3, over UDP and TCP), a stub on 127.0.0.53 under
 # --disable-host-loopback, a truncated answer and the same query over TCP
 # (also under --enable-sandbox --enable-seccomp),
-# SERVFAIL with no usable nameserver (empty resolv.conf, all refusing), and
+# SERVFAIL with no usable nameserver (empty resolv.conf, all refusing),
+# `options rotate` honoured, and
 # --tcp-path=slirp leaving DNS to libslirp. Each case runs against Debian's
 # original slirp4netns too: what it gives is logged, never judged.
 . "$(dirname "$0")/../lib.sh"
@@ -136,6 +137,23 @@ took=$(ms_since "$start")
 stop_slirp
 log "all refusing: SERVFAIL in $took ms"
 original "all nameservers refusing" -- 10.0.2.3 refused.test
+
+# 5b. Two nameservers that answer: without `rotate` the first gets every
+# query, with it they take turns.
+dns_server answer 127.0.0.21 198.51.100.21
+dns_server answer 127.0.0.22 198.51.100.22
+resolv "nameserver 127.0.0.21" "nameserver 127.0.0.22"
+run "$OURS"
+for i in 1 2 3 4; do dns_ask 10.0.2.3 plain$i.test >/dev/null; done
+[ "$(dns_queries 127.0.0.21)/$(dns_queries 127.0.0.22)" = 4/0 ] ||
+    fail "without rotate the nameservers got $(dns_queries 127.0.0.21)/$(dns_queries 127.0.0.22) queries, want 4/0"
+stop_slirp
+resolv "options rotate" "nameserver 127.0.0.21" "nameserver 127.0.0.22"
+run "$OURS"
+for i in 1 2 3 4; do dns_ask 10.0.2.3 rotate$i.test >/dev/null; done
+[ "$(dns_queries 127.0.0.21)/$(dns_queries 127.0.0.22)" = 6/2 ] ||
+    fail "with rotate the nameservers got $(dns_queries 127.0.0.21)/$(dns_queries 127.0.0.22) queries in all, want 6/2"
+stop_slirp
 
 # 6. --tcp-path=slirp: DNS is libslirp's, as in the original.
 : >"$WORK/dns-192.0.2.253.log"
