@@ -242,7 +242,15 @@ void DnsForwarder::deliver(Query& q, const uint8_t* message, size_t len) {
     if (!q.tcp) {
         if (dns_reply_overhead(q.frame.family) + m.size() > settings_.mtu)
             m = dns_question_only(m.data(), m.size(), m[3] & 0x0f, true);
-        std::vector<uint8_t> f = build_dns_reply_frame(q.frame, settings_.mac, m.data(), m.size());
+        // As libslirp addresses its frames: IPv4 ones from the gateway's MAC,
+        // IPv6 ones from 52:56 and the source address's last four bytes
+        // (the MAC its neighbour advertisements give for fd00::3).
+        std::array<uint8_t, 6> from = settings_.mac;
+        if (q.frame.family == AF_INET6) {
+            from = {0x52, 0x56};
+            std::memcpy(from.data() + 2, q.frame.server.data() + 12, 4);
+        }
+        std::vector<uint8_t> f = build_dns_reply_frame(q.frame, from, m.data(), m.size());
         to_guest_(f.data(), f.size());
         return;
     }

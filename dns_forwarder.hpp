@@ -38,6 +38,9 @@
 //    in place, a rename over, a retargeted symlink) rereads it. With
 //    --enable-sandbox the path is the same: /etc and /run are binds of the
 //    host's (sandbox.hpp), so their files and links are the host's.
+//  - c-ares opens /dev/urandom for each channel, absent in the sandbox; it
+//    only seeds the ids of queries c-ares makes up itself, and ares_send
+//    keeps the guest's.
 //  - Bounds: queries in flight (a retransmission of one in flight is
 //    dropped; past the bound new ones are dropped and counted, as a busy
 //    server does), TCP streams (past the bound the connection is left to
@@ -68,7 +71,7 @@ class DnsForwarder {
    public:
     struct Settings {
         DnsAddresses addresses;
-        std::array<uint8_t, 6> mac{};  // the source MAC of frames to the guest
+        std::array<uint8_t, 6> mac{};  // the gateway's: the source MAC of IPv4 answers
         unsigned mtu = 1500;
         std::string resolv_conf = "/etc/resolv.conf";
         size_t max_queries = 512;
