@@ -21,6 +21,9 @@ constexpr int64_t kLookIntervalMs = 1000;
 constexpr size_t kMaxRetired = 8;
 // A stream's unread input: one whole message and a little more.
 constexpr size_t kStreamInputMax = 2 + 65535 + 4096;
+// A stream idle this long is closed (looked at every kStreamSweepMs).
+constexpr int64_t kStreamIdleMs = 30 * 1000;
+constexpr int64_t kStreamSweepMs = 10 * 1000;
 
 }  // namespace
 
@@ -72,6 +75,7 @@ DnsForwarder::DnsForwarder(EventLoop& loop, Settings settings, GuestWriter to_gu
 DnsForwarder::~DnsForwarder() {
     destroying_ = true;
     if (timer_) loop_.cancel_timer(timer_);
+    if (stream_sweep_) loop_.cancel_timer(stream_sweep_);
     udp_.reset();
     tcp_.reset();
     retired_.clear();
@@ -258,6 +262,7 @@ void DnsForwarder::deliver(Query& q, const uint8_t* message, size_t len) {
     if (it == streams_.end()) return;  // the guest has gone
     Stream& s = it->second;
     s.pending--;
+    s.active_ms = loop_.clock_ms();
     s.out.push_back(static_cast<uint8_t>(m.size() >> 8));
     s.out.push_back(static_cast<uint8_t>(m.size()));
     s.out.insert(s.out.end(), m.begin(), m.end());
@@ -351,8 +356,27 @@ UniqueFd DnsForwarder::open_stream() {
     uint64_t id = next_stream_++;
     Stream& s = streams_[id];
     s.fd = UniqueFd(pair[0]);
+    s.active_ms = loop_.clock_ms();
     loop_.watch(pair[0], POLLIN, [this, id](short revents) { on_stream(id, revents); });
+    if (!stream_sweep_)
+        stream_sweep_ =
+            loop_.add_timer(loop_.clock_ms() + kStreamSweepMs, [this] { sweep_streams(); });
     return UniqueFd(pair[1]);
+}
+
+void DnsForwarder::sweep_streams() {
+    stream_sweep_ = 0;
+    int64_t now = loop_.clock_ms();
+    std::vector<uint64_t> idle;
+    for (auto& [id, s] : streams_)
+        if (s.pending == 0 && s.out.empty() && now - s.active_ms >= kStreamIdleMs)
+            idle.push_back(id);
+    for (uint64_t id : idle) {
+        streams_[id].dead = true;
+        service_stream(id);
+    }
+    if (!streams_.empty())
+        stream_sweep_ = loop_.add_timer(now + kStreamSweepMs, [this] { sweep_streams(); });
 }
 
 void DnsForwarder::on_stream(uint64_t id, short revents) {
@@ -397,6 +421,7 @@ void DnsForwarder::service_stream(uint64_t id) {
         }
         counters_.queries++;
         s.pending++;
+        s.active_ms = loop_.clock_ms();
         auto query = std::make_unique<Query>();
         query->stream = id;
         query->servfail = dns_question_only(m, n, kDnsServfail, false);

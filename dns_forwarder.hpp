@@ -41,6 +41,8 @@
 //  - c-ares opens /dev/urandom for each channel, absent in the sandbox; it
 //    only seeds the ids of queries c-ares makes up itself, and ares_send
 //    keeps the guest's.
+//  - A TCP stream with nothing in flight for 30 s is closed, as DNS servers
+//    close idle connections, so idle guests cannot hold the streams' bound.
 //  - Bounds: queries in flight (a retransmission of one in flight is
 //    dropped; past the bound new ones are dropped and counted, as a busy
 //    server does), TCP streams (past the bound the connection is left to
@@ -102,8 +104,9 @@ class DnsForwarder {
         UniqueFd fd;
         std::vector<uint8_t> in, out;
         size_t pending = 0;
-        bool eof = false;   // nothing more comes from the guest
-        bool dead = false;  // the guest went away, or sent what is not DNS
+        int64_t active_ms = 0;  // the last query or answer
+        bool eof = false;       // nothing more comes from the guest
+        bool dead = false;      // the guest went away, or sent what is not DNS
     };
     // A UDP query in flight, as the guest would retransmit it.
     struct UdpKey {
@@ -131,6 +134,7 @@ class DnsForwarder {
     void on_timer();
     void on_stream(uint64_t id, short revents);
     void service_stream(uint64_t id);
+    void sweep_streams();
 
     EventLoop& loop_;
     Settings settings_;
@@ -147,8 +151,9 @@ class DnsForwarder {
     std::set<UdpKey> udp_in_flight_;
     std::map<uint64_t, Stream> streams_;
     uint64_t next_stream_ = 1;
-    bool streams_touched_ = false;  // answers wait in some stream's output
-    bool in_ares_ = false;          // c-ares is running: nothing may go
+    bool streams_touched_ = false;         // answers wait in some stream's output
+    EventLoop::TimerId stream_sweep_ = 0;  // armed while there are streams
+    bool in_ares_ = false;                 // c-ares is running: nothing may go
     // The server whose socket is being read: an answer that ends a query
     // now came from it.
     const sockaddr_storage* answering_ = nullptr;
