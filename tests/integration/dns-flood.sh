@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A flood of DNS queries costs the forwarder bounded memory and descriptors,
 # and both come back afterwards: 100,000 queries from the guest (256 at a
-# time) to a nameserver that answers, then a burst of 20,000 at once to one
+# time) to a nameserver that answers, 200 TCP connections at once (64 are
+# the forwarder's, the rest libslirp's), then a burst of 20,000 at once to one
 # that never does, which fills the bound of queries in flight (the rest are
 # dropped and counted). Figures, not timings, decide.
 . "$(dirname "$0")/../lib.sh"
@@ -30,6 +31,17 @@ answered=$(sed -n 's/.*answered \([0-9]*\)/\1/p' "$WORK/flood.out")
 [ "${answered:-0}" -ge 99000 ] || fail "only ${answered:-0} of 100000 queries answered"
 [ "$(stats_field "$SOCK" dns_answers)" -ge "$answered" ] || fail "dns_answers below what the guest got"
 flood_peak_fds=$PEAK_FDS flood_peak_rss=$PEAK_RSS_KIB
+
+# 200 TCP connections at once: 64 are the forwarder's streams, the rest go
+# to libslirp (which asks the same nameserver); all are answered.
+taken_before=$(stats_field "$SOCK" kernel_tcp_total)
+got=$(in_guest timeout 60 python3 "$TESTS_DIR/integration/dns-peer.py" tcp-many 10.0.2.3 200)
+taken=$(($(stats_field "$SOCK" kernel_tcp_total) - taken_before))
+log "200 TCP connections at once: $got; $taken were the forwarder's"
+[ "$got" = "answered 200" ] || fail "200 TCP connections to 10.0.2.3:53: $got"
+[ "$taken" -ge 1 ] && [ "$taken" -le 64 ] || fail "the forwarder took $taken TCP connections, bound 64"
+wait_until 20 sh -c "[ \$(ls /proc/$SLIRP_PID/fd | wc -l) -le $base_fds ]" ||
+    fail "descriptors not back after the TCP connections: $(fd_kinds "$SLIRP_PID")"
 
 # A nameserver that never answers: the queries in flight reach their bound.
 echo "nameserver 127.0.0.12" >"$WORK/resolv.conf"

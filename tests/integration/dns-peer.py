@@ -15,6 +15,8 @@ ask SERVER NAME [udp|tcp] [TIMEOUT]  in the guest: one A query; prints the
 flood SERVER COUNT         in the guest: COUNT queries over UDP, at most
                            256 unanswered at a time (a reply or 1 s of
                            silence frees a slot); prints "sent N answered M"
+tcp-many SERVER COUNT      in the guest: COUNT TCP connections open at
+                           once, a query on each; prints "answered N"
 burst SERVER COUNT         in the guest: COUNT queries over UDP at once,
                            waiting for nothing; prints "sent COUNT"
 """
@@ -172,6 +174,25 @@ def flood(server, count):
     print("sent %d answered %d" % (sent, answered))
 
 
+def tcp_many(server, count):
+    conns = []
+    for i in range(int(count)):
+        s = socket.create_connection((server, 53), timeout=20)
+        q = query("t%d.many.test" % i, i)
+        s.sendall(struct.pack("!H", len(q)) + q)
+        conns.append(s)
+    answered = 0
+    for s in conns:
+        f = s.makefile("rb")
+        try:
+            head = f.read(2)
+            if len(head) == 2 and describe(f.read(struct.unpack("!H", head)[0])).count(".") == 3:
+                answered += 1
+        except socket.timeout:
+            pass
+    print("answered %d" % answered)
+
+
 def burst(server, count):
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     s = socket.socket(family, socket.SOCK_DGRAM)
@@ -183,4 +204,5 @@ def burst(server, count):
 
 
 if __name__ == "__main__":
-    {"serve": serve, "ask": ask, "flood": flood, "burst": burst}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "ask": ask, "flood": flood, "burst": burst,
+     "tcp-many": tcp_many}[sys.argv[1]](*sys.argv[2:])
