@@ -108,7 +108,8 @@ DnsForwarder::Channel* DnsForwarder::channel(bool tcp) {
         stale_ = false;
     }
     std::unique_ptr<Channel>& slot = tcp ? tcp_ : udp_;
-    if (!slot) slot = make_channel(tcp);
+    // One c-ares could not make (no memory) is tried again with each query.
+    if (!slot || !slot->channel) slot = make_channel(tcp);
     return slot.get();
 }
 
