@@ -12,6 +12,8 @@
 // nameservers, a timeout and attempts within glibc's bounds.
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
