@@ -334,6 +334,12 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["kernel_tcp_failed"] = stats.kernel.failed;
     r["kernel_tcp_bytes_from_guest"] = stats.kernel.bytes_from_guest;
     r["kernel_tcp_bytes_to_guest"] = stats.kernel.bytes_to_guest;
+    r["dns_forwarder"] = stats.dns_forwarder;
+    r["dns_queries"] = stats.dns.queries;
+    r["dns_answers"] = stats.dns.answers;
+    r["dns_failovers"] = stats.dns.failovers;
+    r["dns_servfails"] = stats.dns.servfails;
+    r["dns_dropped"] = stats.dns.dropped;
     ordered_json reply;
     reply["return"] = std::move(r);
     return dump(reply);

@@ -16,6 +16,7 @@
 #include "api.hpp"
 #include "bess.hpp"
 #include "confine.hpp"
+#include "dns_forwarder.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
 #include "kernel_tcp.hpp"
@@ -142,6 +143,7 @@ class Daemon {
             if (!BessListener::listen(options_.target, &bess_, error)) return false;
         }
         if (!path_.start(settings.config, error)) return false;
+        if (!start_dns_forwarder(settings, error)) return false;
         print_banner(options_);
         if (device)
             path_.attach_device(std::move(device), options_.tap_name, PacketPath::Device::Tap);
@@ -178,7 +180,26 @@ class Daemon {
         s.prefix = n.prefix;
         s.ipv6 = options_.enable_ipv6;
         s.gateway6 = options_.network6.gateway;
+        if (!options_.disable_dns) {
+            s.dns = n.dns;
+            s.dns6 = options_.network6.dns;
+        }
         return s;
+    }
+
+    // Our DNS forwarder takes the DNS address's queries from libslirp's;
+    // with --tcp-path=slirp everything stays libslirp's, as in the original.
+    bool start_dns_forwarder(const SlirpSettings& settings, std::string* error) {
+        if (options_.disable_dns || options_.tcp_path != TcpPath::Kernel) return true;
+        DnsForwarder::Settings d;
+        d.addresses = {options_.network.dns, options_.enable_ipv6, options_.network6.dns};
+        d.mac = gateway_mac(options_.network.gateway);
+        d.mtu = static_cast<unsigned>(settings.config.if_mtu);
+        auto to_guest = [this](const uint8_t* f, size_t n) { path_.send_to_guest(f, n); };
+        if (!DnsForwarder::create(loop_, d, to_guest, stats_.dns, &dns_, error)) return false;
+        path_.set_dns_forwarder(dns_.get());
+        stats_.dns_forwarder = true;
+        return true;
     }
 
     // With no tap child to make it (a tap FD, BESS), a child of its own; it
@@ -215,6 +236,7 @@ class Daemon {
                    !options_.disable_host_loopback};
         k.outbound4 = settings.outbound4;
         k.outbound6 = settings.outbound6;
+        if (dns_) k.dns_stream = [this] { return dns_->open_stream(); };
         kernel_tcp_ = std::make_unique<KernelTcpPath>(
             loop_, k, [this](const VnetHeader& h, const uint8_t* f, size_t len) {
                 path_.from_kernel_tcp(h, f, len);
@@ -352,6 +374,7 @@ class Daemon {
     std::unique_ptr<SpliceForwarder> splice_;
     std::unique_ptr<PendingPrivateNetns> pending_netns_;
     std::unique_ptr<KernelTcpPath> kernel_tcp_;
+    std::unique_ptr<DnsForwarder> dns_;
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;
     uint64_t frames_at_last_return_ = 0;

@@ -176,7 +176,7 @@ KernelTcpCounters KernelTcpPath::stats() const {
         flow = nullptr;
     }
     if (!flow) {
-        if (!t.syn_only() || !kernel_serves(settings_.scope, t)) return false;
+        if (!t.syn_only() || !(kernel_serves(settings_.scope, t) || to_dns(t))) return false;
         bool taken = false;
         start_connect(t, header, frame, len, &taken);
         return taken;
@@ -195,10 +195,15 @@ KernelTcpCounters KernelTcpPath::stats() const {
 void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, const uint8_t* frame,
                                   size_t len, bool* taken) {
     if (pending_ >= settings_.max_pending) evict_oldest_pending();
-    sockaddr_storage to;
-    socklen_t to_len;
-    host_destination(settings_.scope, t, &to, &to_len);
-    UniqueFd fd(socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    // The DNS forwarder's stream is connected already: the SYN goes on as
+    // soon as the loop sees it writable.
+    bool dns = to_dns(t);
+    sockaddr_storage to{};
+    socklen_t to_len = 0;
+    if (!dns) host_destination(settings_.scope, t, &to, &to_len);
+    UniqueFd fd =
+        dns ? settings_.dns_stream()
+            : UniqueFd(socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     // Both descriptors, or libslirp takes the connection (see the top).
     if (!fd || !add_reserve(fd.get())) return;
     const sockaddr* bind_to = nullptr;
@@ -213,8 +218,8 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound6);
         bind_len = sizeof *settings_.outbound6;
     }
-    bool started = false;
-    if (!bind_to || bind(fd.get(), bind_to, bind_len) == 0) {
+    bool started = dns;
+    if (!dns && (!bind_to || bind(fd.get(), bind_to, bind_len) == 0)) {
         int rc;
         do {
             rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), to_len);
@@ -246,6 +251,13 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
     uint64_t id = flow->id;
     pending_order_.push_back(id);
     loop_.watch(c.host.get(), POLLOUT, [this, id](short) { connect_done(id); });
+}
+
+bool KernelTcpPath::to_dns(const TcpFrame& t) const {
+    const KernelPathScope& s = settings_.scope;
+    if (!settings_.dns_stream || t.dport != 53) return false;
+    if (t.family == AF_INET) return std::memcmp(t.dst.data(), &s.dns, 4) == 0;
+    return s.ipv6 && std::memcmp(t.dst.data(), &s.dns6, 16) == 0;
 }
 
 void KernelTcpPath::evict_oldest_pending() {

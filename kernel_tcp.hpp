@@ -75,6 +75,10 @@ class KernelTcpPath {
         std::optional<sockaddr_in6> outbound6;
         size_t max_flows = 16384;
         size_t max_pending = 512;  // each holds two descriptors
+        // When set, a guest connection to the DNS address, port 53, is the
+        // DNS forwarder's: this gives the stream that stands for its host
+        // socket (invalid: libslirp takes the connection).
+        std::function<UniqueFd()> dns_stream;
     };
     // Writes one frame to the guest. The header is what the private tap
     // gave (a segment may be larger than the guest's MTU when it says GSO).
@@ -128,6 +132,7 @@ class KernelTcpPath {
     UniqueFd accept_once(int listener);
     bool add_reserve(int like);
     void evict_oldest_pending();
+    bool to_dns(const TcpFrame& t) const;
     void sweep();
 
     EventLoop& loop_;

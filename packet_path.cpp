@@ -97,7 +97,9 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
     }
     reassembly_.pass(
         frame, len, [this] { return loop_.clock_ms(); },
-        [this](uint8_t* whole, size_t n) { to_slirp(whole, n); });
+        [this](uint8_t* whole, size_t n) {
+            if (!dns_ || !dns_->from_guest(whole, n)) to_slirp(whole, n);
+        });
 }
 
 // A whole frame from the guest, through the fences that keep libslirp 4.7.0's

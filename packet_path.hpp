@@ -18,6 +18,7 @@
 #include <string>
 
 #include "ack_holding.hpp"
+#include "dns_forwarder.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
 #include "kernel_tcp.hpp"
@@ -58,6 +59,8 @@ class PacketPath : public GuestOutput {
     void set_kernel_tcp(KernelTcpPath* path) { kernel_tcp_ = path; }
     // --pcap: gets every frame as read from the device, and as written to it.
     void set_capture(PacketCapture* capture) { capture_ = capture; }
+    // Whole guest frames are offered to the DNS forwarder before libslirp.
+    void set_dns_forwarder(DnsForwarder* dns) { dns_ = dns; }
     // One frame from the kernel TCP path's tap, with the header it came with
     // (written as is to a virtio-net tap; a BESS client gets the bare frame).
     void from_kernel_tcp(const VnetHeader& header, const uint8_t* frame, size_t len);
@@ -87,6 +90,7 @@ class PacketPath : public GuestOutput {
     TapOffloads offloads_;
     KernelTcpPath* kernel_tcp_ = nullptr;
     PacketCapture* capture_ = nullptr;
+    DnsForwarder* dns_ = nullptr;
     bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait
     std::unique_ptr<uint8_t[]> buffer_;
     bool fence_urgent_data_ = !fence_switched_off_for_test("urgent-data");

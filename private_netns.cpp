@@ -146,6 +146,31 @@ bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
     return true;
 }
 
+// The AnyIP route loses to the tap's own subnet, where the DNS address is:
+// that one address goes on lo.
+bool add_dns_addresses(int sock, const PrivateNetnsSettings& s, std::string* err) {
+    if (s.dns.s_addr == 0) return true;
+    ifreq ifr = request_for("lo:dns");
+    auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+    addr->sin_family = AF_INET;
+    addr->sin_addr = s.dns;
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) {
+        *err = errno_text("cannot put the DNS address on lo");
+        return false;
+    }
+    if (!s.ipv6) return true;
+    UniqueFd sock6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    in6_ifreq req{};
+    req.ifr6_addr = s.dns6;
+    req.ifr6_prefixlen = 128;
+    req.ifr6_ifindex = static_cast<int>(if_nametoindex("lo"));
+    if (!sock6 || ioctl(sock6.get(), SIOCSIFADDR, &req) < 0) {
+        *err = errno_text("cannot put the IPv6 DNS address on lo");
+        return false;
+    }
+    return true;
+}
+
 bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
     Rtnetlink netlink;
     if (!netlink.open(err)) return false;
@@ -219,7 +244,7 @@ UniqueFd listen_on(int family, std::string* err) {
     if (ok) made.tap = create_tap(&err);
     ok = ok && made.tap && configure_tap(sock.get(), s, &err);
     ok = ok && (!s.ipv6 || add_ipv6_address(s, &err));
-    ok = ok && add_anyip_routes(s, &err);
+    ok = ok && add_anyip_routes(s, &err) && add_dns_addresses(sock.get(), s, &err);
     if (ok) made.listen4 = listen_on(AF_INET, &err);
     ok = ok && made.listen4;
     if (ok && s.ipv6) {

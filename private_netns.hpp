@@ -33,6 +33,10 @@ struct PrivateNetnsSettings {
     unsigned prefix = 24;
     bool ipv6 = false;
     in6_addr gateway6{};  // a /64
+    // The DNS address, made local (on lo) so that the DNS forwarder's TCP
+    // connections end here too (dns_forwarder.hpp); unset: none.
+    in_addr dns{};
+    in6_addr dns6{};
 };
 
 struct PrivateNetns {

@@ -102,6 +102,10 @@ constexpr const char* kAllowed[] = {
     "fcntl",
     "pipe2",
     "splice",
+    // Not seen: the DNS forwarder's TCP streams (dns_forwarder.hpp) are
+    // socketpairs made as the guest connects; c-ares's own sockets need
+    // nothing beyond the socket calls above.
+    "socketpair",
     // libslirp rereads /etc/resolv.conf when it changes (stat, then open).
     "openat",
     "newfstatat",

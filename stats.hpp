@@ -15,6 +15,15 @@ struct KernelTcpCounters {
     uint64_t bytes_to_guest = 0;
 };
 
+// The DNS forwarder (dns_forwarder.hpp), when it runs.
+struct DnsCounters {
+    uint64_t queries = 0;    // taken from the guest, UDP and TCP
+    uint64_t answers = 0;    // nameservers' answers passed on
+    uint64_t failovers = 0;  // ... of those, from a server other than the first tried
+    uint64_t servfails = 0;  // SERVFAILs made here: no server answered
+    uint64_t dropped = 0;    // past the bound of queries in flight
+};
+
 struct Stats {
     uint64_t frames_from_guest = 0;
     uint64_t bytes_from_guest = 0;
@@ -29,6 +38,8 @@ struct Stats {
     // How --enable-sandbox confined the daemon (sandbox_root_name).
     const char* sandbox = "none";
     KernelTcpCounters kernel;
+    bool dns_forwarder = false;
+    DnsCounters dns;
     // Brings counters that live elsewhere up to date before they are read.
     std::function<void(Stats&)> refresh;
 };

@@ -13,7 +13,7 @@
 set -euo pipefail
 
 build=(g++ make autoconf automake pkg-config libslirp-dev libseccomp-dev libcap-dev
-    libglib2.0-dev nlohmann-json3-dev libpcap-dev libcmocka-dev git)
+    libglib2.0-dev nlohmann-json3-dev libpcap-dev libcmocka-dev libc-ares-dev git)
 demo=(iproute2 util-linux procps curl socat python3 busybox-static)
 test=(binutils man-db udhcpc dnsmasq-base iperf3 sockperf strace linux-perf libcap2-bin uidmap tcpdump
     # real clients (tests/integration/{bess-uml,podman-*,rootlesskit-*}) and

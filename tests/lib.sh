@@ -418,6 +418,23 @@ SCRIPT
     grep "^lease " <<<"$lease" || fail "no DHCP lease: $lease"
 }
 
+# dns_server MODE ADDRESS IP [PREFIX...]: a nameserver of
+# tests/integration/dns-peer.py (MODE as there: answer, silent, refuse,
+# servfail, truncate) on ADDRESS:53, UDP and TCP, answering A queries with
+# IP, run through PREFIX (e.g. nsenter --target "$PEER_PID" --net); each
+# query it gets is a line in $WORK/dns-ADDRESS.log (dns_queries ADDRESS
+# counts them). dns_ask SERVER NAME [udp|tcp]: one A query from the guest;
+# prints the address, "rcode N" (" tc" when truncated) or "timeout".
+dns_server() {
+    local mode=$1 address=$2 ip=$3 log="$WORK/dns-$2.log"
+    shift 3
+    rm -f "$log"
+    background "$@" python3 "$TESTS_DIR/integration/dns-peer.py" serve "$mode" "$address" "$ip" "$log"
+    wait_until 10 test -e "$log" || fail "nameserver $mode on $address did not start"
+}
+dns_queries() { wc -l <"$WORK/dns-$1.log"; }
+dns_ask() { in_guest timeout 20 python3 "$TESTS_DIR/integration/dns-peer.py" ask "$1" "$2" "${3:-udp}" 10; }
+
 # peer_network: a second namespace of the test ("the outside"), reached from
 # the host side over a veth: host s4n-h has 192.0.2.1/24 and 192.0.2.2/24
 # (and 2001:db8::1, 2001:db8::2), the peer has 192.0.2.254/24 and

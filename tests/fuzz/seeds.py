@@ -122,6 +122,17 @@ write("frames", "ipv6-rs", frames(1, rs))
 write("frames", "truncated", frames(0, arp[:20], icmp[:30], syn[:40], rs[:16], b"\x08\x00"))
 write("frames", "declared-longer", bytes([0]) + b"\xff\xff" + syn)
 
+# --- dns_wire: a selector byte (even: a frame, odd: resolv.conf text) ---
+dns6 = eth(SLIRP_MAC, 0x86DD, struct.pack("!IHBB16s16s", 0x60000000, 8 + len(query), 17, 64,
+                                          bytes.fromhex("fd00" + "00" * 13 + "64"),
+                                          bytes.fromhex("fd00" + "00" * 13 + "03"))
+           + struct.pack("!HHHH", 5353, 53, 8 + len(query), 0) + query)
+write("dns_wire", "query4", bytes([0]) + dns)
+write("dns_wire", "query6", bytes([0]) + dns6)
+write("dns_wire", "query-cut", bytes([0]) + dns[:-3])
+write("dns_wire", "resolv-conf", bytes([1]) + b"# x\nnameserver 192.0.2.1\nnameserver 2001:db8::1\n"
+      b"options timeout:3 attempts:9 rotate\nnameserver fe80::1%eth0\n")
+
 # --- urgent_data_fence: one Ethernet frame ---
 def tcp(src, dst, flags, urgent, payload, v6=False):
     if v6:
