@@ -58,14 +58,29 @@ sanitizer_reports() {
     return $found
 }
 
+# descendants PID: every process below PID, each before its own children.
+descendants() {
+    local child
+    for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
 cleanup() {
-    local pid
+    local pid below=()
+    # What a background job started ends with it: `in_guest COMMAND &` is a
+    # subshell, and COMMAND would outlive it.
+    for pid in "${BACKGROUND_PIDS[@]}"; do
+        below+=($(descendants "$pid"))
+    done
     for pid in "${BACKGROUND_PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
     for pid in "${BACKGROUND_PIDS[@]}"; do
         wait "$pid" 2>/dev/null
     done
+    [ ${#below[@]} -eq 0 ] || kill "${below[@]}" 2>/dev/null
     if sanitizer_reports; then
         echo "FAIL: $TEST_NAME: sanitizer or memcheck report (above)"
         rm -rf "$WORK"
