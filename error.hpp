@@ -4,10 +4,12 @@
 // its `std::string* err` argument; whoever gives up logs it, as one line.
 #pragma once
 
+#include <cerrno>
 #include <string>
 
-// "what: strerror(errno)", the form every failed system call is reported in.
-std::string errno_text(const std::string& what);
+// "what: strerror(error)", the form every failed system call is reported in:
+// by default the errno it left, or one it returned (netlink, libseccomp).
+std::string errno_text(const std::string& what, int error = errno);
 
 // A socket's pending error (SO_ERROR: how a non-blocking connect ended),
 // or errno when it cannot be read.
@@ -24,3 +26,4 @@ inline bool fail(std::string* err, std::string text) {
     if (err) *err = std::move(text);
     return false;
 }
+

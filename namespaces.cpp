@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "error.hpp"
 
@@ -22,8 +21,7 @@ UniqueFd open_namespace(const std::string& path) {
 
 std::string no_such_process(pid_t pid) {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
-    return "no process with PID " + std::to_string(pid) + " (" + ns + ": " + std::strerror(ENOENT) +
-           ")";
+    return "no process with PID " + std::to_string(pid) + " (" + errno_text(ns, ENOENT) + ")";
 }
 
 bool same_namespace(int fd, const char* own_path) {
@@ -47,8 +45,9 @@ bool open_target_namespaces(const Options& options, TargetNamespaces* ns, std::s
         if (options.netns_type == NetnsType::Pid && errno == ENOENT)
             return fail(err, no_such_process(options.target_pid));
         if (errno == ENOENT)
-            return fail(err, "existing path expected when --netns-type=path: \"" + net_path +
-                                 "\": " + std::strerror(ENOENT));
+            return fail(err, errno_text("existing path expected when --netns-type=path: \"" +
+                                            net_path + "\"",
+                                        ENOENT));
         return fail(err, errno_text("cannot open network namespace \"" + net_path + "\""));
     }
     if (user_path.empty()) return true;

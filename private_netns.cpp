@@ -51,74 +51,55 @@ bool enter_user_namespace(const Options& options, std::string* err) {
     // Root may make a network namespace as it is; anyone else needs a user
     // namespace that owns it.
     if (geteuid() == 0 || unshare(CLONE_NEWUSER) == 0) return true;
-    *err = errno_text("cannot create a user namespace");
-    return false;
+    return fail(err, errno_text("cannot create a user namespace"));
 }
 
 bool set_flags(int sock, const char* name, short set, short clear, std::string* err) {
     ifreq ifr = request_for(name);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
-        *err = errno_text(std::string("cannot read the flags of ") + name);
-        return false;
-    }
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+        return fail(err, errno_text(std::string("cannot read the flags of ") + name));
     ifr.ifr_flags = static_cast<short>((ifr.ifr_flags | set) & ~clear);
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
-        *err = errno_text(std::string("cannot set the flags of ") + name);
-        return false;
-    }
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+        return fail(err, errno_text(std::string("cannot set the flags of ") + name));
     return true;
 }
 
-UniqueFd create_tap(std::string* err) {
+bool create_tap(UniqueFd* tap, std::string* err) {
     UniqueFd tun(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-    if (!tun) {
-        *err = errno_text("cannot open /dev/net/tun");
-        return {};
-    }
+    if (!tun) return fail(err, errno_text("cannot open /dev/net/tun"));
     ifreq ifr = request_for(kTapName);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0) {
-        *err = errno_text("cannot create the TCP tap (TUNSETIFF)");
-        return {};
-    }
+    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0)
+        return fail(err, errno_text("cannot create the TCP tap (TUNSETIFF)"));
     int size = sizeof(VnetHeader);
-    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0) {
-        *err = errno_text("cannot set the TCP tap's header size");
-        return {};
-    }
-    return tun;
+    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's header size"));
+    *tap = std::move(tun);
+    return true;
 }
 
 bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
     ifreq ifr = request_for(kTapName);
     ifr.ifr_mtu = static_cast<int>(s.mtu);
-    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's MTU");
-        return false;
-    }
+    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's MTU"));
     ifr = request_for(kTapName);
     ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
     std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac.data(), s.mac.size());
-    if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's MAC");
-        return false;
-    }
+    if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's MAC"));
     ifr = request_for(kTapName);
     auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
     addr->sin_family = AF_INET;
     addr->sin_addr = s.gateway;
-    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's address");
-        return false;
-    }
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's address"));
     ifr = request_for(kTapName);
     auto* mask = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
     mask->sin_family = AF_INET;
     mask->sin_addr.s_addr = s.prefix ? htonl(~0u << (32 - s.prefix)) : 0;
-    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's netmask");
-        return false;
-    }
+    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's netmask"));
     // No router answers here, and soliciting one would only wake the daemon
     // for frames it drops (and keep the code that drops them resident). A
     // kernel without IPv6 has no such file: nothing to quiet then.
@@ -131,18 +112,13 @@ bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
 
 bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
     UniqueFd sock6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock6) {
-        *err = errno_text("cannot create an IPv6 socket");
-        return false;
-    }
+    if (!sock6) return fail(err, errno_text("cannot create an IPv6 socket"));
     in6_ifreq req{};
     req.ifr6_addr = s.gateway6;
     req.ifr6_prefixlen = 64;
     req.ifr6_ifindex = static_cast<int>(if_nametoindex(kTapName));
-    if (ioctl(sock6.get(), SIOCSIFADDR, &req) < 0) {
-        *err = errno_text("cannot set the TCP tap's IPv6 address");
-        return false;
-    }
+    if (ioctl(sock6.get(), SIOCSIFADDR, &req) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's IPv6 address"));
     return true;
 }
 
@@ -156,21 +132,15 @@ bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
         route.family = family;
         route.table = RT_TABLE_MAIN;
         route.ifindex = lo;
-        if (int e = netlink.add_route(route); e != 0) {
-            errno = e;
-            *err = errno_text("cannot add the local default route");
-            return false;
-        }
+        if (int e = netlink.add_route(route); e != 0)
+            return fail(err, errno_text("cannot add the local default route", e));
     }
     return true;
 }
 
-UniqueFd listen_on(int family, std::string* err) {
+bool listen_on(int family, UniqueFd* listener, std::string* err) {
     UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *err = errno_text("socket");
-        return {};
-    }
+    if (!fd) return fail(err, errno_text("socket"));
     int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage a{};
@@ -187,12 +157,22 @@ UniqueFd listen_on(int family, std::string* err) {
         sin6->sin6_port = htons(kKernelListenPort);
         len = sizeof *sin6;
     }
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) < 0 ||
-        listen(fd.get(), SOMAXCONN) < 0) {
-        *err = errno_text("cannot listen in the TCP namespace");
-        return {};
-    }
-    return fd;
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) < 0 || listen(fd.get(), SOMAXCONN) < 0)
+        return fail(err, errno_text("cannot listen in the TCP namespace"));
+    *listener = std::move(fd);
+    return true;
+}
+
+// Unshares the network namespace and sets it up (see private_netns.hpp).
+bool make_namespace(const PrivateNetnsSettings& s, PrivateNetns* made, std::string* err) {
+    if (unshare(CLONE_NEWNET) < 0)
+        return fail(err, errno_text("cannot create the TCP network namespace"));
+    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return fail(err, errno_text("socket"));
+    return set_flags(sock.get(), "lo", IFF_UP, 0, err) && create_tap(&made->tap, err) &&
+           configure_tap(sock.get(), s, err) && (!s.ipv6 || add_ipv6_address(s, err)) &&
+           add_anyip_routes(s, err) && listen_on(AF_INET, &made->listen4, err) &&
+           (!s.ipv6 || listen_on(AF_INET6, &made->listen6, err));
 }
 
 // Everything the child does once in the target's user namespace (err: why
@@ -205,28 +185,7 @@ UniqueFd listen_on(int family, std::string* err) {
     char go;
     if (read(channel, &go, 1) != 1) _exit(1);
     PrivateNetns made;
-    UniqueFd sock;
-    bool ok = err.empty();
-    if (ok && unshare(CLONE_NEWNET) < 0) {
-        err = errno_text("cannot create the TCP network namespace");
-        ok = false;
-    }
-    if (ok) {
-        sock.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        ok = sock.valid() || (err = errno_text("socket"), false);
-    }
-    ok = ok && set_flags(sock.get(), "lo", IFF_UP, 0, &err);
-    if (ok) made.tap = create_tap(&err);
-    ok = ok && made.tap && configure_tap(sock.get(), s, &err);
-    ok = ok && (!s.ipv6 || add_ipv6_address(s, &err));
-    ok = ok && add_anyip_routes(s, &err);
-    if (ok) made.listen4 = listen_on(AF_INET, &err);
-    ok = ok && made.listen4;
-    if (ok && s.ipv6) {
-        made.listen6 = listen_on(AF_INET6, &err);
-        ok = made.listen6.valid();
-    }
-    if (!ok) {
+    if (!err.empty() || !make_namespace(s, &made, &err)) {
         send_fd(channel, -1, err.empty() ? "unknown failure" : err);
         _exit(1);
     }
