@@ -27,3 +27,20 @@ inline bool fail(std::string* err, std::string text) {
     return false;
 }
 
+// For the few callers that act on a failure's cause, telling a passing
+// condition (EADDRNOTAVAIL while an IPv6 address is still tentative) from a
+// final one: the one line and the errno behind it (0 when no system call
+// failed). It is filled as a string is: `return fail(err, "...", ENOENT)`.
+struct Failure {
+    std::string text;
+    int error_number = 0;
+};
+inline bool fail(Failure* err, std::string text, int error_number = 0) {
+    if (err) *err = {std::move(text), error_number};
+    return false;
+}
+// fail() with errno_text(what) and the errno behind it.
+inline bool fail_errno(Failure* err, const std::string& what) {
+    int error = errno;
+    return fail(err, errno_text(what, error), error);
+}
