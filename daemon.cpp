@@ -215,9 +215,8 @@ class Daemon {
         loop_.unwatch(channel);
         PrivateNetns netns;
         std::string why;
-        if (finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why)) {
-            kernel_tcp_->attach(std::move(netns));
-        } else {
+        if (!finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why) ||
+            !kernel_tcp_->attach(std::move(netns), &why)) {
             kernel_tcp_unavailable(why);
             path_.set_kernel_tcp(nullptr);
             kernel_tcp_->give_up([this](const VnetHeader& h, uint8_t* f, size_t len) {
