@@ -99,10 +99,8 @@ class Daemon {
         // or ready-fd fail only after the tap exists: refuse it up front.
         for (auto [fd, name] :
              {std::pair{options_.exit_fd, "exit-fd"}, {options_.ready_fd, "ready-fd"}}) {
-            if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
-                *error = std::string(name) + " " + std::to_string(fd) + " is not open";
-                return false;
-            }
+            if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
+                return fail(error, std::string(name) + " " + std::to_string(fd) + " is not open");
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
