@@ -70,20 +70,3 @@ VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu);
 // cannot be fragmented (not IPv4, or DF set), in which case nothing is emitted.
 bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
                         const std::function<void(const uint8_t*, size_t)>& emit);
-
-// A pure ACK libslirp sends to the guest (TCP, flags exactly ACK, no
-// payload). libslirp acknowledges every segment it takes in; within one
-// batch of frames from the guest only the last ACK of a flow matters, and
-// each one written costs a synchronous pass through the guest's TCP stack
-// (measured at MTU 65520: one tap write per 64 KB read, 60 % of our syscall
-// time), so the daemon holds ACKs back until the batch ends.
-struct VnetAck {
-    uint8_t flow[37] = {};  // IP version, addresses, ports
-    uint32_t ack = 0;
-    uint16_t window = 0;
-};
-bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out);
-// Whether `later` makes `earlier` redundant: the same flow, and the
-// acknowledgement advanced, or only the window changed. A repeated ACK
-// (a duplicate, which asks for a fast retransmission) never does.
-bool vnet_ack_supersedes(const VnetAck& earlier, const VnetAck& later);
