@@ -2,7 +2,8 @@
 // namespaces.hpp owns finding and entering the target's namespaces: the tap
 // child and the port-forwarding helper must land in exactly the same user
 // and network namespaces, and the sandbox asks which user namespace owns the
-// target. The daemon itself never enters them.
+// target. The daemon never enters the target's network namespace; a
+// rootless --enable-sandbox joins its user namespace (sandbox.hpp).
 #pragma once
 
 #include <sys/types.h>

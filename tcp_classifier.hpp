@@ -142,10 +142,6 @@ class FlowTable {
         }
         while (!closing_.empty() && !still_closing(closing_.front())) closing_.pop_front();
     }
-    template <typename Visit>
-    void for_each(Visit visit) {
-        for (auto& [key, flow] : flows_) visit(key, flow);
-    }
 
    private:
     struct Closed {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // wire.hpp owns reading and writing big-endian header fields and finding a
-// frame's TCP header, for the code that looks into frames (vnet.cpp,
-// ipv4_reassembly.cpp, urgent_data_fence.cpp).
+// frame's TCP header, for the code that looks into frames (vnet, checksum,
+// ipv4_reassembly, urgent_data_fence, tcp_classifier, kernel_tcp and
+// ack_holding).
 #pragma once
 
 #include <cstddef>
