@@ -29,7 +29,7 @@ struct PureAck {
     TcpView v = find_tcp(frame, len);
     if (v.tcp == 0 || v.tcp_len != v.tcp_header) return false;
     const uint8_t* tcp = frame + v.tcp;
-    if (tcp[13] != 0x10) return false;
+    if (tcp[13] != kTcpAck) return false;
     *out = PureAck{};
     size_t addresses = v.v6 ? 32 : 8;
     out->flow[0] = v.v6 ? 6 : 4;

@@ -25,12 +25,9 @@
 #include <map>
 #include <optional>
 
-constexpr uint16_t kKernelListenPort = 1;
+#include "wire.hpp"
 
-constexpr uint8_t kTcpFin = 0x01;
-constexpr uint8_t kTcpSyn = 0x02;
-constexpr uint8_t kTcpRst = 0x04;
-constexpr uint8_t kTcpAck = 0x10;
+constexpr uint16_t kKernelListenPort = 1;
 
 // Where a TCP segment sits in an Ethernet frame, and its identity.
 struct TcpFrame {

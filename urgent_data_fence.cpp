@@ -6,12 +6,6 @@
 #include "checksum.hpp"
 #include "wire.hpp"
 
-namespace {
-
-constexpr uint8_t kTcpUrg = 0x20;
-
-}  // namespace
-
 [[gnu::hot]] bool urgent_data_fence(uint8_t* frame, size_t length) {
     TcpView v = find_tcp(frame, length);
     if (v.tcp == 0) return false;

@@ -11,8 +11,6 @@
 
 namespace {
 
-constexpr uint8_t kTcpSyn = 0x02;
-
 [[gnu::hot]] uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
     const uint8_t* ip = frame + v.ip;
     uint64_t sum = v.v6 ? checksum_sum(ip + 8, 32) : checksum_sum(ip + 12, 8);
