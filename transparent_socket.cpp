@@ -7,18 +7,10 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "ip_address.hpp"
 #include "transparent_routing.hpp"
 
 namespace {
-
-bool is_loopback(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) {
-        auto addr = ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr);
-        return (addr >> 24) == IN_LOOPBACKNET;
-    }
-    const in6_addr& addr = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(&addr);
-}
 
 uint16_t port_of(const sockaddr_storage& a) {
     if (a.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(a).sin_port;
