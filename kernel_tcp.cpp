@@ -169,9 +169,10 @@ KernelTcpCounters KernelTcpPath::stats() const {
     return s;
 }
 
-[[gnu::hot]] bool KernelTcpPath::from_guest(const VnetHeader& header, uint8_t* frame, size_t len) {
+[[gnu::hot]] bool KernelTcpPath::from_guest(const VnetHeader& header, uint8_t* frame, size_t len,
+                                            const TcpView& tcp) {
     TcpFrame t;
-    if (!parse_tcp_frame(frame, len, &t)) return false;
+    if (!parse_tcp_frame(frame, tcp, &t)) return false;
     FlowKey key = key_from_guest(t);
     FlowTable::Flow* flow = flows_.find(key);
     if (flow && t.syn_only() && flow->state == FlowTable::State::Closing) {

@@ -44,7 +44,12 @@ struct TcpFrame {
 
 // A TCP segment over IPv4 (not a fragment) or IPv6 (TCP as the first next
 // header), whole inside len (wire.hpp's find_tcp). Anything else: false.
-bool parse_tcp_frame(const uint8_t* frame, size_t len, TcpFrame* out);
+// With the TCP header already located (a guest frame's way to libslirp
+// locates it once), the frame as find_tcp saw it.
+bool parse_tcp_frame(const uint8_t* frame, const TcpView& tcp, TcpFrame* out);
+inline bool parse_tcp_frame(const uint8_t* frame, size_t len, TcpFrame* out) {
+    return parse_tcp_frame(frame, find_tcp(frame, len), out);
+}
 
 // The virtual network as the kernel path sees it.
 struct KernelPathScope {

@@ -31,8 +31,7 @@ namespace {
     return true;
 }
 
-[[gnu::hot]] bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
-    TcpView v = find_tcp(frame, len);
+[[gnu::hot]] bool vnet_raise_syn_mss(uint8_t* frame, const TcpView& v, unsigned mtu) {
     if (v.tcp == 0) return false;
     uint8_t* tcp = frame + v.tcp;
     if (!(tcp[13] & kTcpSyn)) return false;

@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "wire.hpp"
+
 // The virtio-net header a tap with IFF_VNET_HDR puts before every frame
 // (struct virtio_net_hdr; linux/virtio_net.h itself is not valid C++), in
 // the host's byte order.
@@ -48,8 +50,9 @@ bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start, uin
 
 // A guest SYN announcing exactly the MSS its MTU implies (mtu - 40 for IPv4,
 // mtu - 60 for IPv6) is rewritten to announce kVnetSlirpMtu - 40, checksum
-// adjusted. Returns true when the frame was changed.
-bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu);
+// adjusted. tcp: the frame's TCP header (find_tcp). Returns true when the
+// frame was changed.
+bool vnet_raise_syn_mss(uint8_t* frame, const TcpView& tcp, unsigned mtu);
 
 // How a frame from libslirp goes to a tap that segments for us.
 struct VnetOutput {

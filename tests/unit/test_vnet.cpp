@@ -85,16 +85,18 @@ void completes_partial_checksum(void**) {
 void raises_default_syn_mss_only(void**) {
     Frame opts = {2, 4, 0x05, 0xb4};  // MSS 1460, the default at MTU 1500
     Frame f = ipv4_tcp(0, opts, 0x02);
-    assert_true(vnet_raise_syn_mss(f.data(), f.size(), 1500));
+    assert_true(vnet_raise_syn_mss(f.data(), find_tcp(f.data(), f.size()), 1500));
     assert_int_equal(get16(f, 54 + 2), kVnetSlirpMtu - 40);
     assert_true(tcp_checksum_ok(f));
 
     Frame clamped = ipv4_tcp(0, {2, 4, 0x05, 0x00}, 0x02);  // MSS 1280: left alone
-    assert_false(vnet_raise_syn_mss(clamped.data(), clamped.size(), 1500));
+    assert_false(
+        vnet_raise_syn_mss(clamped.data(), find_tcp(clamped.data(), clamped.size()), 1500));
     assert_int_equal(get16(clamped, 56), 1280);
 
     Frame not_syn = ipv4_tcp(0, opts, 0x10);
-    assert_false(vnet_raise_syn_mss(not_syn.data(), not_syn.size(), 1500));
+    assert_false(
+        vnet_raise_syn_mss(not_syn.data(), find_tcp(not_syn.data(), not_syn.size()), 1500));
     assert_int_equal(get16(not_syn, 56), 1460);
 }
 
