@@ -8,7 +8,6 @@
 #include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -23,8 +22,10 @@
 #include "error.hpp"
 #include "fd_passing.hpp"
 #include "files.hpp"
+#include "interface.hpp"
 #include "namespaces.hpp"
 #include "rtnetlink.hpp"
+#include "tap.hpp"
 #include "tcp_classifier.hpp"
 #include "vnet.hpp"
 
@@ -32,21 +33,13 @@ namespace {
 
 constexpr const char* kTapName = "tcp0";
 
-ifreq request_for(const char* name) {
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-    return ifr;
-}
-
 // Into the target's user namespace, where the tap child also goes; with no
 // target namespace to follow (a tap FD, BESS), a new one when unprivileged.
 bool enter_user_namespace(const Options& options, std::string* err) {
     if (options.target_type == TargetType::Netns && options.netns_type != NetnsType::TapFd) {
         TargetNamespaces ns;
-        if (!open_target_namespaces(options, &ns, err)) return false;
-        if (ns.user && setns(ns.user.get(), CLONE_NEWUSER) < 0)
-            return fail(err, errno_text("cannot join the target's user namespace"));
-        return true;
+        return open_target_namespaces(options, &ns, err) &&
+               (!ns.user || join_user_namespace(ns.user.get(), err));
     }
     // Root may make a network namespace as it is; anyone else needs a user
     // namespace that owns it.
@@ -54,52 +47,21 @@ bool enter_user_namespace(const Options& options, std::string* err) {
     return fail(err, errno_text("cannot create a user namespace"));
 }
 
-bool set_flags(int sock, const char* name, short set, short clear, std::string* err) {
-    ifreq ifr = request_for(name);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-        return fail(err, errno_text(std::string("cannot read the flags of ") + name));
-    ifr.ifr_flags = static_cast<short>((ifr.ifr_flags | set) & ~clear);
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-        return fail(err, errno_text(std::string("cannot set the flags of ") + name));
-    return true;
-}
-
-bool create_tap(UniqueFd* tap, std::string* err) {
-    UniqueFd tun(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-    if (!tun) return fail(err, errno_text("cannot open /dev/net/tun"));
-    ifreq ifr = request_for(kTapName);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0)
-        return fail(err, errno_text("cannot create the TCP tap (TUNSETIFF)"));
+// The daemon makes it non-blocking once received (the same open file).
+bool create_vnet_tap(UniqueFd* tap, std::string* err) {
+    if (!create_tap(kTapName, tap, err)) return false;
     int size = sizeof(VnetHeader);
-    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0)
+    if (ioctl(tap->get(), TUNSETVNETHDRSZ, &size) < 0)
         return fail(err, errno_text("cannot set the TCP tap's header size"));
-    *tap = std::move(tun);
     return true;
 }
 
 bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
-    ifreq ifr = request_for(kTapName);
-    ifr.ifr_mtu = static_cast<int>(s.mtu);
-    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0)
-        return fail(err, errno_text("cannot set the TCP tap's MTU"));
-    ifr = request_for(kTapName);
-    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-    std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac.data(), s.mac.size());
-    if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0)
-        return fail(err, errno_text("cannot set the TCP tap's MAC"));
-    ifr = request_for(kTapName);
-    auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
-    addr->sin_family = AF_INET;
-    addr->sin_addr = s.gateway;
-    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0)
-        return fail(err, errno_text("cannot set the TCP tap's address"));
-    ifr = request_for(kTapName);
-    auto* mask = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
-    mask->sin_family = AF_INET;
-    mask->sin_addr.s_addr = s.prefix ? htonl(~0u << (32 - s.prefix)) : 0;
-    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0)
-        return fail(err, errno_text("cannot set the TCP tap's netmask"));
+    in_addr netmask{s.prefix ? htonl(~0u << (32 - s.prefix)) : 0};
+    if (!set_interface_mtu(sock, kTapName, s.mtu, err) ||
+        !set_interface_mac(sock, kTapName, s.mac, err) ||
+        !set_interface_ipv4(sock, kTapName, s.gateway, netmask, err))
+        return false;
     // No router answers here, and soliciting one would only wake the daemon
     // for frames it drops (and keep the code that drops them resident). A
     // kernel without IPv6 has no such file: nothing to quiet then.
@@ -107,7 +69,7 @@ bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
     // NOARP: the kernel addresses every frame to the tap's own MAC and never
     // asks for neighbours (nor runs duplicate address detection); the daemon
     // puts in the guest's MAC.
-    return set_flags(sock, kTapName, IFF_UP | IFF_NOARP, 0, err);
+    return raise_interface_flags(sock, kTapName, IFF_UP | IFF_NOARP, err);
 }
 
 bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
@@ -169,9 +131,10 @@ bool make_namespace(const PrivateNetnsSettings& s, PrivateNetns* made, std::stri
         return fail(err, errno_text("cannot create the TCP network namespace"));
     UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock) return fail(err, errno_text("socket"));
-    return set_flags(sock.get(), "lo", IFF_UP, 0, err) && create_tap(&made->tap, err) &&
-           configure_tap(sock.get(), s, err) && (!s.ipv6 || add_ipv6_address(s, err)) &&
-           add_anyip_routes(s, err) && listen_on(AF_INET, &made->listen4, err) &&
+    return raise_interface_flags(sock.get(), "lo", IFF_UP, err) &&
+           create_vnet_tap(&made->tap, err) && configure_tap(sock.get(), s, err) &&
+           (!s.ipv6 || add_ipv6_address(s, err)) && add_anyip_routes(s, err) &&
+           listen_on(AF_INET, &made->listen4, err) &&
            (!s.ipv6 || listen_on(AF_INET6, &made->listen6, err));
 }
 
