@@ -61,9 +61,14 @@ bool open_target_namespaces(const Options& options, TargetNamespaces* ns, std::s
     return true;
 }
 
-bool join_target_namespaces(const TargetNamespaces& ns, std::string* err) {
-    if (ns.user && setns(ns.user.get(), CLONE_NEWUSER) < 0)
+bool join_user_namespace(int userns, std::string* err) {
+    if (setns(userns, CLONE_NEWUSER) < 0)
         return fail(err, errno_text("cannot join the target's user namespace"));
+    return true;
+}
+
+bool join_target_namespaces(const TargetNamespaces& ns, std::string* err) {
+    if (ns.user && !join_user_namespace(ns.user.get(), err)) return false;
     if (setns(ns.net.get(), CLONE_NEWNET) < 0)
         return fail(err, errno_text("cannot join the target's network namespace"));
     return true;

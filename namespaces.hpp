@@ -25,6 +25,10 @@ bool open_target_namespaces(const Options& options, TargetNamespaces* ns, std::s
 // network namespace.
 bool join_target_namespaces(const TargetNamespaces& ns, std::string* err);
 
+// Joins the target's user namespace (userns: a namespace file): what the tap
+// child, the TCP namespace child and a rootless sandbox each do.
+bool join_user_namespace(int userns, std::string* err);
+
 // The refusal for a --netns-type=pid target that does not exist, worded like
 // the original's failure on /proc/PID/ns/net, which scripts grep.
 std::string no_such_process(pid_t pid);
