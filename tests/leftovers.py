@@ -86,7 +86,13 @@ def main():
     # interrupt the test's cleanup.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    status = test.wait()
+    # Orphans handed to this process are reaped at once, as init would: a
+    # zombie still answers kill -0, and tests wait for processes to go.
+    while True:
+        pid, wait_status = os.waitpid(-1, 0)
+        if pid == test.pid:
+            break
+    status = os.waitstatus_to_exitcode(wait_status)
     if status < 0:
         status = 128 - status
     deadline = time.monotonic() + GRACE_SECONDS
