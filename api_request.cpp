@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "ip_address.hpp"
 
 using nlohmann::json;
 using nlohmann::ordered_json;
@@ -197,8 +198,7 @@ bool IpAddress::is_any() const {
 }
 
 bool IpAddress::is_loopback() const {
-    if (family == AF_INET) return (ntohl(v4.s_addr) >> 24) == 127;
-    return std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
+    return family == AF_INET ? ::is_loopback(v4) : ::is_loopback(v6);
 }
 
 bool IpAddress::operator==(const IpAddress& other) const {

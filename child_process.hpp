@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// child_process.hpp owns a forked child's pid: the tap child and the
-// port-forwarding helper are each held by one of these, so that a child is
-// always reaped, and a helper ends with its owner instead of outliving it.
+// child_process.hpp owns a forked child's pid: the tap child, the
+// port-forwarding helper and the TCP namespace child are each held by one of
+// these, so that a child is always reaped, and a helper ends with its owner
+// instead of outliving it.
 #pragma once
 
 #include <sys/types.h>

@@ -102,10 +102,8 @@ class Daemon {
         // or ready-fd fail only after the tap exists: refuse it up front.
         for (auto [fd, name] :
              {std::pair{options_.exit_fd, "exit-fd"}, {options_.ready_fd, "ready-fd"}}) {
-            if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
-                *error = std::string(name) + " " + std::to_string(fd) + " is not open";
-                return false;
-            }
+            if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
+                return fail(error, std::string(name) + " " + std::to_string(fd) + " is not open");
         }
         SlirpSettings settings;
         if (!build_slirp_settings(options_, &settings, error)) return false;
@@ -152,7 +150,7 @@ class Daemon {
         loop_.set_cycle_source(&path_.stack());
         loop_.set_busy_poll(options_.busy_poll_us);
         watch_exit_conditions();
-        schedule_memory_return();
+        schedule_housekeeping();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
@@ -253,9 +251,8 @@ class Daemon {
         loop_.unwatch(channel);
         PrivateNetns netns;
         std::string why;
-        if (finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why)) {
-            kernel_tcp_->attach(std::move(netns));
-        } else {
+        if (!finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why) ||
+            !kernel_tcp_->attach(std::move(netns), &why)) {
             kernel_tcp_unavailable(why);
             path_.set_kernel_tcp(nullptr);
             kernel_tcp_->give_up([this](const VnetHeader& h, uint8_t* f, size_t len) {
@@ -324,12 +321,15 @@ class Daemon {
         }
     }
 
-    // Under load libslirp's buffers take hundreds of MB, and glibc keeps what
-    // they freed: once traffic has gone quiet, hand it back, so a helper that
-    // podman leaves running for weeks does not keep its peak. The code and
-    // symbol tables that traffic or the API faulted in go too; what runs next
-    // maps back the few pages it needs (memory_return.hpp).
-    void schedule_memory_return() {
+    // Every kIdleCheckMs: fragments past their time are dropped, host
+    // sockets libslirp left in FIN_WAIT2 too long are ended
+    // (fin_wait2_fence.hpp), and memory is returned. Under load libslirp's
+    // buffers take hundreds of MB, and glibc keeps what they freed: once
+    // traffic has gone quiet, hand it back, so a helper that podman leaves
+    // running for weeks does not keep its peak. The code and symbol tables
+    // that traffic or the API faulted in go too; what runs next maps back the
+    // few pages it needs (memory_return.hpp).
+    void schedule_housekeeping() {
         loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
             path_.discard_expired_fragments();
             path_.stack().end_abandoned_half_closes(loop_.clock_ms());
@@ -348,7 +348,7 @@ class Daemon {
                 heap_at_last_return_ = heap_in_use();
             }
             frames_at_last_check_ = frames;
-            schedule_memory_return();
+            schedule_housekeeping();
         });
     }
 

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
+std::string errno_text(const std::string& what, int error) {
+    return what + ": " + std::strerror(error);
 }
 
 void log_error(const std::string& line) {

@@ -34,24 +34,6 @@ void set_ipv4(sockaddr* sa, in_addr addr) {
     sin->sin_addr = addr;
 }
 
-bool bring_up(int sock, const std::string& name, std::string* err) {
-    ifreq ifr = request_for(name);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return failure("cannot read flags", name, err);
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return failure("cannot bring up", name, err);
-    return true;
-}
-
-bool set_address(int sock, const InterfaceSettings& s, std::string* err) {
-    ifreq ifr = request_for(s.name);
-    set_ipv4(&ifr.ifr_addr, s.network.guest);
-    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) return failure("cannot set address", s.name, err);
-    ifr = request_for(s.name);
-    set_ipv4(&ifr.ifr_netmask, s.network.netmask);
-    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) return failure("cannot set netmask", s.name, err);
-    return true;
-}
-
 bool add_default_route(int sock, const InterfaceSettings& s, std::string* err) {
     rtentry route{};
     in_addr any{};
@@ -74,22 +56,49 @@ void accept_router_advertisements(const std::string& name) {
 
 }  // namespace
 
+bool raise_interface_flags(int sock, const std::string& name, short flags, std::string* err) {
+    ifreq ifr = request_for(name);
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return failure("cannot read flags", name, err);
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | flags);
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return failure("cannot bring up", name, err);
+    return true;
+}
+
+bool set_interface_mtu(int sock, const std::string& name, unsigned mtu, std::string* err) {
+    ifreq ifr = request_for(name);
+    ifr.ifr_mtu = static_cast<int>(mtu);
+    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) return failure("cannot set MTU", name, err);
+    return true;
+}
+
+bool set_interface_mac(int sock, const std::string& name, const MacAddress& mac, std::string* err) {
+    ifreq ifr = request_for(name);
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    std::memcpy(ifr.ifr_hwaddr.sa_data, mac.data(), mac.size());
+    if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0) return failure("cannot set MAC address", name, err);
+    return true;
+}
+
+bool set_interface_ipv4(int sock, const std::string& name, in_addr address, in_addr netmask,
+                        std::string* err) {
+    ifreq ifr = request_for(name);
+    set_ipv4(&ifr.ifr_addr, address);
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) return failure("cannot set address", name, err);
+    ifr = request_for(name);
+    set_ipv4(&ifr.ifr_netmask, netmask);
+    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) return failure("cannot set netmask", name, err);
+    return true;
+}
+
 bool configure_interface(const InterfaceSettings& s, std::string* err) {
     UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock) return fail(err, errno_text("cannot create configuration socket"));
-    if (!bring_up(sock.get(), "lo", err)) return false;
-
-    ifreq ifr = request_for(s.name);
-    ifr.ifr_mtu = static_cast<int>(s.mtu);
-    if (ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0) return failure("cannot set MTU", s.name, err);
-    if (s.mac) {
-        ifr = request_for(s.name);
-        ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-        std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac->data(), s.mac->size());
-        if (ioctl(sock.get(), SIOCSIFHWADDR, &ifr) < 0)
-            return failure("cannot set MAC address", s.name, err);
-    }
+    int fd = sock.get();
+    constexpr short kUp = IFF_UP | IFF_RUNNING;
+    if (!raise_interface_flags(fd, "lo", kUp, err) || !set_interface_mtu(fd, s.name, s.mtu, err))
+        return false;
+    if (s.mac && !set_interface_mac(fd, s.name, *s.mac, err)) return false;
     if (s.enable_ipv6) accept_router_advertisements(s.name);
-    return set_address(sock.get(), s, err) && bring_up(sock.get(), s.name, err) &&
-           add_default_route(sock.get(), s, err);
+    return set_interface_ipv4(fd, s.name, s.network.guest, s.network.netmask, err) &&
+           raise_interface_flags(fd, s.name, kUp, err) && add_default_route(fd, s, err);
 }

@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <new>
 #include <utility>
 
 #include "error.hpp"
@@ -93,11 +92,12 @@ HeldSyn view_syn(std::vector<uint8_t>& stored) {
     return h;
 }
 
-uint8_t* map_buffer() {
+bool map_buffer(uint8_t** buffer, std::string* err) {
     void* p =
         mmap(nullptr, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    return static_cast<uint8_t*>(p);
+    if (p == MAP_FAILED) return fail(err, errno_text("cannot map the TCP tap's buffer"));
+    *buffer = static_cast<uint8_t*>(p);
+    return true;
 }
 
 }  // namespace
@@ -111,12 +111,14 @@ KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_
       settings_(settings),
       to_guest_(std::move(to_guest)),
       flows_(settings.max_flows),
-      relay_(loop),
-      buffer_(map_buffer()) {
+      relay_(loop) {
     sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
 }
 
-void KernelTcpPath::attach(PrivateNetns netns) {
+bool KernelTcpPath::attach(PrivateNetns netns, std::string* err) {
+    uint8_t* buffer;
+    if (!map_buffer(&buffer, err)) return false;
+    buffer_.reset(buffer);
     netns_ = std::move(netns);
     attached_ = true;
     loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); });
@@ -128,6 +130,7 @@ void KernelTcpPath::attach(PrivateNetns netns) {
         if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
     add_reserve(netns_.tap.get());
     for (uint64_t id : std::exchange(awaiting_netns_, {})) send_syn(id);
+    return true;
 }
 
 void KernelTcpPath::give_up(const SynReturn& give_back) {
@@ -166,9 +169,10 @@ KernelTcpCounters KernelTcpPath::stats() const {
     return s;
 }
 
-[[gnu::hot]] bool KernelTcpPath::from_guest(const VnetHeader& header, uint8_t* frame, size_t len) {
+[[gnu::hot]] bool KernelTcpPath::from_guest(const VnetHeader& header, uint8_t* frame, size_t len,
+                                            const TcpView& tcp) {
     TcpFrame t;
-    if (!parse_tcp_frame(frame, len, &t)) return false;
+    if (!parse_tcp_frame(frame, tcp, &t)) return false;
     FlowKey key = key_from_guest(t);
     FlowTable::Flow* flow = flows_.find(key);
     if (flow && t.syn_only() && flow->state == FlowTable::State::Closing) {

@@ -92,13 +92,15 @@ class KernelTcpPath {
     KernelTcpPath& operator=(const KernelTcpPath&) = delete;
 
     // A frame from the guest; header is the one the guest's tap gave (zero
-    // for a device without them). Returns true when the path took it; the
-    // frame may have been modified even then, never when it returns false.
-    bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
+    // for a device without them), tcp where find_tcp found its TCP header.
+    // Returns true when the path took it; the frame may have been modified
+    // even then, never when it returns false.
+    bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len, const TcpView& tcp);
 
     // The private namespace is ready: SYNs whose host connect has already
-    // succeeded go to its tap now.
-    void attach(PrivateNetns netns);
+    // succeeded go to its tap now. On failure (no memory for the tap's
+    // buffer) the caller gives up as when the namespace could not be made.
+    bool attach(PrivateNetns netns, std::string* err);
     // The private namespace could not be made: every SYN held goes to
     // libslirp through give_back (as from the guest, header and all), and
     // the path takes nothing more. The caller then destroys the path.

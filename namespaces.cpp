@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "error.hpp"
 
@@ -22,8 +21,7 @@ UniqueFd open_namespace(const std::string& path) {
 
 std::string no_such_process(pid_t pid) {
     std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
-    return "no process with PID " + std::to_string(pid) + " (" + ns + ": " + std::strerror(ENOENT) +
-           ")";
+    return "no process with PID " + std::to_string(pid) + " (" + errno_text(ns, ENOENT) + ")";
 }
 
 bool same_namespace(int fd, const char* own_path) {
@@ -47,8 +45,9 @@ bool open_target_namespaces(const Options& options, TargetNamespaces* ns, std::s
         if (options.netns_type == NetnsType::Pid && errno == ENOENT)
             return fail(err, no_such_process(options.target_pid));
         if (errno == ENOENT)
-            return fail(err, "existing path expected when --netns-type=path: \"" + net_path +
-                                 "\": " + std::strerror(ENOENT));
+            return fail(err, errno_text("existing path expected when --netns-type=path: \"" +
+                                            net_path + "\"",
+                                        ENOENT));
         return fail(err, errno_text("cannot open network namespace \"" + net_path + "\""));
     }
     if (user_path.empty()) return true;
@@ -62,9 +61,14 @@ bool open_target_namespaces(const Options& options, TargetNamespaces* ns, std::s
     return true;
 }
 
-bool join_target_namespaces(const TargetNamespaces& ns, std::string* err) {
-    if (ns.user && setns(ns.user.get(), CLONE_NEWUSER) < 0)
+bool join_user_namespace(int userns, std::string* err) {
+    if (setns(userns, CLONE_NEWUSER) < 0)
         return fail(err, errno_text("cannot join the target's user namespace"));
+    return true;
+}
+
+bool join_target_namespaces(const TargetNamespaces& ns, std::string* err) {
+    if (ns.user && !join_user_namespace(ns.user.get(), err)) return false;
     if (setns(ns.net.get(), CLONE_NEWNET) < 0)
         return fail(err, errno_text("cannot join the target's network namespace"));
     return true;

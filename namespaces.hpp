@@ -2,7 +2,8 @@
 // namespaces.hpp owns finding and entering the target's namespaces: the tap
 // child and the port-forwarding helper must land in exactly the same user
 // and network namespaces, and the sandbox asks which user namespace owns the
-// target. The daemon itself never enters them.
+// target. The daemon never enters the target's network namespace; a
+// rootless --enable-sandbox joins its user namespace (sandbox.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -23,6 +24,10 @@ bool open_target_namespaces(const Options& options, TargetNamespaces* ns, std::s
 // In a freshly forked child: joins the user namespace (if any), then the
 // network namespace.
 bool join_target_namespaces(const TargetNamespaces& ns, std::string* err);
+
+// Joins the target's user namespace (userns: a namespace file): what the tap
+// child, the TCP namespace child and a rootless sandbox each do.
+bool join_user_namespace(int userns, std::string* err);
 
 // The refusal for a --netns-type=pid target that does not exist, worded like
 // the original's failure on /proc/PID/ns/net, which scripts grep.

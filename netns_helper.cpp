@@ -104,24 +104,24 @@ bool enter_namespaces(const Options& options, int channel, TransparentRouting* r
 
 // Opens what `r` asks for; a transparent UDP socket gets its reply rule.
 bool open_requested_socket(const Request& r, TransparentRouting& routing, UniqueFd* out,
-                           int* error_number, std::string* err) {
-    *error_number = 0;
+                           Failure* err) {
     SourceAddress from;
     from.addr = r.from;
     from.len = r.from_len;
     if (from.len > 0 && !routing.ready())
         return fail(err, "transparent forwarding is not set up in the namespace");
+    std::string why;
     if (from.len > 0 && r.type == SOCK_DGRAM && r.addr.ss_family == AF_INET &&
-        !routing.ensure_reply_source(reinterpret_cast<const sockaddr_in&>(r.addr).sin_addr, err))
-        return false;
+        !routing.ensure_reply_source(reinterpret_cast<const sockaddr_in&>(r.addr).sin_addr, &why))
+        return fail(err, why);
     UniqueFd fd;
-    if (!open_connected_socket(r.type, r.addr, r.len, from, &fd, error_number, err)) return false;
+    if (!open_connected_socket(r.type, r.addr, r.len, from, &fd, err)) return false;
     if (from.len > 0 && r.type == SOCK_DGRAM) {
         sockaddr_storage local{};
         socklen_t local_len = sizeof local;
         if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0)
             return fail(err, errno_text("getsockname"));
-        if (!routing.divert_udp_replies(local, port_of(r.addr), err)) return false;
+        if (!routing.divert_udp_replies(local, port_of(r.addr), &why)) return fail(err, why);
     }
     *out = std::move(fd);
     return true;
@@ -162,10 +162,10 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
             continue;
         }
         UniqueFd opened;
-        int error_number = 0;
-        error.clear();
-        open_requested_socket(request, routing, &opened, &error_number, &error);
-        send_fd(channel.get(), opened.get(), reply_message(request.seq, error_number, error));
+        Failure failure;
+        open_requested_socket(request, routing, &opened, &failure);
+        send_fd(channel.get(), opened.get(),
+                reply_message(request.seq, failure.error_number, failure.text));
     }
 }
 
@@ -199,28 +199,18 @@ bool tentative_own_address(const sockaddr_in6& to) {
 }  // namespace
 
 bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
-                           const SourceAddress& from, UniqueFd* out, int* error_number,
-                           std::string* err) {
-    *error_number = 0;
+                           const SourceAddress& from, UniqueFd* out, Failure* err) {
     if (to.ss_family == AF_INET6 &&
-        tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to))) {
-        *error_number = EADDRNOTAVAIL;
-        return fail(err, "connect: the namespace's IPv6 address is still tentative");
-    }
+        tentative_own_address(reinterpret_cast<const sockaddr_in6&>(to)))
+        return fail(err, "connect: the namespace's IPv6 address is still tentative", EADDRNOTAVAIL);
     UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *error_number = errno;
-        return fail(err, errno_text("socket"));
-    }
-    if (from.len > 0 && !bind_transparent(fd.get(), from, error_number, err)) return false;
+    if (!fd) return fail_errno(err, "socket");
+    if (from.len > 0 && !bind_transparent(fd.get(), from, err)) return false;
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);
     } while (rc < 0 && errno == EINTR);
-    if (rc < 0 && errno != EINPROGRESS) {
-        *error_number = errno;
-        return fail(err, errno_text("connect"));
-    }
+    if (rc < 0 && errno != EINPROGRESS) return fail_errno(err, "connect");
     *out = std::move(fd);
     return true;
 }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "child_process.hpp"
+#include "error.hpp"
 #include "event_loop.hpp"
 #include "options.hpp"
 #include "unique_fd.hpp"
@@ -52,9 +53,9 @@ class SocketOpener {
 
 // Opens and connects a non-blocking socket in the caller's own namespace,
 // transparent when `from` is given: what the helper does on each request.
+// A failure carries its errno, for Opened.
 bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
-                           const SourceAddress& from, UniqueFd* fd, int* error_number,
-                           std::string* err);
+                           const SourceAddress& from, UniqueFd* fd, Failure* err);
 
 class NetnsHelper : public SocketOpener {
    public:

@@ -83,9 +83,12 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
 }
 
 [[gnu::hot]] void PacketPath::route_from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet) {
+    // Located once, for every step below: none moves a header.
+    TcpView tcp = find_tcp(frame, len);
     // The kernel path takes its flows' frames as they are, header and all:
     // the private tap segments and checksums.
-    if (kernel_tcp_ && kernel_tcp_->from_guest(vnet ? *vnet : VnetHeader{}, frame, len)) return;
+    if (kernel_tcp_ && kernel_tcp_->from_guest(vnet ? *vnet : VnetHeader{}, frame, len, tcp))
+        return;
     if (vnet) {
         // A frame the kernel did not finish: complete its checksum (libslirp
         // checks every one) and raise a SYN's MSS so libslirp may send large
@@ -93,19 +96,21 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
         if ((vnet->flags & kVnetNeedsCsum) &&
             !vnet_complete_checksum(frame, len, vnet->csum_start, vnet->csum_offset))
             return;
-        if (offloads_.segment_mtu) vnet_raise_syn_mss(frame, len, offloads_.segment_mtu);
+        if (offloads_.segment_mtu) vnet_raise_syn_mss(frame, tcp, offloads_.segment_mtu);
     }
+    // A datagram rebuilt from fragments is a frame of its own.
     reassembly_.pass(
         frame, len, [this] { return loop_.clock_ms(); },
-        [this](uint8_t* whole, size_t n) {
-            if (!dns_ || !dns_->from_guest(whole, n)) to_slirp(whole, n);
+        [this, frame, &tcp](uint8_t* whole, size_t n) {
+            if (dns_ && dns_->from_guest(whole, n)) return;
+            to_slirp(whole, n, whole == frame ? tcp : find_tcp(whole, n));
         });
 }
 
 // A whole frame from the guest, through the fences that keep libslirp 4.7.0's
 // known guest-reachable bugs out of reach (doc/libslirp-audit.md).
-[[gnu::hot]] void PacketPath::to_slirp(uint8_t* frame, size_t len) {
-    if (fence_urgent_data_) urgent_data_fence(frame, len);
+[[gnu::hot]] void PacketPath::to_slirp(uint8_t* frame, size_t len, const TcpView& tcp) {
+    if (fence_urgent_data_) urgent_data_fence(frame, tcp);
     stack_.input(frame, len);
 }
 

@@ -72,7 +72,7 @@ class PacketPath : public GuestOutput {
     void on_device_ready();
     int drain_device(int budget);
     void route_from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet);
-    void to_slirp(uint8_t* frame, size_t len);
+    void to_slirp(uint8_t* frame, size_t len, const TcpView& tcp);
     void device_gone(const std::string& why);
     bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }
     ssize_t emit(const uint8_t* frame, size_t len);

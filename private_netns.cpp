@@ -8,7 +8,6 @@
 #include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -23,8 +22,10 @@
 #include "error.hpp"
 #include "fd_passing.hpp"
 #include "files.hpp"
+#include "interface.hpp"
 #include "namespaces.hpp"
 #include "rtnetlink.hpp"
+#include "tap.hpp"
 #include "tcp_classifier.hpp"
 #include "vnet.hpp"
 
@@ -32,93 +33,35 @@ namespace {
 
 constexpr const char* kTapName = "tcp0";
 
-ifreq request_for(const char* name) {
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-    return ifr;
-}
-
 // Into the target's user namespace, where the tap child also goes; with no
 // target namespace to follow (a tap FD, BESS), a new one when unprivileged.
 bool enter_user_namespace(const Options& options, std::string* err) {
     if (options.target_type == TargetType::Netns && options.netns_type != NetnsType::TapFd) {
         TargetNamespaces ns;
-        if (!open_target_namespaces(options, &ns, err)) return false;
-        if (ns.user && setns(ns.user.get(), CLONE_NEWUSER) < 0)
-            return fail(err, errno_text("cannot join the target's user namespace"));
-        return true;
+        return open_target_namespaces(options, &ns, err) &&
+               (!ns.user || join_user_namespace(ns.user.get(), err));
     }
     // Root may make a network namespace as it is; anyone else needs a user
     // namespace that owns it.
     if (geteuid() == 0 || unshare(CLONE_NEWUSER) == 0) return true;
-    *err = errno_text("cannot create a user namespace");
-    return false;
+    return fail(err, errno_text("cannot create a user namespace"));
 }
 
-bool set_flags(int sock, const char* name, short set, short clear, std::string* err) {
-    ifreq ifr = request_for(name);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
-        *err = errno_text(std::string("cannot read the flags of ") + name);
-        return false;
-    }
-    ifr.ifr_flags = static_cast<short>((ifr.ifr_flags | set) & ~clear);
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
-        *err = errno_text(std::string("cannot set the flags of ") + name);
-        return false;
-    }
+// The daemon makes it non-blocking once received (the same open file).
+bool create_vnet_tap(UniqueFd* tap, std::string* err) {
+    if (!create_tap(kTapName, tap, err)) return false;
+    int size = sizeof(VnetHeader);
+    if (ioctl(tap->get(), TUNSETVNETHDRSZ, &size) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's header size"));
     return true;
 }
 
-UniqueFd create_tap(std::string* err) {
-    UniqueFd tun(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-    if (!tun) {
-        *err = errno_text("cannot open /dev/net/tun");
-        return {};
-    }
-    ifreq ifr = request_for(kTapName);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0) {
-        *err = errno_text("cannot create the TCP tap (TUNSETIFF)");
-        return {};
-    }
-    int size = sizeof(VnetHeader);
-    if (ioctl(tun.get(), TUNSETVNETHDRSZ, &size) < 0) {
-        *err = errno_text("cannot set the TCP tap's header size");
-        return {};
-    }
-    return tun;
-}
-
 bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
-    ifreq ifr = request_for(kTapName);
-    ifr.ifr_mtu = static_cast<int>(s.mtu);
-    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's MTU");
+    in_addr netmask{s.prefix ? htonl(~0u << (32 - s.prefix)) : 0};
+    if (!set_interface_mtu(sock, kTapName, s.mtu, err) ||
+        !set_interface_mac(sock, kTapName, s.mac, err) ||
+        !set_interface_ipv4(sock, kTapName, s.gateway, netmask, err))
         return false;
-    }
-    ifr = request_for(kTapName);
-    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-    std::memcpy(ifr.ifr_hwaddr.sa_data, s.mac.data(), s.mac.size());
-    if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's MAC");
-        return false;
-    }
-    ifr = request_for(kTapName);
-    auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
-    addr->sin_family = AF_INET;
-    addr->sin_addr = s.gateway;
-    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's address");
-        return false;
-    }
-    ifr = request_for(kTapName);
-    auto* mask = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
-    mask->sin_family = AF_INET;
-    mask->sin_addr.s_addr = s.prefix ? htonl(~0u << (32 - s.prefix)) : 0;
-    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) {
-        *err = errno_text("cannot set the TCP tap's netmask");
-        return false;
-    }
     // No router answers here, and soliciting one would only wake the daemon
     // for frames it drops (and keep the code that drops them resident). A
     // kernel without IPv6 has no such file: nothing to quiet then.
@@ -126,23 +69,18 @@ bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
     // NOARP: the kernel addresses every frame to the tap's own MAC and never
     // asks for neighbours (nor runs duplicate address detection); the daemon
     // puts in the guest's MAC.
-    return set_flags(sock, kTapName, IFF_UP | IFF_NOARP, 0, err);
+    return raise_interface_flags(sock, kTapName, IFF_UP | IFF_NOARP, err);
 }
 
 bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
     UniqueFd sock6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock6) {
-        *err = errno_text("cannot create an IPv6 socket");
-        return false;
-    }
+    if (!sock6) return fail(err, errno_text("cannot create an IPv6 socket"));
     in6_ifreq req{};
     req.ifr6_addr = s.gateway6;
     req.ifr6_prefixlen = 64;
     req.ifr6_ifindex = static_cast<int>(if_nametoindex(kTapName));
-    if (ioctl(sock6.get(), SIOCSIFADDR, &req) < 0) {
-        *err = errno_text("cannot set the TCP tap's IPv6 address");
-        return false;
-    }
+    if (ioctl(sock6.get(), SIOCSIFADDR, &req) < 0)
+        return fail(err, errno_text("cannot set the TCP tap's IPv6 address"));
     return true;
 }
 
@@ -150,24 +88,17 @@ bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
 // that one address goes on lo.
 bool add_dns_addresses(int sock, const PrivateNetnsSettings& s, std::string* err) {
     if (s.dns.s_addr == 0) return true;
-    ifreq ifr = request_for("lo:dns");
-    auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
-    addr->sin_family = AF_INET;
-    addr->sin_addr = s.dns;
-    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) {
-        *err = errno_text("cannot put the DNS address on lo");
-        return false;
-    }
+    // One address, not the classful /8 a bare SIOCSIFADDR would give lo
+    // (which would make the guest's own addresses local here).
+    if (!set_interface_ipv4(sock, "lo:dns", s.dns, in_addr{INADDR_BROADCAST}, err)) return false;
     if (!s.ipv6) return true;
     UniqueFd sock6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     in6_ifreq req{};
     req.ifr6_addr = s.dns6;
     req.ifr6_prefixlen = 128;
     req.ifr6_ifindex = static_cast<int>(if_nametoindex("lo"));
-    if (!sock6 || ioctl(sock6.get(), SIOCSIFADDR, &req) < 0) {
-        *err = errno_text("cannot put the IPv6 DNS address on lo");
-        return false;
-    }
+    if (!sock6 || ioctl(sock6.get(), SIOCSIFADDR, &req) < 0)
+        return fail(err, errno_text("cannot put the IPv6 DNS address on lo"));
     return true;
 }
 
@@ -181,21 +112,15 @@ bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
         route.family = family;
         route.table = RT_TABLE_MAIN;
         route.ifindex = lo;
-        if (int e = netlink.add_route(route); e != 0) {
-            errno = e;
-            *err = errno_text("cannot add the local default route");
-            return false;
-        }
+        if (int e = netlink.add_route(route); e != 0)
+            return fail(err, errno_text("cannot add the local default route", e));
     }
     return true;
 }
 
-UniqueFd listen_on(int family, std::string* err) {
+bool listen_on(int family, UniqueFd* listener, std::string* err) {
     UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        *err = errno_text("socket");
-        return {};
-    }
+    if (!fd) return fail(err, errno_text("socket"));
     int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage a{};
@@ -212,12 +137,23 @@ UniqueFd listen_on(int family, std::string* err) {
         sin6->sin6_port = htons(kKernelListenPort);
         len = sizeof *sin6;
     }
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) < 0 ||
-        listen(fd.get(), SOMAXCONN) < 0) {
-        *err = errno_text("cannot listen in the TCP namespace");
-        return {};
-    }
-    return fd;
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) < 0 || listen(fd.get(), SOMAXCONN) < 0)
+        return fail(err, errno_text("cannot listen in the TCP namespace"));
+    *listener = std::move(fd);
+    return true;
+}
+
+// Unshares the network namespace and sets it up (see private_netns.hpp).
+bool make_namespace(const PrivateNetnsSettings& s, PrivateNetns* made, std::string* err) {
+    if (unshare(CLONE_NEWNET) < 0)
+        return fail(err, errno_text("cannot create the TCP network namespace"));
+    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return fail(err, errno_text("socket"));
+    return raise_interface_flags(sock.get(), "lo", IFF_UP, err) &&
+           create_vnet_tap(&made->tap, err) && configure_tap(sock.get(), s, err) &&
+           (!s.ipv6 || add_ipv6_address(s, err)) && add_anyip_routes(s, err) &&
+           add_dns_addresses(sock.get(), s, err) && listen_on(AF_INET, &made->listen4, err) &&
+           (!s.ipv6 || listen_on(AF_INET6, &made->listen6, err));
 }
 
 // Everything the child does once in the target's user namespace (err: why
@@ -230,28 +166,7 @@ UniqueFd listen_on(int family, std::string* err) {
     char go;
     if (read(channel, &go, 1) != 1) _exit(1);
     PrivateNetns made;
-    UniqueFd sock;
-    bool ok = err.empty();
-    if (ok && unshare(CLONE_NEWNET) < 0) {
-        err = errno_text("cannot create the TCP network namespace");
-        ok = false;
-    }
-    if (ok) {
-        sock.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        ok = sock.valid() || (err = errno_text("socket"), false);
-    }
-    ok = ok && set_flags(sock.get(), "lo", IFF_UP, 0, &err);
-    if (ok) made.tap = create_tap(&err);
-    ok = ok && made.tap && configure_tap(sock.get(), s, &err);
-    ok = ok && (!s.ipv6 || add_ipv6_address(s, &err));
-    ok = ok && add_anyip_routes(s, &err) && add_dns_addresses(sock.get(), s, &err);
-    if (ok) made.listen4 = listen_on(AF_INET, &err);
-    ok = ok && made.listen4;
-    if (ok && s.ipv6) {
-        made.listen6 = listen_on(AF_INET6, &err);
-        ok = made.listen6.valid();
-    }
-    if (!ok) {
+    if (!err.empty() || !make_namespace(s, &made, &err)) {
         send_fd(channel, -1, err.empty() ? "unknown failure" : err);
         _exit(1);
     }

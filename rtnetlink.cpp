@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "error.hpp"
+
 namespace {
 
 // Every request here is a header plus a handful of small attributes.
@@ -58,16 +60,13 @@ uint8_t host_prefix(int family) {
 
 bool Rtnetlink::open(std::string* err) {
     fd_.reset(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!fd_) {
-        *err = std::string("cannot open an rtnetlink socket: ") + std::strerror(errno);
-        return false;
-    }
+    if (!fd_) return fail(err, errno_text("cannot open an rtnetlink socket"));
     sockaddr_nl local{};
     local.nl_family = AF_NETLINK;
     if (bind(fd_.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) < 0) {
-        *err = std::string("cannot bind an rtnetlink socket: ") + std::strerror(errno);
+        std::string why = errno_text("cannot bind an rtnetlink socket");
         fd_.reset();
-        return false;
+        return fail(err, why);
     }
     return true;
 }

@@ -98,8 +98,8 @@ bool enter_user_namespace(const Options& options, std::string* err) {
     UniqueFd userns;
     if (!target_user_namespace(options, &userns, err)) return false;
     if (!userns) return create_user_namespace(err);
-    if (setns(userns.get(), CLONE_NEWUSER) < 0)
-        return refuse(err, "cannot join the target's user namespace");
+    std::string why;
+    if (!join_user_namespace(userns.get(), &why)) return fail(err, "--enable-sandbox: " + why);
     return true;
 }
 

@@ -43,7 +43,6 @@
 #include <seccomp.h>
 
 #include <cerrno>
-#include <cstring>
 #include <memory>
 
 #include "error.hpp"
@@ -138,8 +137,7 @@ bool allow(scmp_filter_ctx ctx, const char* name, std::string* err) {
     if (nr == __NR_SCMP_ERROR) return true;
     int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
     if (rc == 0) return true;
-    return fail(err,
-                std::string("--enable-seccomp: cannot allow ") + name + ": " + std::strerror(-rc));
+    return fail(err, errno_text(std::string("--enable-seccomp: cannot allow ") + name, -rc));
 }
 
 }  // namespace
@@ -159,7 +157,6 @@ bool install_seccomp_filter(std::string* err) {
     // lets an unprivileged process load a filter without --enable-sandbox.
     int rc = seccomp_load(ctx);
     if (rc < 0)
-        return fail(err, std::string("--enable-seccomp: cannot load the seccomp filter: ") +
-                             std::strerror(-rc));
+        return fail(err, errno_text("--enable-seccomp: cannot load the seccomp filter", -rc));
     return true;
 }

@@ -21,20 +21,6 @@
 
 namespace {
 
-bool create_tap(const std::string& name, UniqueFd* tap, std::string* err) {
-    UniqueFd tun(open("/dev/net/tun", O_RDWR | O_CLOEXEC));
-    if (!tun) return fail(err, errno_text("cannot open /dev/net/tun"));
-    ifreq ifr{};
-    // IFF_VNET_HDR: frames carry a virtio-net header, so the daemon can let the
-    // kernel segment and checksum (see vnet.hpp).
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0)
-        return fail(err, errno_text("cannot create tap device \"" + name + "\" (TUNSETIFF)"));
-    *tap = std::move(tun);
-    return true;
-}
-
 // Everything the child does.
 bool child_create_tap(const Options& options, const TargetNamespaces& ns, UniqueFd* tap,
                       std::string* err) {
@@ -57,6 +43,20 @@ bool adopt_tap_fd(int fd, Tap* tap, std::string* err) {
 }
 
 }  // namespace
+
+bool create_tap(const std::string& name, UniqueFd* tap, std::string* err) {
+    UniqueFd tun(open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (!tun) return fail(err, errno_text("cannot open /dev/net/tun"));
+    ifreq ifr{};
+    // IFF_VNET_HDR: frames carry a virtio-net header, so the daemon can let the
+    // kernel segment and checksum (see vnet.hpp).
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (ioctl(tun.get(), TUNSETIFF, &ifr) < 0)
+        return fail(err, errno_text("cannot create tap device \"" + name + "\" (TUNSETIFF)"));
+    *tap = std::move(tun);
+    return true;
+}
 
 bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel* sequel) {
     if (options.netns_type == NetnsType::TapFd) return adopt_tap_fd(options.tap_fd, tap, err);

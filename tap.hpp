@@ -31,6 +31,11 @@ struct TapChildSequel {
     ChildProcess child;  // running body once open_tap returns; none with a tap FD
 };
 
+// Creates the tap `name` in the caller's network namespace, with virtio-net
+// headers (IFF_VNET_HDR, see vnet.hpp): the guest's, and the kernel TCP
+// path's own (private_netns.hpp). The fd is close-on-exec.
+bool create_tap(const std::string& name, UniqueFd* tap, std::string* err);
+
 // Honors --netns-type (pid, path, tapfd), --userns-path and --configure.
 // The fd is non-blocking and close-on-exec. sequel may be null.
 bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel* sequel);

@@ -41,8 +41,7 @@ void store32(uint8_t* p, uint32_t v) {
 
 }  // namespace
 
-bool parse_tcp_frame(const uint8_t* f, size_t len, TcpFrame* out) {
-    TcpView v = find_tcp(f, len);
+bool parse_tcp_frame(const uint8_t* f, const TcpView& v, TcpFrame* out) {
     if (!v.tcp) return false;
     TcpFrame t;
     t.family = v.v6 ? AF_INET6 : AF_INET;

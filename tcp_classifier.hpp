@@ -25,12 +25,9 @@
 #include <map>
 #include <optional>
 
-constexpr uint16_t kKernelListenPort = 1;
+#include "wire.hpp"
 
-constexpr uint8_t kTcpFin = 0x01;
-constexpr uint8_t kTcpSyn = 0x02;
-constexpr uint8_t kTcpRst = 0x04;
-constexpr uint8_t kTcpAck = 0x10;
+constexpr uint16_t kKernelListenPort = 1;
 
 // Where a TCP segment sits in an Ethernet frame, and its identity.
 struct TcpFrame {
@@ -47,7 +44,12 @@ struct TcpFrame {
 
 // A TCP segment over IPv4 (not a fragment) or IPv6 (TCP as the first next
 // header), whole inside len (wire.hpp's find_tcp). Anything else: false.
-bool parse_tcp_frame(const uint8_t* frame, size_t len, TcpFrame* out);
+// With the TCP header already located (a guest frame's way to libslirp
+// locates it once), the frame as find_tcp saw it.
+bool parse_tcp_frame(const uint8_t* frame, const TcpView& tcp, TcpFrame* out);
+inline bool parse_tcp_frame(const uint8_t* frame, size_t len, TcpFrame* out) {
+    return parse_tcp_frame(frame, find_tcp(frame, len), out);
+}
 
 // The virtual network as the kernel path sees it.
 struct KernelPathScope {
@@ -141,10 +143,6 @@ class FlowTable {
             }
         }
         while (!closing_.empty() && !still_closing(closing_.front())) closing_.pop_front();
-    }
-    template <typename Visit>
-    void for_each(Visit visit) {
-        for (auto& [key, flow] : flows_) visit(key, flow);
     }
 
    private:

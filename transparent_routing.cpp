@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "error.hpp"
+
 namespace {
 
 constexpr const char* kFwmarkAccept = "/proc/sys/net/ipv4/tcp_fwmark_accept";
@@ -27,10 +29,6 @@ constexpr int kLockTries = 200;
 constexpr int kLockWaitMs = 10;
 // Deleting leftovers one rule at a time: a bound on a namespace full of them.
 constexpr int kMaxLeftoverRules = 100000;
-
-std::string errno_text(const std::string& what, int error) {
-    return what + ": " + std::strerror(error);
-}
 
 // Binds a datagram socket to an abstract name; invalid when it is taken.
 UniqueFd bind_abstract(const std::string& name) {
@@ -120,10 +118,7 @@ bool TransparentRouting::set_up(in_addr guest, bool ipv6, std::string* err) {
     guest_ = guest;
     ipv6_ = ipv6;
     loopback_ = static_cast<int>(if_nametoindex("lo"));
-    if (loopback_ == 0) {
-        *err = errno_text("no loopback interface", errno);
-        return false;
-    }
+    if (loopback_ == 0) return fail(err, errno_text("no loopback interface"));
     if (!netlink_.open(err)) return false;
     UniqueFd lock = take_lock();
     for (int i = 0; i < kSlots && !presence_; i++) {
@@ -170,17 +165,15 @@ bool TransparentRouting::add_shared(std::string* err) {
         if (family == AF_INET6 && !ipv6_) continue;
         const char* name = family == AF_INET ? "IPv4" : "IPv6";
         int rc = family == AF_INET ? add_ipv4_route() : netlink_.add_route(local_route(family));
-        if (rc != 0 && rc != EEXIST) {
-            *err = errno_text(std::string("cannot add the ") + name + " local route to table " +
-                                  std::to_string(kTransparentTable),
-                              rc);
-            return false;
-        }
+        if (rc != 0 && rc != EEXIST)
+            return fail(
+                err, errno_text(std::string("cannot add the ") + name + " local route to table " +
+                                    std::to_string(kTransparentTable),
+                                rc));
         rc = netlink_.add_rule(mark_rule(family));
-        if (rc != 0 && rc != EEXIST) {
-            *err = errno_text(std::string("cannot add the ") + name + " fwmark rule", rc);
-            return false;
-        }
+        if (rc != 0 && rc != EEXIST)
+            return fail(err,
+                        errno_text(std::string("cannot add the ") + name + " fwmark rule", rc));
     }
     return true;
 }
@@ -191,10 +184,9 @@ bool TransparentRouting::ensure_reply_source(in_addr guest, std::string* err) {
     route.has_source = true;
     route.source = ipv4(guest);
     int rc = netlink_.replace_route(route);
-    if (rc != 0) {
-        *err = errno_text("cannot make " + ipv4_text(guest) + " the local route's source", rc);
-        return false;
-    }
+    if (rc != 0)
+        return fail(
+            err, errno_text("cannot make " + ipv4_text(guest) + " the local route's source", rc));
     has_source_ = true;
     source_ = guest;
     return true;
@@ -203,18 +195,14 @@ bool TransparentRouting::ensure_reply_source(in_addr guest, std::string* err) {
 bool TransparentRouting::enable_fwmark_accept(std::string* err) {
     UniqueFd reader(open(kFwmarkAccept, O_RDONLY | O_CLOEXEC));
     char value = 0;
-    if (!reader || read(reader.get(), &value, 1) != 1) {
-        *err = errno_text(std::string("cannot read ") + kFwmarkAccept, errno);
-        return false;
-    }
+    if (!reader || read(reader.get(), &value, 1) != 1)
+        return fail(err, errno_text(std::string("cannot read ") + kFwmarkAccept));
     if (value == '1') return true;
     // Opened before the write: the sandbox has no /proc when we restore it.
     UniqueFd restore(open(kFwmarkAccept, O_WRONLY | O_CLOEXEC));
     UniqueFd writer(open(kFwmarkAccept, O_WRONLY | O_CLOEXEC));
-    if (!restore || !writer || write(writer.get(), "1", 1) != 1) {
-        *err = errno_text(std::string("cannot set ") + kFwmarkAccept, errno);
-        return false;
-    }
+    if (!restore || !writer || write(writer.get(), "1", 1) != 1)
+        return fail(err, errno_text(std::string("cannot set ") + kFwmarkAccept));
     sysctl_restore_ = std::move(restore);
     return true;
 }
@@ -252,10 +240,7 @@ bool TransparentRouting::divert_udp_replies(const sockaddr_storage& client, uint
     PolicyRule rule = flow_rule(client, guest_port);
     int rc = netlink_.add_rule(rule);
     // EEXIST: a killed daemon's leftover for the same flow; it is ours now.
-    if (rc != 0 && rc != EEXIST) {
-        *err = errno_text("cannot add the UDP reply rule", rc);
-        return false;
-    }
+    if (rc != 0 && rc != EEXIST) return fail(err, errno_text("cannot add the UDP reply rule", rc));
     flows_[flow_key(rule)] = rule;
     return true;
 }

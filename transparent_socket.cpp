@@ -7,27 +7,14 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "ip_address.hpp"
 #include "transparent_routing.hpp"
 
 namespace {
 
-bool is_loopback(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) {
-        auto addr = ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr);
-        return (addr >> 24) == IN_LOOPBACKNET;
-    }
-    const in6_addr& addr = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(&addr);
-}
-
 uint16_t port_of(const sockaddr_storage& a) {
     if (a.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(a).sin_port;
     return reinterpret_cast<const sockaddr_in6&>(a).sin6_port;
-}
-
-bool failed(const char* what, int* error_number, std::string* err) {
-    *error_number = errno;
-    return fail(err, errno_text(what));
 }
 
 }  // namespace
@@ -57,24 +44,23 @@ SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_fam
     return out;
 }
 
-bool bind_transparent(int fd, const SourceAddress& from, int* error_number, std::string* err) {
+bool bind_transparent(int fd, const SourceAddress& from, Failure* err) {
     int one = 1;
     bool v4 = from.addr.ss_family == AF_INET;
     if (setsockopt(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one,
                    sizeof one) < 0)
-        return failed(v4 ? "IP_TRANSPARENT" : "IPV6_TRANSPARENT", error_number, err);
+        return fail_errno(err, v4 ? "IP_TRANSPARENT" : "IPV6_TRANSPARENT");
     uint32_t mark = kTransparentMark;
     if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0)
-        return failed("SO_MARK", error_number, err);
+        return fail_errno(err, "SO_MARK");
     const auto* addr = reinterpret_cast<const sockaddr*>(&from.addr);
     if (bind(fd, addr, from.len) == 0) return true;
-    if (errno != EADDRINUSE)
-        return failed("cannot bind to the client's address", error_number, err);
+    if (errno != EADDRINUSE) return fail_errno(err, "cannot bind to the client's address");
     sockaddr_storage any_port = from.addr;
     if (v4)
         reinterpret_cast<sockaddr_in&>(any_port).sin_port = 0;
     else
         reinterpret_cast<sockaddr_in6&>(any_port).sin6_port = 0;
     if (bind(fd, reinterpret_cast<const sockaddr*>(&any_port), from.len) == 0) return true;
-    return failed("cannot bind to the client's address", error_number, err);
+    return fail_errno(err, "cannot bind to the client's address");
 }

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "error.hpp"
 #include "netns_helper.hpp"
 
 // The address the guest sees for `client`, as slirp mode shows it: the
@@ -22,6 +23,5 @@ SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_fam
 // Makes `fd` (a fresh socket of from's family) transparent and marked, and
 // binds it to `from`. The port falls back to an ephemeral one when taken:
 // a client that reaches two forwards to one guest port from the same port
-// keeps its address, not its port, on the second. On failure sets the errno
-// behind it and *err.
-bool bind_transparent(int fd, const SourceAddress& from, int* error_number, std::string* err);
+// keeps its address, not its port, on the second.
+bool bind_transparent(int fd, const SourceAddress& from, Failure* err);

@@ -4,16 +4,8 @@
 #include "urgent_data_fence.hpp"
 
 #include "checksum.hpp"
-#include "wire.hpp"
 
-namespace {
-
-constexpr uint8_t kTcpUrg = 0x20;
-
-}  // namespace
-
-[[gnu::hot]] bool urgent_data_fence(uint8_t* frame, size_t length) {
-    TcpView v = find_tcp(frame, length);
+[[gnu::hot]] bool urgent_data_fence(uint8_t* frame, const TcpView& v) {
     if (v.tcp == 0) return false;
     uint8_t* tcp = frame + v.tcp;
     uint16_t urgent = load16(tcp + 18);

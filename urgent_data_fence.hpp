@@ -24,7 +24,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "wire.hpp"
+
 // Clears URG and the urgent pointer of an Ethernet frame carrying a TCP
 // segment (IPv4, or IPv6 with TCP as its first next header: libslirp takes
-// no other). Returns true when the frame was changed.
-bool urgent_data_fence(uint8_t* frame, size_t length);
+// no other); tcp is where find_tcp found its header (none: not a segment).
+// Returns true when the frame was changed.
+bool urgent_data_fence(uint8_t* frame, const TcpView& tcp);

@@ -11,8 +11,6 @@
 
 namespace {
 
-constexpr uint8_t kTcpSyn = 0x02;
-
 [[gnu::hot]] uint64_t pseudo_header_sum(const uint8_t* frame, const TcpView& v) {
     const uint8_t* ip = frame + v.ip;
     uint64_t sum = v.v6 ? checksum_sum(ip + 8, 32) : checksum_sum(ip + 12, 8);
@@ -33,8 +31,7 @@ constexpr uint8_t kTcpSyn = 0x02;
     return true;
 }
 
-[[gnu::hot]] bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu) {
-    TcpView v = find_tcp(frame, len);
+[[gnu::hot]] bool vnet_raise_syn_mss(uint8_t* frame, const TcpView& v, unsigned mtu) {
     if (v.tcp == 0) return false;
     uint8_t* tcp = frame + v.tcp;
     if (!(tcp[13] & kTcpSyn)) return false;
@@ -116,25 +113,4 @@ constexpr uint8_t kTcpSyn = 0x02;
         emit(piece.data(), kEthHeader + ihl + n);
     }
     return true;
-}
-
-[[gnu::hot]] bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out) {
-    TcpView v = find_tcp(frame, len);
-    if (v.tcp == 0 || v.tcp_len != v.tcp_header) return false;
-    const uint8_t* tcp = frame + v.tcp;
-    if (tcp[13] != 0x10) return false;
-    *out = VnetAck{};
-    size_t addresses = v.v6 ? 32 : 8;
-    out->flow[0] = v.v6 ? 6 : 4;
-    std::memcpy(out->flow + 1, frame + v.ip + (v.v6 ? 8 : 12), addresses);
-    std::memcpy(out->flow + 1 + addresses, tcp, 4);
-    out->ack = static_cast<uint32_t>(load16(tcp + 8)) << 16 | load16(tcp + 10);
-    out->window = load16(tcp + 14);
-    return true;
-}
-
-[[gnu::hot]] bool vnet_ack_supersedes(const VnetAck& earlier, const VnetAck& later) {
-    if (std::memcmp(earlier.flow, later.flow, sizeof earlier.flow) != 0) return false;
-    auto advance = static_cast<int32_t>(later.ack - earlier.ack);
-    return advance > 0 || (advance == 0 && later.window != earlier.window);
 }

@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "wire.hpp"
+
 // The virtio-net header a tap with IFF_VNET_HDR puts before every frame
 // (struct virtio_net_hdr; linux/virtio_net.h itself is not valid C++), in
 // the host's byte order.
@@ -48,8 +50,9 @@ bool vnet_complete_checksum(uint8_t* frame, size_t len, uint16_t csum_start, uin
 
 // A guest SYN announcing exactly the MSS its MTU implies (mtu - 40 for IPv4,
 // mtu - 60 for IPv6) is rewritten to announce kVnetSlirpMtu - 40, checksum
-// adjusted. Returns true when the frame was changed.
-bool vnet_raise_syn_mss(uint8_t* frame, size_t len, unsigned mtu);
+// adjusted. tcp: the frame's TCP header (find_tcp). Returns true when the
+// frame was changed.
+bool vnet_raise_syn_mss(uint8_t* frame, const TcpView& tcp, unsigned mtu);
 
 // How a frame from libslirp goes to a tap that segments for us.
 struct VnetOutput {
@@ -70,20 +73,3 @@ VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu);
 // cannot be fragmented (not IPv4, or DF set), in which case nothing is emitted.
 bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
                         const std::function<void(const uint8_t*, size_t)>& emit);
-
-// A pure ACK libslirp sends to the guest (TCP, flags exactly ACK, no
-// payload). libslirp acknowledges every segment it takes in; within one
-// batch of frames from the guest only the last ACK of a flow matters, and
-// each one written costs a synchronous pass through the guest's TCP stack
-// (measured at MTU 65520: one tap write per 64 KB read, 60 % of our syscall
-// time), so the daemon holds ACKs back until the batch ends.
-struct VnetAck {
-    uint8_t flow[37] = {};  // IP version, addresses, ports
-    uint32_t ack = 0;
-    uint16_t window = 0;
-};
-bool vnet_pure_ack(const uint8_t* frame, size_t len, VnetAck* out);
-// Whether `later` makes `earlier` redundant: the same flow, and the
-// acknowledgement advanced, or only the window changed. A repeated ACK
-// (a duplicate, which asks for a fast retransmission) never does.
-bool vnet_ack_supersedes(const VnetAck& earlier, const VnetAck& later);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // wire.hpp owns reading and writing big-endian header fields and finding a
-// frame's TCP header, for the code that looks into frames (vnet.cpp,
-// ipv4_reassembly.cpp, urgent_data_fence.cpp).
+// frame's TCP header, for the code that looks into frames (vnet, checksum,
+// ipv4_reassembly, urgent_data_fence, tcp_classifier, kernel_tcp and
+// ack_holding).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +26,13 @@ constexpr uint16_t kEthIpv4 = 0x0800;
 constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint16_t kTcpChecksumOffset = 16;  // within the TCP header
+
+// The TCP header's flag bits (byte 13).
+constexpr uint8_t kTcpFin = 0x01;
+constexpr uint8_t kTcpSyn = 0x02;
+constexpr uint8_t kTcpRst = 0x04;
+constexpr uint8_t kTcpAck = 0x10;
+constexpr uint8_t kTcpUrg = 0x20;
 
 // Where the TCP header of a plain (unfragmented, no extension header) IPv4 or
 // IPv6 TCP packet starts; 0 if the frame is anything else.

@@ -58,14 +58,29 @@ sanitizer_reports() {
     return $found
 }
 
+# descendants PID: every process below PID, each before its own children.
+descendants() {
+    local child
+    for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
 cleanup() {
-    local pid
+    local pid below=()
+    # What a background job started ends with it: `in_guest COMMAND &` is a
+    # subshell, and COMMAND would outlive it.
+    for pid in "${BACKGROUND_PIDS[@]}"; do
+        below+=($(descendants "$pid"))
+    done
     for pid in "${BACKGROUND_PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
     for pid in "${BACKGROUND_PIDS[@]}"; do
         wait "$pid" 2>/dev/null
     done
+    [ ${#below[@]} -eq 0 ] || kill "${below[@]}" 2>/dev/null
     if sanitizer_reports; then
         echo "FAIL: $TEST_NAME: sanitizer or memcheck report (above)"
         rm -rf "$WORK"
@@ -168,6 +183,13 @@ in_guest() {
         nsenter --target "$GUEST_PID" --net -- "$@"
     fi
 }
+
+# guest_has_ra_address: the guest's tap0 has its global IPv6 address from
+# the daemon's router advertisement (fd00::/64), past duplicate address
+# detection: a tentative address is not a source yet, the guest would
+# connect from its link-local one, which libslirp serves (the kernel TCP path
+# takes sources inside fd00::/64).
+guest_has_ra_address() { in_guest ip -o -6 addr show dev tap0 scope global -tentative | grep -q "inet6 fd00::"; }
 
 # start_slirp ARGS...: runs our daemon with a ready-fd and waits until it is
 # ready. Sets SLIRP_PID; output goes to $WORK/slirp.log. Returns non-zero if
@@ -277,10 +299,12 @@ assert_kernel_tcp() {
     [ "$total" -ge "${2:-1}" ] || fail "the kernel TCP path took $total connections, expected >= ${2:-1}"
 }
 
-# proc_fds PID: how many descriptors PID holds. proc_rss_kib PID: its
-# resident set in KiB.
-proc_fds() { ls "/proc/$1/fd" | wc -l; }
+# proc_fds PID [BELOW]: how many descriptors PID holds (only those numbered
+# below BELOW, when given). proc_rss_kib PID: its resident set in KiB.
+# proc_cpu_ticks PID: the clock ticks it has run, user and system.
+proc_fds() { ls "/proc/$1/fd" | awk -v below="${2:-}" 'below == "" || $1 < below + 0' | wc -l; }
 proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # fd_kinds PID: PID's descriptors counted by kind ("socket 9, pipe 4, tun 2,
 # ..."), for the messages of tests that count them.
 fd_kinds() {
@@ -336,6 +360,9 @@ api_add() {
     reply=$("${API_CLIENT:-api}" "$1" "{\"execute\":\"add_hostfwd\",\"arguments\":{$2}}")
     grep -q '^{"return":{"id":[0-9]*}}$' <<<"$reply" || fail "add_hostfwd {$2} answered '$reply'"
 }
+
+# api_bad_request DESC: the API's reply to a request it refuses with DESC.
+api_bad_request() { echo "{\"error\":{\"desc\":\"bad request: $1\"}}"; }
 
 # assert_daemons_are_ours API_SOCKET: every process serving API_SOCKET (the
 # daemon and any helper it forked) is our binary, not some other slirp4netns.

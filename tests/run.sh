@@ -3,7 +3,8 @@
 # tests/run.sh: runs every unit test binary and every integration test, then
 # prints one summary line "N passed, N failed" (", N skipped" when any were).
 # Integration tests exit 0 (pass), 77 (skip: a client that cannot run here,
-# with the reason printed) or anything else (fail).
+# with the reason printed) or anything else (fail). Each runs under
+# tests/leftovers.py: one that leaves a process running fails.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -47,7 +48,8 @@ run_integration() {
     local name=$1 t=$2 start status took
     shift 2
     start=$SECONDS
-    env "$@" timeout --kill-after=10 "$TIMEOUT" bash "$t" >"$logdir/$name.log" 2>&1 </dev/null
+    env "$@" timeout --kill-after=10 "$TIMEOUT" python3 tests/leftovers.py "$t" \
+        >"$logdir/$name.log" 2>&1 </dev/null
     status=$?
     took=$((SECONDS - start))
     case $status in

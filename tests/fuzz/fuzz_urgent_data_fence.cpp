@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     frame.shrink_to_fit();
     TcpView v = find_tcp(frame.data(), frame.size());
     bool right_before = v.tcp && checksum_right(frame, v);
-    bool changed = urgent_data_fence(frame.data(), frame.size());
+    bool changed = urgent_data_fence(frame.data(), v);
     check(!changed || v.tcp != 0, "a frame without a TCP segment was changed");
     if (v.tcp) {
         check(!(frame[v.tcp + 13] & 0x20), "URG survived");
@@ -48,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
               "urgent pointer changed");
         check(i != v.tcp + 12 || !v.tcp || frame[i] == data[i], "the data offset changed");
     }
-    check(!urgent_data_fence(frame.data(), frame.size()), "a second pass changed the frame");
+    check(!urgent_data_fence(frame.data(), find_tcp(frame.data(), frame.size())),
+          "a second pass changed the frame");
     return 0;
 }

@@ -17,7 +17,6 @@ reply_is() {
     [ "$got" = "$expected" ] || fail "$what: sent $request, expected $expected, got '$got'"
 }
 add() { echo "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}"; }
-err() { echo "{\"error\":{\"desc\":\"bad request: $1\"}}"; }
 
 start_guest
 start_slirp -c --cidr=10.9.0.0/24 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
@@ -34,8 +33,8 @@ expect "forward 1 listens" port_is_listening 8080
 
 reply_is "remove" '{"execute":"remove_hostfwd","arguments":{"id":1}}' '{"return":{}}'
 expect_not "removed forward stops listening" port_is_listening 8080
-reply_is "remove again" '{"execute":"remove_hostfwd","arguments":{"id":1}}' "$(err 'remove_hostfwd: slirp_remove_hostfwd failed')"
-reply_is "remove unknown id" '{"execute":"remove_hostfwd","arguments":{"id":99}}' "$(err 'remove_hostfwd: slirp_remove_hostfwd failed')"
+reply_is "remove again" '{"execute":"remove_hostfwd","arguments":{"id":1}}' "$(api_bad_request 'remove_hostfwd: slirp_remove_hostfwd failed')"
+reply_is "remove unknown id" '{"execute":"remove_hostfwd","arguments":{"id":99}}' "$(api_bad_request 'remove_hostfwd: slirp_remove_hostfwd failed')"
 reply_is "ids keep increasing" "$(add '"proto":"tcp","host_port":8080,"guest_port":80')" '{"return":{"id":5}}'
 
 # Duplicates: the same proto/addr/port, and a wildcard overlapping an address.
@@ -48,40 +47,40 @@ reply_is "same port, other proto is fine" "$(add '"proto":"udp","host_port":8081
 # The host port is taken by someone else: libslirp cannot bind it.
 background python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",8090)); s.listen(); time.sleep(60)'
 wait_until 5 port_is_listening 8090 || fail "blocker did not listen"
-reply_is "bind failure" "$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8090,"guest_port":80')" "$(err 'add_hostfwd: slirp_add_hostfwd failed')"
+reply_is "bind failure" "$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8090,"guest_port":80')" "$(api_bad_request 'add_hostfwd: slirp_add_hostfwd failed')"
 # That forward was a splice one (loopback, auto): its cause is logged.
 expect "the bind's cause is logged" grep -qF 'add_hostfwd 127.0.0.1:8090: cannot bind the host port: Address already in use' "$WORK/slirp.log"
-reply_is "address not on this host" "$(add '"proto":"tcp","host_addr":"192.0.2.1","host_port":8091,"guest_port":80')" "$(err 'add_hostfwd: slirp_add_hostfwd failed')"
+reply_is "address not on this host" "$(add '"proto":"tcp","host_addr":"192.0.2.1","host_port":8091,"guest_port":80')" "$(api_bad_request 'add_hostfwd: slirp_add_hostfwd failed')"
 # We are root here: privileged ports are bindable.
 reply_is "privileged port" "$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":80,"guest_port":80')" '{"return":{"id":7}}'
 
 # Protocol-level errors.
-reply_is "not JSON" 'hello' "$(err 'cannot parse JSON')"
-reply_is "no execute" '{"arguments":{}}' "$(err 'no execute found')"
-reply_is "execute not a string" '{"execute":1}' "$(err 'no execute found')"
-reply_is "not an object" '[1,2]' "$(err 'no execute found')"
-reply_is "unknown execute" '{"execute":"frobnicate"}' "$(err 'unknown execute')"
+reply_is "not JSON" 'hello' "$(api_bad_request 'cannot parse JSON')"
+reply_is "no execute" '{"arguments":{}}' "$(api_bad_request 'no execute found')"
+reply_is "execute not a string" '{"execute":1}' "$(api_bad_request 'no execute found')"
+reply_is "not an object" '[1,2]' "$(api_bad_request 'no execute found')"
+reply_is "unknown execute" '{"execute":"frobnicate"}' "$(api_bad_request 'unknown execute')"
 
 # add_hostfwd arguments, one bad field at a time.
 good_rest='"host_port":9000,"guest_port":80'
 for bad in '' '"proto":"sctp",' '"proto":"TCP",' '"proto":6,' '"proto":["tcp"],'; do
-    reply_is "proto [$bad]" "$(add "$bad$good_rest")" "$(err 'add_hostfwd: bad arguments.proto')"
+    reply_is "proto [$bad]" "$(add "$bad$good_rest")" "$(api_bad_request 'add_hostfwd: bad arguments.proto')"
 done
-reply_is "no arguments" '{"execute":"add_hostfwd"}' "$(err 'add_hostfwd: bad arguments.proto')"
+reply_is "no arguments" '{"execute":"add_hostfwd"}' "$(api_bad_request 'add_hostfwd: bad arguments.proto')"
 for bad in '"nonsense"' '"10.0.2"' '"::1"' '1234' 'true' '"1.2.3.4 "'; do
-    reply_is "host_addr $bad" "$(add "\"proto\":\"tcp\",\"host_addr\":$bad,$good_rest")" "$(err 'add_hostfwd: bad arguments.host_addr')"
+    reply_is "host_addr $bad" "$(add "\"proto\":\"tcp\",\"host_addr\":$bad,$good_rest")" "$(api_bad_request 'add_hostfwd: bad arguments.host_addr')"
 done
 for bad in '' '"host_port":0,' '"host_port":65536,' '"host_port":-1,' '"host_port":"8080",' '"host_port":80.5,' '"host_port":true,' '"host_port":1e100,'; do
-    reply_is "host_port [$bad]" "$(add "\"proto\":\"tcp\",$bad\"guest_port\":80")" "$(err 'add_hostfwd: bad arguments.host_port')"
+    reply_is "host_port [$bad]" "$(add "\"proto\":\"tcp\",$bad\"guest_port\":80")" "$(api_bad_request 'add_hostfwd: bad arguments.host_port')"
 done
 for bad in '"x"' '"fd00::100"' '10' '{}'; do
-    reply_is "guest_addr $bad" "$(add "\"proto\":\"tcp\",\"host_port\":9000,\"guest_addr\":$bad,\"guest_port\":80")" "$(err 'add_hostfwd: bad arguments.guest_addr')"
+    reply_is "guest_addr $bad" "$(add "\"proto\":\"tcp\",\"host_port\":9000,\"guest_addr\":$bad,\"guest_port\":80")" "$(api_bad_request 'add_hostfwd: bad arguments.guest_addr')"
 done
 for bad in '' '"guest_port":0,' '"guest_port":70000,' '"guest_port":"80",' '"guest_port":1.25,' '"guest_port":null,'; do
-    reply_is "guest_port [$bad]" "$(add "\"proto\":\"tcp\",$bad\"host_port\":9000")" "$(err 'add_hostfwd: bad arguments.guest_port')"
+    reply_is "guest_port [$bad]" "$(add "\"proto\":\"tcp\",$bad\"host_port\":9000")" "$(api_bad_request 'add_hostfwd: bad arguments.guest_port')"
 done
 for bad in '{}' '{"id":"1"}' '{"id":0}' '{"id":-3}' '{"id":1.5}' '{"id":false}'; do
-    reply_is "remove id $bad" "{\"execute\":\"remove_hostfwd\",\"arguments\":$bad}" "$(err 'remove_hostfwd: bad arguments.id')"
+    reply_is "remove id $bad" "{\"execute\":\"remove_hostfwd\",\"arguments\":$bad}" "$(api_bad_request 'remove_hostfwd: bad arguments.id')"
 done
 expect_not "nothing listens on 9000 after all the refusals" port_is_listening 9000
 

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-add() { api_add "$SOCK" "$1"; }
 # seen_from CLIENT PORT: the address the guest server saw, connecting from
 # the host's loopback (CLIENT=host) or from the peer namespace (CLIENT=peer).
 seen_from() {
@@ -35,11 +34,11 @@ while True:
     c.close()'
 wait_until 10 in_guest sh -c 'ss -Hltn "sport = :9000" | grep -q .' || fail "guest server did not start"
 
-add '"proto":"tcp","host_port":19001,"guest_port":9000'
-add '"proto":"tcp","host_port":19002,"guest_port":9000,"mode":"slirp"'
-add '"proto":"tcp","host_port":19003,"guest_port":9000,"mode":"splice"'
-add '"proto":"tcp","host_addr":"127.0.0.1","host_port":19004,"guest_port":9000'
-add '"proto":"tcp","host_addr":"127.0.0.1","host_port":19005,"guest_port":9000,"mode":"slirp"'
+api_add "$SOCK" '"proto":"tcp","host_port":19001,"guest_port":9000'
+api_add "$SOCK" '"proto":"tcp","host_port":19002,"guest_port":9000,"mode":"slirp"'
+api_add "$SOCK" '"proto":"tcp","host_port":19003,"guest_port":9000,"mode":"splice"'
+api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":19004,"guest_port":9000'
+api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":19005,"guest_port":9000,"mode":"slirp"'
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 for port in 19001 19003 19004; do
     grep -q "\"host_port\":$port,[^}]*\"mode\":\"splice\"" <<<"$list" ||

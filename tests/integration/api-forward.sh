@@ -7,7 +7,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-add() { api_add "$SOCK" "$1"; }
 
 start_guest
 start_slirp -c -6 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
@@ -34,8 +33,8 @@ while True:
 wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sport = :5353" | grep -q .' ||
     fail "guest servers did not start"
 
-add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
-add '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
+api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
+api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
 body=$(curl -s -m 10 http://127.0.0.1:8080/)
 [ "$body" = "hello from guest" ] || fail "TCP forward 127.0.0.1:8080 returned '$body'"
 
@@ -67,18 +66,18 @@ log "guest IPv6 address: $guest6"
 # detection: a splice forward's connect() inside the namespace fails
 # EADDRNOTAVAIL then, and the daemon retries it (slirp mode goes through the
 # tap, which the kernel accepts for a tentative address).
-add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8087,\"guest_addr\":\"$guest6\",\"guest_port\":80,\"mode\":\"splice\""
+api_add "$SOCK" "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8087,\"guest_addr\":\"$guest6\",\"guest_port\":80,\"mode\":\"splice\""
 body=$(curl -s -m 10 "http://[::1]:8087/")
 [ "$body" = "hello from guest" ] || fail "splice forward [::1]:8087 -> [$guest6]:80 right after SLAAC returned '$body'"
 # Slirp mode through the tap, which the stats below count.
-add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\",\"guest_port\":80,\"mode\":\"slirp\""
-add "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":8084,\"guest_addr\":\"$guest6\",\"guest_port\":80"
-add "\"proto\":\"udp\",\"host_addr\":\"::1\",\"host_port\":5306,\"guest_addr\":\"$guest6\",\"guest_port\":5353"
+api_add "$SOCK" "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8086,\"guest_addr\":\"$guest6\",\"guest_port\":80,\"mode\":\"slirp\""
+api_add "$SOCK" "\"proto\":\"tcp\",\"host_addr\":\"::\",\"host_port\":8084,\"guest_addr\":\"$guest6\",\"guest_port\":80"
+api_add "$SOCK" "\"proto\":\"udp\",\"host_addr\":\"::1\",\"host_port\":5306,\"guest_addr\":\"$guest6\",\"guest_port\":5353"
 # Across families (podman's -p [::1]:8085:80 sends guest_addr ""): libslirp
 # cannot relay these, so auto mode splices them, and slirp mode refuses.
-add '"proto":"tcp","host_addr":"::1","host_port":8085,"guest_addr":"","guest_port":80'
-add "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":8089,\"guest_addr\":\"$guest6\",\"guest_port\":80"
-add '"proto":"udp","host_addr":"::1","host_port":5307,"guest_addr":"","guest_port":5353'
+api_add "$SOCK" '"proto":"tcp","host_addr":"::1","host_port":8085,"guest_addr":"","guest_port":80'
+api_add "$SOCK" "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":8089,\"guest_addr\":\"$guest6\",\"guest_port\":80"
+api_add "$SOCK" '"proto":"udp","host_addr":"::1","host_port":5307,"guest_addr":"","guest_port":5353'
 mixed=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"::1","host_port":8088,"guest_port":80,"mode":"slirp"}}')
 [ "$mixed" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.guest_addr"}}' ] ||
     fail "slirp mode: IPv6 host_addr with the IPv4 default guest_addr answered '$mixed'"

@@ -8,7 +8,6 @@
 # someone else's: it is left alone.
 . "$(dirname "$0")/../lib.sh"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SLIRP_PID/stat"; }
 
 http_server 8000
 summary=""
@@ -26,9 +25,9 @@ for mode in plain sandbox; do
 
     rm -rf "$dir"
     [ ! -e "$dir" ] || fail "could not remove $dir"
-    before=$(cpu_ticks)
+    before=$(proc_cpu_ticks "$SLIRP_PID")
     sleep 2
-    spent=$(($(cpu_ticks) - before))
+    spent=$(($(proc_cpu_ticks "$SLIRP_PID") - before))
     [ "$spent" -lt 20 ] || fail "daemon used $spent CPU ticks in 2 s after the removal ($mode)"
     body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
     [ "$body" = "hello from host" ] || fail "HTTP after the removal ($mode) returned '$body'"

@@ -18,9 +18,6 @@
 # "invalid vptr" at the limit and aborts, so this fault needs a plain build.
 
 SOCK=$WORK/api.sock
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SLIRP_PID/stat"; }
-# Descriptors below the limit (one inherited from a caller may sit above it).
-fd_count() { ls "/proc/$SLIRP_PID/fd" | awk '$1 < 64' | wc -l; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 cat >"$WORK/echo.py" <<'PY'
@@ -118,7 +115,8 @@ printf '#!/bin/sh\nexec prlimit --nofile=64 "%s" "$@"\n' "$SLIRP" >"$WORK/low-no
 chmod +x "$WORK/low-nofile"
 SLIRP=$WORK/low-nofile start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start with 64 descriptors"
 wait_startup_over
-baseline=$(fd_count) baseline_kinds=$(fd_kinds "$SLIRP_PID")
+# Descriptors below the limit (one inherited from a caller may sit above it).
+baseline=$(proc_fds "$SLIRP_PID" 64) baseline_kinds=$(fd_kinds "$SLIRP_PID")
 
 in_guest python3 "$WORK/hold.py" 10.0.2.2 9000 200 "$WORK/release" >"$WORK/hold.out" 2>&1 &
 holder=$!
@@ -138,11 +136,11 @@ least=40
     fail "$connected connected (at least $least expected) with $baseline descriptors in use at start: $result"
 assert_kernel_tcp "$SOCK" "$least"
 [ "$echoed" = "$connected" ] || fail "only $echoed of $connected held connections echo: $result"
-at_limit=$(fd_count)
+at_limit=$(proc_fds "$SLIRP_PID" 64)
 
-before=$(cpu_ticks)
+before=$(proc_cpu_ticks "$SLIRP_PID")
 sleep 2
-spent=$(($(cpu_ticks) - before))
+spent=$(($(proc_cpu_ticks "$SLIRP_PID") - before))
 [ "$spent" -lt 20 ] || fail "daemon used $spent CPU ticks in 2 s at the descriptor limit"
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon exited at the descriptor limit"
 
@@ -162,9 +160,9 @@ status=$? curl_ms=$(ms_since "$start")
 touch "$WORK/release"
 wait "$holder"
 start=$(date +%s%N)
-fds_back() { [ "$(fd_count)" -le "$baseline" ]; }
+fds_back() { [ "$(proc_fds "$SLIRP_PID" 64)" -le "$baseline" ]; }
 wait_until 30 fds_back ||
-    fail "descriptors did not come back: $(fd_count) ($(fd_kinds "$SLIRP_PID")), $baseline at start ($baseline_kinds)"
+    fail "descriptors did not come back: $(proc_fds "$SLIRP_PID" 64) ($(fd_kinds "$SLIRP_PID")), $baseline at start ($baseline_kinds)"
 recover_ms=$(ms_since "$start")
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "fetch after the release returned '$body'"

@@ -39,7 +39,6 @@ for port, mode in [(8001, "at-accept"), (8002, "after-request"), (8003, "mid-tra
 threading.Event().wait()
 PY
 
-fd_count() { proc_fds "$SLIRP_PID"; }
 # fetch PORT: one curl from the guest; prints "STATUS BYTES MS".
 fetch() {
     local start=$(date +%s%N) out status
@@ -59,7 +58,7 @@ wait_until 10 port_is_listening 8003 || fail "reset server did not start"
 start_guest
 start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
 wait_startup_over
-baseline=$(fd_count) baseline_kinds=$(fd_kinds "$SLIRP_PID")
+baseline=$(proc_fds "$SLIRP_PID") baseline_kinds=$(fd_kinds "$SLIRP_PID")
 
 worst=0
 summary=""
@@ -87,10 +86,10 @@ for kind in refused:7999 at-accept:8001 after-request:8002 mid-transfer:8003; do
 done
 # A connection libslirp dropped must not keep its host socket; the four
 # normal fetches may still be closing, so they are allowed for.
-fds_back() { [ "$(fd_count)" -le $((baseline + 4)) ]; }
+fds_back() { [ "$(proc_fds "$SLIRP_PID")" -le $((baseline + 4)) ]; }
 wait_until 30 fds_back ||
-    fail "daemon holds $(fd_count) descriptors ($(fd_kinds "$SLIRP_PID")), $baseline before the resets ($baseline_kinds)"
-fds=$(fd_count)
+    fail "daemon holds $(proc_fds "$SLIRP_PID") descriptors ($(fd_kinds "$SLIRP_PID")), $baseline before the resets ($baseline_kinds)"
+fds=$(proc_fds "$SLIRP_PID")
 kill -0 "$SLIRP_PID" 2>/dev/null || fail "daemon died"
 assert_kernel_tcp "$WORK/api.sock" 15
 stop_slirp

@@ -7,10 +7,6 @@
 http_server 8006 ::1
 start_guest
 start_slirp -6 -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
-# Past duplicate address detection: a tentative address is not a source yet,
-# the guest would connect from its link-local one, which libslirp serves
-# (the kernel TCP path takes sources inside fd00::/64).
-guest_has_ra_address() { in_guest ip -o -6 addr show dev tap0 scope global -tentative | grep -q "inet6 fd00::"; }
 wait_until 15 guest_has_ra_address || fail "no fd00::/64 address: $(in_guest ip -o -6 addr)"
 addr=$(in_guest ip -o -6 addr show dev tap0 scope global)
 expect "address is in fd00::/64" grep -q "inet6 fd00::[0-9a-f:]*/64" <<<"$addr"

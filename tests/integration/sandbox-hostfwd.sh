@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
-add() { api_add "$SOCK" "$1"; }
 
 start_guest
 rm -f "$WORK/exit"
@@ -34,9 +33,9 @@ while True:
 wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sport = :5353" | grep -q .' ||
     fail "guest servers did not start"
 
-add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
-add '"proto":"tcp","host_addr":"127.0.0.1","host_port":81,"guest_port":80'
-add '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
+api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
+api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":81,"guest_port":80'
+api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 for port in 8080 81 5300; do
     grep -q "\"host_port\":$port," <<<"$list" || fail "list_hostfwd lacks port $port: $list"

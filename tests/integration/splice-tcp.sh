@@ -7,7 +7,6 @@
 
 SOCK=$WORK/api.sock
 PEER="$TESTS_DIR/integration/splice-peer.py"
-add() { api_add "$SOCK" "$1"; }
 check() { timeout 60 python3 "$PEER" "$@" || fail "check $*"; }
 
 start_guest
@@ -15,8 +14,8 @@ start_slirp -c -6 -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 splice_peer_servers
 
 for port in 7001 7002 7003 7004 7005 7006; do
-    add "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":1$port,\"guest_port\":$port,\"mode\":\"splice\""
-    add "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":2$port,\"guest_addr\":\"::1\",\"guest_port\":$port,\"mode\":\"splice\""
+    api_add "$SOCK" "\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":1$port,\"guest_port\":$port,\"mode\":\"splice\""
+    api_add "$SOCK" "\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":2$port,\"guest_addr\":\"::1\",\"guest_port\":$port,\"mode\":\"splice\""
 done
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect "list_hostfwd reports the mode" grep -qF '"host_port":17001,"guest_addr":"10.0.2.100","guest_port":7001,"mode":"splice"' <<<"$list"

@@ -7,18 +7,17 @@
 
 SOCK=$WORK/api.sock
 PEER="$TESTS_DIR/integration/splice-peer.py"
-add() { api_add "$SOCK" "$1"; }
 check() { timeout 60 python3 "$PEER" "$@" || fail "check $*"; }
 
 start_guest
 start_slirp -c -6 --mtu=65520 --port-forward-mode=splice -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
 splice_peer_servers
 
-add '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008'
-add '"proto":"udp","host_addr":"::1","host_port":27008,"guest_addr":"::1","guest_port":7008'
+api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008'
+api_add "$SOCK" '"proto":"udp","host_addr":"::1","host_port":27008,"guest_addr":"::1","guest_port":7008'
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 expect "the CLI default mode is used" grep -qF '"host_port":17008,"guest_addr":"10.0.2.100","guest_port":7008,"mode":"splice"' <<<"$list"
-expect "slirp mode can still be asked for" add '"proto":"udp","host_addr":"127.0.0.1","host_port":17009,"guest_port":7008,"mode":"slirp"'
+expect "slirp mode can still be asked for" api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":17009,"guest_port":7008,"mode":"slirp"'
 bad=$(api "$SOCK" '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":17010,"guest_port":7008,"mode":"kernel"}}')
 [ "$bad" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.mode"}}' ] || fail "bad mode answered '$bad'"
 
@@ -38,7 +37,7 @@ api "$SOCK" '{"execute":"remove_hostfwd","arguments":{"id":1}}' | grep -qx '{"re
 wait_until 5 sh -c "[ \$(nsenter --target $GUEST_PID --net ss -Hun state all 'dport = :7008' | grep -c 10.0.2.100) = 0 ]" ||
     fail "flows of the removed forward are still open"
 expect_not "removed UDP forward still answers" timeout 10 python3 "$PEER" udp 127.0.0.1 17008 3
-add '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008,"mode":"splice"'
+api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008,"mode":"splice"'
 check udp 127.0.0.1 17008
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"

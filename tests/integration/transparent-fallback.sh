@@ -11,7 +11,6 @@
 
 SOCK=$WORK/api.sock
 PEER_PY=$TESTS_DIR/integration/transparent-peer.py
-add() { api_add "$SOCK" "$1"; }
 
 REAL_SLIRP=$SLIRP
 SLIRP=$WORK/read-only-sysctl
@@ -39,10 +38,10 @@ grep -q "tcp_fwmark_accept" "$WORK/slirp.log" || fail "the line does not name wh
 in_guest ip rule | grep -q 1936484722 && fail "a refused setup left rules: $(in_guest ip rule)"
 in_guest ip route show table all | grep -q 1936484722 && fail "a refused setup left routes"
 
-add '"proto":"tcp","host_port":17301,"guest_port":7100'
-add '"proto":"udp","host_port":17301,"guest_port":7100'
-add '"proto":"tcp","host_addr":"127.0.0.1","host_port":17302,"guest_port":7100'
-add '"proto":"tcp","host_port":17303,"guest_port":7100,"mode":"splice"'
+api_add "$SOCK" '"proto":"tcp","host_port":17301,"guest_port":7100'
+api_add "$SOCK" '"proto":"udp","host_port":17301,"guest_port":7100'
+api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":17302,"guest_port":7100'
+api_add "$SOCK" '"proto":"tcp","host_port":17303,"guest_port":7100,"mode":"splice"'
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 grep -q '"host_port":17301,[^}]*"mode"' <<<"$list" && fail "the 0.0.0.0 forwards are not listed as slirp: $list"
 grep -q '"host_port":17302,[^}]*"mode":"splice"' <<<"$list" || fail "the loopback forward is not spliced: $list"

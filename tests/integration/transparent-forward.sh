@@ -10,7 +10,6 @@
 
 SOCK=$WORK/api.sock
 PEER_PY=$TESTS_DIR/integration/transparent-peer.py
-add() { api_add "$SOCK" "$1"; }
 # seen RUNNER PROTO HOST PORT EXPECTED: one client's exchange (2 MB over TCP,
 # 1200 bytes over UDP) must come back intact and show EXPECTED to the guest.
 seen() {
@@ -33,12 +32,12 @@ wait_until 15 sh -c "nsenter --target $GUEST_PID --net ip -6 -o addr show dev ta
 guest6=$(in_guest ip -6 -o addr show dev tap0 scope global | sed -n 's/.*inet6 \(fd00::[0-9a-f:]*\)\/.*/\1/p' | head -n1)
 
 for proto in tcp udp; do
-    add "\"proto\":\"$proto\",\"host_port\":17101,\"guest_port\":7100"
-    add "\"proto\":\"$proto\",\"host_addr\":\"::\",\"host_port\":17102,\"guest_addr\":\"$guest6\",\"guest_port\":7100"
-    add "\"proto\":\"$proto\",\"host_addr\":\"192.0.2.2\",\"host_port\":17103,\"guest_port\":7100"
-    add "\"proto\":\"$proto\",\"host_addr\":\"2001:db8::2\",\"host_port\":17104,\"guest_addr\":\"$guest6\",\"guest_port\":7100"
+    api_add "$SOCK" "\"proto\":\"$proto\",\"host_port\":17101,\"guest_port\":7100"
+    api_add "$SOCK" "\"proto\":\"$proto\",\"host_addr\":\"::\",\"host_port\":17102,\"guest_addr\":\"$guest6\",\"guest_port\":7100"
+    api_add "$SOCK" "\"proto\":\"$proto\",\"host_addr\":\"192.0.2.2\",\"host_port\":17103,\"guest_port\":7100"
+    api_add "$SOCK" "\"proto\":\"$proto\",\"host_addr\":\"2001:db8::2\",\"host_port\":17104,\"guest_addr\":\"$guest6\",\"guest_port\":7100"
     # Across families, as podman asks for -p [::1]:PORT (guest_addr "").
-    add "\"proto\":\"$proto\",\"host_addr\":\"::\",\"host_port\":17105,\"guest_addr\":\"\",\"guest_port\":7100"
+    api_add "$SOCK" "\"proto\":\"$proto\",\"host_addr\":\"::\",\"host_port\":17105,\"guest_addr\":\"\",\"guest_port\":7100"
 done
 list=$(api "$SOCK" '{"execute":"list_hostfwd"}')
 [ "$(grep -o '"mode":"splice"' <<<"$list" | wc -l)" = 10 ] || fail "not every default forward is spliced: $list"

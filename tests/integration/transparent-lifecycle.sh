@@ -12,7 +12,6 @@
 
 SOCK=$WORK/api.sock
 PEER_PY=$TESTS_DIR/integration/transparent-peer.py
-add() { api_add "$SOCK" "$1"; }
 rules() { in_guest ip rule; in_guest ip -6 rule; }
 our_rules() { rules | grep -c "lookup 1936484722"; }
 our_routes() { in_guest ip route show table all | grep -c "table 1936484722"; }
@@ -28,7 +27,7 @@ wait_until 10 in_guest sh -c 'ss -Hltn "sport = :7100" | grep -q . && ss -Hlun "
 [ "$(in_guest cat /proc/sys/net/ipv4/tcp_fwmark_accept)" = 1 ] || fail "tcp_fwmark_accept is not set"
 
 # A connection open across the removal of its forward.
-add '"proto":"tcp","host_port":17201,"guest_port":7100'
+api_add "$SOCK" '"proto":"tcp","host_port":17201,"guest_port":7100'
 in_peer timeout 60 python3 "$PEER_PY" tcp 192.0.2.1 17201 1000000 --hold "$WORK/go" >"$WORK/held" 2>&1 &
 held=$!
 wait_until 10 grep -q "^tcp 192.0.2.254 " "$WORK/guest.log" || fail "the held connection did not reach the guest"
@@ -40,10 +39,10 @@ wait $held || fail "the connection open across the removal failed: $(cat "$WORK/
 
 # Two forwards to one guest port, one client port: UDP flows and held TCP
 # connections at once. The guest sees the client's address on both.
-add '"proto":"udp","host_port":17202,"guest_port":7100'
-add '"proto":"udp","host_port":17203,"guest_port":7100'
-add '"proto":"tcp","host_port":17202,"guest_port":7100'
-add '"proto":"tcp","host_port":17203,"guest_port":7100'
+api_add "$SOCK" '"proto":"udp","host_port":17202,"guest_port":7100'
+api_add "$SOCK" '"proto":"udp","host_port":17203,"guest_port":7100'
+api_add "$SOCK" '"proto":"tcp","host_port":17202,"guest_port":7100'
+api_add "$SOCK" '"proto":"tcp","host_port":17203,"guest_port":7100'
 for port in 17202 17203; do
     seen=$(in_peer timeout 30 python3 "$PEER_PY" udp 192.0.2.1 $port 1200 --bind 40000) || fail "UDP through :$port: data lost"
     [ "$seen" = 192.0.2.254 ] || fail "UDP through :$port from port 40000 showed '$seen'"

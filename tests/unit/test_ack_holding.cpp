@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // test_ack_holding.cpp: holding back libslirp's pure ACKs during a batch
-// (ack_holding.hpp): a later ACK of a flow replaces the held one, a
-// duplicate ACK is not swallowed, flows are kept apart up to the cap, and
-// anything but a pure ACK is never held.
+// (ack_holding.hpp): which frames are pure ACKs and which ACK makes another
+// redundant, a later ACK of a flow replaces the held one, a duplicate ACK is
+// not swallowed, flows are kept apart up to the cap, and anything but a pure
+// ACK is never held.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -55,6 +56,46 @@ struct Sent {
         return [this](const uint8_t* p, size_t n) { frames.emplace_back(p, p + n); };
     }
 };
+
+void recognises_pure_acks(void**) {
+    Frame ack = segment(40000, 0x10000, 5000);
+    PureAck a;
+    assert_true(pure_ack(ack.data(), ack.size(), &a));
+    assert_int_equal(a.ack, 0x10000);
+    assert_int_equal(a.window, 5000);
+
+    PureAck x;
+    Frame data = segment(40000, 0x10000, 5000, 0x10, 10);  // carries payload
+    assert_false(pure_ack(data.data(), data.size(), &x));
+    Frame fin = segment(40000, 0x10000, 5000, 0x11);
+    assert_false(pure_ack(fin.data(), fin.size(), &x));
+    Frame push = segment(40000, 0x10000, 5000, 0x18);
+    assert_false(pure_ack(push.data(), push.size(), &x));
+    Frame udp = segment(40000, 0x10000, 5000);
+    udp[14 + 9] = 17;
+    assert_false(pure_ack(udp.data(), udp.size(), &x));
+
+    // Later ACKs of the same flow supersede; duplicates and other flows do not.
+    Frame later = segment(40000, 0x10000 + 1460, 5000);
+    PureAck b;
+    assert_true(pure_ack(later.data(), later.size(), &b));
+    assert_true(ack_supersedes(a, b));
+    assert_false(ack_supersedes(b, a));
+    assert_false(ack_supersedes(a, a));  // a duplicate ACK
+    Frame window = segment(40000, 0x10000, 9000);
+    PureAck w;
+    assert_true(pure_ack(window.data(), window.size(), &w));
+    assert_true(ack_supersedes(a, w));
+    Frame other = segment(40001, 0x10000 + 1460, 5000);  // another source port
+    PureAck o;
+    assert_true(pure_ack(other.data(), other.size(), &o));
+    assert_false(ack_supersedes(a, o));
+    // Sequence space wraps.
+    Frame wrapped = segment(40000, 0xffffff00, 5000);
+    PureAck before;
+    assert_true(pure_ack(wrapped.data(), wrapped.size(), &before));
+    assert_true(ack_supersedes(before, a));
+}
 
 void only_pure_acks_are_held(void**) {
     AckHolder holder;
@@ -116,6 +157,7 @@ void flows_are_kept_apart_up_to_the_cap(void**) {
 
 int main() {
     const CMUnitTest tests[] = {
+        cmocka_unit_test(recognises_pure_acks),
         cmocka_unit_test(only_pure_acks_are_held),
         cmocka_unit_test(a_later_ack_replaces_the_held_one),
         cmocka_unit_test(a_duplicate_ack_is_not_swallowed),

@@ -44,10 +44,9 @@ class ScriptedOpener : public SocketOpener {
             return;
         }
         UniqueFd fd;
-        int error_number = 0;
-        std::string error;
-        open_connected_socket(type, to, len, from, &fd, &error_number, &error);
-        done(std::move(fd), error_number, error);
+        Failure failure;
+        open_connected_socket(type, to, len, from, &fd, &failure);
+        done(std::move(fd), failure.error_number, failure.text);
     }
     void release_udp_flow(const sockaddr_storage&, uint16_t) override {}
     int calls = 0;
@@ -348,12 +347,11 @@ class RecordingOpener : public SocketOpener {
                      Opened done) override {
         asked_from = from;
         UniqueFd fd;
-        int error_number = 0;
-        std::string error;
-        open_connected_socket(type, to, len, SourceAddress{}, &fd, &error_number, &error);
+        Failure failure;
+        open_connected_socket(type, to, len, SourceAddress{}, &fd, &failure);
         socklen_t local_len = sizeof opened_local;
         getsockname(fd.get(), reinterpret_cast<sockaddr*>(&opened_local), &local_len);
-        done(std::move(fd), error_number, error);
+        done(std::move(fd), failure.error_number, failure.text);
     }
     void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) override {
         released++;

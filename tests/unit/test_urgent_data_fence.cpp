@@ -82,7 +82,7 @@ void clears_urgent_data_ipv4(void**) {
     Frame before = segment(false, kAck | kPsh | kUrg, 1000, 10);
     assert_int_equal(tcp_sum(before, false, 34), 0xffff);
     Frame f = before;
-    assert_true(urgent_data_fence(f.data(), f.size()));
+    assert_true(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
     check_cleared(before, f, false, 34);
     assert_int_equal(f[34 + 13], kAck | kPsh);
 }
@@ -90,14 +90,14 @@ void clears_urgent_data_ipv4(void**) {
 void clears_urgent_data_ipv6(void**) {
     Frame before = segment(true, kAck | kUrg, 0xffff, 33);
     Frame f = before;
-    assert_true(urgent_data_fence(f.data(), f.size()));
+    assert_true(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
     check_cleared(before, f, true, 54);
 }
 
 void clears_ipv4_with_options(void**) {
     Frame before = segment(false, kAck | kUrg, 7, 1, 8);
     Frame f = before;
-    assert_true(urgent_data_fence(f.data(), f.size()));
+    assert_true(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
     check_cleared(before, f, false, 14 + 28);
 }
 
@@ -106,7 +106,7 @@ void clears_ipv4_with_options(void**) {
 void clears_pointer_without_flag(void**) {
     Frame before = segment(false, kAck, 500, 4);
     Frame f = before;
-    assert_true(urgent_data_fence(f.data(), f.size()));
+    assert_true(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
     check_cleared(before, f, false, 34);
 }
 
@@ -114,7 +114,7 @@ void leaves_ordinary_segments_alone(void**) {
     for (bool v6 : {false, true}) {
         Frame before = segment(v6, kAck | kPsh, 0, 100);
         Frame f = before;
-        assert_false(urgent_data_fence(f.data(), f.size()));
+        assert_false(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
         assert_true(f == before);
     }
 }
@@ -125,7 +125,7 @@ void wrong_checksum_stays_wrong(void**) {
     Frame f = segment(false, kAck | kUrg, 1000, 10);
     f[34 + 20] ^= 0x40;  // corrupt the payload
     assert_int_not_equal(tcp_sum(f, false, 34), 0xffff);
-    assert_true(urgent_data_fence(f.data(), f.size()));
+    assert_true(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
     assert_int_not_equal(tcp_sum(f, false, 34), 0xffff);
 }
 
@@ -136,7 +136,7 @@ void after_completed_partial_checksum(void**) {
     uint64_t pseudo = checksum_sum(&f[26], 8) + 6 + (f.size() - 34);
     store16(&f[34 + 16], checksum_fold(pseudo));
     assert_true(vnet_complete_checksum(f.data(), f.size(), 34, 16));
-    assert_true(urgent_data_fence(f.data(), f.size()));
+    assert_true(urgent_data_fence(f.data(), find_tcp(f.data(), f.size())));
     assert_int_equal(tcp_sum(f, false, 34), 0xffff);
     assert_int_equal(load16(&f[34 + 18]), 0);
 }
@@ -154,10 +154,10 @@ void ignores_what_is_not_a_whole_tcp_segment(void**) {
     extension[14 + 6] = 0;  // a hop-by-hop header first: libslirp drops it
     for (Frame* f : {&udp, &fragment, &truncated, &short_ip, &extension}) {
         Frame before = *f;
-        assert_false(urgent_data_fence(f->data(), f->size()));
+        assert_false(urgent_data_fence(f->data(), find_tcp(f->data(), f->size())));
         assert_true(*f == before);
     }
-    assert_false(urgent_data_fence(nullptr, 0));
+    assert_false(urgent_data_fence(nullptr, find_tcp(nullptr, 0)));
 }
 
 }  // namespace
