@@ -49,11 +49,6 @@ socklen_t address_length(int family) {
     return 0;
 }
 
-uint16_t port_of(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-}
-
 bool valid_request(const Request& r) {
     if (r.kind == NetnsHelper::kShutdown) return true;
     if (r.kind != NetnsHelper::kOpenSocket && r.kind != NetnsHelper::kReleaseUdpFlow) return false;
@@ -115,7 +110,7 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
         socklen_t local_len = sizeof local;
         if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0)
             return fail(err, errno_text("getsockname"));
-        if (!routing.divert_udp_replies(local, port_of(r.addr), err)) return false;
+        if (!routing.divert_udp_replies(local, port_host_order(r.addr), err)) return false;
     }
     *out = std::move(fd);
     return true;
@@ -152,7 +147,7 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
             continue;
         }
         if (request.kind == NetnsHelper::kReleaseUdpFlow) {
-            routing.stop_diverting(request.from, port_of(request.addr));
+            routing.stop_diverting(request.from, port_host_order(request.addr));
             continue;
         }
         UniqueFd opened;

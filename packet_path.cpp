@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "kernel_tcp.hpp"
 
 namespace {
 

@@ -20,7 +20,6 @@
 #include "ack_holding.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
-#include "kernel_tcp.hpp"
 #include "sanitizers.hpp"
 #include "slirp_stack.hpp"
 #include "stats.hpp"
@@ -28,6 +27,8 @@
 #include "unique_fd.hpp"
 #include "urgent_data_fence.hpp"
 #include "vnet.hpp"
+
+class KernelTcpPath;
 
 class PacketPath : public GuestOutput {
    public:

@@ -55,12 +55,6 @@ void raise_fd_limit() {
     setrlimit(RLIMIT_NOFILE, &lim);
 }
 
-uint16_t port_of(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-    if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-    return 0;
-}
-
 }  // namespace
 
 SpliceForwarder::SpliceForwarder(EventLoop& loop, SocketOpener& opener, int64_t udp_idle_ms,
@@ -171,7 +165,7 @@ uint16_t SpliceForwarder::bound_port(Handle handle) const {
     sockaddr_storage a{};
     socklen_t len = sizeof a;
     if (getsockname(it->second.fd.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
-    return port_of(a);
+    return port_host_order(a);
 }
 
 // ---- TCP ----
@@ -448,7 +442,7 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     if (found != flow_by_peer_.end()) return found->second;
     SourceAddress from = source_for(peer, l);
     // A transparent flow's reply rule is named by the port it is for.
-    uint16_t diverted_port = from.len > 0 ? port_of(l.guest) : 0;
+    uint16_t diverted_port = from.len > 0 ? port_host_order(l.guest) : 0;
     uint64_t id = next_id_++;
     auto flow =
         std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, EventLoop::now_ms(), {}});

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "event_loop.hpp"
-#include "netns_helper.hpp"
+#include "socket_opener.hpp"
 #include "unique_fd.hpp"
 
 struct SpliceRule {

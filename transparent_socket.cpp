@@ -11,20 +11,6 @@
 
 namespace {
 
-bool is_loopback(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) {
-        auto addr = ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr);
-        return (addr >> 24) == IN_LOOPBACKNET;
-    }
-    const in6_addr& addr = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(&addr);
-}
-
-uint16_t port_of(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(a).sin_port;
-    return reinterpret_cast<const sockaddr_in6&>(a).sin6_port;
-}
-
 bool failed(const char* what, int* error_number, std::string* err) {
     *error_number = errno;
     return fail(err, errno_text(what));
@@ -45,13 +31,13 @@ SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_fam
         auto& sin = reinterpret_cast<sockaddr_in&>(out.addr);
         sin.sin_family = AF_INET;
         sin.sin_addr = gateway;
-        sin.sin_port = port_of(client);
+        sin.sin_port = htons(port_host_order(client));
         out.len = sizeof sin;
     } else {
         auto& sin6 = reinterpret_cast<sockaddr_in6&>(out.addr);
         sin6.sin6_family = AF_INET6;
         sin6.sin6_addr = gateway6;
-        sin6.sin6_port = port_of(client);
+        sin6.sin6_port = htons(port_host_order(client));
         out.len = sizeof sin6;
     }
     return out;

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "netns_helper.hpp"
+#include "socket_address.hpp"
 
 // The address the guest sees for `client`, as slirp mode shows it: the
 // client's own address and port, or the gateway's address (keeping the port)
