@@ -128,7 +128,7 @@ class UnixApiServer : public ApiServer {
     void pause_accepting() {
         if (pause_timer_) return;
         loop_.set_events(listener_.get(), 0);
-        pause_timer_ = loop_.add_timer(EventLoop::now_ms() + kAcceptPauseMs, [this] {
+        pause_timer_ = loop_.add_timer(loop_.clock_ms() + kAcceptPauseMs, [this] {
             pause_timer_ = 0;
             loop_.set_events(listener_.get(), POLLIN);
         });
@@ -148,7 +148,7 @@ class UnixApiServer : public ApiServer {
         int key = fd.get();
         auto client = std::make_unique<Client>();
         client->fd = std::move(fd);
-        client->accepted_ms = EventLoop::now_ms();
+        client->accepted_ms = loop_.clock_ms();
         client->timer = loop_.add_timer(client->accepted_ms + kApiClientTimeoutMs, [this, key] {
             auto it = clients_.find(key);
             if (it == clients_.end()) return;
@@ -273,7 +273,7 @@ class UnixApiServer : public ApiServer {
             case ApiCommand::GetStats:
                 if (stats_.refresh) stats_.refresh(stats_);
                 *reply = format_stats(stats_, table_.entries().size(), clients_dropped_,
-                                      EventLoop::now_ms());
+                                      loop_.clock_ms());
                 return true;
         }
         return fail(err, api_error::kUnknownExecute);

@@ -83,7 +83,7 @@ class Daemon {
     explicit Daemon(const Options& options) : options_(options), path_(loop_, stats_) {}
 
     int run() {
-        stats_.started_ms = EventLoop::now_ms();
+        stats_.started_ms = loop_.clock_ms();
         std::string error;
         if (!setup(&error)) {
             log_error(error);
@@ -292,7 +292,7 @@ class Daemon {
     // symbol tables that traffic or the API faulted in go too; what runs next
     // maps back the few pages it needs (memory_return.hpp).
     void schedule_memory_return() {
-        loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
+        loop_.add_timer(loop_.clock_ms() + kIdleCheckMs, [this] {
             path_.discard_expired_fragments();
             path_.stack().end_abandoned_half_closes(loop_.clock_ms());
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;

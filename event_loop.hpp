@@ -29,7 +29,7 @@ class EventLoop {
 
     // Timers are due by `clock`: the monotonic clock, unless a test harness
     // (the frame fuzzer) runs the loop on a clock of its own.
-    explicit EventLoop(Clock clock = &EventLoop::now_ns);
+    explicit EventLoop(Clock clock = &EventLoop::monotonic_ns);
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
@@ -83,13 +83,13 @@ class EventLoop {
     void stop(int status);
     bool stopping() const { return stopping_; }
 
-    static int64_t now_ms();
-    static int64_t now_ns();
-    // The loop's own clock, which timer deadlines are compared with.
+    // The loop's clock, the one every timer deadline and timestamp is on.
     int64_t clock_ns() const { return clock_(); }
     int64_t clock_ms() const { return clock_() / 1000000; }
 
    private:
+    static int64_t monotonic_ns();
+
     struct Watch {
         bool active = false;
         bool always_ready = false;  // not pollable by epoll: see watch()

@@ -271,9 +271,9 @@ void NetnsHelper::shut_down_helper() {
         n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     if (n != static_cast<ssize_t>(sizeof request)) return;
-    int64_t give_up = EventLoop::now_ms() + kShutdownWaitMs;
+    int64_t give_up = loop_.clock_ms() + kShutdownWaitMs;
     std::string expected = std::to_string(request.seq) + " ";
-    for (int64_t now = EventLoop::now_ms(); now < give_up; now = EventLoop::now_ms()) {
+    for (int64_t now = loop_.clock_ms(); now < give_up; now = loop_.clock_ms()) {
         pollfd p{channel_.get(), POLLIN, 0};
         if (poll(&p, 1, static_cast<int>(give_up - now)) <= 0) return;
         UniqueFd none;

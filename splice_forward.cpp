@@ -184,7 +184,7 @@ void SpliceForwarder::accept_tcp(Handle handle) {
         conn->to = it->second.guest;
         conn->to_len = it->second.guest_len;
         conn->from = source_for(client, it->second);
-        conn->give_up_ms = EventLoop::now_ms() + addr_wait_ms_;
+        conn->give_up_ms = loop_.clock_ms() + addr_wait_ms_;
         uint64_t id = next_id_++;
         int host_fd = conn->host.get();
         conns_.emplace(id, std::move(conn));
@@ -216,7 +216,7 @@ void SpliceForwarder::guest_opened(uint64_t id, UniqueFd guest, int error_number
         // No source address yet (a tentative IPv6 address, or every local
         // port in use): passing, so the client waits, a bounded time, on a
         // timer rather than in the loop. Anything else refuses it now.
-        int64_t now = EventLoop::now_ms();
+        int64_t now = loop_.clock_ms();
         if (error_number == EADDRNOTAVAIL && now < c.give_up_ms) {
             int64_t next = std::min(now + kAddrRetryMs, c.give_up_ms);
             c.retry_timer = loop_.add_timer(next, [this, id] { connect_guest(id); });
@@ -445,7 +445,7 @@ uint64_t SpliceForwarder::find_or_open_flow(Handle handle, const Listener& l,
     uint16_t diverted_port = from.len > 0 ? port_host_order(l.guest) : 0;
     uint64_t id = next_id_++;
     auto flow =
-        std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, EventLoop::now_ms(), {}});
+        std::make_unique<Flow>(Flow{UniqueFd(), handle, peer, peer_len, loop_.clock_ms(), {}});
     flows_.emplace(id, std::move(flow));
     flow_by_peer_.emplace(std::move(key), id);
     arm_idle_timer();
@@ -501,7 +501,7 @@ void SpliceForwarder::udp_from_host(Handle handle) {
     }
     int n = recvmmsg(l.fd.get(), in, kUdpBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
-    int64_t now = EventLoop::now_ms();
+    int64_t now = loop_.clock_ms();
     // Consecutive datagrams of one peer leave in one sendmmsg().
     mmsghdr out[kUdpBatch] = {};
     iovec out_iov[kUdpBatch];
@@ -554,7 +554,7 @@ void SpliceForwarder::udp_from_guest(uint64_t flow_id) {
         msgs[i].msg_hdr.msg_name = &f.peer;
         msgs[i].msg_hdr.msg_namelen = f.peer_len;
     }
-    f.last_active_ms = EventLoop::now_ms();
+    f.last_active_ms = loop_.clock_ms();
     sendmmsg(l->second.fd.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
 }
 
@@ -571,7 +571,7 @@ void SpliceForwarder::close_flow(uint64_t flow_id) {
 
 void SpliceForwarder::arm_idle_timer() {
     if (idle_timer_ || flows_.empty()) return;
-    int64_t oldest = EventLoop::now_ms();
+    int64_t oldest = loop_.clock_ms();
     for (const auto& [id, f] : flows_) oldest = std::min(oldest, f->last_active_ms);
     idle_timer_ = loop_.add_timer(oldest + udp_idle_ms_, [this] {
         idle_timer_ = 0;
@@ -580,7 +580,7 @@ void SpliceForwarder::arm_idle_timer() {
 }
 
 void SpliceForwarder::expire_idle_flows() {
-    int64_t now = EventLoop::now_ms();
+    int64_t now = loop_.clock_ms();
     std::vector<uint64_t> idle;
     for (const auto& [id, f] : flows_)
         if (now - f->last_active_ms >= udp_idle_ms_) idle.push_back(id);
