@@ -89,7 +89,11 @@ class UnixApiServer : public ApiServer {
         defaults_.mode = context.options.port_forward_mode;
         defaults_.splice_shows_clients = splice_ != nullptr && splice_->shows_clients();
         keep_spare();
-        loop_.watch(listener_.get(), POLLIN, [this](short) { accept_clients(); });
+    }
+
+    bool listen(std::string* err) {
+        return loop_.watch(
+            listener_.get(), POLLIN, [this](short) { accept_clients(); }, err);
     }
 
     ~UnixApiServer() override {
@@ -157,7 +161,13 @@ class UnixApiServer : public ApiServer {
             close_client(key);
         });
         clients_[key] = std::move(client);
-        loop_.watch(key, POLLIN, [this, key](short revents) { on_client_ready(key, revents); });
+        // A client the loop cannot watch would never be answered.
+        std::string why;
+        if (!loop_.watch(
+                key, POLLIN, [this, key](short revents) { on_client_ready(key, revents); }, &why)) {
+            log_error("API client dropped: " + why);
+            close_client(key);
+        }
     }
 
     void close_client(int key) {
@@ -381,6 +391,8 @@ bool ApiServer::start(const ApiContext& context, std::unique_ptr<ApiServer>* out
         unlink(path.c_str());
         return fail(err, "API socket: " + why);
     }
-    *out = std::make_unique<UnixApiServer>(context, std::move(listener), std::move(file));
+    auto server = std::make_unique<UnixApiServer>(context, std::move(listener), std::move(file));
+    if (!server->listen(err)) return false;
+    *out = std::move(server);
     return true;
 }

@@ -135,13 +135,16 @@ class Daemon {
         }
         if (!path_.start(settings.config, error)) return false;
         print_banner(options_);
-        if (device)
-            path_.attach_device(std::move(device), options_.tap_name, PacketPath::Device::Tap);
+        if (device && !path_.attach_device(std::move(device), options_.tap_name,
+                                           PacketPath::Device::Tap, error))
+            return false;
         if (options_.tcp_path == TcpPath::Kernel) start_kernel_tcp(settings);
-        if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
+        if (bess_ && !loop_.watch(
+                         bess_->fd(), POLLIN, [this](short) { accept_bess_client(); }, error))
+            return false;
         loop_.set_cycle_source(&path_.stack());
         loop_.set_busy_poll(options_.busy_poll_us);
-        watch_exit_conditions();
+        if (!watch_exit_conditions(error)) return false;
         schedule_memory_return();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
@@ -206,8 +209,22 @@ class Daemon {
         path_.set_kernel_tcp(kernel_tcp_.get());
         stats_.kernel_tcp = true;
         stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
-        loop_.watch(pending_netns_->channel.get(), POLLIN,
-                    [this](short) { private_netns_ready(); });
+        std::string why;
+        if (!loop_.watch(
+                pending_netns_->channel.get(), POLLIN, [this](short) { private_netns_ready(); },
+                &why)) {
+            kernel_tcp_unavailable(why);
+            end_kernel_tcp();
+            pending_netns_.reset();  // ends the child
+        }
+    }
+
+    // Nothing was held yet, or every held SYN went back to libslirp.
+    void end_kernel_tcp() {
+        path_.set_kernel_tcp(nullptr);
+        kernel_tcp_.reset();
+        stats_.kernel_tcp = false;
+        stats_.refresh = nullptr;
     }
 
     void private_netns_ready() {
@@ -215,29 +232,31 @@ class Daemon {
         loop_.unwatch(channel);
         PrivateNetns netns;
         std::string why;
-        if (finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why)) {
-            kernel_tcp_->attach(std::move(netns));
-        } else {
+        if (!finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why) ||
+            !kernel_tcp_->attach(std::move(netns), &why)) {
             kernel_tcp_unavailable(why);
             path_.set_kernel_tcp(nullptr);
             kernel_tcp_->give_up([this](const VnetHeader& h, uint8_t* f, size_t len) {
                 path_.give_back_from_guest(h, f, len);
             });
-            kernel_tcp_.reset();
-            stats_.kernel_tcp = false;
-            stats_.refresh = nullptr;
+            end_kernel_tcp();
         }
         // The child exits once its message is sent; its end of the channel
         // closes as it does, and then waiting for it is brief. Ours closes
         // first: once the child is reaped, start-up holds no descriptor.
-        loop_.watch(channel, POLLIN, [this](short) {
-            loop_.unwatch(pending_netns_->channel.get());
-            pending_netns_->channel.reset();
-            pending_netns_->child.wait();
-            pending_netns_.reset();
-            // Start-up is over only now: what it ran here goes back too.
-            release_read_only_pages();
-        });
+        // Unwatchable, it is waited for now: it has already sent all it will.
+        if (!loop_.watch(
+                channel, POLLIN, [this](short) { private_netns_child_done(); }, nullptr))
+            private_netns_child_done();
+    }
+
+    void private_netns_child_done() {
+        loop_.unwatch(pending_netns_->channel.get());
+        pending_netns_->channel.reset();
+        pending_netns_->child.wait();
+        pending_netns_.reset();
+        // Start-up is over only now: what it ran here goes back too.
+        release_read_only_pages();
     }
 
     // Splice-mode forwards need a helper inside the namespace, forked now:
@@ -264,26 +283,35 @@ class Daemon {
                     errno_text("cannot write to ready-fd " + std::to_string(options_.ready_fd)));
     }
 
-    void watch_exit_conditions() {
+    // Unwatched, an exit condition would go unnoticed: start-up fails.
+    bool watch_exit_conditions(std::string* error) {
         signals_ = block_termination_signals();
-        loop_.watch(signals_.get(), POLLIN, [this](short) {
-            signalfd_siginfo info{};
-            if (read(signals_.get(), &info, sizeof info) > 0)
-                std::fprintf(stderr, "slirp4netns: exiting on signal %u\n", info.ssi_signo);
-            loop_.stop(0);
-        });
-        if (options_.exit_fd >= 0) {
-            // Any event on the exit fd, data or hang-up, is the request to exit.
-            loop_.watch(options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); });
+        if (!signals_) return fail(error, errno_text("signalfd"));
+        bool ok = loop_.watch(
+            signals_.get(), POLLIN,
+            [this](short) {
+                signalfd_siginfo info{};
+                if (read(signals_.get(), &info, sizeof info) > 0)
+                    std::fprintf(stderr, "slirp4netns: exiting on signal %u\n", info.ssi_signo);
+                loop_.stop(0);
+            },
+            error);
+        // Any event on the exit fd, data or hang-up, is the request to exit.
+        if (ok && options_.exit_fd >= 0)
+            ok = loop_.watch(
+                options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); }, error);
+        if (ok && target_process_) {
+            ok = loop_.watch(
+                target_process_.get(), POLLIN,
+                [this](short) {
+                    log_error("target process " + std::to_string(options_.target_pid) +
+                              " exited; its network namespace is going away");
+                    loop_.unwatch(target_process_.get());
+                    loop_.stop(1);
+                },
+                error);
         }
-        if (target_process_) {
-            loop_.watch(target_process_.get(), POLLIN, [this](short) {
-                log_error("target process " + std::to_string(options_.target_pid) +
-                          " exited; its network namespace is going away");
-                loop_.unwatch(target_process_.get());
-                loop_.stop(1);
-            });
-        }
+        return ok;
     }
 
     // Under load libslirp's buffers take hundreds of MB, and glibc keeps what
@@ -321,7 +349,12 @@ class Daemon {
         // here (destroying the listener removes the socket file, sandbox or not).
         loop_.unwatch(bess_->fd());
         bess_.reset();
-        path_.attach_device(std::move(client), "BESS client", PacketPath::Device::Bess);
+        std::string why;
+        if (!path_.attach_device(std::move(client), "BESS client", PacketPath::Device::Bess,
+                                 &why)) {
+            log_error(why);
+            loop_.stop(1);
+        }
     }
 
     const Options& options_;

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include "error.hpp"
+
 [[gnu::hot]] int64_t EventLoop::monotonic_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -27,8 +29,8 @@ EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CL
     return epoll_ctl(epoll_.get(), op, fd, &ev) == 0;
 }
 
-[[gnu::hot]] void EventLoop::watch(int fd, short events, IoHandler handler) {
-    if (fd < 0) return;
+[[gnu::hot]] bool EventLoop::watch(int fd, short events, IoHandler handler, std::string* err) {
+    if (fd < 0) return fail(err, "cannot watch descriptor " + std::to_string(fd));
     if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
     Watch& w = watches_[static_cast<size_t>(fd)];
     uint32_t generation = ++generation_;
@@ -37,12 +39,18 @@ EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CL
         (w.active && !w.always_ready && epoll_update(EPOLL_CTL_MOD, fd, events, generation)) ||
         epoll_update(EPOLL_CTL_ADD, fd, events, generation);
     bool always_ready = !ok && errno == EPERM;
+    if (!ok && !always_ready) {
+        std::string why = errno_text("epoll_ctl");
+        unwatch(fd);
+        return fail(err, "cannot watch descriptor " + std::to_string(fd) + ": " + why);
+    }
     if (always_ready && !w.always_ready) always_ready_.push_back(fd);
     w.active = true;
     w.always_ready = always_ready;
     w.events = events;
     w.generation = generation;
     w.handler = std::move(handler);
+    return true;
 }
 
 [[gnu::hot]] void EventLoop::set_events(int fd, short events) {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "unique_fd.hpp"
@@ -49,8 +50,11 @@ class EventLoop {
     // Replaces any earlier watch on fd. Handlers may watch/unwatch freely.
     // events are poll() bits; POLLERR and POLLHUP are always reported. A
     // descriptor epoll cannot watch (a regular file) is always ready, as
-    // poll() has it.
-    void watch(int fd, short events, IoHandler handler);
+    // poll() has it. When epoll refuses it otherwise (no memory, the
+    // per-user watch limit), fd is not watched at all, not even by an
+    // earlier watch, and the caller decides what that descriptor's owner
+    // can do without it.
+    [[nodiscard]] bool watch(int fd, short events, IoHandler handler, std::string* err);
     void set_events(int fd, short events);
     void unwatch(int fd);
 

@@ -116,18 +116,23 @@ KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_
     sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
 }
 
-void KernelTcpPath::attach(PrivateNetns netns) {
+bool KernelTcpPath::attach(PrivateNetns netns, std::string* err) {
     netns_ = std::move(netns);
-    attached_ = true;
-    loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); });
+    if (!loop_.watch(
+            netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); }, err))
+        return false;
     // A reply just spliced into the private kernel left it as one segment
     // within that splice: to the guest now, and without the read that
     // would find the tap empty (anything more waits for the loop).
     relay_.on_small_move_to_guest([this] { on_private_tap(1); });
     for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
-        if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
+        if (fd >= 0 && !loop_.watch(
+                           fd, POLLIN, [this, fd](short) { on_listener(fd); }, err))
+            return false;
+    attached_ = true;
     add_reserve(netns_.tap.get());
     for (uint64_t id : std::exchange(awaiting_netns_, {})) send_syn(id);
+    return true;
 }
 
 void KernelTcpPath::give_up(const SynReturn& give_back) {
@@ -233,19 +238,25 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         accept_reserve_.pop_back();
         return;
     }
+    uint64_t id = flow->id;
+    // A connect the loop cannot watch would never complete: libslirp takes it.
+    if (!loop_.watch(
+            fd.get(), POLLOUT, [this, id](short) { connect_done(id); }, nullptr)) {
+        flows_.erase(key_from_guest(t));
+        accept_reserve_.pop_back();
+        return;
+    }
     *taken = true;
     stats_.total++;
     pending_++;
-    Connection& c = conns_[flow->id];
+    Connection& c = conns_[id];
     c.key = key_from_guest(t);
     c.host = std::move(fd);
     c.started_ms = loop_.clock_ms();
     c.syn.resize(sizeof header + len);
     std::memcpy(c.syn.data(), &header, sizeof header);
     std::memcpy(c.syn.data() + sizeof header, frame, len);
-    uint64_t id = flow->id;
     pending_order_.push_back(id);
-    loop_.watch(c.host.get(), POLLOUT, [this, id](short) { connect_done(id); });
 }
 
 void KernelTcpPath::evict_oldest_pending() {

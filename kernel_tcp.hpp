@@ -93,8 +93,9 @@ class KernelTcpPath {
     bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
 
     // The private namespace is ready: SYNs whose host connect has already
-    // succeeded go to its tap now.
-    void attach(PrivateNetns netns);
+    // succeeded go to its tap now. False when the loop cannot watch its
+    // descriptors: the caller then gives up (give_up()).
+    bool attach(PrivateNetns netns, std::string* err);
     // The private namespace could not be made: every SYN held goes to
     // libslirp through give_back (as from the guest, header and all), and
     // the path takes nothing more. The caller then destroys the path.

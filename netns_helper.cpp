@@ -234,7 +234,10 @@ bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr
     // From here on nothing waits on the helper: requests and replies go
     // through the loop.
     fcntl(ours.get(), F_SETFL, O_NONBLOCK | O_RDWR);
-    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process), routing_error));
+    std::unique_ptr<NetnsHelper> helper(
+        new NetnsHelper(loop, std::move(ours), std::move(process), routing_error));
+    if (!helper->listen(err)) return false;
+    *out = std::move(helper);
     return true;
 }
 
@@ -243,8 +246,11 @@ NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process
     : loop_(loop),
       channel_(std::move(channel)),
       process_(std::move(process)),
-      transparent_error_(std::move(transparent_error)) {
-    loop_.watch(channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); });
+      transparent_error_(std::move(transparent_error)) {}
+
+bool NetnsHelper::listen(std::string* err) {
+    return loop_.watch(
+        channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); }, err);
 }
 
 NetnsHelper::~NetnsHelper() {

@@ -69,6 +69,7 @@ class NetnsHelper : public SocketOpener {
    private:
     NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process,
                 std::string transparent_error);
+    bool listen(std::string* err);
     void queue(const Request& request);
     void shut_down_helper();
     void send_requests();

@@ -24,13 +24,14 @@ constexpr size_t kFrameBufferSize = 65536 + 64 + sizeof(VnetHeader);
 
 }  // namespace
 
-void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
+bool PacketPath::attach_device(UniqueFd device, std::string name, Device kind, std::string* err) {
     kind_ = kind;
     device_ = std::move(device);
     device_name_ = std::move(name);
     // Left uninitialized: an idle daemon never touches most of its pages.
     if (!buffer_) buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kFrameBufferSize);
-    loop_.watch(device_.get(), POLLIN, [this](short) { on_device_ready(); });
+    return loop_.watch(
+        device_.get(), POLLIN, [this](short) { on_device_ready(); }, err);
 }
 
 [[gnu::hot]] void PacketPath::on_device_ready() {

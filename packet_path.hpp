@@ -42,7 +42,7 @@ class PacketPath : public GuestOutput {
     // The device carrying the guest's frames: a tap fd (with the offloads
     // given) or a BESS connection (plain frames, one per message).
     enum class Device { Tap, Bess };
-    void attach_device(UniqueFd device, std::string name, Device kind);
+    bool attach_device(UniqueFd device, std::string name, Device kind, std::string* err);
 
     // One frame from the guest, as the device delivered it past any
     // virtio-net header (`vnet` then points at that header, else null).

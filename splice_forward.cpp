@@ -89,8 +89,12 @@ uint64_t SpliceForwarder::join(UniqueFd host, UniqueFd guest) {
     uint64_t id = next_id_++;
     int host_fd = conn->host.get(), guest_fd = conn->guest.get();
     conns_.emplace(id, std::move(conn));
-    loop_.watch(host_fd, POLLIN, [this, id](short revents) { conn_event(id, true, revents); });
-    loop_.watch(guest_fd, POLLIN, [this, id](short revents) { conn_event(id, false, revents); });
+    auto on = [this, id](bool on_host) {
+        return [this, id, on_host](short revents) { conn_event(id, on_host, revents); };
+    };
+    if (!loop_.watch(host_fd, POLLIN, on(true), nullptr) ||
+        !loop_.watch(guest_fd, POLLIN, on(false), nullptr))
+        reset_conn(id);
     return id;
 }
 
@@ -125,13 +129,14 @@ bool SpliceForwarder::add(const SpliceRule& rule, Handle* added, std::string* er
         return fail(err, errno_text("listen"));
     Handle handle = next_handle_++;
     int raw = fd.get();
+    if (rule.type == SOCK_DGRAM) ensure_udp_buffers();
+    bool watched = rule.type == SOCK_STREAM
+                       ? loop_.watch(
+                             raw, POLLIN, [this, handle](short) { accept_tcp(handle); }, err)
+                       : loop_.watch(
+                             raw, POLLIN, [this, handle](short) { udp_from_host(handle); }, err);
+    if (!watched) return false;
     listeners_.emplace(handle, Listener{rule.type, std::move(fd), rule.guest, rule.guest_len});
-    if (rule.type == SOCK_STREAM) {
-        loop_.watch(raw, POLLIN, [this, handle](short) { accept_tcp(handle); });
-    } else {
-        ensure_udp_buffers();
-        loop_.watch(raw, POLLIN, [this, handle](short) { udp_from_host(handle); });
-    }
     *added = handle;
     return true;
 }
@@ -190,7 +195,12 @@ void SpliceForwarder::accept_tcp(Handle handle) {
         conns_.emplace(id, std::move(conn));
         // Until the namespace side is connected, only its completion matters;
         // the host side is watched for errors alone.
-        loop_.watch(host_fd, 0, [this, id](short revents) { conn_event(id, true, revents); });
+        if (!loop_.watch(
+                host_fd, 0, [this, id](short revents) { conn_event(id, true, revents); },
+                nullptr)) {
+            close_conn(id, host_fd);
+            continue;
+        }
         connect_guest(id);
     }
 }
@@ -226,8 +236,10 @@ void SpliceForwarder::guest_opened(uint64_t id, UniqueFd guest, int error_number
         return;
     }
     c.guest = std::move(guest);
-    loop_.watch(c.guest.get(), POLLOUT,
-                [this, id](short revents) { conn_event(id, false, revents); });
+    if (!loop_.watch(
+            c.guest.get(), POLLOUT, [this, id](short revents) { conn_event(id, false, revents); },
+            nullptr))
+        close_conn(id, c.host.get());
 }
 
 bool SpliceForwarder::make_pipe(Pipe* p) {
@@ -402,20 +414,30 @@ void SpliceForwarder::update_watches(uint64_t id, Conn& c) {
         if (!needed || (hung_up && ev == 0)) {
             if (watched) loop_.unwatch(fd);
             watched = false;
-            return;
+            return true;
         }
         if (!watched) {
-            loop_.watch(fd, ev,
-                        [this, id, on_host](short revents) { conn_event(id, on_host, revents); });
+            auto handler = [this, id, on_host](short revents) { conn_event(id, on_host, revents); };
+            if (!loop_.watch(fd, ev, handler, nullptr)) return false;
             watched = true;
         } else if (ev != last) {
             // set_events() is a system call (epoll_ctl): skipped when nothing changed.
             loop_.set_events(fd, ev);
         }
         last = ev;
+        return true;
     };
-    place(true, !(c.up.eof && c.down.shut), events(c.up, c.down));
-    place(false, !(c.down.eof && c.up.shut), events(c.down, c.up));
+    // A side the loop can no longer watch would stall the stream for good.
+    if (!place(true, !(c.up.eof && c.down.shut), events(c.up, c.down)) ||
+        !place(false, !(c.down.eof && c.up.shut), events(c.down, c.up)))
+        reset_conn(id);
+}
+
+void SpliceForwarder::reset_conn(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    set_reset_on_close(it->second->guest.get());
+    close_conn(id, it->second->host.get());
 }
 
 void SpliceForwarder::close_conn(uint64_t id, int reset_fd) {
@@ -478,7 +500,11 @@ void SpliceForwarder::flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_po
     f.diverted = diverted;
     f.local = local;
     f.guest_port = diverted_port;
-    loop_.watch(f.fd.get(), POLLIN, [this, id](short) { udp_from_guest(id); });
+    if (!loop_.watch(
+            f.fd.get(), POLLIN, [this, id](short) { udp_from_guest(id); }, nullptr)) {
+        close_flow(id);
+        return;
+    }
     for (const std::string& datagram : f.waiting)
         send(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT);
     f.waiting.clear();

@@ -67,7 +67,8 @@ class SpliceForwarder {
 
     // Relays two connected TCP sockets until both directions have ended, as
     // for an accepted forward; the "host" side is the one that connected out.
-    // Returns the connection's id.
+    // Returns the connection's id; should the loop refuse to watch either
+    // socket, both are reset and the id is closed at once.
     uint64_t join(UniqueFd host, UniqueFd guest);
     bool is_open(uint64_t id) const { return conns_.count(id) > 0; }
     // Relays what the guest side of a joined connection holds now, as if
@@ -147,6 +148,7 @@ class SpliceForwarder {
     Pump pump(int from, int to, Direction& d, uint64_t& moved);
     void update_watches(uint64_t id, Conn& c);
     void close_conn(uint64_t id, int reset_fd);
+    void reset_conn(uint64_t id);
     static bool make_pipe(Pipe* p);
     void keep_spare_pipe();
     bool acquire_pipe(Direction& d);
