@@ -165,9 +165,9 @@ KernelTcpPath::~KernelTcpPath() {
 
 KernelTcpCounters KernelTcpPath::stats() const {
     KernelTcpCounters s = stats_;
-    s.active = relay_.tcp_connections();
-    s.bytes_from_guest = relay_.tcp_bytes_from_guest();
-    s.bytes_to_guest = relay_.tcp_bytes_to_guest();
+    s.active = relay_.connections();
+    s.bytes_from_guest = relay_.bytes_from_guest();
+    s.bytes_to_guest = relay_.bytes_to_guest();
     return s;
 }
 

@@ -4,7 +4,7 @@
 // end in a kernel TCP stack in a private network namespace of ours
 // (private_netns.hpp) instead of libslirp's, and their bytes are spliced
 // between the socket accepted there and a socket the daemon connected from
-// the host namespace (splice_forward.hpp's relay).
+// the host namespace (the relay, splice_relay.hpp).
 //
 // Theory of operation. The packet path offers every frame from the guest
 // to from_guest() before libslirp sees it (tcp_classifier.hpp decides):
@@ -61,7 +61,7 @@
 
 #include "event_loop.hpp"
 #include "private_netns.hpp"
-#include "splice_forward.hpp"
+#include "splice_relay.hpp"
 #include "stats.hpp"
 #include "tcp_classifier.hpp"
 #include "unique_fd.hpp"
@@ -136,7 +136,7 @@ class KernelTcpPath {
     Settings settings_;
     GuestWriter to_guest_;
     FlowTable flows_;
-    SpliceForwarder relay_;
+    SpliceRelay relay_;
     std::map<uint64_t, Connection> conns_;  // by flow id
     bool attached_ = false;
     std::vector<uint64_t> awaiting_netns_;  // connected before attach(), oldest first

@@ -23,6 +23,7 @@
 #include "event_loop.hpp"
 #include "netns_helper.hpp"
 #include "splice_forward.hpp"
+#include "splice_relay.hpp"
 #include "unique_fd.hpp"
 
 #include "cmocka.hpp"
@@ -238,7 +239,7 @@ size_t queued(int fd) {
 // host_peer and guest_peer are the far ends of its host and guest sides.
 struct Joined {
     EventLoop loop;
-    SpliceForwarder relay{loop};
+    SpliceRelay relay{loop};
     UniqueFd host_peer, guest_peer;
     int host_side = -1, guest_side = -1;
     uint64_t id = 0;
