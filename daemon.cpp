@@ -202,10 +202,7 @@ class Daemon {
                    !options_.disable_host_loopback};
         k.outbound4 = settings.outbound4;
         k.outbound6 = settings.outbound6;
-        kernel_tcp_ = std::make_unique<KernelTcpPath>(
-            loop_, k, [this](const VnetHeader& h, const uint8_t* f, size_t len) {
-                path_.from_kernel_tcp(h, f, len);
-            });
+        kernel_tcp_ = std::make_unique<KernelTcpPath>(loop_, k, path_);
         path_.set_kernel_tcp(kernel_tcp_.get());
         stats_.kernel_tcp = true;
         stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };

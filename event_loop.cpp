@@ -156,8 +156,7 @@ void EventLoop::dispatch_always_ready() {
 }
 
 [[gnu::hot]] int EventLoop::wait_for_events(int timeout_ms) {
-    bool prompt = prompt_before_ || (source_ && source_->expects_prompt_events());
-    if (busy_poll_us_ > 0 && timeout_ms != 0 && prompt) {
+    if (busy_poll_us_ > 0 && timeout_ms != 0 && busy_poll_hint_.expects_prompt_events()) {
         // A budget of real CPU time, not a deadline: on the monotonic clock
         // even when the loop's clock is a harness's (which may stand still).
         int64_t until = monotonic_ns() + int64_t{busy_poll_us_} * 1000;
@@ -175,8 +174,7 @@ void EventLoop::dispatch_always_ready() {
     // first cycle after start-up would fault a .rodata page back in for it.
     fds_.push_back(epoll_entry_);
     int source_timeout = source_ ? source_->fill(fds_) : -1;
-    prompt_before_ = prompt_now_;
-    prompt_now_ = false;
+    busy_poll_hint_.cycle_begins();
     if (!always_ready_.empty()) may_wait = false;
     int n = wait_for_events(may_wait ? timeout_until_next_timer(source_timeout) : 0);
     bool failed = n < 0 && errno != EINTR;

@@ -106,10 +106,10 @@ void KernelTcpPath::Unmap::operator()(uint8_t* p) const {
     munmap(p, kBufferSize);
 }
 
-KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest)
+KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestOutput& output)
     : loop_(loop),
       settings_(settings),
-      to_guest_(std::move(to_guest)),
+      output_(output),
       flows_(settings.max_flows),
       relay_(loop),
       buffer_(map_buffer()) {
@@ -294,7 +294,7 @@ void KernelTcpPath::connect_done(uint64_t id) {
             stats_.refused++;
             uint8_t reset[kResetFrameSize];
             size_t n = build_reset(syn.frame, t, reset);
-            to_guest_(VnetHeader{}, reset, n);
+            output_.send_with_header(VnetHeader{}, reset, n);
         } else {
             stats_.failed++;
         }
@@ -349,11 +349,18 @@ void KernelTcpPath::send_syn(uint64_t id) {
     // A full queue costs a retransmission, as on any link.
     bool written = writev(netns_.tap.get(), iov, 2) >= 0;
     // The private kernel has queued a request's bytes on the accepted
-    // socket within that write: relayed now, not a loop cycle later.
-    if (written && t.payload > 0 && t.payload <= EventLoop::kLargestPromptMessage)
+    // socket within that write: relayed once the batch is over, not a loop
+    // cycle later (guest_batch_done).
+    if (written && t.payload > 0 && t.payload <= BusyPollHint::kLargestPromptMessage)
         if (auto it = conns_.find(id); it != conns_.end() && it->second.relay)
-            relay_.relay_from_guest_now(it->second.relay);
+            if (prompt_relays_.empty() || prompt_relays_.back() != it->second.relay)
+                prompt_relays_.push_back(it->second.relay);
     if (gone) drop(id);
+}
+
+void KernelTcpPath::guest_batch_done() {
+    for (uint64_t relay : prompt_relays_) relay_.relay_from_guest_now(relay);
+    prompt_relays_.clear();
 }
 
 [[gnu::hot]] void KernelTcpPath::on_private_tap(int budget) {
@@ -375,13 +382,9 @@ void KernelTcpPath::send_syn(uint64_t id) {
         std::memcpy(frame, flow->guest_mac.data(), 6);
         uint64_t id = flow->id;
         bool gone = flows_.note_flags(key, *flow, t.flags, false, loop_.clock_ms());
-        to_guest_(header, frame, len);
-        // A reply or a SYN-ACK on its way: the guest's next frame is likely
-        // prompt. Not for a bare ACK: while the guest sends bulk data every
-        // frame back is one, and spinning then only holds the CPU its sender
-        // wants.
-        bool answer = t.payload > 0 || (t.flags & kTcpSyn);
-        if (answer && len <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
+        output_.send_with_header(header, frame, len);
+        // A reply or a SYN-ACK on its way: the guest's next frame is likely prompt.
+        loop_.busy_poll_hint().kernel_frame_to_guest(len, t.payload > 0 || (t.flags & kTcpSyn));
         if (gone) drop(id);
     }
 }

@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "event_loop.hpp"
+#include "guest_output.hpp"
 #include "private_netns.hpp"
 #include "splice_relay.hpp"
 #include "stats.hpp"
@@ -76,13 +77,11 @@ class KernelTcpPath {
         size_t max_flows = 16384;
         size_t max_pending = 512;  // each holds two descriptors
     };
-    // Writes one frame to the guest. The header is what the private tap
-    // gave (a segment may be larger than the guest's MTU when it says GSO).
-    using GuestWriter = std::function<void(const VnetHeader&, const uint8_t*, size_t)>;
-
     // Made before the daemon is confined (the relay raises the descriptor
-    // limit); the private namespace comes later, through attach().
-    KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest);
+    // limit); the private namespace comes later, through attach(). Frames
+    // for the guest go to `output` (the packet path's), with the header the
+    // private tap gave them.
+    KernelTcpPath(EventLoop& loop, Settings settings, GuestOutput& output);
     ~KernelTcpPath();
     KernelTcpPath(const KernelTcpPath&) = delete;
     KernelTcpPath& operator=(const KernelTcpPath&) = delete;
@@ -91,6 +90,13 @@ class KernelTcpPath {
     // for a device without them). Returns true when the path took it; the
     // frame may have been modified even then, never when it returns false.
     bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
+    // The batch of frames from the guest that from_guest() saw is over.
+    // Request/response traffic does not wait for loop cycles that would only
+    // report what is already there: a small request written to the private
+    // tap during the batch was queued on its accepted socket within that
+    // write, so it is relayed now, and what the host peer answered within
+    // that turn goes on to the guest, through the output, after the batch.
+    void guest_batch_done();
 
     // The private namespace is ready: SYNs whose host connect has already
     // succeeded go to its tap now. False when the loop cannot watch its
@@ -134,12 +140,13 @@ class KernelTcpPath {
     EventLoop& loop_;
     PrivateNetns netns_;
     Settings settings_;
-    GuestWriter to_guest_;
+    GuestOutput& output_;
     FlowTable flows_;
     SpliceRelay relay_;
     std::map<uint64_t, Connection> conns_;  // by flow id
     bool attached_ = false;
     std::vector<uint64_t> awaiting_netns_;  // connected before attach(), oldest first
+    std::vector<uint64_t> prompt_relays_;   // relays a small request reached this batch
     size_t pending_ = 0;
     std::deque<uint64_t> pending_order_;  // ids, oldest first (some may be gone)
     // One per connection not yet joined, plus one (see the top).

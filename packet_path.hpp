@@ -4,12 +4,15 @@
 //   guest -> host: device read -> from_guest(): virtio-net completion (when
 //     the tap segments for us) -> IPv4 reassembly -> fences
 //     (urgent_data_fence.hpp) -> libslirp;
-//   host -> guest: libslirp -> send_to_guest(): ACK holding during a batch
+//   host -> guest: libslirp -> send_to_guest(), the kernel TCP path ->
+//     send_with_header() (GuestOutput): ACK holding during a batch
 //     (ack_holding.hpp) -> device write (with a virtio-net header, GSO or
 //     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
 // from_guest() is the one place a guest frame passes on its way in; with
 // the kernel TCP path on, it offers every frame to that path first
-// (kernel_tcp.hpp), and from_kernel_tcp() is that path's way out.
+// (kernel_tcp.hpp), and tells it when a batch is over: what the path
+// wrote to its private kernel during the batch is relayed then, and the
+// answers come back through the output above, after the batch's frames.
 #pragma once
 
 #include <cstddef>
@@ -50,15 +53,13 @@ class PacketPath : public GuestOutput {
     // A frame from the guest that the kernel TCP path held and gave back
     // (counted when it arrived): on to libslirp, as from_guest would.
     void give_back_from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
-    // One frame libslirp sends (GuestOutput).
+    // GuestOutput: a frame libslirp sends; one from the kernel TCP path.
     void send_to_guest(const uint8_t* frame, size_t len) override;
+    void send_with_header(const VnetHeader& header, const uint8_t* frame, size_t len) override;
 
     // Whether frames to the guest may be TSO segments with partial checksums.
     bool device_takes_offloads() const { return vnet_framing(); }
     void set_kernel_tcp(KernelTcpPath* path) { kernel_tcp_ = path; }
-    // One frame from the kernel TCP path's tap, with the header it came with
-    // (written as is to a virtio-net tap; a BESS client gets the bare frame).
-    void from_kernel_tcp(const VnetHeader& header, const uint8_t* frame, size_t len);
 
     // Fragments of a datagram whose rest never came hold memory until then.
     void discard_expired_fragments() { reassembly_.discard_expired(loop_.clock_ms()); }
@@ -70,7 +71,7 @@ class PacketPath : public GuestOutput {
     void to_slirp(uint8_t* frame, size_t len);
     void device_gone(const std::string& why);
     bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }
-    ssize_t emit(const uint8_t* frame, size_t len);
+    ssize_t emit(const uint8_t* frame, size_t len, const VnetHeader* header = nullptr);
     ssize_t write_vnet(const uint8_t* frame, size_t len);
     ssize_t write_vnet_parts(const VnetOutput& out, const uint8_t* frame, size_t len);
 

@@ -168,7 +168,7 @@ void SpliceRelay::conn_event(uint64_t id, bool on_host, short revents) {
     uint64_t before = bytes_to_guest_;
     handle_conn_event(id, on_host, revents);
     uint64_t moved = bytes_to_guest_ - before;
-    if (moved > 0 && moved <= EventLoop::kLargestPromptMessage && small_move_to_guest_)
+    if (moved > 0 && moved <= BusyPollHint::kLargestPromptMessage && small_move_to_guest_)
         small_move_to_guest_();
 }
 
@@ -196,7 +196,7 @@ void SpliceRelay::handle_conn_event(uint64_t id, bool on_host, short revents) {
         return;
     }
     uint64_t moved = bytes_to_guest_ + bytes_from_guest_ - moved_before;
-    if (moved > 0 && moved <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
+    loop_.busy_poll_hint().relayed(moved);
     if (c.up.shut && c.down.shut) {
         close_conn(id, -1);
         return;

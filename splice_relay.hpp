@@ -50,7 +50,7 @@ class SpliceRelay {
     // drain (backpressure), as with the loop's own events.
     void relay_from_guest_now(uint64_t id);
     // Called after an event moved a few bytes (request/response traffic,
-    // up to EventLoop::kLargestPromptMessage) into a guest side: its
+    // up to BusyPollHint::kLargestPromptMessage) into a guest side: its
     // kernel has sent them on within the splice, and the kernel TCP path
     // passes them to the guest at once rather than a loop cycle later.
     void on_small_move_to_guest(std::function<void()> handler) {
