@@ -358,7 +358,7 @@ void KernelTcpPath::send_syn(uint64_t id) {
     if (gone) drop(id);
 }
 
-void KernelTcpPath::guest_batch_done() {
+[[gnu::hot]] void KernelTcpPath::guest_batch_done() {
     for (uint64_t relay : prompt_relays_) relay_.relay_from_guest_now(relay);
     prompt_relays_.clear();
 }
