@@ -12,6 +12,8 @@
 
 #include "error.hpp"
 #include "kernel_tcp.hpp"
+#include "stats.hpp"
+#include "urgent_data_fence.hpp"
 
 namespace {
 

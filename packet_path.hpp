@@ -25,13 +25,12 @@
 #include "ipv4_reassembly.hpp"
 #include "sanitizers.hpp"
 #include "slirp_stack.hpp"
-#include "stats.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
-#include "urgent_data_fence.hpp"
 #include "vnet.hpp"
 
 class KernelTcpPath;
+struct Stats;
 
 class PacketPath : public GuestOutput {
    public:
