@@ -358,9 +358,11 @@ void KernelTcpPath::send_syn(uint64_t id) {
     if (gone) drop(id);
 }
 
-[[gnu::hot]] void KernelTcpPath::guest_batch_done() {
+[[gnu::hot]] bool KernelTcpPath::guest_batch_done() {
+    if (prompt_relays_.empty()) return false;
     for (uint64_t relay : prompt_relays_) relay_.relay_from_guest_now(relay);
     prompt_relays_.clear();
+    return true;
 }
 
 [[gnu::hot]] void KernelTcpPath::on_private_tap(int budget) {

@@ -96,7 +96,12 @@ class KernelTcpPath {
     // tap during the batch was queued on its accepted socket within that
     // write, so it is relayed now, and what the host peer answered within
     // that turn goes on to the guest, through the output, after the batch.
-    void guest_batch_done();
+    // Returns whether there was such a request.
+    bool guest_batch_done();
+    // A small request is waiting for guest_batch_done(): the packet path
+    // ends its batch here, so the request is not held up by the reads of the
+    // rest of the batch (the last of which would only find the device empty).
+    bool request_waiting() const { return !prompt_relays_.empty(); }
 
     // The private namespace is ready: SYNs whose host connect has already
     // succeeded go to its tap now. False when the loop cannot watch its

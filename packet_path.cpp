@@ -48,11 +48,12 @@ bool PacketPath::attach_device(UniqueFd device, std::string name, Device kind, s
         int got = drain_device(budget);
         in_batch_ = false;
         bool held = acks_.held() > 0;
-        // Its answers come through send_with_header, after the ACKs held.
-        if (kernel_tcp_) kernel_tcp_->guest_batch_done();
+        // Its answers come through send_with_header, after the ACKs held. A
+        // batch it ended early (a small request) goes on with the rest.
+        bool request = kernel_tcp_ && kernel_tcp_->guest_batch_done();
         acks_.flush([this](const uint8_t* f, size_t n) { emit(f, n); });
         budget -= got;
-        if (!held || got == 0) break;
+        if ((!held && !request) || got == 0) break;
     }
 }
 
@@ -66,6 +67,7 @@ bool PacketPath::attach_device(UniqueFd device, std::string name, Device kind, s
             if (skip) std::memcpy(&header, buffer_.get(), sizeof header);
             from_guest(buffer_.get() + skip, static_cast<size_t>(n) - skip,
                        skip ? &header : nullptr);
+            if (kernel_tcp_ && kernel_tcp_->request_waiting()) return i + 1;
             continue;
         }
         if (n > 0) continue;  // a bare virtio-net header

@@ -10,9 +10,10 @@
 //     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
 // from_guest() is the one place a guest frame passes on its way in; with
 // the kernel TCP path on, it offers every frame to that path first
-// (kernel_tcp.hpp), and tells it when a batch is over: what the path
-// wrote to its private kernel during the batch is relayed then, and the
-// answers come back through the output above, after the batch's frames.
+// (kernel_tcp.hpp), and tells it when a batch is over (a small request to
+// it ends the batch early): what the path wrote to its private kernel is
+// relayed then, and the answers come back through the output above, after
+// the ACKs the batch held; then the device is read on.
 #pragma once
 
 #include <cstddef>
