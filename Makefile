@@ -57,7 +57,7 @@ endif
 CORE_SOURCES := error.cpp options.cpp network.cpp namespaces.cpp tap.cpp interface.cpp fd_passing.cpp \
 	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp confine.cpp child_process.cpp \
 	netns_helper.cpp rtnetlink.cpp transparent_routing.cpp transparent_socket.cpp \
-	splice_forward.cpp checksum.cpp vnet.cpp ipv4_reassembly.cpp urgent_data_fence.cpp fin_wait2_fence.cpp \
+	splice_relay.cpp splice_forward.cpp udp_flows.cpp checksum.cpp vnet.cpp ipv4_reassembly.cpp urgent_data_fence.cpp fin_wait2_fence.cpp \
 	slirp_stack.cpp packet_path.cpp daemon.cpp files.cpp memory_return.cpp \
 	tcp_classifier.cpp private_netns.cpp kernel_tcp.cpp packet_capture.cpp \
 	resolv_conf.cpp dns_wire.cpp dns_forwarder.cpp

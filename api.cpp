@@ -89,7 +89,11 @@ class UnixApiServer : public ApiServer {
         defaults_.mode = context.options.port_forward_mode;
         defaults_.splice_shows_clients = splice_ != nullptr && splice_->shows_clients();
         keep_spare();
-        loop_.watch(listener_.get(), POLLIN, [this](short) { accept_clients(); });
+    }
+
+    bool listen(std::string* err) {
+        return loop_.watch(
+            listener_.get(), POLLIN, [this](short) { accept_clients(); }, err);
     }
 
     ~UnixApiServer() override {
@@ -130,7 +134,7 @@ class UnixApiServer : public ApiServer {
     void pause_accepting() {
         if (pause_timer_) return;
         loop_.set_events(listener_.get(), 0);
-        pause_timer_ = loop_.add_timer(EventLoop::now_ms() + kAcceptPauseMs, [this] {
+        pause_timer_ = loop_.add_timer(loop_.clock_ms() + kAcceptPauseMs, [this] {
             pause_timer_ = 0;
             loop_.set_events(listener_.get(), POLLIN);
         });
@@ -150,7 +154,7 @@ class UnixApiServer : public ApiServer {
         int key = fd.get();
         auto client = std::make_unique<Client>();
         client->fd = std::move(fd);
-        client->accepted_ms = EventLoop::now_ms();
+        client->accepted_ms = loop_.clock_ms();
         client->timer = loop_.add_timer(client->accepted_ms + kApiClientTimeoutMs, [this, key] {
             auto it = clients_.find(key);
             if (it == clients_.end()) return;
@@ -159,7 +163,13 @@ class UnixApiServer : public ApiServer {
             close_client(key);
         });
         clients_[key] = std::move(client);
-        loop_.watch(key, POLLIN, [this, key](short revents) { on_client_ready(key, revents); });
+        // A client the loop cannot watch would never be answered.
+        std::string why;
+        if (!loop_.watch(
+                key, POLLIN, [this, key](short revents) { on_client_ready(key, revents); }, &why)) {
+            log_error("API client dropped: " + why);
+            close_client(key);
+        }
     }
 
     void close_client(int key) {
@@ -275,7 +285,7 @@ class UnixApiServer : public ApiServer {
             case ApiCommand::GetStats:
                 if (stats_.refresh) stats_.refresh(stats_);
                 *reply = format_stats(stats_, table_.entries().size(), clients_dropped_,
-                                      EventLoop::now_ms());
+                                      loop_.clock_ms());
                 return true;
         }
         return fail(err, api_error::kUnknownExecute);
@@ -383,6 +393,8 @@ bool ApiServer::start(const ApiContext& context, std::unique_ptr<ApiServer>* out
         unlink(path.c_str());
         return fail(err, "API socket: " + why);
     }
-    *out = std::make_unique<UnixApiServer>(context, std::move(listener), std::move(file));
+    auto server = std::make_unique<UnixApiServer>(context, std::move(listener), std::move(file));
+    if (!server->listen(err)) return false;
+    *out = std::move(server);
     return true;
 }

@@ -86,7 +86,7 @@ class Daemon {
     explicit Daemon(const Options& options) : options_(options), path_(loop_, stats_) {}
 
     int run() {
-        stats_.started_ms = EventLoop::now_ms();
+        stats_.started_ms = loop_.clock_ms();
         std::string error;
         if (!setup(&error)) {
             log_error(error);
@@ -143,13 +143,16 @@ class Daemon {
         if (!path_.start(settings.config, error)) return false;
         if (!start_dns_forwarder(settings, error)) return false;
         print_banner(options_);
-        if (device)
-            path_.attach_device(std::move(device), options_.tap_name, PacketPath::Device::Tap);
+        if (device && !path_.attach_device(std::move(device), options_.tap_name,
+                                           PacketPath::Device::Tap, error))
+            return false;
         if (options_.tcp_path == TcpPath::Kernel) start_kernel_tcp(settings);
-        if (bess_) loop_.watch(bess_->fd(), POLLIN, [this](short) { accept_bess_client(); });
+        if (bess_ && !loop_.watch(
+                         bess_->fd(), POLLIN, [this](short) { accept_bess_client(); }, error))
+            return false;
         loop_.set_cycle_source(&path_.stack());
         loop_.set_busy_poll(options_.busy_poll_us);
-        watch_exit_conditions();
+        if (!watch_exit_conditions(error)) return false;
         schedule_housekeeping();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
@@ -235,15 +238,26 @@ class Daemon {
         k.outbound4 = settings.outbound4;
         k.outbound6 = settings.outbound6;
         if (dns_) k.dns_stream = [this] { return dns_->open_stream(); };
-        kernel_tcp_ = std::make_unique<KernelTcpPath>(
-            loop_, k, [this](const VnetHeader& h, const uint8_t* f, size_t len) {
-                path_.from_kernel_tcp(h, f, len);
-            });
+        kernel_tcp_ = std::make_unique<KernelTcpPath>(loop_, k, path_);
         path_.set_kernel_tcp(kernel_tcp_.get());
         stats_.kernel_tcp = true;
         stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
-        loop_.watch(pending_netns_->channel.get(), POLLIN,
-                    [this](short) { private_netns_ready(); });
+        std::string why;
+        if (!loop_.watch(
+                pending_netns_->channel.get(), POLLIN, [this](short) { private_netns_ready(); },
+                &why)) {
+            kernel_tcp_unavailable(why);
+            end_kernel_tcp();
+            pending_netns_.reset();  // ends the child
+        }
+    }
+
+    // Nothing was held yet, or every held SYN went back to libslirp.
+    void end_kernel_tcp() {
+        path_.set_kernel_tcp(nullptr);
+        kernel_tcp_.reset();
+        stats_.kernel_tcp = false;
+        stats_.refresh = nullptr;
     }
 
     void private_netns_ready() {
@@ -258,21 +272,24 @@ class Daemon {
             kernel_tcp_->give_up([this](const VnetHeader& h, uint8_t* f, size_t len) {
                 path_.give_back_from_guest(h, f, len);
             });
-            kernel_tcp_.reset();
-            stats_.kernel_tcp = false;
-            stats_.refresh = nullptr;
+            end_kernel_tcp();
         }
         // The child exits once its message is sent; its end of the channel
         // closes as it does, and then waiting for it is brief. Ours closes
         // first: once the child is reaped, start-up holds no descriptor.
-        loop_.watch(channel, POLLIN, [this](short) {
-            loop_.unwatch(pending_netns_->channel.get());
-            pending_netns_->channel.reset();
-            pending_netns_->child.wait();
-            pending_netns_.reset();
-            // Start-up is over only now: what it ran here goes back too.
-            release_read_only_pages();
-        });
+        // Unwatchable, it is waited for now: it has already sent all it will.
+        if (!loop_.watch(
+                channel, POLLIN, [this](short) { private_netns_child_done(); }, nullptr))
+            private_netns_child_done();
+    }
+
+    void private_netns_child_done() {
+        loop_.unwatch(pending_netns_->channel.get());
+        pending_netns_->channel.reset();
+        pending_netns_->child.wait();
+        pending_netns_.reset();
+        // Start-up is over only now: what it ran here goes back too.
+        release_read_only_pages();
     }
 
     // Splice-mode forwards need a helper inside the namespace, forked now:
@@ -299,26 +316,35 @@ class Daemon {
                     errno_text("cannot write to ready-fd " + std::to_string(options_.ready_fd)));
     }
 
-    void watch_exit_conditions() {
+    // Unwatched, an exit condition would go unnoticed: start-up fails.
+    bool watch_exit_conditions(std::string* error) {
         signals_ = block_termination_signals();
-        loop_.watch(signals_.get(), POLLIN, [this](short) {
-            signalfd_siginfo info{};
-            if (read(signals_.get(), &info, sizeof info) > 0)
-                std::fprintf(stderr, "slirp4netns: exiting on signal %u\n", info.ssi_signo);
-            loop_.stop(0);
-        });
-        if (options_.exit_fd >= 0) {
-            // Any event on the exit fd, data or hang-up, is the request to exit.
-            loop_.watch(options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); });
+        if (!signals_) return fail(error, errno_text("signalfd"));
+        bool ok = loop_.watch(
+            signals_.get(), POLLIN,
+            [this](short) {
+                signalfd_siginfo info{};
+                if (read(signals_.get(), &info, sizeof info) > 0)
+                    std::fprintf(stderr, "slirp4netns: exiting on signal %u\n", info.ssi_signo);
+                loop_.stop(0);
+            },
+            error);
+        // Any event on the exit fd, data or hang-up, is the request to exit.
+        if (ok && options_.exit_fd >= 0)
+            ok = loop_.watch(
+                options_.exit_fd, POLLIN, [this](short) { loop_.stop(0); }, error);
+        if (ok && target_process_) {
+            ok = loop_.watch(
+                target_process_.get(), POLLIN,
+                [this](short) {
+                    log_error("target process " + std::to_string(options_.target_pid) +
+                              " exited; its network namespace is going away");
+                    loop_.unwatch(target_process_.get());
+                    loop_.stop(1);
+                },
+                error);
         }
-        if (target_process_) {
-            loop_.watch(target_process_.get(), POLLIN, [this](short) {
-                log_error("target process " + std::to_string(options_.target_pid) +
-                          " exited; its network namespace is going away");
-                loop_.unwatch(target_process_.get());
-                loop_.stop(1);
-            });
-        }
+        return ok;
     }
 
     // Every kIdleCheckMs: fragments past their time are dropped, host
@@ -330,7 +356,7 @@ class Daemon {
     // that traffic or the API faulted in go too; what runs next maps back the
     // few pages it needs (memory_return.hpp).
     void schedule_housekeeping() {
-        loop_.add_timer(EventLoop::now_ms() + kIdleCheckMs, [this] {
+        loop_.add_timer(loop_.clock_ms() + kIdleCheckMs, [this] {
             path_.discard_expired_fragments();
             path_.stack().end_abandoned_half_closes(loop_.clock_ms());
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
@@ -359,7 +385,12 @@ class Daemon {
         // here (destroying the listener removes the socket file, sandbox or not).
         loop_.unwatch(bess_->fd());
         bess_.reset();
-        path_.attach_device(std::move(client), "BESS client", PacketPath::Device::Bess);
+        std::string why;
+        if (!path_.attach_device(std::move(client), "BESS client", PacketPath::Device::Bess,
+                                 &why)) {
+            log_error(why);
+            loop_.stop(1);
+        }
     }
 
     const Options& options_;

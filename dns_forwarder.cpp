@@ -280,7 +280,11 @@ void DnsForwarder::on_socket_state(void* data, ares_socket_t fd, int readable, i
     }
     c->sockets.try_emplace(fd);
     short events = static_cast<short>((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
-    self.loop_.watch(fd, events, [&self, c, fd](short revents) { self.on_socket(c, fd, revents); });
+    // Unwatched, the socket's query times out and c-ares tries the next
+    // nameserver.
+    if (!self.loop_.watch(
+            fd, events, [&self, c, fd](short revents) { self.on_socket(c, fd, revents); }, nullptr))
+        c->sockets.erase(fd);
 }
 
 void DnsForwarder::on_socket(Channel* c, int fd, short revents) {
@@ -358,7 +362,14 @@ UniqueFd DnsForwarder::open_stream() {
     Stream& s = streams_[id];
     s.fd = UniqueFd(pair[0]);
     s.active_ms = loop_.clock_ms();
-    loop_.watch(pair[0], POLLIN, [this, id](short revents) { on_stream(id, revents); });
+    // A stream the loop cannot watch would never answer: libslirp takes the
+    // connection instead.
+    if (!loop_.watch(
+            pair[0], POLLIN, [this, id](short revents) { on_stream(id, revents); }, nullptr)) {
+        close(pair[1]);
+        streams_.erase(id);
+        return {};
+    }
     if (!stream_sweep_)
         stream_sweep_ =
             loop_.add_timer(loop_.clock_ms() + kStreamSweepMs, [this] { sweep_streams(); });

@@ -10,14 +10,12 @@
 #include <cerrno>
 #include <ctime>
 
-[[gnu::hot]] int64_t EventLoop::now_ns() {
+#include "error.hpp"
+
+[[gnu::hot]] int64_t EventLoop::monotonic_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-[[gnu::hot]] int64_t EventLoop::now_ms() {
-    return now_ns() / 1000000;
 }
 
 EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
@@ -31,8 +29,8 @@ EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CL
     return epoll_ctl(epoll_.get(), op, fd, &ev) == 0;
 }
 
-[[gnu::hot]] void EventLoop::watch(int fd, short events, IoHandler handler) {
-    if (fd < 0) return;
+[[gnu::hot]] bool EventLoop::watch(int fd, short events, IoHandler handler, std::string* err) {
+    if (fd < 0) return fail(err, "cannot watch descriptor " + std::to_string(fd));
     if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
     Watch& w = watches_[static_cast<size_t>(fd)];
     uint32_t generation = ++generation_;
@@ -41,12 +39,18 @@ EventLoop::EventLoop(Clock clock) : clock_(clock), epoll_(epoll_create1(EPOLL_CL
         (w.active && !w.always_ready && epoll_update(EPOLL_CTL_MOD, fd, events, generation)) ||
         epoll_update(EPOLL_CTL_ADD, fd, events, generation);
     bool always_ready = !ok && errno == EPERM;
+    if (!ok && !always_ready) {
+        std::string why = errno_text("epoll_ctl");
+        unwatch(fd);
+        return fail(err, "cannot watch descriptor " + std::to_string(fd) + ": " + why);
+    }
     if (always_ready && !w.always_ready) always_ready_.push_back(fd);
     w.active = true;
     w.always_ready = always_ready;
     w.events = events;
     w.generation = generation;
     w.handler = std::move(handler);
+    return true;
 }
 
 [[gnu::hot]] void EventLoop::set_events(int fd, short events) {
@@ -152,17 +156,14 @@ void EventLoop::dispatch_always_ready() {
 }
 
 [[gnu::hot]] int EventLoop::wait_for_events(int timeout_ms) {
-    bool prompt = prompt_before_ || (source_ && source_->expects_prompt_events());
-    if (busy_poll_us_ > 0 && timeout_ms != 0 && prompt) {
-        timespec start{};
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        timespec now = start;
+    if (busy_poll_us_ > 0 && timeout_ms != 0 && busy_poll_hint_.expects_prompt_events()) {
+        // A budget of real CPU time, not a deadline: on the monotonic clock
+        // even when the loop's clock is a harness's (which may stand still).
+        int64_t until = monotonic_ns() + int64_t{busy_poll_us_} * 1000;
         do {
             int n = wait_once(0);
             if (n != 0) return n;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-        } while ((now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 <
-                 busy_poll_us_);
+        } while (monotonic_ns() < until);
     }
     return wait_once(timeout_ms);
 }
@@ -173,8 +174,7 @@ void EventLoop::dispatch_always_ready() {
     // first cycle after start-up would fault a .rodata page back in for it.
     fds_.push_back(epoll_entry_);
     int source_timeout = source_ ? source_->fill(fds_) : -1;
-    prompt_before_ = prompt_now_;
-    prompt_now_ = false;
+    busy_poll_hint_.cycle_begins();
     if (!always_ready_.empty()) may_wait = false;
     int n = wait_for_events(may_wait ? timeout_until_next_timer(source_timeout) : 0);
     bool failed = n < 0 && errno != EINTR;

@@ -15,8 +15,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
+#include "busy_poll_hint.hpp"
 #include "unique_fd.hpp"
 
 class EventLoop {
@@ -29,7 +31,7 @@ class EventLoop {
 
     // Timers are due by `clock`: the monotonic clock, unless a test harness
     // (the frame fuzzer) runs the loop on a clock of its own.
-    explicit EventLoop(Clock clock = &EventLoop::now_ns);
+    explicit EventLoop(Clock clock = &EventLoop::monotonic_ns);
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
@@ -41,16 +43,16 @@ class EventLoop {
         virtual int fill(std::vector<pollfd>& fds) = 0;
         // Called after poll() with every pollfd of the cycle (indices as appended).
         virtual void dispatch(const std::vector<pollfd>& fds, bool poll_failed) = 0;
-        // Whether an answer is likely within the busy-poll window (see
-        // set_busy_poll): true after request/response traffic.
-        virtual bool expects_prompt_events() const { return false; }
     };
 
     // Replaces any earlier watch on fd. Handlers may watch/unwatch freely.
     // events are poll() bits; POLLERR and POLLHUP are always reported. A
     // descriptor epoll cannot watch (a regular file) is always ready, as
-    // poll() has it.
-    void watch(int fd, short events, IoHandler handler);
+    // poll() has it. When epoll refuses it otherwise (no memory, the
+    // per-user watch limit), fd is not watched at all, not even by an
+    // earlier watch, and the caller decides what that descriptor's owner
+    // can do without it.
+    [[nodiscard]] bool watch(int fd, short events, IoHandler handler, std::string* err);
     void set_events(int fd, short events);
     void unwatch(int fd);
 
@@ -60,20 +62,13 @@ class EventLoop {
     void set_cycle_source(CycleSource* source) { source_ = source; }
 
     // Before sleeping in poll(), keep polling without a timeout for up to
-    // `microseconds` while the cycle source expects prompt events. A reply
+    // `microseconds` while the hint expects prompt events. A reply
     // that arrives in that window is handled without the wake-up of a
     // sleeping process, which on a VM costs as much as the rest of the
     // round trip (sockperf p50 through 10.0.2.2: 39 -> 21 us). 0 disables.
     void set_busy_poll(unsigned microseconds) { busy_poll_us_ = microseconds; }
-    // A handler that just moved request/response traffic (a few bytes
-    // relayed, a small frame to the guest) says so: the next wait spins as
-    // after libslirp's interactive cycles. The kernel TCP path's answers
-    // arrive one cycle after the guest's frame, where libslirp's hint has
-    // already lapsed.
-    void expect_prompt_events() { prompt_now_ = true; }
-    // Traffic moved in pieces up to this size is request/response; larger
-    // is bulk, where spinning only holds the CPU the sender wants.
-    static constexpr size_t kLargestPromptMessage = 1024;
+    // Where every path reports the traffic it moved (busy_poll_hint.hpp).
+    BusyPollHint& busy_poll_hint() { return busy_poll_hint_; }
 
     // Runs until stop(); returns the status given to stop().
     int run();
@@ -83,13 +78,13 @@ class EventLoop {
     void stop(int status);
     bool stopping() const { return stopping_; }
 
-    static int64_t now_ms();
-    static int64_t now_ns();
-    // The loop's own clock, which timer deadlines are compared with.
+    // The loop's clock, the one every timer deadline and timestamp is on.
     int64_t clock_ns() const { return clock_(); }
     int64_t clock_ms() const { return clock_() / 1000000; }
 
    private:
+    static int64_t monotonic_ns();
+
     struct Watch {
         bool active = false;
         bool always_ready = false;  // not pollable by epoll: see watch()
@@ -125,8 +120,7 @@ class EventLoop {
     int fetched_ = -1;  // events in ready_ fetched by the wait, -1 = none
     CycleSource* source_ = nullptr;
     unsigned busy_poll_us_ = 0;
-    bool prompt_now_ = false;     // expect_prompt_events() during this cycle
-    bool prompt_before_ = false;  // ... during the one before
+    BusyPollHint busy_poll_hint_;
     TimerId next_timer_id_ = 1;
     bool stopping_ = false;
     int status_ = 0;

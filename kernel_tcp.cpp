@@ -106,12 +106,8 @@ void KernelTcpPath::Unmap::operator()(uint8_t* p) const {
     munmap(p, kBufferSize);
 }
 
-KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest)
-    : loop_(loop),
-      settings_(settings),
-      to_guest_(std::move(to_guest)),
-      flows_(settings.max_flows),
-      relay_(loop) {
+KernelTcpPath::KernelTcpPath(EventLoop& loop, Settings settings, GuestOutput& output)
+    : loop_(loop), settings_(settings), output_(output), flows_(settings.max_flows), relay_(loop) {
     sweep_timer_ = loop_.add_timer(loop_.clock_ms() + kSweepMs, [this] { sweep(); });
 }
 
@@ -120,14 +116,18 @@ bool KernelTcpPath::attach(PrivateNetns netns, std::string* err) {
     if (!map_buffer(&buffer, err)) return false;
     buffer_.reset(buffer);
     netns_ = std::move(netns);
-    attached_ = true;
-    loop_.watch(netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); });
+    if (!loop_.watch(
+            netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); }, err))
+        return false;
     // A reply just spliced into the private kernel left it as one segment
     // within that splice: to the guest now, and without the read that
     // would find the tap empty (anything more waits for the loop).
     relay_.on_small_move_to_guest([this] { on_private_tap(1); });
     for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
-        if (fd >= 0) loop_.watch(fd, POLLIN, [this, fd](short) { on_listener(fd); });
+        if (fd >= 0 && !loop_.watch(
+                           fd, POLLIN, [this, fd](short) { on_listener(fd); }, err))
+            return false;
+    attached_ = true;
     add_reserve(netns_.tap.get());
     for (uint64_t id : std::exchange(awaiting_netns_, {})) send_syn(id);
     return true;
@@ -163,9 +163,9 @@ KernelTcpPath::~KernelTcpPath() {
 
 KernelTcpCounters KernelTcpPath::stats() const {
     KernelTcpCounters s = stats_;
-    s.active = relay_.tcp_connections();
-    s.bytes_from_guest = relay_.tcp_bytes_from_guest();
-    s.bytes_to_guest = relay_.tcp_bytes_to_guest();
+    s.active = relay_.connections();
+    s.bytes_from_guest = relay_.bytes_from_guest();
+    s.bytes_to_guest = relay_.bytes_to_guest();
     return s;
 }
 
@@ -242,19 +242,25 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         accept_reserve_.pop_back();
         return;
     }
+    uint64_t id = flow->id;
+    // A connect the loop cannot watch would never complete: libslirp takes it.
+    if (!loop_.watch(
+            fd.get(), POLLOUT, [this, id](short) { connect_done(id); }, nullptr)) {
+        flows_.erase(key_from_guest(t));
+        accept_reserve_.pop_back();
+        return;
+    }
     *taken = true;
     stats_.total++;
     pending_++;
-    Connection& c = conns_[flow->id];
+    Connection& c = conns_[id];
     c.key = key_from_guest(t);
     c.host = std::move(fd);
     c.started_ms = loop_.clock_ms();
     c.syn.resize(sizeof header + len);
     std::memcpy(c.syn.data(), &header, sizeof header);
     std::memcpy(c.syn.data() + sizeof header, frame, len);
-    uint64_t id = flow->id;
     pending_order_.push_back(id);
-    loop_.watch(c.host.get(), POLLOUT, [this, id](short) { connect_done(id); });
 }
 
 bool KernelTcpPath::to_dns(const TcpFrame& t) const {
@@ -299,7 +305,7 @@ void KernelTcpPath::connect_done(uint64_t id) {
             stats_.refused++;
             uint8_t reset[kResetFrameSize];
             size_t n = build_reset(syn.frame, t, reset);
-            to_guest_(VnetHeader{}, reset, n);
+            output_.send_with_header(VnetHeader{}, reset, n);
         } else {
             stats_.failed++;
         }
@@ -354,11 +360,20 @@ void KernelTcpPath::send_syn(uint64_t id) {
     // A full queue costs a retransmission, as on any link.
     bool written = writev(netns_.tap.get(), iov, 2) >= 0;
     // The private kernel has queued a request's bytes on the accepted
-    // socket within that write: relayed now, not a loop cycle later.
-    if (written && t.payload > 0 && t.payload <= EventLoop::kLargestPromptMessage)
+    // socket within that write: relayed once the batch is over, not a loop
+    // cycle later (guest_batch_done).
+    if (written && t.payload > 0 && t.payload <= BusyPollHint::kLargestPromptMessage)
         if (auto it = conns_.find(id); it != conns_.end() && it->second.relay)
-            relay_.relay_from_guest_now(it->second.relay);
+            if (prompt_relays_.empty() || prompt_relays_.back() != it->second.relay)
+                prompt_relays_.push_back(it->second.relay);
     if (gone) drop(id);
+}
+
+[[gnu::hot]] bool KernelTcpPath::guest_batch_done() {
+    if (prompt_relays_.empty()) return false;
+    for (uint64_t relay : prompt_relays_) relay_.relay_from_guest_now(relay);
+    prompt_relays_.clear();
+    return true;
 }
 
 [[gnu::hot]] void KernelTcpPath::on_private_tap(int budget) {
@@ -380,13 +395,9 @@ void KernelTcpPath::send_syn(uint64_t id) {
         std::memcpy(frame, flow->guest_mac.data(), 6);
         uint64_t id = flow->id;
         bool gone = flows_.note_flags(key, *flow, t.flags, false, loop_.clock_ms());
-        to_guest_(header, frame, len);
-        // A reply or a SYN-ACK on its way: the guest's next frame is likely
-        // prompt. Not for a bare ACK: while the guest sends bulk data every
-        // frame back is one, and spinning then only holds the CPU its sender
-        // wants.
-        bool answer = t.payload > 0 || (t.flags & kTcpSyn);
-        if (answer && len <= EventLoop::kLargestPromptMessage) loop_.expect_prompt_events();
+        output_.send_with_header(header, frame, len);
+        // A reply or a SYN-ACK on its way: the guest's next frame is likely prompt.
+        loop_.busy_poll_hint().kernel_frame_to_guest(len, t.payload > 0 || (t.flags & kTcpSyn));
         if (gone) drop(id);
     }
 }

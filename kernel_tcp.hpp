@@ -4,7 +4,7 @@
 // end in a kernel TCP stack in a private network namespace of ours
 // (private_netns.hpp) instead of libslirp's, and their bytes are spliced
 // between the socket accepted there and a socket the daemon connected from
-// the host namespace (splice_forward.hpp's relay).
+// the host namespace (the relay, splice_relay.hpp).
 //
 // Theory of operation. The packet path offers every frame from the guest
 // to from_guest() before libslirp sees it (tcp_classifier.hpp decides):
@@ -60,8 +60,9 @@
 #include <vector>
 
 #include "event_loop.hpp"
+#include "guest_output.hpp"
 #include "private_netns.hpp"
-#include "splice_forward.hpp"
+#include "splice_relay.hpp"
 #include "stats.hpp"
 #include "tcp_classifier.hpp"
 #include "unique_fd.hpp"
@@ -80,13 +81,11 @@ class KernelTcpPath {
         // socket (invalid: libslirp takes the connection).
         std::function<UniqueFd()> dns_stream;
     };
-    // Writes one frame to the guest. The header is what the private tap
-    // gave (a segment may be larger than the guest's MTU when it says GSO).
-    using GuestWriter = std::function<void(const VnetHeader&, const uint8_t*, size_t)>;
-
     // Made before the daemon is confined (the relay raises the descriptor
-    // limit); the private namespace comes later, through attach().
-    KernelTcpPath(EventLoop& loop, Settings settings, GuestWriter to_guest);
+    // limit); the private namespace comes later, through attach(). Frames
+    // for the guest go to `output` (the packet path's), with the header the
+    // private tap gave them.
+    KernelTcpPath(EventLoop& loop, Settings settings, GuestOutput& output);
     ~KernelTcpPath();
     KernelTcpPath(const KernelTcpPath&) = delete;
     KernelTcpPath& operator=(const KernelTcpPath&) = delete;
@@ -96,10 +95,22 @@ class KernelTcpPath {
     // Returns true when the path took it; the frame may have been modified
     // even then, never when it returns false.
     bool from_guest(const VnetHeader& header, uint8_t* frame, size_t len, const TcpView& tcp);
+    // The batch of frames from the guest that from_guest() saw is over.
+    // Request/response traffic does not wait for loop cycles that would only
+    // report what is already there: a small request written to the private
+    // tap during the batch was queued on its accepted socket within that
+    // write, so it is relayed now, and what the host peer answered within
+    // that turn goes on to the guest, through the output, after the batch.
+    // Returns whether there was such a request.
+    bool guest_batch_done();
+    // A small request is waiting for guest_batch_done(): the packet path
+    // ends its batch here, so the request is not held up by the reads of the
+    // rest of the batch (the last of which would only find the device empty).
+    bool request_waiting() const { return !prompt_relays_.empty(); }
 
     // The private namespace is ready: SYNs whose host connect has already
-    // succeeded go to its tap now. On failure (no memory for the tap's
-    // buffer) the caller gives up as when the namespace could not be made.
+    // succeeded go to its tap now. False when the loop cannot watch its
+    // descriptors: the caller then gives up (give_up()).
     bool attach(PrivateNetns netns, std::string* err);
     // The private namespace could not be made: every SYN held goes to
     // libslirp through give_back (as from the guest, header and all), and
@@ -140,12 +151,13 @@ class KernelTcpPath {
     EventLoop& loop_;
     PrivateNetns netns_;
     Settings settings_;
-    GuestWriter to_guest_;
+    GuestOutput& output_;
     FlowTable flows_;
-    SpliceForwarder relay_;
+    SpliceRelay relay_;
     std::map<uint64_t, Connection> conns_;  // by flow id
     bool attached_ = false;
     std::vector<uint64_t> awaiting_netns_;  // connected before attach(), oldest first
+    std::vector<uint64_t> prompt_relays_;   // relays a small request reached this batch
     size_t pending_ = 0;
     std::deque<uint64_t> pending_order_;  // ids, oldest first (some may be gone)
     // One per connection not yet joined, plus one (see the top).

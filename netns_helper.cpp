@@ -51,11 +51,6 @@ socklen_t address_length(int family) {
     return 0;
 }
 
-uint16_t port_of(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-}
-
 bool valid_request(const Request& r) {
     if (r.kind == NetnsHelper::kShutdown) return true;
     if (r.kind != NetnsHelper::kOpenSocket && r.kind != NetnsHelper::kReleaseUdpFlow) return false;
@@ -121,7 +116,8 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
         socklen_t local_len = sizeof local;
         if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) < 0)
             return fail(err, errno_text("getsockname"));
-        if (!routing.divert_udp_replies(local, port_of(r.addr), &why)) return fail(err, why);
+        if (!routing.divert_udp_replies(local, port_host_order(r.addr), &why))
+            return fail(err, why);
     }
     *out = std::move(fd);
     return true;
@@ -158,7 +154,7 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
             continue;
         }
         if (request.kind == NetnsHelper::kReleaseUdpFlow) {
-            routing.stop_diverting(request.from, port_of(request.addr));
+            routing.stop_diverting(request.from, port_host_order(request.addr));
             continue;
         }
         UniqueFd opened;
@@ -235,7 +231,10 @@ bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr
     // From here on nothing waits on the helper: requests and replies go
     // through the loop.
     fcntl(ours.get(), F_SETFL, O_NONBLOCK | O_RDWR);
-    out->reset(new NetnsHelper(loop, std::move(ours), std::move(process), routing_error));
+    std::unique_ptr<NetnsHelper> helper(
+        new NetnsHelper(loop, std::move(ours), std::move(process), routing_error));
+    if (!helper->listen(err)) return false;
+    *out = std::move(helper);
     return true;
 }
 
@@ -244,8 +243,11 @@ NetnsHelper::NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process
     : loop_(loop),
       channel_(std::move(channel)),
       process_(std::move(process)),
-      transparent_error_(std::move(transparent_error)) {
-    loop_.watch(channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); });
+      transparent_error_(std::move(transparent_error)) {}
+
+bool NetnsHelper::listen(std::string* err) {
+    return loop_.watch(
+        channel_.get(), POLLIN, [this](short revents) { channel_ready(revents); }, err);
 }
 
 NetnsHelper::~NetnsHelper() {
@@ -272,9 +274,9 @@ void NetnsHelper::shut_down_helper() {
         n = send(channel_.get(), &request, sizeof request, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     if (n != static_cast<ssize_t>(sizeof request)) return;
-    int64_t give_up = EventLoop::now_ms() + kShutdownWaitMs;
+    int64_t give_up = loop_.clock_ms() + kShutdownWaitMs;
     std::string expected = std::to_string(request.seq) + " ";
-    for (int64_t now = EventLoop::now_ms(); now < give_up; now = EventLoop::now_ms()) {
+    for (int64_t now = loop_.clock_ms(); now < give_up; now = loop_.clock_ms()) {
         pollfd p{channel_.get(), POLLIN, 0};
         if (poll(&p, 1, static_cast<int>(give_up - now)) <= 0) return;
         UniqueFd none;

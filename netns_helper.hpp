@@ -19,37 +19,8 @@
 #include "error.hpp"
 #include "event_loop.hpp"
 #include "options.hpp"
+#include "socket_opener.hpp"
 #include "unique_fd.hpp"
-
-// Where a transparent socket comes from: the client's address as the guest
-// is to see it (see transparent_routing.hpp). len 0: an ordinary socket,
-// from whatever address the namespace picks.
-struct SourceAddress {
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-};
-
-// Where forwarded connections get their far-end sockets. The splice
-// forwarder only sees this interface, so it can be driven in one namespace.
-class SocketOpener {
-   public:
-    // The socket (non-blocking, close-on-exec), or an invalid fd with the
-    // errno behind the failure when a system call failed (else 0) and one
-    // line naming it: callers tell a passing condition (EADDRNOTAVAIL while
-    // an IPv6 address is still tentative) from a final one.
-    using Opened = std::function<void(UniqueFd fd, int error_number, const std::string& err)>;
-
-    virtual ~SocketOpener() = default;
-    // type is SOCK_STREAM (connect() started, maybe still in progress) or
-    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address. done
-    // is called exactly once: maybe before this returns, maybe later from
-    // the event loop; never after the opener is destroyed. A transparent
-    // UDP socket's replies are diverted to it until release_udp_flow() names
-    // it (by its getsockname() address).
-    virtual void open_socket(int type, const sockaddr_storage& to, socklen_t len,
-                             const SourceAddress& from, Opened done) = 0;
-    virtual void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) = 0;
-};
 
 // Opens and connects a non-blocking socket in the caller's own namespace,
 // transparent when `from` is given: what the helper does on each request.
@@ -99,6 +70,7 @@ class NetnsHelper : public SocketOpener {
    private:
     NetnsHelper(EventLoop& loop, UniqueFd channel, ChildProcess process,
                 std::string transparent_error);
+    bool listen(std::string* err);
     void queue(const Request& request);
     void shut_down_helper();
     void send_requests();

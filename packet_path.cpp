@@ -10,7 +10,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dns_forwarder.hpp"
 #include "error.hpp"
+#include "kernel_tcp.hpp"
+#include "packet_capture.hpp"
+#include "stats.hpp"
+#include "urgent_data_fence.hpp"
 
 namespace {
 
@@ -23,13 +28,14 @@ constexpr size_t kFrameBufferSize = 65536 + 64 + sizeof(VnetHeader);
 
 }  // namespace
 
-void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
+bool PacketPath::attach_device(UniqueFd device, std::string name, Device kind, std::string* err) {
     kind_ = kind;
     device_ = std::move(device);
     device_name_ = std::move(name);
     // Left uninitialized: an idle daemon never touches most of its pages.
     if (!buffer_) buffer_ = std::make_unique_for_overwrite<uint8_t[]>(kFrameBufferSize);
-    loop_.watch(device_.get(), POLLIN, [this](short) { on_device_ready(); });
+    return loop_.watch(
+        device_.get(), POLLIN, [this](short) { on_device_ready(); }, err);
 }
 
 [[gnu::hot]] void PacketPath::on_device_ready() {
@@ -38,15 +44,18 @@ void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
     // rather than going through poll() again, which costs O(all libslirp
     // sockets) per cycle.
     int budget = kFramesPerWakeup;
-    stack_.guest_batch_begins();
+    loop_.busy_poll_hint().guest_batch_begins();
     while (budget > 0 && !loop_.stopping()) {
         in_batch_ = true;
         int got = drain_device(budget);
         in_batch_ = false;
         bool held = acks_.held() > 0;
+        // Its answers come through send_with_header, after the ACKs held. A
+        // batch it ended early (a small request) goes on with the rest.
+        bool request = kernel_tcp_ && kernel_tcp_->guest_batch_done();
         acks_.flush([this](const uint8_t* f, size_t n) { emit(f, n); });
         budget -= got;
-        if (!held || got == 0) break;
+        if ((!held && !request) || got == 0) break;
     }
 }
 
@@ -60,6 +69,7 @@ void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
             if (skip) std::memcpy(&header, buffer_.get(), sizeof header);
             from_guest(buffer_.get() + skip, static_cast<size_t>(n) - skip,
                        skip ? &header : nullptr);
+            if (kernel_tcp_ && kernel_tcp_->request_waiting()) return i + 1;
             continue;
         }
         if (n > 0) continue;  // a bare virtio-net header
@@ -73,7 +83,7 @@ void PacketPath::attach_device(UniqueFd device, std::string name, Device kind) {
 [[gnu::hot]] void PacketPath::from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet) {
     stats_.frames_from_guest++;
     stats_.bytes_from_guest += len;
-    stack_.guest_frame_arrived(len);
+    loop_.busy_poll_hint().guest_frame(len);
     if (capture_) capture_->write(frame, len);  // as the guest sent it, before any change
     route_from_guest(frame, len, vnet);
 }
@@ -128,28 +138,22 @@ void PacketPath::device_gone(const std::string& why) {
     emit(frame, len);
 }
 
-[[gnu::hot]] void PacketPath::from_kernel_tcp(const VnetHeader& header, const uint8_t* frame,
-                                              size_t len) {
+[[gnu::hot]] void PacketPath::send_with_header(const VnetHeader& header, const uint8_t* frame,
+                                               size_t len) {
     acks_.flush([this](const uint8_t* f, size_t n) { emit(f, n); });  // frames keep their order
-    ssize_t n;
-    if (vnet_framing()) {
-        iovec iov[2] = {{const_cast<VnetHeader*>(&header), sizeof header},
-                        {const_cast<uint8_t*>(frame), len}};
-        n = writev(device_.get(), iov, 2);
-    } else {
-        n = write(device_.get(), frame, len);
-    }
-    if (n < 0) {
-        stats_.frames_dropped++;
-        return;
-    }
-    if (capture_) capture_->write(frame, len);
-    stats_.frames_to_guest++;
-    stats_.bytes_to_guest += len;
+    emit(frame, len, &header);
 }
 
-[[gnu::hot]] ssize_t PacketPath::emit(const uint8_t* frame, size_t len) {
-    ssize_t n = vnet_framing() ? write_vnet(frame, len) : write(device_.get(), frame, len);
+// The one device write, counted. header: the virtio-net header the frame
+// came with, written as is; without one, a virtio-net tap gets one made here.
+[[gnu::hot]] ssize_t PacketPath::emit(const uint8_t* frame, size_t len, const VnetHeader* header) {
+    ssize_t n;
+    if (!vnet_framing())
+        n = write(device_.get(), frame, len);
+    else if (header)
+        n = write_vnet_parts(VnetOutput{VnetOutput::Plain, *header}, frame, len);
+    else
+        n = write_vnet(frame, len);
     if (n < 0) {
         stats_.frames_dropped++;  // a full device queue: TCP retransmits
         return n;

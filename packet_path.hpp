@@ -4,12 +4,16 @@
 //   guest -> host: device read -> from_guest(): virtio-net completion (when
 //     the tap segments for us) -> IPv4 reassembly -> fences
 //     (urgent_data_fence.hpp) -> libslirp;
-//   host -> guest: libslirp -> send_to_guest(): ACK holding during a batch
+//   host -> guest: libslirp -> send_to_guest(), the kernel TCP path ->
+//     send_with_header() (GuestOutput): ACK holding during a batch
 //     (ack_holding.hpp) -> device write (with a virtio-net header, GSO or
 //     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
 // from_guest() is the one place a guest frame passes on its way in; with
 // the kernel TCP path on, it offers every frame to that path first
-// (kernel_tcp.hpp), and from_kernel_tcp() is that path's way out.
+// (kernel_tcp.hpp), and tells it when a batch is over (a small request to
+// it ends the batch early): what the path wrote to its private kernel is
+// relayed then, and the answers come back through the output above, after
+// the ACKs the batch held; then the device is read on.
 #pragma once
 
 #include <cstddef>
@@ -18,18 +22,18 @@
 #include <string>
 
 #include "ack_holding.hpp"
-#include "dns_forwarder.hpp"
 #include "event_loop.hpp"
 #include "ipv4_reassembly.hpp"
-#include "kernel_tcp.hpp"
-#include "packet_capture.hpp"
 #include "sanitizers.hpp"
 #include "slirp_stack.hpp"
-#include "stats.hpp"
 #include "tap.hpp"
 #include "unique_fd.hpp"
-#include "urgent_data_fence.hpp"
 #include "vnet.hpp"
+
+class DnsForwarder;
+class KernelTcpPath;
+class PacketCapture;
+struct Stats;
 
 class PacketPath : public GuestOutput {
    public:
@@ -43,7 +47,7 @@ class PacketPath : public GuestOutput {
     // The device carrying the guest's frames: a tap fd (with the offloads
     // given) or a BESS connection (plain frames, one per message).
     enum class Device { Tap, Bess };
-    void attach_device(UniqueFd device, std::string name, Device kind);
+    bool attach_device(UniqueFd device, std::string name, Device kind, std::string* err);
 
     // One frame from the guest, as the device delivered it past any
     // virtio-net header (`vnet` then points at that header, else null).
@@ -51,8 +55,9 @@ class PacketPath : public GuestOutput {
     // A frame from the guest that the kernel TCP path held and gave back
     // (counted when it arrived): on to libslirp, as from_guest would.
     void give_back_from_guest(const VnetHeader& header, uint8_t* frame, size_t len);
-    // One frame libslirp sends (GuestOutput).
+    // GuestOutput: a frame libslirp sends; one from the kernel TCP path.
     void send_to_guest(const uint8_t* frame, size_t len) override;
+    void send_with_header(const VnetHeader& header, const uint8_t* frame, size_t len) override;
 
     // Whether frames to the guest may be TSO segments with partial checksums.
     bool device_takes_offloads() const { return vnet_framing(); }
@@ -61,9 +66,6 @@ class PacketPath : public GuestOutput {
     void set_capture(PacketCapture* capture) { capture_ = capture; }
     // Whole guest frames are offered to the DNS forwarder before libslirp.
     void set_dns_forwarder(DnsForwarder* dns) { dns_ = dns; }
-    // One frame from the kernel TCP path's tap, with the header it came with
-    // (written as is to a virtio-net tap; a BESS client gets the bare frame).
-    void from_kernel_tcp(const VnetHeader& header, const uint8_t* frame, size_t len);
 
     // Fragments of a datagram whose rest never came hold memory until then.
     void discard_expired_fragments() { reassembly_.discard_expired(loop_.clock_ms()); }
@@ -75,7 +77,7 @@ class PacketPath : public GuestOutput {
     void to_slirp(uint8_t* frame, size_t len, const TcpView& tcp);
     void device_gone(const std::string& why);
     bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }
-    ssize_t emit(const uint8_t* frame, size_t len);
+    ssize_t emit(const uint8_t* frame, size_t len, const VnetHeader* header = nullptr);
     ssize_t write_vnet(const uint8_t* frame, size_t len);
     ssize_t write_vnet_parts(const VnetOutput& out, const uint8_t* frame, size_t len);
 

@@ -68,28 +68,11 @@ bool SlirpStack::start(const SlirpConfig& config, std::string* err) {
     return slirp_ != nullptr || fail(err, "libslirp refused the configuration (slirp_new failed)");
 }
 
-[[gnu::hot]] void SlirpStack::guest_frame_arrived(size_t len) {
-    active_now_ = true;
-    if (len > EventLoop::kLargestPromptMessage) bulk_from_guest_ = true;
-}
-
 [[gnu::hot]] int SlirpStack::fill(std::vector<pollfd>& fds) {
-    active_before_ = active_now_;
-    active_now_ = false;
     fds_ = &fds;
     uint32_t timeout = UINT32_MAX;
     slirp_pollfds_fill(slirp_, &timeout, &SlirpStack::add_poll, this);
     return timeout == UINT32_MAX ? -1 : static_cast<int>(timeout);
-}
-
-// Worth a short spin after a cycle that carried libslirp traffic with small
-// frames from the guest: requests, ACKs of data we send, or handshakes.
-// Spinning while the guest sends bulk data would only hold the CPU its
-// sender wants (the scheduler wakes it where our tap writes ran):
-// netns->host fell from 7 to 1.3 Gbit/s. Cycles with only splice forwarding
-// or API events do not spin either: those are bulk or rare.
-bool SlirpStack::expects_prompt_events() const {
-    return active_before_ && !bulk_from_guest_;
 }
 
 [[gnu::hot]] void SlirpStack::dispatch(const std::vector<pollfd>& fds, bool poll_failed) {
@@ -169,7 +152,7 @@ void SlirpStack::register_poll_fd(int fd, void* opaque) {
     if (r & POLLPRI) events |= SLIRP_POLL_PRI;
     if (r & POLLERR) events |= SLIRP_POLL_ERR;
     if (r & POLLHUP) events |= SLIRP_POLL_HUP;
-    if (events) self(opaque).active_now_ = true;
+    if (events) self(opaque).loop_.busy_poll_hint().slirp_socket_event();
     return events;
 }
 

@@ -19,6 +19,7 @@
 
 #include "event_loop.hpp"
 #include "fin_wait2_fence.hpp"
+#include "guest_output.hpp"
 #include "options.hpp"
 #include "sanitizers.hpp"
 
@@ -37,13 +38,6 @@ struct SlirpSettings {
 // Fills *settings from the options (network, IPv6, MTU, DNS, loopback,
 // outbound addresses).
 bool build_slirp_settings(const Options& options, SlirpSettings* settings, std::string* err);
-
-// Where libslirp's frames for the guest go.
-class GuestOutput {
-   public:
-    virtual ~GuestOutput() = default;
-    virtual void send_to_guest(const uint8_t* frame, size_t len) = 0;
-};
 
 class SlirpStack : public EventLoop::CycleSource {
    public:
@@ -66,14 +60,8 @@ class SlirpStack : public EventLoop::CycleSource {
     // disturbs no cycle.
     void end_abandoned_half_closes(int64_t now_ms);
 
-    // The busy-poll hint (see EventLoop::set_busy_poll): the packet path
-    // tells of each batch from the guest and of each frame in it.
-    void guest_batch_begins() { bulk_from_guest_ = false; }
-    void guest_frame_arrived(size_t len);
-
     int fill(std::vector<pollfd>& fds) override;
     void dispatch(const std::vector<pollfd>& fds, bool poll_failed) override;
-    bool expects_prompt_events() const override;
 
    private:
     struct Timer {
@@ -99,12 +87,6 @@ class SlirpStack : public EventLoop::CycleSource {
     Slirp* slirp_ = nullptr;
     std::vector<std::unique_ptr<Timer>> timers_;
     std::vector<pollfd>* fds_ = nullptr;
-    // Busy-poll hint: whether this cycle and the one before carried a frame
-    // or a libslirp socket event, and whether the guest's last batch held a
-    // large frame.
-    bool active_now_ = false;
-    bool active_before_ = false;
-    bool bulk_from_guest_ = false;
     FinWait2Fence fin_wait2_fence_;
     bool fence_fin_wait2_ = !fence_switched_off_for_test("fin-wait2");
     bool fence_blocking_sends_ = !fence_switched_off_for_test("blocking-send");

@@ -32,7 +32,7 @@ struct Stats {
     uint64_t frames_dropped = 0;  // frames the tap would not take
     uint64_t api_requests = 0;
     uint64_t api_failures = 0;
-    int64_t started_ms = 0;  // EventLoop::now_ms() at start-up
+    int64_t started_ms = 0;  // the loop's clock_ms() at start-up
     // The kernel TCP path (kernel_tcp.hpp), when it runs.
     bool kernel_tcp = false;
     // How --enable-sandbox confined the daemon (sandbox_root_name).

@@ -10,15 +10,6 @@
 #include "ip_address.hpp"
 #include "transparent_routing.hpp"
 
-namespace {
-
-uint16_t port_of(const sockaddr_storage& a) {
-    if (a.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(a).sin_port;
-    return reinterpret_cast<const sockaddr_in6&>(a).sin6_port;
-}
-
-}  // namespace
-
 SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_family,
                                    in_addr gateway, const in6_addr& gateway6) {
     SourceAddress out;
@@ -32,13 +23,13 @@ SourceAddress source_as_guest_sees(const sockaddr_storage& client, int guest_fam
         auto& sin = reinterpret_cast<sockaddr_in&>(out.addr);
         sin.sin_family = AF_INET;
         sin.sin_addr = gateway;
-        sin.sin_port = port_of(client);
+        sin.sin_port = htons(port_host_order(client));
         out.len = sizeof sin;
     } else {
         auto& sin6 = reinterpret_cast<sockaddr_in6&>(out.addr);
         sin6.sin6_family = AF_INET6;
         sin6.sin6_addr = gateway6;
-        sin6.sin6_port = port_of(client);
+        sin6.sin6_port = htons(port_host_order(client));
         out.len = sizeof sin6;
     }
     return out;

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "error.hpp"
-#include "netns_helper.hpp"
+#include "socket_address.hpp"
 
 // The address the guest sees for `client`, as slirp mode shows it: the
 // client's own address and port, or the gateway's address (keeping the port)

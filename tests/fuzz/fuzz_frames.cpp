@@ -101,7 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0)
         std::abort();
     UniqueFd guest(pair[1]);
-    path.attach_device(UniqueFd(pair[0]), "fuzz", PacketPath::Device::Bess);
+    if (!path.attach_device(UniqueFd(pair[0]), "fuzz", PacketPath::Device::Bess, &error))
+        std::abort();
     loop.set_cycle_source(&path.stack());
 
     size_t pos = 1;

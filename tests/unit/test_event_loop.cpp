@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "event_loop.hpp"
@@ -32,6 +34,10 @@ struct Pipe {
     }
 };
 
+void watch(EventLoop& loop, int fd, EventLoop::IoHandler handler) {
+    assert_true(loop.watch(fd, POLLIN, std::move(handler), nullptr));
+}
+
 // Lists one descriptor every cycle, as libslirp's sockets are listed.
 class OneFdSource : public EventLoop::CycleSource {
    public:
@@ -53,11 +59,11 @@ void epoll_alone_dispatches_what_its_wait_fetched(void**) {
     EventLoop loop;
     Pipe a, b;
     int ran_a = 0, ran_b = 0;
-    loop.watch(a.r.get(), POLLIN, [&](short) {
+    watch(loop, a.r.get(), [&](short) {
         ran_a++;
         a.take();
     });
-    loop.watch(b.r.get(), POLLIN, [&](short) {
+    watch(loop, b.r.get(), [&](short) {
         ran_b++;
         b.take();
     });
@@ -77,15 +83,15 @@ void a_blocking_wait_wakes_for_a_watch(void**) {
     EventLoop loop;
     Pipe a;
     int ran = 0;
-    loop.watch(a.r.get(), POLLIN, [&](short) {
+    watch(loop, a.r.get(), [&](short) {
         ran++;
         a.take();
         loop.stop(0);
     });
     // The timer only makes the pipe ready; the watch's event must wake the
     // loop's (blocking) wait and stop it.
-    loop.add_timer(EventLoop::now_ms() + 10, [&] { a.put(); });
-    int64_t guard = EventLoop::now_ms() + 5000;
+    loop.add_timer(loop.clock_ms() + 10, [&] { a.put(); });
+    int64_t guard = loop.clock_ms() + 5000;
     loop.add_timer(guard, [&] { loop.stop(1); });
     assert_int_equal(loop.run(), 0);
     assert_int_equal(ran, 1);
@@ -99,11 +105,11 @@ void a_watch_removed_earlier_in_the_cycle_does_not_run(void**) {
         if (with_source) loop.set_cycle_source(&source);
         int ran = 0;
         // Whichever runs first unwatches the other.
-        loop.watch(a.r.get(), POLLIN, [&](short) {
+        watch(loop, a.r.get(), [&](short) {
             ran++;
             loop.unwatch(b.r.get());
         });
-        loop.watch(b.r.get(), POLLIN, [&](short) {
+        watch(loop, b.r.get(), [&](short) {
             ran++;
             loop.unwatch(a.r.get());
         });
@@ -116,6 +122,33 @@ void a_watch_removed_earlier_in_the_cycle_does_not_run(void**) {
     }
 }
 
+// A watch epoll refuses is reported, and leaves no watch behind, not even
+// the one it replaced: that one would never fire again.
+void a_refused_watch_says_why(void**) {
+    EventLoop loop;
+    Pipe a;
+    int ran = 0;
+    watch(loop, a.r.get(), [&](short) { ran++; });
+    int closed = a.r.get();
+    a.r.reset();
+    std::string err;
+    assert_false(loop.watch(
+        closed, POLLIN, [&](short) { ran += 10; }, &err));
+    assert_non_null(std::strstr(err.c_str(), "epoll_ctl"));
+    err.clear();
+    assert_false(loop.watch(
+        -1, POLLIN, [&](short) {}, &err));
+    assert_false(err.empty());
+    Pipe b;  // most likely under the closed descriptor's number
+    watch(loop, b.r.get(), [&](short) {
+        ran++;
+        b.take();
+    });
+    b.put();
+    loop.run_once();
+    assert_int_equal(ran, 1);
+}
+
 }  // namespace
 
 int main() {
@@ -123,6 +156,7 @@ int main() {
         cmocka_unit_test(epoll_alone_dispatches_what_its_wait_fetched),
         cmocka_unit_test(a_blocking_wait_wakes_for_a_watch),
         cmocka_unit_test(a_watch_removed_earlier_in_the_cycle_does_not_run),
+        cmocka_unit_test(a_refused_watch_says_why),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -45,7 +45,8 @@ struct Fixture {
         assert_int_equal(
             socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
         guest.reset(pair[1]);
-        path.attach_device(UniqueFd(pair[0]), "test device", PacketPath::Device::Bess);
+        assert_true(path.attach_device(UniqueFd(pair[0]), "test device", PacketPath::Device::Bess,
+                                       nullptr));
         loop.set_cycle_source(&path.stack());
     }
 };

@@ -23,6 +23,7 @@
 #include "event_loop.hpp"
 #include "netns_helper.hpp"
 #include "splice_forward.hpp"
+#include "splice_relay.hpp"
 #include "unique_fd.hpp"
 
 #include "cmocka.hpp"
@@ -88,15 +89,15 @@ UniqueFd connect_loopback(uint16_t port) {
 // Runs the loop until done() holds or limit_ms pass; returns done() (which
 // is called once more at the end, so it must latch what it saw).
 bool run_until(EventLoop& loop, const std::function<bool()>& done, int64_t limit_ms) {
-    int64_t give_up = EventLoop::now_ms() + limit_ms;
+    int64_t give_up = loop.clock_ms() + limit_ms;
     std::function<void()> check = [&] {
-        if (done() || EventLoop::now_ms() >= give_up) {
+        if (done() || loop.clock_ms() >= give_up) {
             loop.stop(0);
             return;
         }
-        loop.add_timer(EventLoop::now_ms() + 5, check);
+        loop.add_timer(loop.clock_ms() + 5, check);
     };
-    loop.add_timer(EventLoop::now_ms(), check);
+    loop.add_timer(loop.clock_ms(), check);
     loop.run();
     return done();
 }
@@ -169,12 +170,12 @@ bool wait_for_fate(EventLoop& loop, int client, std::string* fate) {
 // Connects a host client and expects it to be reset; returns how long that took (ms).
 int64_t ms_until_refused(Fixture& f) {
     UniqueFd client = connect_loopback(f.host_port);
-    int64_t start = EventLoop::now_ms();
+    int64_t start = f.loop.clock_ms();
     std::string fate;
     if (!wait_for_fate(f.loop, client.get(), &fate))
         fail_msg("the client was never refused (%d opener calls)", f.opener.calls);
     assert_string_equal(fate.c_str(), "reset");
-    return EventLoop::now_ms() - start;
+    return f.loop.clock_ms() - start;
 }
 
 void given_up_after_the_bound(void**) {
@@ -237,7 +238,7 @@ size_t queued(int fd) {
 // host_peer and guest_peer are the far ends of its host and guest sides.
 struct Joined {
     EventLoop loop;
-    SpliceForwarder relay{loop};
+    SpliceRelay relay{loop};
     UniqueFd host_peer, guest_peer;
     int host_side = -1, guest_side = -1;
     uint64_t id = 0;
