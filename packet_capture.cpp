@@ -135,7 +135,7 @@ void PacketCapture::flush() {
 }
 
 void PacketCapture::stop(int error) {
-    log_error("packet capture to \"" + path_ + "\" stopped: cannot write: " + std::strerror(error) +
+    log_error("packet capture to \"" + path_ + "\" stopped: " + errno_text("cannot write", error) +
               " (traffic goes on)");
     close();
 }

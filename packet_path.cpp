@@ -74,7 +74,7 @@ bool PacketPath::attach_device(UniqueFd device, std::string name, Device kind, s
         }
         if (n > 0) continue;  // a bare virtio-net header
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return i;
-        device_gone(n == 0 ? "closed" : std::strerror(errno));
+        device_gone(n == 0 ? "closed" : errno_text("read"));
         return i;
     }
     return budget;
