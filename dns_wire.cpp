@@ -85,41 +85,16 @@ std::vector<uint8_t> build_dns_reply_frame(const DnsQueryFrame& q,
     std::vector<uint8_t> f(kEthHeader + ip_len, 0);
     std::memcpy(f.data(), q.guest_mac.data(), 6);
     std::memcpy(f.data() + 6, from_mac.data(), 6);
-    uint8_t* ip = f.data() + kEthHeader;
     uint64_t pseudo;
-    size_t udp;
-    if (q.family == AF_INET) {
-        store16(f.data() + 12, kEthIpv4);
-        ip[0] = 0x45;
-        store16(ip + 2, static_cast<uint16_t>(ip_len));
-        ip[8] = 64;
-        ip[9] = kProtoUdp;
-        std::memcpy(ip + 12, q.server.data(), 4);
-        std::memcpy(ip + 16, q.guest.data(), 4);
-        set_ipv4_checksum(ip, 20);
-        pseudo = checksum_sum(ip + 12, 8);
-        udp = kEthHeader + 20;
-    } else {
-        store16(f.data() + 12, kEthIpv6);
-        ip[0] = 0x60;
-        store16(ip + 4, static_cast<uint16_t>(kUdpHeader + len));
-        ip[6] = kProtoUdp;
-        ip[7] = 64;
-        std::memcpy(ip + 8, q.server.data(), 16);
-        std::memcpy(ip + 24, q.guest.data(), 16);
-        pseudo = checksum_sum(ip + 8, 32);
-        udp = kEthHeader + 40;
-    }
+    size_t udp = write_ip_header(f.data(), q.family, kProtoUdp, q.server.data(), q.guest.data(),
+                                 kUdpHeader + len, &pseudo);
     uint8_t* u = f.data() + udp;
     uint16_t udp_len = static_cast<uint16_t>(kUdpHeader + len);
     store16(u, kDnsPort);
     store16(u + 2, q.guest_port);
     store16(u + 4, udp_len);
     std::memcpy(u + kUdpHeader, message, len);
-    uint8_t tail[4] = {0, kProtoUdp, static_cast<uint8_t>(udp_len >> 8),
-                       static_cast<uint8_t>(udp_len)};
-    uint16_t sum = static_cast<uint16_t>(
-        ~checksum_fold(checksum_sum(u, udp_len, checksum_sum(tail, 4, pseudo))));
+    uint16_t sum = transport_checksum(pseudo, kProtoUdp, u, udp_len);
     store16(u + 6, sum == 0 ? 0xffff : sum);  // 0 would mean "no checksum"
     return f;
 }

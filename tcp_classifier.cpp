@@ -114,33 +114,8 @@ size_t build_reset(const uint8_t* syn, const TcpFrame& t, uint8_t* out) {
     std::memset(out, 0, kResetFrameSize);
     std::memcpy(out, syn + 6, 6);  // to the guest's MAC
     std::memcpy(out + 6, syn, 6);  // from the MAC it sent to
-    size_t ip = kEthHeader;
-    size_t tcp;
-    uint64_t pseudo = 0;
-    if (t.family == AF_INET) {
-        store16(out + 12, kEthIpv4);
-        uint8_t* h = out + ip;
-        h[0] = 0x45;
-        store16(h + 2, 40);
-        h[8] = 64;
-        h[9] = kProtoTcp;
-        std::memcpy(h + 12, t.dst.data(), 4);
-        std::memcpy(h + 16, t.src.data(), 4);
-        set_ipv4_checksum(h, 20);
-        pseudo = checksum_sum(h + 12, 8);
-        tcp = ip + 20;
-    } else {
-        store16(out + 12, kEthIpv6);
-        uint8_t* h = out + ip;
-        h[0] = 0x60;
-        store16(h + 4, 20);
-        h[6] = kProtoTcp;
-        h[7] = 64;
-        std::memcpy(h + 8, t.dst.data(), 16);
-        std::memcpy(h + 24, t.src.data(), 16);
-        pseudo = checksum_sum(h + 8, 32);
-        tcp = ip + 40;
-    }
+    uint64_t pseudo;
+    size_t tcp = write_ip_header(out, t.family, kProtoTcp, t.dst.data(), t.src.data(), 20, &pseudo);
     uint8_t* th = out + tcp;
     store16(th, t.dport);
     store16(th + 2, t.sport);
@@ -148,9 +123,7 @@ size_t build_reset(const uint8_t* syn, const TcpFrame& t, uint8_t* out) {
     store32(th + 8, t.seq + 1);
     th[12] = 5 << 4;
     th[13] = kTcpRst | kTcpAck;
-    uint8_t tail[4] = {0, kProtoTcp, 0, 20};
-    uint16_t sum = checksum_fold(checksum_sum(th, 20, checksum_sum(tail, 4, pseudo)));
-    store16(th + 16, static_cast<uint16_t>(~sum));
+    store16(th + 16, transport_checksum(pseudo, kProtoTcp, th, 20));
     return tcp + 20;
 }
 
