@@ -429,7 +429,7 @@ dns_lookup() {
 
 # guest_dhcp: brings the guest's tap0 up and leases its address with busybox
 # udhcpc, which configures the address and default route it is given;
-# prints "lease ip=... router=... dns=...", or fails the test.
+# prints "lease ip=... router=... dns=... mask=...", or fails the test.
 guest_dhcp() {
     local lease
     in_guest ip link set tap0 up
@@ -438,7 +438,7 @@ guest_dhcp() {
 [ "$1" = bound ] || exit 0
 ip addr add "$ip/$mask" dev "$interface"
 ip route add default via "$router"
-echo "lease ip=$ip router=$router dns=$dns"
+echo "lease ip=$ip router=$router dns=$dns mask=$mask"
 SCRIPT
     chmod +x "$WORK/lease.sh"
     lease=$(in_guest timeout 20 busybox udhcpc -f -q -n -i tap0 -t 5 -T 1 -s "$WORK/lease.sh" 2>&1)

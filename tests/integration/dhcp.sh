@@ -7,18 +7,10 @@
 start_guest
 start_slirp "$GUEST_PID" tap0 || fail "did not start"
 expect "tap0 has no address before DHCP" test -z "$(in_guest ip -o -4 addr show dev tap0)"
-in_guest ip link set tap0 up
-cat >"$WORK/lease.sh" <<'SCRIPT'
-#!/bin/sh
-[ "$1" = bound ] && echo "lease ip=$ip mask=$mask router=$router dns=$dns"
-exit 0
-SCRIPT
-chmod +x "$WORK/lease.sh"
-lease=$(in_guest timeout 20 busybox udhcpc -f -q -n -i tap0 -t 5 -T 1 -s "$WORK/lease.sh" 2>&1)
-log "$lease"
-line=$(grep "^lease " <<<"$lease")
+line=$(guest_dhcp)
+log "$line"
 expect "leased 10.0.2.15" grep -q "ip=10.0.2.15 " <<<"$line"
-expect "netmask 255.255.255.0" grep -q "mask=24 \|mask=255.255.255.0 " <<<"$line"
+expect "netmask 255.255.255.0" grep -q "mask=24$\|mask=255.255.255.0$" <<<"$line"
 expect "router 10.0.2.2" grep -q "router=10.0.2.2" <<<"$line"
 expect "DNS 10.0.2.3" grep -q "dns=10.0.2.3" <<<"$line"
 stop_slirp

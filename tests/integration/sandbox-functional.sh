@@ -26,17 +26,7 @@ assert_confined "$SLIRP_PID" 0000000000000400
 sandbox=$(stats_field "$WORK/api.sock" sandbox)
 [ "$sandbox" = pivot_root ] || fail "get_stats reports sandbox '$sandbox', not pivot_root"
 
-# DHCP: udhcpc's script configures what it was given.
-in_guest ip link set tap0 up
-cat >"$WORK/lease.sh" <<'SCRIPT'
-#!/bin/sh
-[ "$1" = bound ] || exit 0
-ip addr add "$ip/$mask" dev "$interface"
-ip route add default via "$router"
-echo "lease ip=$ip router=$router dns=$dns"
-SCRIPT
-chmod +x "$WORK/lease.sh"
-lease=$(in_guest timeout 20 busybox udhcpc -f -q -n -i tap0 -t 5 -T 1 -s "$WORK/lease.sh" 2>&1)
+lease=$(guest_dhcp)
 grep -q "^lease ip=10.0.2.15 router=10.0.2.2 dns=10.0.2.3" <<<"$lease" || fail "DHCP: $lease"
 
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
