@@ -445,6 +445,44 @@ SCRIPT
     grep "^lease " <<<"$lease" || fail "no DHCP lease: $lease"
 }
 
+# udp_echo ADDRESS PORT [PREFIX...]: a UDP server on ADDRESS:PORT, run
+# through PREFIX (e.g. nsenter --target "$GUEST_PID" --net), that answers
+# each datagram with "echo:" (or "echo6:" on an IPv6 address, IPv6 only) and
+# the datagram. udp_ask ADDRESS PORT [PREFIX...]: sends "ping" there from
+# PREFIX (e.g. in_guest; five tries, 1 s apart, as a first datagram may be
+# lost) and prints the answer.
+udp_echo() {
+    local address=$1 port=$2 shown=$1
+    shift 2
+    [[ $address == *:* ]] && shown="[$address]"
+    background "$@" python3 -c '
+import socket, sys
+v6 = ":" in sys.argv[1]
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+if v6:
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto((b"echo6:" if v6 else b"echo:") + data, peer)' "$address" "$port"
+    wait_until 10 "$@" sh -c "ss -Hlun 'sport = :$port' | grep -qF '$shown:$port'" ||
+        fail "UDP echo on $shown:$port did not start"
+}
+udp_ask() {
+    "${@:3}" python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(5):
+    s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(2048).decode())
+        break
+    except socket.timeout:
+        pass
+PY
+}
+
 # dns_server MODE ADDRESS IP [PREFIX...]: a nameserver of
 # tests/integration/dns-peer.py (MODE as there: answer, silent, refuse,
 # servfail, truncate) on ADDRESS:53, UDP and TCP, answering A queries with

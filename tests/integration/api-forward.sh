@@ -23,37 +23,14 @@ class V6(http.server.ThreadingHTTPServer):
         super().server_bind()
 handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=sys.argv[1])
 V6(("::", 80), handler).serve_forever()' "$WORK/www"
-background nsenter --target "$GUEST_PID" --net python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"echo:" + data, peer)'
-wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sport = :5353" | grep -q .' ||
-    fail "guest servers did not start"
+udp_echo 0.0.0.0 5353 nsenter --target "$GUEST_PID" --net
+wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q .' || fail "guest HTTP server did not start"
 
 api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
 api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":5300,"guest_port":5353'
 body=$(curl -s -m 10 http://127.0.0.1:8080/)
 [ "$body" = "hello from guest" ] || fail "TCP forward 127.0.0.1:8080 returned '$body'"
 
-udp_ask() {
-    python3 - "$@" <<'EOF'
-import socket, sys
-family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(family, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(5):  # UDP: retry a lost first datagram
-    s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
-    try:
-        print(s.recv(2048).decode())
-        sys.exit(0)
-    except socket.timeout:
-        pass
-sys.exit(1)
-EOF
-}
 reply=$(udp_ask 127.0.0.1 5300)
 [ "$reply" = "echo:ping" ] || fail "UDP forward 127.0.0.1:5300 answered '$reply'"
 
@@ -95,15 +72,7 @@ body=$(curl -s -m 10 "http://[::1]:8084/")
 [ "$body" = "hello from guest" ] || fail "TCP forward [::]:8084 -> [$guest6]:80 returned '$body'"
 
 # The UDP echo above is IPv4-only; an IPv6 one for the v6 UDP forward.
-background nsenter --target "$GUEST_PID" --net python3 -c '
-import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-s.bind(("::", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"echo6:" + data, peer)'
-wait_until 10 in_guest sh -c 'ss -Hlun "sport = :5353" | grep -q "\["' || fail "guest UDP6 echo did not start"
+udp_echo :: 5353 nsenter --target "$GUEST_PID" --net
 reply=$(udp_ask ::1 5306)
 [ "$reply" = "echo6:ping" ] || fail "UDP forward [::1]:5306 answered '$reply'"
 

@@ -10,15 +10,7 @@
 
 private_dns sandbox.test 127.7.7.7
 http_server 8000 ::
-# UDP echo on the host side's loopback.
-background python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 9000))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"echo:" + data, peer)'
-wait_until 10 sh -c 'ss -Hlun "sport = :9000" | grep -q .' || fail "UDP echo did not start"
+udp_echo 127.0.0.1 9000
 
 start_guest
 start_slirp -6 --enable-sandbox --enable-seccomp -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
@@ -32,17 +24,7 @@ grep -q "^lease ip=10.0.2.15 router=10.0.2.2 dns=10.0.2.3" <<<"$lease" || fail "
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "TCP to 10.0.2.2:8000 returned '$body'"
 
-reply=$(in_guest python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(5):
-    s.sendto(b"ping", ("10.0.2.2", 9000))
-    try:
-        print(s.recv(2048).decode())
-        break
-    except socket.timeout:
-        pass')
+reply=$(udp_ask 10.0.2.2 9000 in_guest)
 [ "$reply" = "echo:ping" ] || fail "UDP to 10.0.2.2:9000 answered '$reply'"
 
 answer=$(dns_lookup sandbox.test 10.0.2.3)

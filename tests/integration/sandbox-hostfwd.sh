@@ -23,15 +23,8 @@ echo "hello from guest" >"$WORK/www/index.html"
 background nsenter --target "$GUEST_PID" --net python3 -m http.server 80 --bind 10.0.2.100 \
     --directory "$WORK/www" 5>&-
 # (5>&-: a server holding the exit fifo's write end would keep it from hanging up.)
-background nsenter --target "$GUEST_PID" --net python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"echo:" + data, peer)' 5>&-
-wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q . && ss -Hlun "sport = :5353" | grep -q .' ||
-    fail "guest servers did not start"
+udp_echo 0.0.0.0 5353 nsenter --target "$GUEST_PID" --net 5>&-
+wait_until 10 in_guest sh -c 'ss -Hltn "sport = :80" | grep -q .' || fail "guest HTTP server did not start"
 
 api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80'
 api_add "$SOCK" '"proto":"tcp","host_addr":"127.0.0.1","host_port":81,"guest_port":80'
@@ -45,17 +38,7 @@ body=$(curl -s -m 10 http://127.0.0.1:8080/)
 [ "$body" = "hello from guest" ] || fail "TCP forward 127.0.0.1:8080 returned '$body'"
 body=$(curl -s -m 10 http://127.0.0.1:81/)
 [ "$body" = "hello from guest" ] || fail "privileged TCP forward 127.0.0.1:81 returned '$body'"
-reply=$(python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(5):
-    s.sendto(b"ping", ("127.0.0.1", 5300))
-    try:
-        print(s.recv(2048).decode())
-        break
-    except socket.timeout:
-        pass')
+reply=$(udp_ask 127.0.0.1 5300)
 [ "$reply" = "echo:ping" ] || fail "UDP forward 127.0.0.1:5300 answered '$reply'"
 
 id=$(python3 -c 'import json, sys
