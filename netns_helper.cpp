@@ -315,13 +315,13 @@ void NetnsHelper::release_udp_flow(const sockaddr_storage& local, uint16_t guest
 void NetnsHelper::open_socket(int type, const sockaddr_storage& to, socklen_t len,
                               const SourceAddress& from, Opened done) {
     if (!channel_) {
-        done(UniqueFd(), 0, "the port-forwarding helper is gone");
+        done(UniqueFd(), Failure{"the port-forwarding helper is gone"});
         return;
     }
     // A helper that has stopped reading (stopped, or far behind) fills the
     // channel, then this queue; past that, connections fail at once.
     if (unsent_.size() >= kMaxUnsent) {
-        done(UniqueFd(), 0, "the port-forwarding helper is not answering");
+        done(UniqueFd(), Failure{"the port-forwarding helper is not answering"});
         return;
     }
     Request request{};
@@ -380,7 +380,7 @@ void NetnsHelper::take_replies() {
         Opened done = std::move(it->second);
         waiting_.erase(it);
         if (!received && text.empty()) text = "the port-forwarding helper sent no socket";
-        done(std::move(received), error_number, text);
+        done(std::move(received), Failure{text, error_number});
         if (!channel_) return;  // the callback may not, but the helper may be gone
     }
 }
@@ -394,5 +394,6 @@ void NetnsHelper::gone() {
     unsent_.clear();
     auto waiting = std::move(waiting_);
     waiting_.clear();
-    for (auto& [seq, done] : waiting) done(UniqueFd(), 0, "the port-forwarding helper is gone");
+    for (auto& [seq, done] : waiting)
+        done(UniqueFd(), Failure{"the port-forwarding helper is gone"});
 }

@@ -11,16 +11,17 @@
 #include <functional>
 #include <string>
 
+#include "error.hpp"
 #include "socket_address.hpp"
 #include "unique_fd.hpp"
 
 class SocketOpener {
    public:
-    // The socket (non-blocking, close-on-exec), or an invalid fd with the
-    // errno behind the failure when a system call failed (else 0) and one
-    // line naming it: callers tell a passing condition (EADDRNOTAVAIL while
-    // an IPv6 address is still tentative) from a final one.
-    using Opened = std::function<void(UniqueFd fd, int error_number, const std::string& err)>;
+    // The socket (non-blocking, close-on-exec), or, when there is none, the
+    // failure (error.hpp) with the errno behind it: callers tell a passing
+    // condition (EADDRNOTAVAIL while an IPv6 address is still tentative)
+    // from a final one.
+    using Opened = std::function<void(UniqueFd fd, const Failure& failure)>;
 
     virtual ~SocketOpener() = default;
     // type is SOCK_STREAM (connect() started, maybe still in progress) or

@@ -131,8 +131,8 @@ void SpliceForwarder::connect_guest(uint64_t id) {
     Connecting& c = *it->second;
     c.retry_timer = 0;
     opener_.open_socket(SOCK_STREAM, c.to, c.to_len, c.from,
-                        [this, id](UniqueFd guest, int error_number, const std::string&) {
-                            guest_opened(id, std::move(guest), error_number);
+                        [this, id](UniqueFd guest, const Failure& failure) {
+                            guest_opened(id, std::move(guest), failure.error_number);
                         });
 }
 

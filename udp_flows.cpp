@@ -68,7 +68,7 @@ uint64_t UdpFlows::find_or_open_flow(Handle handle, const Port& p, const sockadd
     flow_by_peer_.emplace(std::move(key), id);
     arm_idle_timer();
     opener_.open_socket(SOCK_DGRAM, p.guest, p.guest_len, from,
-                        [this, id, diverted_port](UniqueFd fd, int, const std::string&) {
+                        [this, id, diverted_port](UniqueFd fd, const Failure&) {
                             flow_opened(id, std::move(fd), diverted_port);
                         });
     return id;

@@ -40,14 +40,13 @@ class ScriptedOpener : public SocketOpener {
                      Opened done) override {
         calls++;
         if (failures_ < 0 || calls <= failures_) {
-            done(UniqueFd(), error_number_,
-                 std::string("connect: ") + std::strerror(error_number_));
+            done(UniqueFd(), Failure{errno_text("connect", error_number_), error_number_});
             return;
         }
         UniqueFd fd;
         Failure failure;
         open_connected_socket(type, to, len, from, &fd, &failure);
-        done(std::move(fd), failure.error_number, failure.text);
+        done(std::move(fd), failure);
     }
     void release_udp_flow(const sockaddr_storage&, uint16_t) override {}
     int calls = 0;
@@ -352,7 +351,7 @@ class RecordingOpener : public SocketOpener {
         open_connected_socket(type, to, len, SourceAddress{}, &fd, &failure);
         socklen_t local_len = sizeof opened_local;
         getsockname(fd.get(), reinterpret_cast<sockaddr*>(&opened_local), &local_len);
-        done(std::move(fd), failure.error_number, failure.text);
+        done(std::move(fd), failure);
     }
     void release_udp_flow(const sockaddr_storage& local, uint16_t guest_port) override {
         released++;
