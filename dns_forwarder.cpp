@@ -358,22 +358,22 @@ UniqueFd DnsForwarder::open_stream() {
     if (streams_.size() >= settings_.max_streams) return {};
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) return {};
+    UniqueFd ours(pair[0]), theirs(pair[1]);
     uint64_t id = next_stream_++;
     Stream& s = streams_[id];
-    s.fd = UniqueFd(pair[0]);
+    s.fd = std::move(ours);
     s.active_ms = loop_.clock_ms();
     // A stream the loop cannot watch would never answer: libslirp takes the
     // connection instead.
     if (!loop_.watch(
-            pair[0], POLLIN, [this, id](short revents) { on_stream(id, revents); }, nullptr)) {
-        close(pair[1]);
+            s.fd.get(), POLLIN, [this, id](short revents) { on_stream(id, revents); }, nullptr)) {
         streams_.erase(id);
         return {};
     }
     if (!stream_sweep_)
         stream_sweep_ =
             loop_.add_timer(loop_.clock_ms() + kStreamSweepMs, [this] { sweep_streams(); });
-    return UniqueFd(pair[1]);
+    return theirs;
 }
 
 void DnsForwarder::sweep_streams() {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "resolv_conf.hpp"
+#include "socket_address.hpp"
 
 #include "cmocka.hpp"
 
@@ -25,10 +26,6 @@ std::string text_of(const sockaddr_storage& s) {
     else
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(s).sin6_addr, buf, sizeof buf);
     return buf;
-}
-
-uint16_t port_of(const sockaddr_storage& s) {
-    return ntohs(reinterpret_cast<const sockaddr_in&>(s).sin_port);
 }
 
 void reads_every_nameserver_of_both_families_in_order(void**) {
@@ -44,7 +41,7 @@ void reads_every_nameserver_of_both_families_in_order(void**) {
     assert_string_equal(text_of(c.servers[1]).c_str(), "2001:db8::53");
     assert_string_equal(text_of(c.servers[2]).c_str(), "198.51.100.7");
     assert_string_equal(text_of(c.servers[3]).c_str(), "127.0.0.53");
-    for (const auto& s : c.servers) assert_int_equal(port_of(s), 53);
+    for (const auto& s : c.servers) assert_int_equal(port_host_order(s), 53);
     assert_int_equal(c.timeout_ms, ResolverConfig::kDefaultTimeoutMs);
     assert_int_equal(c.attempts, ResolverConfig::kDefaultAttempts);
     assert_false(c.rotate);
