@@ -2,8 +2,9 @@
 // socket_address.hpp owns the small facts about a socket address that the
 // forwarding rooms share (the splice forwarder, its UDP flows, the helper
 // and the transparent bind): its port, in host byte order (the one order
-// these helpers speak; a caller that fills a sockaddr converts) and the
-// source address a namespace socket is to be bound to.
+// these helpers speak; a caller that fills a sockaddr converts), the port a
+// socket is bound to, and the source address a namespace socket is to be
+// bound to.
 #pragma once
 
 #include <netinet/in.h>
@@ -26,4 +27,12 @@ inline uint16_t port_host_order(const sockaddr_storage& a) {
     if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
     if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
     return 0;
+}
+
+// The port a socket is bound to; 0 when that cannot be read.
+inline uint16_t bound_port_of(int fd) {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
+    return port_host_order(a);
 }

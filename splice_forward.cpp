@@ -88,11 +88,7 @@ SourceAddress SpliceForwarder::source_for(const sockaddr_storage& client, int gu
 
 uint16_t SpliceForwarder::bound_port(Handle handle) const {
     auto it = listeners_.find(handle);
-    int fd = it == listeners_.end() ? udp_.socket_of(handle) : it->second.fd.get();
-    sockaddr_storage a{};
-    socklen_t len = sizeof a;
-    if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
-    return port_host_order(a);
+    return it == listeners_.end() ? udp_.bound_port(handle) : bound_port_of(it->second.fd.get());
 }
 
 void SpliceForwarder::accept_tcp(Handle handle) {

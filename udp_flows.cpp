@@ -48,9 +48,9 @@ bool UdpFlows::remove_port(Handle handle) {
     return true;
 }
 
-int UdpFlows::socket_of(Handle handle) const {
+uint16_t UdpFlows::bound_port(Handle handle) const {
     auto it = ports_.find(handle);
-    return it == ports_.end() ? -1 : it->second.fd.get();
+    return it == ports_.end() ? 0 : bound_port_of(it->second.fd.get());
 }
 
 uint64_t UdpFlows::find_or_open_flow(Handle handle, const Port& p, const sockaddr_storage& peer,

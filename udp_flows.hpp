@@ -38,8 +38,8 @@ class UdpFlows {
                   socklen_t guest_len, std::string* err);
     // Closes the port and drops its flows; false for an unknown handle.
     bool remove_port(Handle handle);
-    // The port's socket, or -1.
-    int socket_of(Handle handle) const;
+    // The host port a handle's socket is bound to; 0 for an unknown handle.
+    uint16_t bound_port(Handle handle) const;
 
     size_t flows() const { return flows_.size(); }
 
@@ -50,8 +50,9 @@ class UdpFlows {
         socklen_t guest_len;
     };
     struct Flow {
-        UniqueFd
-            fd;  // connected to the guest's address, inside the namespace; invalid while opening
+        // Connected to the guest's address, inside the namespace; invalid
+        // while it is being opened.
+        UniqueFd fd;
         Handle port;
         sockaddr_storage peer;  // the host-side sender
         socklen_t peer_len;
