@@ -7,12 +7,17 @@
 
 #include <vector>
 
+#include "error.hpp"
 #include "unique_fd.hpp"
 
-bool write_file(const std::string& path, const std::string& text) {
+bool write_file(const std::string& path, const std::string& text, std::string* err) {
     UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return false;
-    return write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (!fd) return fail(err, errno_text("cannot open " + path));
+    ssize_t n = write(fd.get(), text.data(), text.size());
+    if (n < 0) return fail(err, errno_text("cannot write " + path));
+    if (n != static_cast<ssize_t>(text.size()))
+        return fail(err, "cannot write " + path + ": short write");
+    return true;
 }
 
 std::string resolve_link_target(const std::string& link, const std::string& target) {

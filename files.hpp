@@ -9,9 +9,8 @@
 
 #include <string>
 
-// Writes `text` to the existing file at `path` (no O_CREAT); false with errno
-// set when the file cannot be opened or the write is short.
-bool write_file(const std::string& path, const std::string& text);
+// Writes `text` to the existing file at `path` (no O_CREAT) in one write.
+bool write_file(const std::string& path, const std::string& text, std::string* err);
 
 // Where a symlink at `link` that points to `target` leads, as a normalized
 // absolute path: a relative target starts from the link's directory, "."

@@ -50,8 +50,8 @@ bool add_default_route(int sock, const InterfaceSettings& s, std::string* err) {
 // Router advertisements from libslirp give the IPv6 address; make sure the
 // kernel listens to them even where a distribution's defaults say otherwise.
 void accept_router_advertisements(const std::string& name) {
-    write_file("/proc/sys/net/ipv6/conf/" + name + "/accept_ra", "1");
-    write_file("/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6", "0");
+    write_file("/proc/sys/net/ipv6/conf/" + name + "/accept_ra", "1", nullptr);
+    write_file("/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6", "0", nullptr);
 }
 
 }  // namespace

@@ -65,7 +65,8 @@ bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
     // No router answers here, and soliciting one would only wake the daemon
     // for frames it drops (and keep the code that drops them resident). A
     // kernel without IPv6 has no such file: nothing to quiet then.
-    write_file(std::string("/proc/sys/net/ipv6/conf/") + kTapName + "/router_solicitations", "0");
+    write_file(std::string("/proc/sys/net/ipv6/conf/") + kTapName + "/router_solicitations", "0",
+               nullptr);
     // NOARP: the kernel addresses every frame to the tap's own MAC and never
     // asks for neighbours (nor runs duplicate address detection); the daemon
     // puts in the guest's MAC.

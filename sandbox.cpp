@@ -85,12 +85,13 @@ bool create_user_namespace(std::string* err) {
     gid_t gid = getegid();
     if (unshare(CLONE_NEWUSER) < 0) return refuse(err, "cannot create a user namespace");
     // setgroups must be denied before an unprivileged gid_map write.
-    if (!write_file("/proc/self/setgroups", "deny"))
-        return refuse(err, "cannot write /proc/self/setgroups");
-    if (!write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1"))
-        return refuse(err, "cannot write /proc/self/uid_map");
-    if (!write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1"))
-        return refuse(err, "cannot write /proc/self/gid_map");
+    std::string why;
+    if (!write_file("/proc/self/setgroups", "deny", &why) ||
+        !write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1",
+                    &why) ||
+        !write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1",
+                    &why))
+        return fail(err, "--enable-sandbox: " + why);
     return true;
 }
 
