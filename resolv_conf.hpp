@@ -16,7 +16,9 @@
 // nameserver means 127.0.0.1, as glibc and libslirp have it; the per-try
 // timeout is 2 s rather than glibc's 5 s, so that a dead first nameserver is
 // passed over before the guest's own resolver (5 s) gives up on its try;
-// attempts 2. Pure: unit-tested in tests/unit/test_resolv_conf.cpp.
+// attempts 2. The parsing is pure and, with the stamp, unit-tested in
+// tests/unit/test_resolv_conf.cpp; reading the file is a stat and a read,
+// done when a query comes (see dns_forwarder.hpp).
 #pragma once
 
 #include <sys/socket.h>

@@ -28,7 +28,8 @@
 
 namespace {
 
-// Where the new root is assembled before pivot_root. Any directory works
+// Where the new root is assembled before it is entered (by pivot_root, or
+// chroot where that is refused). Any directory works
 // since the tmpfs mounted over it is private to our new mount namespace; /tmp
 // exists everywhere.
 constexpr const char* kStaging = "/tmp";
