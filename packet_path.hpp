@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // packet_path.hpp owns the path of a frame between the device (the tap, or
 // a BESS client) and libslirp:
-//   guest -> host: device read -> from_guest(): virtio-net completion (when
-//     the tap segments for us) -> IPv4 reassembly -> fences
-//     (urgent_data_fence.hpp) -> libslirp;
-//   host -> guest: libslirp -> send_to_guest(), the kernel TCP path ->
-//     send_with_header() (GuestOutput): ACK holding during a batch
-//     (ack_holding.hpp) -> device write (with a virtio-net header, GSO or
-//     IPv4 fragmentation on a segmenting tap; see vnet.hpp).
+//   guest -> host: device read -> from_guest(): --pcap copy
+//     (packet_capture.hpp) -> virtio-net completion (when the tap segments
+//     for us) -> IPv4 reassembly -> the DNS forwarder's queries
+//     (dns_forwarder.hpp) -> fences (urgent_data_fence.hpp) -> libslirp;
+//   host -> guest: libslirp and the DNS forwarder -> send_to_guest(), the
+//     kernel TCP path -> send_with_header() (GuestOutput): ACK holding
+//     during a batch (ack_holding.hpp) -> device write (with a virtio-net
+//     header, GSO or IPv4 fragmentation on a segmenting tap; see vnet.hpp)
+//     -> --pcap copy of what was written.
 // from_guest() is the one place a guest frame passes on its way in; with
 // the kernel TCP path on, it offers every frame to that path first
 // (kernel_tcp.hpp), and tells it when a batch is over (a small request to
