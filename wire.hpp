@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // wire.hpp owns reading and writing big-endian header fields and finding a
-// frame's TCP header, for the code that looks into frames (vnet, checksum,
-// ipv4_reassembly, urgent_data_fence, tcp_classifier, kernel_tcp and
-// ack_holding).
+// frame's TCP header, for all the code that looks into or makes frames (the
+// packet path's steps, the kernel TCP path, the DNS forwarder's frames).
 #pragma once
 
 #include <cstddef>
