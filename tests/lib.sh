@@ -132,6 +132,10 @@ wait_until() {
     done
 }
 
+# ms_since START: milliseconds since START, a `date +%s%N` taken earlier
+# (for the log: no test passes or fails on a duration).
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
 background() {
     "$@" &
     BACKGROUND_PIDS+=($!)

@@ -41,7 +41,6 @@ original() {
     stop_slirp
     log "original slirp4netns, $what: $got"
 }
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 peer_network
 in_peer ip addr add 192.0.2.253/24 dev s4n-p
@@ -81,7 +80,6 @@ original "IPv6-only nameserver, 10.0.2.3" -- 10.0.2.3 six.test
 # over UDP and over TCP.
 resolv "nameserver 192.0.2.254"
 run "$OURS" --enable-ipv6
-guest_has_ra_address() { in_guest ip -o -6 addr show dev tap0 scope global -tentative | grep -q "inet6 fd00::"; }
 wait_until 15 guest_has_ra_address || fail "no fd00::/64 address: $(in_guest ip -o -6 addr)"
 got=$(dns_ask fd00::3 four.test udp)/$(dns_ask fd00::3 four.test tcp)
 [ "$got" = 198.51.100.1/198.51.100.1 ] || fail "IPv4-only nameserver: fd00::3 gave '$got' (UDP/TCP)"

@@ -18,7 +18,6 @@
 # "invalid vptr" at the limit and aborts, so this fault needs a plain build.
 
 SOCK=$WORK/api.sock
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 cat >"$WORK/echo.py" <<'PY'
 import selectors, socket, sys
