@@ -418,8 +418,26 @@ void DnsForwarder::on_stream(uint64_t id, short revents) {
 // Takes the stream's whole queries (up to its bound), writes what waits,
 // closes it once it has nothing more to do, and watches for what it needs.
 void DnsForwarder::service_stream(uint64_t id) {
+    if (!take_stream_queries(id)) return;
     auto it = streams_.find(id);
-    if (it == streams_.end()) return;
+    Stream& s = it->second;
+    write_stream_output(s);
+    if (s.dead || (s.eof && s.pending == 0 && s.out.empty())) {
+        loop_.unwatch(s.fd.get());
+        streams_.erase(it);
+        return;
+    }
+    bool wants_input =
+        !s.eof && s.pending < settings_.max_queries_per_stream && s.in.size() < kStreamInputMax;
+    loop_.set_events(
+        s.fd.get(), static_cast<short>((wants_input ? POLLIN : 0) | (s.out.empty() ? 0 : POLLOUT)));
+}
+
+// Sends each whole query in the stream's input, up to the stream's bound;
+// false when the stream is gone (or was never there).
+bool DnsForwarder::take_stream_queries(uint64_t id) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return false;
     Stream& s = it->second;
     size_t used = 0;
     while (!s.dead && s.pending < settings_.max_queries_per_stream && s.in.size() - used >= 2) {
@@ -447,10 +465,15 @@ void DnsForwarder::service_stream(uint64_t id) {
         // send() may end in answered() at once, which touches this stream.
         std::vector<uint8_t> message(m, m + n);
         send(true, std::move(query), message.data(), message.size());
-        it = streams_.find(id);
-        if (it == streams_.end()) return;
+        if (streams_.find(id) == streams_.end()) return false;
     }
     s.in.erase(s.in.begin(), s.in.begin() + static_cast<std::ptrdiff_t>(used));
+    return true;
+}
+
+// Writes the answers waiting for the guest, as far as the socket takes them;
+// a guest that went away marks the stream dead.
+void DnsForwarder::write_stream_output(Stream& s) {
     while (!s.dead && !s.out.empty()) {
         ssize_t n = ::send(s.fd.get(), s.out.data(), s.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
@@ -460,13 +483,4 @@ void DnsForwarder::service_stream(uint64_t id) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
         s.dead = true;
     }
-    if (s.dead || (s.eof && s.pending == 0 && s.out.empty())) {
-        loop_.unwatch(s.fd.get());
-        streams_.erase(it);
-        return;
-    }
-    bool wants_input =
-        !s.eof && s.pending < settings_.max_queries_per_stream && s.in.size() < kStreamInputMax;
-    loop_.set_events(
-        s.fd.get(), static_cast<short>((wants_input ? POLLIN : 0) | (s.out.empty() ? 0 : POLLOUT)));
 }

@@ -134,6 +134,8 @@ class DnsForwarder {
     void on_timer();
     void on_stream(uint64_t id, short revents);
     void service_stream(uint64_t id);
+    bool take_stream_queries(uint64_t id);
+    void write_stream_output(Stream& s);
     void sweep_streams();
 
     EventLoop& loop_;
