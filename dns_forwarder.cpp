@@ -29,7 +29,7 @@ constexpr int64_t kStreamSweepMs = 10 * 1000;
 
 struct DnsForwarder::Channel {
     DnsForwarder* owner = nullptr;
-    ares_channel channel = nullptr;
+    ares_channel ares = nullptr;            // null when c-ares could not make it
     std::vector<sockaddr_storage> servers;  // in the order c-ares tries them
     size_t pending = 0;
     // c-ares's sockets, watched in the loop, and the server each is
@@ -37,7 +37,7 @@ struct DnsForwarder::Channel {
     std::map<int, std::optional<sockaddr_storage>> sockets;
 
     ~Channel() {
-        if (channel) ares_destroy(channel);  // pending queries end, sockets close
+        if (ares) ares_destroy(ares);  // pending queries end, sockets close
         for (auto& [fd, peer] : sockets) owner->loop_.unwatch(fd);
     }
 };
@@ -109,7 +109,7 @@ DnsForwarder::Channel* DnsForwarder::channel(bool tcp) {
     }
     std::unique_ptr<Channel>& slot = tcp ? tcp_ : udp_;
     // One c-ares could not make (no memory) is tried again with each query.
-    if (!slot || !slot->channel) slot = make_channel(tcp);
+    if (!slot || !slot->ares) slot = make_channel(tcp);
     return slot.get();
 }
 
@@ -136,8 +136,8 @@ std::unique_ptr<DnsForwarder::Channel> DnsForwarder::make_channel(bool tcp) {
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
                ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SORTLIST |
                ARES_OPT_SOCK_STATE_CB | (config_.rotate ? ARES_OPT_ROTATE : ARES_OPT_NOROTATE);
-    if (ares_init_options(&c->channel, &o, mask) != ARES_SUCCESS) {
-        c->channel = nullptr;
+    if (ares_init_options(&c->ares, &o, mask) != ARES_SUCCESS) {
+        c->ares = nullptr;
         return c;
     }
     std::vector<ares_addr_port_node> nodes(c->servers.size());
@@ -155,10 +155,9 @@ std::unique_ptr<DnsForwarder::Channel> DnsForwarder::make_channel(bool tcp) {
                         &reinterpret_cast<const sockaddr_in6&>(c->servers[i]).sin6_addr, 16);
         }
     }
-    if (ares_set_servers_ports(c->channel, nodes.empty() ? nullptr : nodes.data()) !=
-        ARES_SUCCESS) {
-        ares_destroy(c->channel);
-        c->channel = nullptr;
+    if (ares_set_servers_ports(c->ares, nodes.empty() ? nullptr : nodes.data()) != ARES_SUCCESS) {
+        ares_destroy(c->ares);
+        c->ares = nullptr;
     }
     return c;
 }
@@ -192,7 +191,7 @@ void DnsForwarder::send(bool tcp, std::unique_ptr<Query> query, const uint8_t* m
     query->owner = this;
     query->tcp = tcp;
     Channel* c = channel(tcp);
-    if (!c->channel) {  // c-ares could not make a channel: nothing to try
+    if (!c->ares) {  // c-ares could not make a channel: nothing to try
         answered(*query, ARES_ENOMEM, nullptr, 0);
         forget(*query);
         return;
@@ -201,8 +200,7 @@ void DnsForwarder::send(bool tcp, std::unique_ptr<Query> query, const uint8_t* m
     c->pending++;
     in_flight_++;
     // The caller runs after_ares() once it is done.
-    ares_send(c->channel, message, static_cast<int>(len), &DnsForwarder::on_answer,
-              query.release());
+    ares_send(c->ares, message, static_cast<int>(len), &DnsForwarder::on_answer, query.release());
 }
 
 void DnsForwarder::forget(Query& q) {
@@ -298,7 +296,7 @@ void DnsForwarder::on_socket(Channel* c, int fd, short revents) {
     std::optional<sockaddr_storage> peer = it->second;
     answering_ = peer ? &*peer : nullptr;
     in_ares_ = true;
-    ares_process_fd(c->channel, (revents & (POLLIN | POLLERR | POLLHUP)) ? fd : ARES_SOCKET_BAD,
+    ares_process_fd(c->ares, (revents & (POLLIN | POLLERR | POLLHUP)) ? fd : ARES_SOCKET_BAD,
                     (revents & POLLOUT) ? fd : ARES_SOCKET_BAD);
     in_ares_ = false;
     answering_ = nullptr;
@@ -321,7 +319,7 @@ void DnsForwarder::after_ares() {
     for (Channel* c : channels()) {
         if (!c->pending) continue;
         timeval tv{};
-        if (!ares_timeout(c->channel, nullptr, &tv)) continue;
+        if (!ares_timeout(c->ares, nullptr, &tv)) continue;
         int64_t ms = static_cast<int64_t>(tv.tv_sec) * 1000 + (tv.tv_usec + 999) / 1000;
         if (wait_ms < 0 || ms < wait_ms) wait_ms = ms;
     }
@@ -340,16 +338,16 @@ void DnsForwarder::after_ares() {
 std::vector<DnsForwarder::Channel*> DnsForwarder::channels() {
     std::vector<Channel*> all;
     for (auto* slot : {&udp_, &tcp_})
-        if (*slot && (*slot)->channel) all.push_back(slot->get());
+        if (*slot && (*slot)->ares) all.push_back(slot->get());
     for (auto& c : retired_)
-        if (c->channel) all.push_back(c.get());
+        if (c->ares) all.push_back(c.get());
     return all;
 }
 
 void DnsForwarder::on_timer() {
     timer_ = 0;
     in_ares_ = true;
-    for (Channel* c : channels()) ares_process_fd(c->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    for (Channel* c : channels()) ares_process_fd(c->ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     in_ares_ = false;
     after_ares();
 }
