@@ -113,33 +113,8 @@ class Daemon {
             if (!PacketCapture::open(options_.pcap_path, loop_, &capture_, error)) return false;
             path_.set_capture(capture_.get());
         }
-        const bool kernel_tcp = options_.tcp_path == TcpPath::Kernel;
-        const PrivateNetnsSettings netns_settings = private_netns_settings();
         UniqueFd device;
-        if (options_.target_type == TargetType::Netns) {
-            Tap tap;
-            TapChildSequel sequel;
-            sequel.body = [&netns_settings](int channel) {
-                make_private_netns_here(netns_settings, channel);
-            };
-            if (!open_tap(options_, &tap, error, kernel_tcp ? &sequel : nullptr)) return false;
-            if (sequel.child.pid() > 0) {
-                pending_netns_ = std::make_unique<PendingPrivateNetns>();
-                adopt_private_netns_child(netns_settings, std::move(sequel.channel),
-                                          std::move(sequel.child), pending_netns_.get());
-            } else if (kernel_tcp) {
-                start_private_netns_child(netns_settings);
-            }
-            device = std::move(tap.fd);
-            target_process_ = std::move(tap.target_process);
-            unsigned mtu = static_cast<unsigned>(settings.config.if_mtu);
-            path_.use_tap_offloads(enable_tap_offloads(device.get(), &mtu));
-            settings.config.if_mtu = static_cast<int>(mtu);
-            settings.config.if_mru = static_cast<int>(mtu);
-        } else {
-            if (kernel_tcp) start_private_netns_child(netns_settings);
-            if (!BessListener::listen(options_.target, &bess_, error)) return false;
-        }
+        if (!open_device(&settings, &device, error)) return false;
         if (!path_.start(settings.config, error)) return false;
         if (!start_dns_forwarder(settings, error)) return false;
         print_banner(options_);
@@ -169,6 +144,39 @@ class Daemon {
         stats_.sandbox = sandbox_root_name(root);
         if (!signal_ready(error)) return false;
         if (pending_netns_) let_private_netns_begin(*pending_netns_);
+        return true;
+    }
+
+    // The device: a tap made in the target's namespaces, with its offloads
+    // (the MTU follows what they allow), or, for BESS, the listener whose
+    // client becomes the device later. With the kernel TCP path, the TCP
+    // namespace child starts here too: the tap child goes on as it.
+    bool open_device(SlirpSettings* settings, UniqueFd* device, std::string* error) {
+        const bool kernel_tcp = options_.tcp_path == TcpPath::Kernel;
+        const PrivateNetnsSettings netns_settings = private_netns_settings();
+        if (options_.target_type != TargetType::Netns) {
+            if (kernel_tcp) start_private_netns_child(netns_settings);
+            return BessListener::listen(options_.target, &bess_, error);
+        }
+        Tap tap;
+        TapChildSequel sequel;
+        sequel.body = [&netns_settings](int channel) {
+            make_private_netns_here(netns_settings, channel);
+        };
+        if (!open_tap(options_, &tap, error, kernel_tcp ? &sequel : nullptr)) return false;
+        if (sequel.child.pid() > 0) {
+            pending_netns_ = std::make_unique<PendingPrivateNetns>();
+            adopt_private_netns_child(netns_settings, std::move(sequel.channel),
+                                      std::move(sequel.child), pending_netns_.get());
+        } else if (kernel_tcp) {
+            start_private_netns_child(netns_settings);
+        }
+        *device = std::move(tap.fd);
+        target_process_ = std::move(tap.target_process);
+        unsigned mtu = static_cast<unsigned>(settings->config.if_mtu);
+        path_.use_tap_offloads(enable_tap_offloads(device->get(), &mtu));
+        settings->config.if_mtu = static_cast<int>(mtu);
+        settings->config.if_mru = static_cast<int>(mtu);
         return true;
     }
 
