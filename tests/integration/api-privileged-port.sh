@@ -24,7 +24,7 @@ WRAP
 chmod +x "$WORK/no-bind-cap"
 SLIRP=$WORK/no-bind-cap
 start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start without CAP_NET_BIND_SERVICE"
-failed='{"error":{"desc":"bad request: add_hostfwd: slirp_add_hostfwd failed"}}'
+failed=$(api_bad_request "add_hostfwd: slirp_add_hostfwd failed")
 [ "$(add tcp 80)" = "$failed" ] || fail "port 80 without the capability: $(add tcp 80)"
 [ "$(add udp 53)" = "$failed" ] || fail "UDP port 53 without the capability: $(add udp 53)"
 expect_not "nothing listens on 80" port_is_listening 80
