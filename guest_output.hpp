@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // guest_output.hpp owns the interface through which frames reach the
 // guest: the packet path's output (packet_path.hpp), the one writer of the
-// device. libslirp (slirp_stack.hpp) and the kernel TCP path
-// (kernel_tcp.hpp) both write here, so frames keep one order: ACKs held
-// during a batch from the guest go before anything written after them.
+// device. libslirp (slirp_stack.hpp), the DNS forwarder (dns_forwarder.hpp)
+// and the kernel TCP path (kernel_tcp.hpp) all write here, so frames keep
+// one order: ACKs held during a batch from the guest go before anything
+// written after them.
 #pragma once
 
 #include <cstddef>
@@ -14,7 +15,8 @@ struct VnetHeader;
 class GuestOutput {
    public:
     virtual ~GuestOutput() = default;
-    // A plain frame (libslirp's): the output makes its virtio-net header.
+    // A plain frame (libslirp's, the DNS forwarder's): the output makes its
+    // virtio-net header.
     virtual void send_to_guest(const uint8_t* frame, size_t len) = 0;
     // A frame with the virtio-net header it came with (from the kernel TCP
     // path's tap: a segment may exceed the guest's MTU when it says GSO),
