@@ -32,8 +32,7 @@ grep -q "tap0: <.*UP.*> mtu 65520" <<<"$(in_guest ip link show dev tap0)" || fai
 body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "the container fetched '$body' from outside"
 assert_kernel_tcp "$API"
-v6_ready() { in_guest ip -o -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
-wait_until 20 v6_ready || fail "no fd00::/64 address on tap0 (router advertisements)"
+wait_until 20 guest_has_ra_address || fail "no fd00::/64 address on tap0 (router advertisements)"
 
 guest_http_server 8080 0.0.0.0 "served by the container"
 # As podman sends it, from podman's own user: the script is staged for it.
