@@ -36,7 +36,7 @@ bool send_fd(int socket, int fd, const std::string& message) {
     return send_fds(socket, std::span<const int>(&fd, 1), message);
 }
 
-bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message) {
+bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message, Failure* err) {
     fds->clear();
     message->clear();
     char buffer[1024];
@@ -51,7 +51,8 @@ bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message) {
     do {
         n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
-    if (n <= 0) return false;
+    if (n < 0) return fail_errno(err, "recvmsg");
+    if (n == 0) return fail(err, "the channel's other end closed it");
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
         if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
         size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -66,10 +67,10 @@ bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message) {
     return true;
 }
 
-bool receive_fd(int socket, UniqueFd* fd, std::string* message) {
+bool receive_fd(int socket, UniqueFd* fd, std::string* message, Failure* err) {
     std::vector<UniqueFd> fds;
     fd->reset();
-    if (!receive_fds(socket, &fds, message)) return false;
+    if (!receive_fds(socket, &fds, message, err)) return false;
     if (!fds.empty()) *fd = std::move(fds.front());  // any others close here
     return true;
 }

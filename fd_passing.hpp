@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "error.hpp"
 #include "unique_fd.hpp"
 
 // The most descriptors one message carries.
@@ -19,8 +20,10 @@ bool send_fds(int socket, std::span<const int> fds, const std::string& message);
 bool send_fd(int socket, int fd, const std::string& message);
 
 // Receives one message, and into *fds the descriptors attached to it, in
-// the order they were sent. False on I/O error or end of stream.
-bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message);
+// the order they were sent. On failure *err tells why: the errno (EAGAIN on
+// a non-blocking socket with nothing yet, which callers wait out), or 0 at
+// the end of the stream.
+bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message, Failure* err);
 // Receives one message, and into *fd the descriptor attached to it (left
 // invalid when the peer sent none).
-bool receive_fd(int socket, UniqueFd* fd, std::string* message);
+bool receive_fd(int socket, UniqueFd* fd, std::string* message, Failure* err);

@@ -222,11 +222,11 @@ bool NetnsHelper::start(const Options& options, EventLoop& loop, std::unique_ptr
     set_timeout(ours.get(), kStartTimeoutSeconds);
     UniqueFd none;
     std::string hello;
-    bool answered = receive_fd(ours.get(), &none, &hello);
+    bool answered = receive_fd(ours.get(), &none, &hello, nullptr);
     if (!answered || !hello.empty())
         return fail(err, answered ? hello : "the port-forwarding helper exited during start-up");
     std::string routing_error;
-    if (!receive_fd(ours.get(), &none, &routing_error))
+    if (!receive_fd(ours.get(), &none, &routing_error, nullptr))
         return fail(err, "the port-forwarding helper exited during start-up");
     // From here on nothing waits on the helper: requests and replies go
     // through the loop.
@@ -281,9 +281,9 @@ void NetnsHelper::shut_down_helper() {
         if (poll(&p, 1, static_cast<int>(give_up - now)) <= 0) return;
         UniqueFd none;
         std::string reply;
-        errno = 0;
-        if (!receive_fd(channel_.get(), &none, &reply)) {
-            if (errno != EAGAIN) return;  // gone: it has exited
+        Failure failure;
+        if (!receive_fd(channel_.get(), &none, &reply, &failure)) {
+            if (failure.error_number != EAGAIN) return;  // gone: it has exited
             continue;
         }
         if (reply.compare(0, expected.size(), expected) == 0) return;
@@ -364,9 +364,9 @@ void NetnsHelper::take_replies() {
     for (;;) {
         UniqueFd received;
         std::string reply;
-        errno = 0;
-        if (!receive_fd(channel_.get(), &received, &reply)) {
-            if (errno != EAGAIN) gone();
+        Failure failure;
+        if (!receive_fd(channel_.get(), &received, &reply, &failure)) {
+            if (failure.error_number != EAGAIN) gone();
             return;
         }
         // "SEQ ERRNO TEXT"

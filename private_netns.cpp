@@ -219,7 +219,7 @@ bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNe
                           std::string* err) {
     std::vector<UniqueFd> fds;
     std::string message;
-    if (!receive_fds(pending.channel.get(), &fds, &message))
+    if (!receive_fds(pending.channel.get(), &fds, &message, nullptr))
         return fail(err, "the TCP namespace child exited");
     if (!message.empty()) return fail(err, message);
     if (fds.size() != (pending.ipv6 ? 3u : 2u))

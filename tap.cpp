@@ -82,7 +82,7 @@ bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel
     if (!fork_with_channel(body, &parent_end, &child, err)) return false;
     UniqueFd received;
     std::string message;
-    receive_fd(parent_end.get(), &received, &message);
+    receive_fd(parent_end.get(), &received, &message, nullptr);
     if (!received) {
         child.wait();
         return fail(err, message.empty() ? "the namespace child exited without a tap fd" : message);

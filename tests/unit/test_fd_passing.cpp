@@ -2,12 +2,14 @@
 // test_fd_passing.cpp: descriptors and a message over a unix socket
 // (fd_passing.hpp): several in one message arrive in order, each one open
 // and naming the file it was sent for; a single-descriptor receive keeps the
-// first; no descriptors, a message only; too many are refused.
+// first; no descriptors, a message only; too many are refused; the end of
+// the stream and "nothing yet" fail apart.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <vector>
 
 #include "fd_passing.hpp"
@@ -52,7 +54,7 @@ void several_descriptors_arrive_in_order(void**) {
     assert_true(send_fds(pair.a.get(), sent, ""));
     std::vector<UniqueFd> got;
     std::string message = "stale";
-    assert_true(receive_fds(pair.b.get(), &got, &message));
+    assert_true(receive_fds(pair.b.get(), &got, &message, nullptr));
     assert_string_equal(message.c_str(), "");
     assert_int_equal(got.size(), 3);
     for (size_t i = 0; i < got.size(); i++) {
@@ -73,7 +75,7 @@ void a_message_alone_carries_no_descriptor(void**) {
     assert_true(send_fd(pair.a.get(), -1, "cannot create the TCP tap"));
     UniqueFd fd;
     std::string message;
-    assert_true(receive_fd(pair.b.get(), &fd, &message));
+    assert_true(receive_fd(pair.b.get(), &fd, &message, nullptr));
     assert_false(fd.valid());
     assert_string_equal(message.c_str(), "cannot create the TCP tap");
 }
@@ -85,7 +87,7 @@ void a_single_receive_keeps_the_first(void**) {
     assert_true(send_fds(pair.a.get(), sent, "tap"));
     UniqueFd fd;
     std::string message;
-    assert_true(receive_fd(pair.b.get(), &fd, &message));
+    assert_true(receive_fd(pair.b.get(), &fd, &message, nullptr));
     assert_string_equal(message.c_str(), "tap");
     assert_true(fd.valid());
     assert_int_equal(inode_of(fd.get()), inode_of(files.null.get()));
@@ -103,8 +105,20 @@ void end_of_stream_is_not_a_message(void**) {
     pair.a.reset();
     std::vector<UniqueFd> got;
     std::string message;
-    assert_false(receive_fds(pair.b.get(), &got, &message));
+    Failure failure;
+    assert_false(receive_fds(pair.b.get(), &got, &message, &failure));
     assert_true(got.empty());
+    assert_int_equal(failure.error_number, 0);  // not an error a caller waits out
+}
+
+void nothing_yet_is_eagain(void**) {
+    Pair pair;
+    fcntl(pair.b.get(), F_SETFL, O_NONBLOCK | O_RDWR);
+    std::vector<UniqueFd> got;
+    std::string message;
+    Failure failure;
+    assert_false(receive_fds(pair.b.get(), &got, &message, &failure));
+    assert_int_equal(failure.error_number, EAGAIN);
 }
 
 }  // namespace
@@ -116,6 +130,7 @@ int main() {
         cmocka_unit_test(a_single_receive_keeps_the_first),
         cmocka_unit_test(too_many_descriptors_are_refused),
         cmocka_unit_test(end_of_stream_is_not_a_message),
+        cmocka_unit_test(nothing_yet_is_eagain),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
