@@ -31,9 +31,14 @@ bool send_fds(int socket, std::span<const int> fds, const std::string& message) 
     return n == static_cast<ssize_t>(payload.size());
 }
 
-bool send_fd(int socket, int fd, const std::string& message) {
-    if (fd < 0) return send_fds(socket, {}, message);
-    return send_fds(socket, std::span<const int>(&fd, 1), message);
+bool send_fd(int socket, const UniqueFd& fd, const std::string& message) {
+    if (!fd) return send_message(socket, message);
+    int raw = fd.get();
+    return send_fds(socket, std::span<const int>(&raw, 1), message);
+}
+
+bool send_message(int socket, const std::string& message) {
+    return send_fds(socket, {}, message);
 }
 
 bool receive_fds(int socket, std::vector<UniqueFd>* fds, std::string* message, Failure* err) {

@@ -16,8 +16,10 @@ constexpr size_t kMaxPassedFds = 4;
 
 // Sends `message` with the descriptors attached to it (at most kMaxPassedFds).
 bool send_fds(int socket, std::span<const int> fds, const std::string& message);
-// Sends `message` and, when fd >= 0, the descriptor attached to it.
-bool send_fd(int socket, int fd, const std::string& message);
+// Sends `message` and, when fd holds one, the descriptor attached to it.
+bool send_fd(int socket, const UniqueFd& fd, const std::string& message);
+// Sends `message` alone.
+bool send_message(int socket, const std::string& message);
 
 // Receives one message, and into *fds the descriptors attached to it, in
 // the order they were sent. On failure *err tells why: the errno (EAGAIN on

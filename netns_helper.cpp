@@ -132,24 +132,24 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
     TransparentRouting routing;
     std::string error, routing_error;
     bool entered = enter_namespaces(options, channel.get(), &routing, &routing_error, &error);
-    send_fd(channel.get(), -1, error);
+    send_message(channel.get(), error);
     if (!entered) {
         routing.tear_down();
         _exit(1);
     }
-    send_fd(channel.get(), -1, routing_error);
+    send_message(channel.get(), routing_error);
     for (;;) {
         Request request{};
         ssize_t n = recv(channel.get(), &request, sizeof request, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0 || request.kind == NetnsHelper::kShutdown) {  // the daemon is gone, or going
             routing.tear_down();
-            if (n > 0) send_fd(channel.get(), -1, reply_message(request.seq, 0, ""));
+            if (n > 0) send_message(channel.get(), reply_message(request.seq, 0, ""));
             _exit(0);
         }
         if (n != static_cast<ssize_t>(sizeof request) || !valid_request(request)) {
-            send_fd(
-                channel.get(), -1,
+            send_message(
+                channel.get(),
                 reply_message(request.seq, 0, "malformed request to the port-forwarding helper"));
             continue;
         }
@@ -160,7 +160,7 @@ bool open_requested_socket(const Request& r, TransparentRouting& routing, Unique
         UniqueFd opened;
         Failure failure;
         open_requested_socket(request, routing, &opened, &failure);
-        send_fd(channel.get(), opened.get(),
+        send_fd(channel.get(), opened,
                 reply_message(request.seq, failure.error_number, failure.text));
     }
 }

@@ -168,7 +168,7 @@ bool make_namespace(const PrivateNetnsSettings& s, PrivateNetns* made, std::stri
     if (read(channel, &go, 1) != 1) _exit(1);
     PrivateNetns made;
     if (!err.empty() || !make_namespace(s, &made, &err)) {
-        send_fd(channel, -1, err.empty() ? "unknown failure" : err);
+        send_message(channel, err.empty() ? "unknown failure" : err);
         _exit(1);
     }
     // One message, so that the daemon, woken by it, never waits for the rest.

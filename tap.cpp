@@ -74,7 +74,7 @@ bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel
         std::string error;
         UniqueFd created;
         bool ok = child_create_tap(options, ns, &created, &error);
-        send_fd(child_end.get(), created.get(), error);
+        send_fd(child_end.get(), created, error);
         if (!ok || !sequel) _exit(ok ? 0 : 1);
         created.reset();
         sequel->body(child_end.get());

@@ -72,7 +72,7 @@ void several_descriptors_arrive_in_order(void**) {
 
 void a_message_alone_carries_no_descriptor(void**) {
     Pair pair;
-    assert_true(send_fd(pair.a.get(), -1, "cannot create the TCP tap"));
+    assert_true(send_message(pair.a.get(), "cannot create the TCP tap"));
     UniqueFd fd;
     std::string message;
     assert_true(receive_fd(pair.b.get(), &fd, &message, nullptr));
