@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Splice-mode UDP forwards (IPv4 and IPv6, chosen by --port-forward-mode):
 # datagrams both ways, one flow per host peer, a 60000-byte datagram intact,
-# answers from another of the guest's addresses than the one asked, and
-# removal dropping the flows and freeing the port.
+# answers from another of the guest's addresses than the one asked (also
+# with forwards to two of them), and removal dropping the flows and freeing
+# the port.
 . "$(dirname "$0")/../lib.sh"
 
 SOCK=$WORK/api.sock
@@ -46,6 +47,10 @@ wait_until 5 sh -c "[ \$(nsenter --target $GUEST_PID --net ss -Hun4 state all 's
 expect_not "removed UDP forward still answers" timeout 10 python3 "$PEER" udp 127.0.0.1 17008 3
 api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":17008,"guest_port":7008,"mode":"splice"'
 check udp 127.0.0.1 17008
+# The same guest port on two of its addresses: the server answers both from
+# one source address, and neither forward's flows may go deaf.
+api_add "$SOCK" '"proto":"udp","host_addr":"127.0.0.1","host_port":17011,"guest_addr":"127.0.0.1","guest_port":7008'
+check udp-two-guest-addresses 127.0.0.1 17008 17011
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS"
 pass "UDP over IPv4 and IPv6, per-peer flows, large datagrams, removal"
