@@ -202,6 +202,16 @@ bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
     UniqueFd fd(socket(to.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return fail_errno(err, "socket");
     if (from.len > 0 && !bind_transparent(fd.get(), from, err)) return false;
+    // A transparent UDP socket stays unconnected: a connected one takes only
+    // datagrams from `to` itself, yet a guest server bound to the wildcard
+    // answers from the source the kernel picks for the client's address
+    // (for a client shown as fd00::2 that is the tap's global address once
+    // SLAAC gave it one, not ::1), and the answer would be dropped. The
+    // reply rule already lets in only what the guest's port sends here.
+    if (from.len > 0 && type == SOCK_DGRAM) {
+        *out = std::move(fd);
+        return true;
+    }
     int rc;
     do {
         rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), len);

@@ -23,7 +23,8 @@
 #include "unique_fd.hpp"
 
 // Opens and connects a non-blocking socket in the caller's own namespace,
-// transparent when `from` is given: what the helper does on each request.
+// transparent when `from` is given (a transparent UDP socket is only bound,
+// see SocketOpener): what the helper does on each request.
 // A failure carries its errno, for Opened.
 bool open_connected_socket(int type, const sockaddr_storage& to, socklen_t len,
                            const SourceAddress& from, UniqueFd* fd, Failure* err);

@@ -25,7 +25,9 @@ class SocketOpener {
 
     virtual ~SocketOpener() = default;
     // type is SOCK_STREAM (connect() started, maybe still in progress) or
-    // SOCK_DGRAM (connected). `to` is an AF_INET or AF_INET6 address. done
+    // SOCK_DGRAM (connected; a transparent one only bound to `from`, so it
+    // takes the guest's answers from whichever of its addresses they come:
+    // send to it with `to` named). `to` is an AF_INET or AF_INET6 address. done
     // is called exactly once: maybe before this returns, maybe later from
     // the event loop; never after the opener is destroyed. A transparent
     // UDP socket's replies are diverted to it until release_udp_flow() names

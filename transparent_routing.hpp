@@ -21,10 +21,13 @@
 //        the replies to that one client socket, added when the flow opens and
 //        removed when it idles out, so the container's own traffic from the
 //        same port to anyone else still leaves through the tap. A server
-//        bound to 0.0.0.0 answers from the route's source address, so the
-//        IPv4 route carries the guest's address as its source (once the
-//        address exists: rootlesskit configures the interface after we
-//        start); IPv6 picks the tap's address by itself.
+//        bound to the wildcard answers from the source the kernel picks for
+//        the client's address, which need not be the one it was asked on
+//        (asked on ::1, it answers from the tap's SLAAC address once there
+//        is one), so the helper's socket is bound, not connected: it takes
+//        whatever the rule brings. The IPv4 route carries the guest's
+//        address as its source (once the address exists: rootlesskit
+//        configures the interface after we start).
 //
 // The shared part (the two fwmark rules, the two local routes, the sysctl)
 // is the same for every daemon: one that finds it there leaves it alone.

@@ -101,8 +101,13 @@ void UdpFlows::flow_opened(uint64_t id, UniqueFd fd, uint16_t diverted_port) {
         close_flow(id);
         return;
     }
-    for (const std::string& datagram : f.waiting)
-        send(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT);
+    // Named, as every send to the guest: a transparent flow's socket is
+    // not connected (see SocketOpener).
+    auto port = ports_.find(f.port);
+    if (port != ports_.end())
+        for (const std::string& datagram : f.waiting)
+            sendto(f.fd.get(), datagram.data(), datagram.size(), MSG_DONTWAIT,
+                   reinterpret_cast<const sockaddr*>(&port->second.guest), port->second.guest_len);
     f.waiting.clear();
     f.waiting.shrink_to_fit();
 }
@@ -124,6 +129,7 @@ void UdpFlows::from_host(Handle handle) {
     int n = recvmmsg(p.fd.get(), in, kUdpBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
     int64_t now = loop_.clock_ms();
+    sockaddr_storage guest = p.guest;
     // Consecutive datagrams of one peer leave in one sendmmsg().
     mmsghdr out[kUdpBatch] = {};
     iovec out_iov[kUdpBatch];
@@ -136,6 +142,8 @@ void UdpFlows::from_host(Handle handle) {
                std::memcmp(&peers[j], &peers[i], in[i].msg_hdr.msg_namelen) == 0) {
             out_iov[count] = {iov[j].iov_base, in[j].msg_len};
             out[count].msg_hdr = {};
+            out[count].msg_hdr.msg_name = &guest;
+            out[count].msg_hdr.msg_namelen = p.guest_len;
             out[count].msg_hdr.msg_iov = &out_iov[count];
             out[count].msg_hdr.msg_iovlen = 1;
             count++;
@@ -170,7 +178,9 @@ void UdpFlows::from_guest(uint64_t flow_id) {
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
     int n = recvmmsg(f.fd.get(), msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;  // includes ECONNREFUSED: the guest port is closed for now
+    // Includes ECONNREFUSED: the guest port is closed for now (only a
+    // connected socket hears of it).
+    if (n <= 0) return;
     for (int i = 0; i < n; i++) {
         iov[i].iov_len = msgs[i].msg_len;
         msgs[i].msg_hdr.msg_name = &f.peer;

@@ -7,6 +7,7 @@ guest instead.
   splice-peer.py serve DIR            servers in the guest (ports below); events
                                       the host cannot see are written to DIR
   splice-peer.py CHECK HOST PORT...   one client-side check; exit 0 = passed
+                                      (udp-two-guest-addresses takes a second port)
 
 Guest ports (each also on IPv6 when the family exists):
   7001 sink: reads to EOF, answers "<bytes> <sha256>", closes      (half-close up)
@@ -298,6 +299,24 @@ def check_udp(host, port, count=20):
         fail("large datagram was not answered")
 
 
+def check_udp_two_guest_addresses(host, port, other_port):
+    """A flow to one guest address keeps its answers while a flow to
+    another (other_port's forward) opens: the first is asked again after."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    first = socket.socket(family, socket.SOCK_DGRAM)
+    second = socket.socket(family, socket.SOCK_DGRAM)
+    for s, p, msg in ((first, port, b"first"), (second, int(other_port), b"second"),
+                      (first, port, b"first again")):
+        s.settimeout(5)
+        s.sendto(msg, (host, p))
+        try:
+            got = s.recv(65536)
+        except socket.timeout:
+            fail("%r to port %d was not answered" % (msg, p))
+        if got != b"echo:" + msg:
+            fail("UDP answer %r to %r" % (got, msg))
+
+
 CHECKS = {
     "half-close-up": check_half_close_up,
     "half-close-down": check_half_close_down,
@@ -309,6 +328,7 @@ CHECKS = {
     "concurrent": check_concurrent,
     "refused": check_refused,
     "udp": check_udp,
+    "udp-two-guest-addresses": check_udp_two_guest_addresses,
 }
 
 if __name__ == "__main__":
