@@ -21,7 +21,10 @@
 //    Retransmitted SYNs while the connect is pending are absorbed.
 //  - later frames of the flow go to the private tap, frames from the tap go
 //    to the guest; only Ethernet addresses and the destination port change.
-//  - everything else is libslirp's.
+//  - a SYN to the DNS address, port 53, is taken the same way, but its
+//    "host socket" is a stream the DNS forwarder serves (dns_forwarder.hpp)
+//    instead of a connect.
+//  - everything else is libslirp's (or, for UDP DNS, the forwarder's).
 // The path starts before its namespace is ready (private_netns.hpp: the
 // daemon does not hold ready-fd back for it). Meanwhile SYNs are taken and
 // their host connects started as above; a connect that succeeds waits with
