@@ -1,24 +1,43 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# bench/run.sh: `make bench`. Runs our slirp4netns with each TCP path side by
-# side with Debian's slirp4netns 1.2.0 and pasta, interleaved (candidate
-# order rotates every round), and hands the samples to bench/report.py,
-# which prints medians, the kernel path's ratios to the others and its
-# targets, and writes bench/results.json and bench/results.png.
+# bench/run.sh: `make bench`. Runs our slirp4netns with each TCP path and
+# delivery side by side with Debian's slirp4netns 1.2.0 and pasta,
+# interleaved (candidate order rotates every round), and hands the samples to
+# bench/report.py, which prints medians, the kernel-to-kernel delivery's
+# ratios to the others and its targets, and writes bench/results.json and
+# bench/results.png.
 #
 # Hermetic like the tests: everything runs inside the fresh host namespace
 # tests/lib.sh creates (only loopback, plus a veth whose peer goes nowhere so
 # that pasta finds a template interface). Services listen on 127.0.0.1 there
 # and the guests reach them through the gateway 10.0.2.2.
 #
-# Candidates are named by path, whatever our default is: kernel is ours with
-# --tcp-path=kernel, slirp ours with --tcp-path=slirp.
+# Candidates are named by path, whatever our default is: redirect is ours
+# with --tcp-path=redirect (kernel-to-kernel delivery), bridge ours with
+# --tcp-path=bridge (the daemon copies the kernel TCP path's frames), slirp
+# ours with --tcp-path=slirp, kernel ours with --tcp-path=kernel (the
+# default: redirect where it can be had); slirp4netns is Debian's 1.2.0 and
+# pasta Debian's passt. A binary that does not know redirect or bridge runs
+# --tcp-path=kernel in their place (the report notes it), so that older
+# builds can still be measured. What each of ours actually delivered with is
+# read from get_stats and noted.
+#
+# The measured cost of a candidate is its daemon's plus that of its
+# slirp4netns-tcp child (redirect's, in its private namespace): CPU seconds,
+# RSS and descriptors (bench/helper.py). The machine's CPU comes from
+# /proc/stat, the kernel's TCP memory from /proc/net/sockstat (one count for
+# the whole machine on this kernel, whatever namespace reads it).
 #
 # Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (iperf3 duration, 3),
-# BENCH_CONNS (1000), BENCH_MOVE_KIB (256: what each of the BENCH_CONNS
-# connections moves each way before the memory figure), BENCH_FLOOD_SYNS
-# (100000), BENCH_CANDIDATES ("kernel slirp slirp4netns pasta"), SLIRP (our
-# binary, default ./slirp4netns).
+# BENCH_CANDIDATES ("redirect bridge slirp slirp4netns pasta"; any of those
+# and kernel), BENCH_IDLE_CONNS (10000, or fewer when the open-file hard
+# limit leaves no room for two descriptors each in the daemon: idle
+# connections held open; their memory is reported per 10,000),
+# BENCH_PARALLEL (4: iperf3 -P), BENCH_CONNS (1000), BENCH_MOVE_KIB (256:
+# what each of the BENCH_CONNS connections moves each way before the memory
+# figure), BENCH_FLOOD_SYNS (100000), BENCH_EXTRAS (1; 0 leaves out
+# bench/portfwd.sh and bench/busy-poll.sh at the end), SLIRP (our binary,
+# default ./slirp4netns).
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,9 +61,12 @@ fi
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 CONNS=${BENCH_CONNS:-1000}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+PARALLEL=${BENCH_PARALLEL:-4}
+EXTRAS=${BENCH_EXTRAS:-1}
 MOVE_BYTES=$((${BENCH_MOVE_KIB:-256} * 1024))
 FLOOD_SYNS=${BENCH_FLOOD_SYNS:-100000}
-CANDIDATES=(${BENCH_CANDIDATES:-kernel slirp slirp4netns pasta})
+CANDIDATES=(${BENCH_CANDIDATES:-redirect bridge slirp slirp4netns pasta})
 OURS=$SLIRP
 PEER=/usr/bin/slirp4netns
 HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
@@ -58,14 +80,31 @@ SOCKPERF_PORT=11111
 : >"$NOTES"
 
 [ -x "$OURS" ] || fail "our binary $OURS is missing: run make first"
-# 1000 connections need 1000 host sockets in the daemon and the client.
-ulimit -n 8192 || fail "cannot raise the open-file limit"
-
+for name in "${CANDIDATES[@]}"; do
+    case $name in
+        redirect | bridge | kernel | slirp | slirp4netns | pasta) ;;
+        *) fail "BENCH_CANDIDATES: unknown candidate '$name' (redirect bridge kernel slirp slirp4netns pasta)" ;;
+    esac
+done
 note() {
     grep -qxF "$*" "$NOTES" || echo "$*" >>"$NOTES"
     log "$*"
 }
 sample() { echo "$1	$2	$3" >>"$SAMPLES"; }
+
+# The idle connections need a socket each in the client and the holder, and
+# two in a daemon that keeps a host socket and a private namespace's socket
+# for each. Without CAP_SYS_RESOURCE the hard limit is where it stops: fewer
+# connections are held then, and their memory scaled to 10,000.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ -z "${BENCH_IDLE_CONNS:-}" ] && [ "$IDLE_CONNS" -gt $(((hard - 1000) / 2)) ]; then
+    IDLE_CONNS=$(((hard - 1000) / 2))
+    note "open-file hard limit $hard: $IDLE_CONNS idle connections held, not 10000 (their memory scaled to 10,000)"
+fi
+want=$((IDLE_CONNS * 2 + 1000))
+[ "$want" -lt 8192 ] && want=8192
+[ "$hard" != unlimited ] && [ "$want" -gt "$hard" ] && want=$hard
+ulimit -n "$want" || fail "cannot raise the open-file limit to $want"
 
 ensure_test_user
 world_usable_tun
@@ -87,16 +126,38 @@ wait_until 10 port_is_listening $SOCKPERF_PORT || fail "sockperf server did not 
 wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not start"
 
 # --- candidates -------------------------------------------------------------
+# our_path NAME: the --tcp-path value for our candidate NAME (see
+# stand_in_check below).
+declare -A OUR_PATH=([redirect]=redirect [bridge]=bridge [kernel]=kernel [slirp]=slirp)
+
+# What each of our candidates should report as get_stats'
+# kernel_tcp_delivery (kernel: whichever the daemon chose).
+declare -A WANT_DELIVERY=([redirect]=redirect [bridge]=bridge [slirp]=none)
+
+# check_delivery NAME: notes the delivery our candidate NAME runs with, and
+# loudly when it is not the one its name promises.
+check_delivery() {
+    local name=$1 path delivery want=${WANT_DELIVERY[$1]:-}
+    [ -S "$WORK/api.sock" ] || return 0
+    path=$(stats_field "$WORK/api.sock" tcp_path 2>/dev/null) || path="?"
+    delivery=$(stats_field "$WORK/api.sock" kernel_tcp_delivery 2>/dev/null) || delivery="(not reported)"
+    if [ -n "$want" ] && [ "$delivery" != "$want" ] && [ "$delivery" != "(not reported)" ]; then
+        note "$name: ran with kernel_tcp_delivery $delivery (tcp_path $path), not $want: its figures are not $want's"
+    else
+        note "$name: --tcp-path=${OUR_PATH[$name]}, tcp_path $path, kernel_tcp_delivery $delivery; measured: $($HELPER processes "$CAND_PID")"
+    fi
+}
+
 # cand_start NAME MTU: a guest namespace (GUEST_PID) connected by NAME;
 # CAND_PID is the process whose CPU time and memory are measured.
 cand_start() {
     local name=$1 mtu=$2
     case $name in
-        kernel | slirp | slirp4netns)
+        redirect | bridge | kernel | slirp | slirp4netns)
             start_guest
             [ "$name" = slirp4netns ] && SLIRP=$PEER || SLIRP=$OURS
             local path=()
-            [ "$name" = slirp4netns ] || path=(--tcp-path=$name)
+            [ "$name" = slirp4netns ] || path=(--tcp-path=${OUR_PATH[$name]})
             rm -f "$WORK/api.sock"
             # The API socket is only needed for port forwarding: should a
             # candidate refuse it, the other figures are still measured.
@@ -106,6 +167,11 @@ cand_start() {
                     fail "$name did not start at MTU $mtu: $(tail -n 1 "$WORK/slirp.log")"
             fi
             CAND_PID=$SLIRP_PID
+            # Start-up children (the private namespace's maker) are gone
+            # before anything is measured.
+            wait_until 10 sh -c "! ps -o comm= --ppid $SLIRP_PID | grep -qvxE 'slirp4netns-(fwd|tcp)'" ||
+                note "$name: start-up children still running 10 s after ready"
+            [ "$name" = slirp4netns ] || check_delivery "$name"
             ;;
         pasta)
             rm -f "$WORK/u/guest.pid" "$WORK/u/pasta.pid"
@@ -137,13 +203,17 @@ cand_stop() {
 
 # --- measurements -----------------------------------------------------------
 # throughput NAME METRIC [iperf3 options]: guest iperf3 client to the host
-# through 10.0.2.2; records Gbit/s and the candidate's CPU seconds per GB.
+# through 10.0.2.2; records Gbit/s, the candidate's CPU seconds per GB
+# (cpu_METRIC) and the whole machine's (mcpu_METRIC: every process and
+# interrupt, the iperf3 ends' included).
 throughput() {
     local name=$1 metric=$2
     shift 2
-    local cpu0 cpu1 out
+    local cpu0 cpu1 mcpu0 mcpu1 out
     cpu0=$($HELPER cpu-seconds "$CAND_PID")
+    mcpu0=$($HELPER machine-cpu)
     in_guest iperf3 -c 10.0.2.2 -p $IPERF_PORT -t "$SECONDS_PER_RUN" -J "$@" >"$WORK/iperf.json" 2>&1
+    mcpu1=$($HELPER machine-cpu)
     cpu1=$($HELPER cpu-seconds "$CAND_PID")
     if ! out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
         note "$name: $metric failed: $out"
@@ -152,6 +222,8 @@ throughput() {
     read -r bytes bps <<<"$out"
     sample "$metric" "$name" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
     sample "cpu_$metric" "$name" "$(awk -v c0="$cpu0" -v c1="$cpu1" -v b="$bytes" \
+        'BEGIN { printf "%.3f", (c1 - c0) / (b / 1e9) }')"
+    sample "mcpu_$metric" "$name" "$(awk -v c0="$mcpu0" -v c1="$mcpu1" -v b="$bytes" \
         'BEGIN { printf "%.3f", (c1 - c0) / (b / 1e9) }')"
 }
 
@@ -202,34 +274,53 @@ port_forward() {
     sample port_forward "$name" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
 }
 
-# hold_open NAME [BYTES]: CONNS connections from the guest to the holder,
-# each having moved BYTES each way (or one byte up), kept open until
+# hold_open NAME COUNT [BYTES]: COUNT connections from the guest to the
+# holder, each having moved BYTES each way (or one byte up), kept open until
 # hold_close. Fails (with a note) when they could not all be made.
 hold_open() {
-    local name=$1
+    local name=$1 count=$2
     rm -f "$WORK/hold.out"
     mkfifo "$WORK/hold.in" 2>/dev/null
-    in_guest $HELPER hold-client 10.0.2.2 $HOLD_PORT "$CONNS" ${2:-} <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+    in_guest $HELPER hold-client 10.0.2.2 $HOLD_PORT "$count" ${3:-} <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
     HOLD_CLIENT=$!
     exec 8>"$WORK/hold.in"
-    wait_until 180 grep -q "^connected" "$WORK/hold.out" && return 0
-    note "$name: $CONNS connections${2:+ moving $2 bytes}: $(tail -n 1 "$WORK/hold.out")"
+    # hold-client gives up by itself (60 s plus 1 s per 50 connections).
+    wait_until $((180 + count / 50)) grep -q "^connected" "$WORK/hold.out" && return 0
+    note "$name: $count connections${3:+ moving $3 bytes}: $(tail -n 1 "$WORK/hold.out")"
     hold_close
     return 1
 }
 
+# hold_close: ends the connections and waits until the guest's ends have
+# finished closing: a guest killed with FINs still unanswered leaves
+# orphans in its dead namespace that keep the machine's TCP memory for
+# minutes, in the next candidates' figures.
 hold_close() {
     exec 8>&-
     wait $HOLD_CLIENT 2>/dev/null
+    wait_until 60 guest_closed || note "guest's connections still closing 60 s after the client ended"
 }
+guest_closed() { [ "$(in_guest ss -Htn state connected exclude time-wait | wc -l)" -lt 10 ]; }
 
-# many_connections NAME: RSS with CONNS connections open, and throughput
-# while they stay open (compared with the same run's no-connection figure).
+# many_connections NAME: IDLE_CONNS idle connections (one byte up each)
+# held open: the candidate's descriptors per connection, the growth of its
+# RSS and of the machine's kernel TCP memory, its RSS with them open, and
+# throughput while they stay open (compared with the same run's figure
+# without them).
 many_connections() {
-    local name=$1
-    hold_open "$name" || return 0
-    sleep 0.5
-    sample rss_conns "$name" "$($HELPER rss-kb "$CAND_PID")"
+    local name=$1 fds0 rss0 tcp0 fds1 rss1 tcp1
+    sleep 1 # the previous steps' closed connections give their buffers back
+    fds0=$($HELPER fd-count "$CAND_PID") rss0=$($HELPER rss-kb "$CAND_PID") tcp0=$($HELPER sockstat-kb)
+    hold_open "$name" "$IDLE_CONNS" || return 0
+    sleep 2 # idle: last ACKs settle
+    fds1=$($HELPER fd-count "$CAND_PID") rss1=$($HELPER rss-kb "$CAND_PID") tcp1=$($HELPER sockstat-kb)
+    sample idle_fds_per_conn "$name" "$(awk -v a="$fds0" -v b="$fds1" -v n="$IDLE_CONNS" \
+        'BEGIN { printf "%.3f", (b - a) / n }')"
+    # Memory per 10,000 connections, whatever number was held.
+    sample idle_rss "$name" $(((rss1 - rss0) * 10000 / IDLE_CONNS))
+    sample idle_tcp "$name" $(((tcp1 - tcp0) * 10000 / IDLE_CONNS))
+    sample idle_total "$name" $(((rss1 - rss0 + tcp1 - tcp0) * 10000 / IDLE_CONNS))
+    sample rss_conns "$name" "$rss1"
     throughput "$name" tput_with_conns
     hold_close
 }
@@ -253,7 +344,7 @@ moved_connections() {
     local name=$1 rss0 tcp0 own0 rss1 tcp1 own1
     sleep 1 # the previous steps' closed connections give their buffers back
     rss0=$($HELPER rss-kb "$CAND_PID") tcp0=$($HELPER sockstat-kb) own0=$($HELPER socket-mem-kb "$CAND_PID")
-    hold_open "$name" $MOVE_BYTES || return 0
+    hold_open "$name" "$CONNS" $MOVE_BYTES || return 0
     sleep 2 # idle: last ACKs and window updates settle
     rss1=$($HELPER rss-kb "$CAND_PID") tcp1=$($HELPER sockstat-kb) own1=$($HELPER socket-mem-kb "$CAND_PID")
     hold_close
@@ -289,8 +380,8 @@ syn_flood() {
     sample flood_api_max "$name" "$max"
 }
 
-# ready_time NAME BINARY: milliseconds from exec to the ready-fd byte, with
-# READY_FLAGS (the same for both, so the figures compare).
+# ready_time NAME BINARY [OPTION]: milliseconds from exec to the ready-fd
+# byte, with READY_FLAGS (the same for all, so the figures compare).
 # Start-up takes ~3 ms with rare 10 ms outliers (scheduling on 2 shared
 # cores), so each round times it 5 times per candidate.
 ready_time() {
@@ -317,6 +408,21 @@ if ! why=$($HELPER ready-time "$OURS" --ready-fd={fd} $READY_FLAGS "$GUEST_PID" 
 fi
 kill "$GUEST_PID"
 wait "$GUEST_PID" 2>/dev/null
+
+# A build from before kernel-to-kernel delivery refuses --tcp-path=redirect
+# and bridge: --tcp-path=kernel stands in for them (its delivery, bridge,
+# is what check_delivery then notes).
+for name in redirect bridge; do
+    [[ " ${CANDIDATES[*]} " == *" $name "* ]] || continue
+    start_guest
+    if ! why=$($HELPER ready-time "$OURS" --ready-fd={fd} -c --tcp-path=$name "$GUEST_PID" tap0 2>&1); then
+        OUR_PATH[$name]=kernel
+        unset "WANT_DELIVERY[$name]"
+        note "$name: ours refuses --tcp-path=$name ($why): --tcp-path=kernel stands in for it"
+    fi
+    kill "$GUEST_PID"
+    wait "$GUEST_PID" 2>/dev/null
+done
 
 # rootlesskit's own port driver, as a reference for port forwarding only.
 rootlesskit_forward() {
@@ -358,18 +464,20 @@ rotate() {
 }
 
 echo "bench: ${ROUNDS} rounds, ${SECONDS_PER_RUN} s per iperf3 run, candidates: ${CANDIDATES[*]}"
-echo "bench: ours = $OURS (kernel: --tcp-path=kernel, slirp: --tcp-path=slirp); slirp4netns = $($PEER --version | head -n1); pasta = $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+echo "bench: ours = $OURS (redirect: --tcp-path=${OUR_PATH[redirect]}, bridge: --tcp-path=${OUR_PATH[bridge]}, kernel: --tcp-path=kernel, slirp: --tcp-path=slirp); slirp4netns = $($PEER --version | head -n1); pasta = $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+echo "bench: $IDLE_CONNS idle connections, $CONNS connections moving $((MOVE_BYTES / 1024)) KiB, iperf3 -P $PARALLEL"
 for ((round = 0; round < ROUNDS; round++)); do
     order=($(rotate $round "${CANDIDATES[@]}"))
     echo "bench: round $((round + 1))/$ROUNDS (${order[*]})"
     for name in "${order[@]}"; do
         case $name in
-            kernel | slirp) ready_time "$name" "$OURS" --tcp-path=$name ;;
+            redirect | bridge | kernel | slirp) ready_time "$name" "$OURS" --tcp-path=${OUR_PATH[$name]} ;;
             slirp4netns) ready_time slirp4netns "$PEER" ;;
         esac
     done
     for mtu in 1500 65520; do
         for name in "${order[@]}"; do
+            started=$SECONDS
             cand_start "$name" $mtu
             if [ $mtu = 65520 ]; then
                 sleep 0.3
@@ -378,6 +486,8 @@ for ((round = 0; round < ROUNDS; round++)); do
             throughput "$name" "out_$mtu"
             throughput "$name" "in_$mtu" -R
             if [ $mtu = 65520 ]; then
+                throughput "$name" "p${PARALLEL}_out_$mtu" -P "$PARALLEL"
+                throughput "$name" "p${PARALLEL}_in_$mtu" -R -P "$PARALLEL"
                 latency "$name"
                 # Before the steps that leave sockets closing behind them.
                 moved_connections "$name"
@@ -387,21 +497,25 @@ for ((round = 0; round < ROUNDS; round++)); do
                 # path would still hold.
                 quiet_rss "$name"
                 # The path the design bounds; libslirp's path is not.
-                [ "$name" = kernel ] && syn_flood "$name"
+                case $name in redirect | kernel) syn_flood "$name" ;; esac
             fi
             cand_stop
+            echo "bench: $name at MTU $mtu: $((SECONDS - started)) s"
         done
     done
     rootlesskit_forward
 done
 
-# Port forwarding at kernel speed: splice mode vs slirp mode vs
-# rootlesskit's builtin driver, in this same host namespace.
-BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECONDS_PER_RUN SLIRP=$OURS bash "$BENCH_DIR/portfwd.sh" ||
-    note "portfwd.sh failed"
+if [ "$EXTRAS" != 0 ]; then
+    # Port forwarding at kernel speed: splice mode vs slirp mode vs
+    # rootlesskit's builtin driver, in this same host namespace.
+    BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECONDS_PER_RUN SLIRP=$OURS bash "$BENCH_DIR/portfwd.sh" ||
+        note "portfwd.sh failed"
 
-# Busy polling on and off (figures moved out of the pass/fail tests).
-SLIRP=$OURS bash "$BENCH_DIR/busy-poll.sh" || note "busy-poll.sh failed"
+    # Busy polling on and off (figures moved out of the pass/fail tests).
+    SLIRP=$OURS bash "$BENCH_DIR/busy-poll.sh" || note "busy-poll.sh failed"
+fi
 
-/usr/bin/python3 "$BENCH_DIR/report.py" "$SAMPLES" "$NOTES" "$BENCH_DIR/results.json" \
+BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_PARALLEL=$PARALLEL BENCH_CONNS=$CONNS \
+    /usr/bin/python3 "$BENCH_DIR/report.py" "$SAMPLES" "$NOTES" "$BENCH_DIR/results.json" \
     "$BENCH_DIR/results.png" || fail "report failed"
