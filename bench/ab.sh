@@ -3,9 +3,12 @@
 # bench/ab.sh: a quick interleaved A/B of a few throughput or latency figures, for
 # deciding whether one change moves a ratio before running all of `make
 # bench`. Hermetic like the tests (tests/lib.sh's host namespace).
-#   bench/ab.sh NAME=BINARY... [-- FIGURE...]
-# FIGURE is out_MTU or in_MTU (iperf3 netns->host or host->netns: Gbit/s and
-# CPU seconds per GB) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
+#   bench/ab.sh NAME=BINARY[,OPTION...]... [-- FIGURE...]
+# OPTIONs (comma-separated) go to that candidate's daemon, e.g.
+# redirect=./slirp4netns,--tcp-path=redirect bridge=./slirp4netns,--tcp-path=bridge.
+# FIGURE is out_MTU or in_MTU (iperf3 netns->host or host->netns: Gbit/s,
+# the daemon's CPU seconds per GB (with its slirp4netns-tcp child) and the
+# whole machine's, from /proc/stat) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
 # in us); the default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
 # prints per-figure medians (Gbit/s and CPU seconds per GB, or p50 and p99),
@@ -19,15 +22,18 @@ ROUNDS=${AB_ROUNDS:-5}
 SECS=${AB_SECONDS:-3}
 HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
 NAMES=()
-declare -A BIN
+declare -A BIN OPTS
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
-    [[ $1 == *=* ]] || fail "candidate '$1' is not NAME=BINARY"
-    NAMES+=("${1%%=*}")
-    BIN[${1%%=*}]=${1#*=}
-    [ -x "${1#*=}" ] || fail "candidate binary ${1#*=} is not executable"
+    [[ $1 == *=* ]] || fail "candidate '$1' is not NAME=BINARY[,OPTION...]"
+    name=${1%%=*} spec=${1#*=}
+    NAMES+=("$name")
+    BIN[$name]=${spec%%,*}
+    OPTS[$name]=
+    [[ $spec == *,* ]] && OPTS[$name]=${spec#*,}
+    [ -x "${BIN[$name]}" ] || fail "candidate binary ${BIN[$name]} is not executable"
     shift
 done
-[ ${#NAMES[@]} -gt 0 ] || fail "usage: bench/ab.sh NAME=BINARY... [-- FIGURE...]"
+[ ${#NAMES[@]} -gt 0 ] || fail "usage: bench/ab.sh NAME=BINARY[,OPTION...]... [-- FIGURE...]"
 [ "${1:-}" = -- ] && shift
 FIGURES=("$@")
 [ ${#FIGURES[@]} -gt 0 ] || FIGURES=(out_65520 in_65520)
@@ -58,7 +64,9 @@ run_one() {
     local name=$1 fig=$2 dir=${2%%_*} mtu=${2#*_}
     start_guest
     SLIRP=${BIN[$name]}
-    start_slirp -c --mtu="$mtu" "$GUEST_PID" tap0 || fail "$name did not start"
+    local opts=()
+    IFS=, read -r -a opts <<<"${OPTS[$name]}"
+    start_slirp -c --mtu="$mtu" "${opts[@]}" "$GUEST_PID" tap0 || fail "$name did not start"
     sleep 0.2
     echo "rss	$name	$($HELPER rss-kb "$SLIRP_PID")" >>"$SAMPLES"
     if [ "$dir" = lat ]; then
@@ -72,16 +80,19 @@ run_one() {
 }
 
 iperf_once() {
-    local name=$1 fig=$2 dir=$3 cpu0 cpu1 out bytes bps
+    local name=$1 fig=$2 dir=$3 cpu0 cpu1 m0 m1 out bytes bps
     cpu0=$($HELPER cpu-seconds "$SLIRP_PID")
+    m0=$($HELPER machine-cpu)
     local opt=()
     [ "$dir" = in ] && opt=(-R)
     in_guest iperf3 -c 10.0.2.2 -p 5201 -t "$SECS" -J "${opt[@]}" >"$WORK/iperf.json" 2>&1
+    m1=$($HELPER machine-cpu)
     cpu1=$($HELPER cpu-seconds "$SLIRP_PID")
     if out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
         read -r bytes bps <<<"$out"
-        awk -v f="$fig" -v n="$name" -v b="$bytes" -v r="$bps" -v c0="$cpu0" -v c1="$cpu1" \
-            'BEGIN { printf "%s\t%s\t%.3f\n%s_cpu\t%s\t%.3f\n", f, n, r / 1e9, f, n, (c1 - c0) / (b / 1e9) }' >>"$SAMPLES"
+        awk -v f="$fig" -v n="$name" -v b="$bytes" -v r="$bps" -v c0="$cpu0" -v c1="$cpu1" -v m0="$m0" -v m1="$m1" \
+            'BEGIN { printf "%s\t%s\t%.3f\n%s_cpu\t%s\t%.3f\n%s_mcpu\t%s\t%.3f\n", f, n, r / 1e9,
+                     f, n, (c1 - c0) / (b / 1e9), f, n, (m1 - m0) / (b / 1e9) }' >>"$SAMPLES"
     else
         log "$name $fig failed: $out"
     fi

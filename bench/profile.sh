@@ -3,7 +3,11 @@
 # bench/profile.sh [MTU] [iperf3 options...]: `perf record -g` on our daemon
 # while a guest iperf3 client sends to the host through 10.0.2.2 (add -R for
 # host->netns), then prints the top of `perf report`. Hermetic like the tests.
-#   PROFILE_BIN: binary to profile (default ./slirp4netns), PROFILE_OUT: perf.data path.
+#   PROFILE_BIN: binary to profile (default ./slirp4netns), PROFILE_OUT: perf.data path,
+#   PROFILE_ARGS: daemon options (e.g. --tcp-path=redirect),
+#   PROFILE_SYSTEM=1: the whole machine (perf record -a) rather than the
+#   daemon and its slirp4netns-tcp child: with kernel-to-kernel delivery
+#   most of the work is the kernel's, in other processes' context.
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
 
@@ -17,8 +21,12 @@ background iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1
 wait_until 10 port_is_listening 5201 || fail "iperf3 server did not start"
 start_guest
 SLIRP=$BIN
-start_slirp -c --mtu="$MTU" "$GUEST_PID" tap0 || fail "daemon did not start"
-perf record -g -o "$OUT" -p "$SLIRP_PID" -- sleep 4 >/dev/null 2>&1 &
+start_slirp -c --mtu="$MTU" ${PROFILE_ARGS:-} "$GUEST_PID" tap0 || fail "daemon did not start"
+sleep 0.3 # start-up children gone
+children=$(pgrep -d, -P "$SLIRP_PID" -x slirp4netns-tcp)
+target=(-p "$SLIRP_PID${children:+,$children}")
+[ -n "${PROFILE_SYSTEM:-}" ] && target=(-a)
+perf record -g -o "$OUT" "${target[@]}" -- sleep 4 >/dev/null 2>&1 &
 perf_pid=$!
 sleep 0.3
 in_guest iperf3 -c 10.0.2.2 -t 3 "$@" | grep -E "sender|receiver"
