@@ -271,6 +271,10 @@ def main():
           "/proc/stat, every process and interrupt. TCP mem (sockstat) is the machine's: the "
           "kernel keeps one TCP memory count, not one per network namespace, so it takes in "
           "every namespace involved and other work on the machine.")
+    background = samples.get("background_cpu", {}).get("machine")
+    if background:
+        print("machine busy while the bench idled, each round (others' work, in the machine CPU "
+              "figures too): " + ", ".join(f"{v:.0f} %" for v in background) + " of one CPU")
     for n in notes:
         print(f"note: {n}")
     print()

@@ -281,7 +281,8 @@ hold_open() {
     local name=$1 count=$2
     rm -f "$WORK/hold.out"
     mkfifo "$WORK/hold.in" 2>/dev/null
-    in_guest $HELPER hold-client 10.0.2.2 $HOLD_PORT "$count" ${3:-} <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+    in_guest env HOLD_PARTIAL="${HOLD_PARTIAL:-0}" $HELPER hold-client 10.0.2.2 $HOLD_PORT "$count" ${3:-} \
+        <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
     HOLD_CLIENT=$!
     exec 8>"$WORK/hold.in"
     # hold-client gives up by itself (60 s plus 1 s per 50 connections).
@@ -306,20 +307,23 @@ guest_closed() { [ "$(in_guest ss -Htn state connected exclude time-wait | wc -l
 # held open: the candidate's descriptors per connection, the growth of its
 # RSS and of the machine's kernel TCP memory, its RSS with them open, and
 # throughput while they stay open (compared with the same run's figure
-# without them).
+# without them). A candidate that refuses some (its descriptor limit) is
+# measured with those it took, and noted.
 many_connections() {
-    local name=$1 fds0 rss0 tcp0 fds1 rss1 tcp1
+    local name=$1 fds0 rss0 tcp0 fds1 rss1 tcp1 held
     sleep 1 # the previous steps' closed connections give their buffers back
-    fds0=$($HELPER fd-count "$CAND_PID") rss0=$($HELPER rss-kb "$CAND_PID") tcp0=$($HELPER sockstat-kb)
-    hold_open "$name" "$IDLE_CONNS" || return 0
+    tcp0=$($HELPER sockstat-kb --settle) fds0=$($HELPER fd-count "$CAND_PID") rss0=$($HELPER rss-kb "$CAND_PID")
+    HOLD_PARTIAL=1 hold_open "$name" "$IDLE_CONNS" || return 0
+    held=$(awk '/^connected/ { print $2; exit }' "$WORK/hold.out")
+    [ "$held" = "$IDLE_CONNS" ] || note "$name: idle connections: $(grep '^connected' "$WORK/hold.out")"
     sleep 2 # idle: last ACKs settle
     fds1=$($HELPER fd-count "$CAND_PID") rss1=$($HELPER rss-kb "$CAND_PID") tcp1=$($HELPER sockstat-kb)
-    sample idle_fds_per_conn "$name" "$(awk -v a="$fds0" -v b="$fds1" -v n="$IDLE_CONNS" \
+    sample idle_fds_per_conn "$name" "$(awk -v a="$fds0" -v b="$fds1" -v n="$held" \
         'BEGIN { printf "%.3f", (b - a) / n }')"
     # Memory per 10,000 connections, whatever number was held.
-    sample idle_rss "$name" $(((rss1 - rss0) * 10000 / IDLE_CONNS))
-    sample idle_tcp "$name" $(((tcp1 - tcp0) * 10000 / IDLE_CONNS))
-    sample idle_total "$name" $(((rss1 - rss0 + tcp1 - tcp0) * 10000 / IDLE_CONNS))
+    sample idle_rss "$name" $(((rss1 - rss0) * 10000 / held))
+    sample idle_tcp "$name" $(((tcp1 - tcp0) * 10000 / held))
+    sample idle_total "$name" $(((rss1 - rss0 + tcp1 - tcp0) * 10000 / held))
     sample rss_conns "$name" "$rss1"
     throughput "$name" tput_with_conns
     hold_close
@@ -343,7 +347,7 @@ quiet_rss() {
 moved_connections() {
     local name=$1 rss0 tcp0 own0 rss1 tcp1 own1
     sleep 1 # the previous steps' closed connections give their buffers back
-    rss0=$($HELPER rss-kb "$CAND_PID") tcp0=$($HELPER sockstat-kb) own0=$($HELPER socket-mem-kb "$CAND_PID")
+    tcp0=$($HELPER sockstat-kb --settle) rss0=$($HELPER rss-kb "$CAND_PID") own0=$($HELPER socket-mem-kb "$CAND_PID")
     hold_open "$name" "$CONNS" $MOVE_BYTES || return 0
     sleep 2 # idle: last ACKs and window updates settle
     rss1=$($HELPER rss-kb "$CAND_PID") tcp1=$($HELPER sockstat-kb) own1=$($HELPER socket-mem-kb "$CAND_PID")
@@ -469,6 +473,12 @@ echo "bench: $IDLE_CONNS idle connections, $CONNS connections moving $((MOVE_BYT
 for ((round = 0; round < ROUNDS; round++)); do
     order=($(rotate $round "${CANDIDATES[@]}"))
     echo "bench: round $((round + 1))/$ROUNDS (${order[*]})"
+    # Other work on the machine enters the machine's CPU figures: what it
+    # takes while the bench itself idles is recorded beside them.
+    m0=$($HELPER machine-cpu)
+    sleep 2
+    m1=$($HELPER machine-cpu)
+    sample background_cpu machine "$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.1f", (b - a) / 2 * 100 }')"
     for name in "${order[@]}"; do
         case $name in
             redirect | bridge | kernel | slirp) ready_time "$name" "$OURS" --tcp-path=${OUR_PATH[$name]} ;;
