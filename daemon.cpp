@@ -203,16 +203,9 @@ class Daemon {
                      options_.netns_type != NetnsType::TapFd;
         s.tap = options_.tap_name;
         const Network6& n6 = options_.network6;
-        s.scope = {n.address,
-                   n.netmask,
-                   n.gateway,
-                   n.dns,
-                   !options_.disable_host_loopback,
-                   !options_.disable_dns,
-                   options_.enable_ipv6,
-                   n6.prefix,
-                   n6.gateway,
-                   n6.dns};
+        s.scope = {
+            n.address, n.netmask, n.gateway, !options_.disable_host_loopback, options_.enable_ipv6,
+            n6.prefix, n6.gateway};
         return s;
     }
 

@@ -166,20 +166,16 @@ std::vector<RedirectFilter> guest_egress_filters(const RedirectScope& s) {
     out.push_back(filter(kSynPriority4, ETH_P_IP, plus(tcp4(), {syn_only(20)}), false));
     if (s.ipv6)
         out.push_back(filter(kSynPriority6, ETH_P_IPV6, plus(tcp6(), {syn_only(40)}), false));
-    // IPv4: from the guest's network to the gateway or DNS:53, redirected;
-    // to the rest of the network, on; to anywhere else, redirected.
+    // IPv4: from the guest's network to the gateway, redirected; to the rest
+    // of the network (the DNS address's streams among it: libslirp gives
+    // that address a MAC of its own, which the veth does not carry), on; to
+    // anywhere else, redirected.
     std::vector<U32Key> from_guest = tcp4();
     add_in_network4(&from_guest, 12, s);
     if (s.host_loopback) {
         std::vector<U32Key> keys = from_guest;
         add_equal4(&keys, 16, s.gateway);
         out.push_back(filter(kRedirectPriority4, ETH_P_IP, keys, true));
-    }
-    if (s.dns_tcp) {
-        std::vector<U32Key> keys = from_guest;
-        add_equal4(&keys, 16, s.dns);
-        keys.push_back(half_at(22, 53, 0xffff));
-        out.push_back(filter(kRedirectPriority4 + 1, ETH_P_IP, keys, true));
     }
     std::vector<U32Key> in_network = tcp4();
     add_in_network4(&in_network, 16, s);
@@ -192,12 +188,6 @@ std::vector<RedirectFilter> guest_egress_filters(const RedirectScope& s) {
         std::vector<U32Key> keys = from_guest6;
         add_equal6(&keys, 24, s.gateway6);
         out.push_back(filter(kRedirectPriority6, ETH_P_IPV6, keys, true));
-    }
-    if (s.dns_tcp) {
-        std::vector<U32Key> keys = from_guest6;
-        add_equal6(&keys, 24, s.dns6);
-        keys.push_back(half_at(42, 53, 0xffff));
-        out.push_back(filter(kRedirectPriority6 + 1, ETH_P_IPV6, keys, true));
     }
     std::vector<U32Key> in_prefix = tcp6();
     add_in_prefix6(&in_prefix, 24, s);

@@ -15,19 +15,22 @@
 //    (libslirp owns those flows): exclusion_filters, added and removed as
 //    forwards come and go;
 //  - other TCP from the guest's addresses to the gateway (when it stands for
-//    the host's loopback), to the DNS address's port 53 (the DNS forwarder's
-//    streams) and to every address outside the virtual network is
-//    `mirred egress redirect`ed to the veth: the private kernel gets it
+//    the host's loopback) and to every address outside the virtual network
+//    is `mirred egress redirect`ed to the veth: the private kernel gets it
 //    without the daemon reading a byte;
 //  - everything else (IPv4 with options or fragments, TCP to other
-//    in-network addresses, UDP, ARP, ...) goes on to the tap.
+//    in-network addresses, the DNS forwarder's streams among them, UDP,
+//    ARP, ...) goes on to the tap; the daemon passes the DNS streams'
+//    segments to the private kernel itself.
 // On the veth end's ingress, `mirred ingress redirect` hands the private
 // kernel's TCP to the tap as if the guest's kernel had received it there,
 // so the guest's own netfilter sees its traffic leave and enter by the tap.
 // Both veth ends carry the gateway's MAC: frames either way are addressed
 // to it, so each end takes them as its own (a frame for another MAC would
 // reach the guest's IP layer as PACKET_OTHERHOST and be dropped), whatever
-// MAC the guest gives itself.
+// MAC the guest gives itself. IPv6 frames are addressed to it too because
+// the daemon names that MAC in the NDP libslirp sends the guest
+// (tcp_classifier.hpp's rewrite_ndp_mac).
 //
 // Every filter sits at one of a few fixed priorities of ours, so a daemon
 // can remove a predecessor's leftovers (one killed with SIGKILL) without
@@ -46,11 +49,10 @@
 
 // What the filters need to know of the virtual network.
 struct RedirectScope {
-    in_addr network{}, netmask{}, gateway{}, dns{};
+    in_addr network{}, netmask{}, gateway{};
     bool host_loopback = true;  // TCP to the gateway is the kernel path's
-    bool dns_tcp = false;       // TCP to the DNS address, port 53, is too
     bool ipv6 = false;
-    in6_addr prefix6{}, gateway6{}, dns6{};  // a /64
+    in6_addr prefix6{}, gateway6{};  // a /64
 };
 
 // 32 bits of the frame at a byte offset from the network header (a multiple

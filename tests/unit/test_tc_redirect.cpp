@@ -20,18 +20,15 @@ namespace {
 using Frame = std::vector<uint8_t>;
 enum class Verdict { None, Pass, Redirect };
 
-RedirectScope scope(bool host_loopback = true, bool dns_tcp = true) {
+RedirectScope scope(bool host_loopback = true) {
     RedirectScope s;
     inet_pton(AF_INET, "10.0.2.0", &s.network);
     inet_pton(AF_INET, "255.255.255.0", &s.netmask);
     inet_pton(AF_INET, "10.0.2.2", &s.gateway);
-    inet_pton(AF_INET, "10.0.2.3", &s.dns);
     s.host_loopback = host_loopback;
-    s.dns_tcp = dns_tcp;
     s.ipv6 = true;
     inet_pton(AF_INET6, "fd00::", &s.prefix6);
     inet_pton(AF_INET6, "fd00::2", &s.gateway6);
-    inet_pton(AF_INET6, "fd00::3", &s.dns6);
     return s;
 }
 
@@ -97,8 +94,8 @@ void test_ipv4_decisions(void**) {
                 Verdict::Redirect);
     assert_true(v4(s, ipv4(guest, "10.0.2.2", 6, 40000, 80, kTcpAck | kTcpFin)) ==
                 Verdict::Redirect);
-    // The DNS forwarder's streams, and nothing else to the DNS address.
-    assert_true(v4(s, ipv4(guest, "10.0.2.3", 6, 40000, 53, kTcpAck)) == Verdict::Redirect);
+    // The DNS address has a MAC of its own: its streams pass the daemon.
+    assert_true(v4(s, ipv4(guest, "10.0.2.3", 6, 40000, 53, kTcpAck)) == Verdict::Pass);
     assert_true(v4(s, ipv4(guest, "10.0.2.3", 6, 40000, 80, kTcpAck)) == Verdict::Pass);
     assert_true(v4(s, ipv4(guest, "10.0.2.7", 6, 40000, 80, kTcpAck)) == Verdict::Pass);
     // Not TCP, not from the guest's network: untouched.
@@ -116,9 +113,8 @@ void test_ipv4_decisions(void**) {
 
 void test_scope_switches(void**) {
     const char* guest = "10.0.2.100";
-    RedirectScope s = scope(false, false);
+    RedirectScope s = scope(false);
     assert_true(v4(s, ipv4(guest, "10.0.2.2", 6, 40000, 80, kTcpAck)) == Verdict::Pass);
-    assert_true(v4(s, ipv4(guest, "10.0.2.3", 6, 40000, 53, kTcpAck)) == Verdict::Pass);
     assert_true(v4(s, ipv4(guest, "192.0.2.9", 6, 40000, 80, kTcpAck)) == Verdict::Redirect);
     s.ipv6 = false;
     assert_true(v6(s, ipv6("fd00::100", "2001:db8::9", 40000, 80, kTcpAck)) == Verdict::None);
@@ -129,7 +125,7 @@ void test_ipv6_decisions(void**) {
     assert_true(v6(s, ipv6("fd00::100", "2001:db8::9", 40000, 80, kTcpSyn)) == Verdict::Pass);
     assert_true(v6(s, ipv6("fd00::100", "2001:db8::9", 40000, 80, kTcpAck)) == Verdict::Redirect);
     assert_true(v6(s, ipv6("fd00::100", "fd00::2", 40000, 80, kTcpAck)) == Verdict::Redirect);
-    assert_true(v6(s, ipv6("fd00::100", "fd00::3", 40000, 53, kTcpAck)) == Verdict::Redirect);
+    assert_true(v6(s, ipv6("fd00::100", "fd00::3", 40000, 53, kTcpAck)) == Verdict::Pass);
     assert_true(v6(s, ipv6("fd00::100", "fd00::3", 40000, 80, kTcpAck)) == Verdict::Pass);
     assert_true(v6(s, ipv6("fd00::100", "fd00::55", 40000, 80, kTcpAck)) == Verdict::Pass);
     // A tentative guest connects from its link-local address: libslirp's.
