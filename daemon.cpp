@@ -197,10 +197,12 @@ class Daemon {
             s.dns = n.dns;
             s.dns6 = options_.network6.dns;
         }
-        // Kernel to kernel needs the guest's tap in a namespace of its own.
-        s.redirect = options_.tcp_delivery != TcpDelivery::Bridge &&
-                     options_.target_type == TargetType::Netns &&
-                     options_.netns_type != NetnsType::TapFd;
+        // Kernel to kernel needs the guest's tap in a namespace of its own;
+        // a capture sees every segment only when the daemon bridges them.
+        s.redirect = options_.target_type == TargetType::Netns &&
+                     options_.netns_type != NetnsType::TapFd &&
+                     (options_.tcp_delivery == TcpDelivery::Redirect ||
+                      (options_.tcp_delivery == TcpDelivery::Auto && options_.pcap_path.empty()));
         s.tap = options_.tap_name;
         const Network6& n6 = options_.network6;
         s.scope = {
