@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Kernel-to-kernel delivery keeps the guest's ports: the private namespace
 # gets a listener for each destination port in use (opened by the keeper
-# child). 300 connections at once to 300 ports of an outside peer all
+# child). 400 connections at once to 400 ports of an outside peer all
 # carry their bytes, at most 256 listeners are ever open, and once the
 # connections are done the listeners close again; the keeper is the one
 # child left besides the forward helper, and the daemon's descriptors come
