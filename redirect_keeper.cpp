@@ -18,6 +18,7 @@
 #include "fd_passing.hpp"
 #include "private_netns.hpp"
 #include "rtnetlink.hpp"
+#include "seccomp.hpp"
 #include "tc_redirect.hpp"
 
 namespace {
@@ -42,7 +43,7 @@ std::string answer(int e, const char* what) {
 }  // namespace
 
 void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
-                         const RedirectScope& scope) {
+                         const RedirectScope& scope, bool seccomp) {
     // A terminal's Ctrl-C or a group-wide SIGTERM reaches the daemon too:
     // the keeper leaves when the daemon has, so that it tidies up after it.
     signal(SIGINT, SIG_IGN);
@@ -50,6 +51,11 @@ void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
     signal(SIGHUP, SIG_IGN);
     prctl(PR_SET_NAME, "slirp4netns-tcp", 0, 0, 0);
     close_all_but(channel, guest_ns.fd());
+    // Sockets, rtnetlink and descriptor passing are all on the daemon's
+    // list. A keeper that cannot be confined says so and goes on: the daemon
+    // runs confined either way.
+    std::string why;
+    if (seccomp && !install_seccomp_filter(&why)) log_error("the TCP namespace's keeper: " + why);
     for (;;) {
         KeeperRequest request;
         ssize_t n = recv(channel, &request, sizeof request, 0);
