@@ -318,9 +318,10 @@ fd_kinds() {
 }
 # wait_startup_over: waits until the daemon's start-up has ended, after
 # ready-fd: the child making the kernel TCP path's namespace has sent it and
-# been reaped (every child left is the forward helper), so the daemon holds
-# the descriptors it will hold when idle. Tests that count them start here.
-startup_over() { ! ps -o comm= --ppid "$SLIRP_PID" | grep -qvx slirp4netns-fwd; }
+# been reaped, or stays as the keeper of kernel-to-kernel delivery (every
+# child left is the forward helper or that keeper), so the daemon holds the
+# descriptors it will hold when idle. Tests that count them start here.
+startup_over() { ! ps -o comm= --ppid "$SLIRP_PID" | grep -qvxE 'slirp4netns-(fwd|tcp)'; }
 wait_startup_over() { wait_until 10 startup_over || fail "start-up still running after 10 s"; }
 
 # peak_while PID [COMMAND...]: until PID exits, samples the daemon's
