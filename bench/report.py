@@ -65,6 +65,7 @@ METRICS = [
     ("idle_fds_per_conn", f"{IDLE_CONNS} idle conns: fds per conn", "fds", False,
      ("new", [("abs", None, "<=", 2)])),
     # Memory per 10,000 of them, when fewer were held.
+    # The totals count a fall of the machine's TCP memory (others' work) as 0.
     ("idle_total", "idle conns: RSS+TCP mem growth per 10k", "MiB", False,
      ("new", [("abs", None, "<=", 64)])),
     ("idle_rss", "  growth of RSS", "MiB", False, None),

@@ -320,10 +320,13 @@ many_connections() {
     fds1=$($HELPER fd-count "$CAND_PID") rss1=$($HELPER rss-kb "$CAND_PID") tcp1=$($HELPER sockstat-kb)
     sample idle_fds_per_conn "$name" "$(awk -v a="$fds0" -v b="$fds1" -v n="$held" \
         'BEGIN { printf "%.3f", (b - a) / n }')"
-    # Memory per 10,000 connections, whatever number was held.
+    # Memory per 10,000 connections, whatever number was held. The total
+    # is held to a bound: a fall of the machine's TCP memory meanwhile is
+    # others' memory going back, and counts as none rather than against ours.
+    local tcp=$((tcp1 - tcp0))
     sample idle_rss "$name" $(((rss1 - rss0) * 10000 / held))
-    sample idle_tcp "$name" $(((tcp1 - tcp0) * 10000 / held))
-    sample idle_total "$name" $(((rss1 - rss0 + tcp1 - tcp0) * 10000 / held))
+    sample idle_tcp "$name" $((tcp * 10000 / held))
+    sample idle_total "$name" $(((rss1 - rss0 + (tcp > 0 ? tcp : 0)) * 10000 / held))
     sample rss_conns "$name" "$rss1"
     throughput "$name" tput_with_conns
     hold_close
@@ -354,7 +357,8 @@ moved_connections() {
     hold_close
     sample moved_rss "$name" $((rss1 - rss0))
     sample moved_tcp "$name" $((tcp1 - tcp0))
-    sample moved_total "$name" $((rss1 - rss0 + tcp1 - tcp0))
+    local tcp=$((tcp1 - tcp0))
+    sample moved_total "$name" $((rss1 - rss0 + (tcp > 0 ? tcp : 0))) # as for idle_total
     sample moved_own_sockets "$name" $((own1 - own0))
 }
 
