@@ -126,8 +126,8 @@ wait_until 10 port_is_listening $SOCKPERF_PORT || fail "sockperf server did not 
 wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not start"
 
 # --- candidates -------------------------------------------------------------
-# our_path NAME: the --tcp-path value for our candidate NAME (see
-# stand_in_check below).
+# OUR_PATH[NAME]: the --tcp-path value for our candidate NAME (a stand-in
+# where ours lacks that value: see below, before the run).
 declare -A OUR_PATH=([redirect]=redirect [bridge]=bridge [kernel]=kernel [slirp]=slirp)
 
 # What each of our candidates should report as get_stats'
