@@ -26,7 +26,7 @@ SLIRP_TCP_TESTS=${SLIRP_TCP_TESTS:-host-loopback ipv6 outbound-addr custom-cidr 
 # tc refused), so these run a third time with S4N_TCP_PATH=bridge
 # (assert_kernel_tcp then wants delivery bridge), reported as NAME[bridge].
 # Unless the whole run already forces a path.
-BRIDGE_TCP_TESTS=${BRIDGE_TCP_TESTS:-kernel-tcp kernel-tcp-bulk host-loopback ipv6 outbound-addr splice-tcp sandbox-functional fault-host-resets rootlesskit-detach-netns pcap}
+BRIDGE_TCP_TESTS=${BRIDGE_TCP_TESTS:-kernel-tcp kernel-tcp-bulk host-loopback ipv6 outbound-addr splice-tcp sandbox-functional fault-host-resets sandbox-rootless pcap}
 [ -n "${S4N_TCP_PATH:-}" ] && BRIDGE_TCP_TESTS=
 passed=0 failed=0 skipped=0
 failures=()
