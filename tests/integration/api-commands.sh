@@ -95,13 +95,14 @@ r = json.loads(sys.argv[1])["return"]
 keys = ["frames_from_guest", "bytes_from_guest", "frames_to_guest", "bytes_to_guest",
         "frames_dropped", "api_requests", "api_failures", "api_clients_dropped",
         "active_forwards", "uptime_ms"]
-kernel = ["kernel_tcp_active", "kernel_tcp_total", "kernel_tcp_refused", "kernel_tcp_failed",
-          "kernel_tcp_bytes_from_guest", "kernel_tcp_bytes_to_guest"]
+kernel = ["kernel_tcp_listeners", "kernel_tcp_active", "kernel_tcp_total", "kernel_tcp_refused",
+          "kernel_tcp_failed", "kernel_tcp_bytes_from_guest", "kernel_tcp_bytes_to_guest"]
 dns = ["dns_queries", "dns_answers", "dns_failovers", "dns_servfails", "dns_dropped"]
-assert list(r) == keys + ["tcp_path", "sandbox"] + kernel + ["dns_forwarder"] + dns, list(r)
+assert list(r) == keys + ["tcp_path", "sandbox", "kernel_tcp_delivery"] + kernel + ["dns_forwarder"] + dns, list(r)
 assert all(isinstance(r[k], int) and r[k] >= 0 for k in keys + kernel + dns), r
 assert isinstance(r["dns_forwarder"], bool), r
 assert r["tcp_path"] in ("slirp", "kernel"), r
+assert r["kernel_tcp_delivery"] in (("redirect", "bridge") if r["tcp_path"] == "kernel" else ("none",)), r
 assert r["sandbox"] == "none", r  # no --enable-sandbox
 assert r["active_forwards"] == 6, r  # ids 2,3,4,5,6,7
 assert r["api_failures"] >= 40 and r["api_requests"] > r["api_failures"], r
