@@ -437,6 +437,19 @@ assert_redirect_state() {
     log "$label: $veth $(awk '{ print $2, $3 }' <<<"$link"), $tap egress filters at $prios"
 }
 
+# wait_redirect SOCKET TAP LABEL: waits (10 s at most) until the daemon
+# behind SOCKET delivers kernel to kernel, which it sets up after ready-fd:
+# get_stats says so and TAP's veth end is in the guest. Fails otherwise.
+wait_redirect() {
+    local sock=$1 tap=$2 label=$3
+    redirecting() {
+        [ "$(stats_field "$sock" kernel_tcp_delivery)" = redirect ] &&
+            in_guest ip link show dev "$(redirect_veth "$tap")" >/dev/null 2>&1
+    }
+    wait_until 10 redirecting ||
+        fail "$label: no kernel-to-kernel delivery: get_stats says '$(stats_field "$sock" kernel_tcp_delivery)', $(in_guest ip -o link show dev "$(redirect_veth "$tap")" 2>&1)"
+}
+
 # redirect_state_gone TAP: nothing of a redirecting daemon's is left in the
 # guest's namespace: no filter at REDIRECT_PRIOS on TAP, no veth end.
 redirect_state_gone() {

@@ -16,8 +16,7 @@ peer_network
 tcp_peer_server "$WORK/peer.log" 192.0.2.254 nsenter --target "$PEER_PID" --net
 start_guest
 start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "did not start"
-wait_until 10 in_guest ip link show dev "$(redirect_veth tap0)" >/dev/null 2>&1 ||
-    fail "no $(redirect_veth tap0) in the guest"
+wait_redirect "$SOCK" tap0 start
 
 # new_mac MAC LABEL: tap0 takes MAC, as the guest asks; fails unless it did.
 new_mac() {

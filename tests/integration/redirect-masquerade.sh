@@ -33,6 +33,7 @@ SLIRP=$(slirp_launcher as-test-user setpriv --reuid="$TEST_USER" --regid="$TEST_
     fail "rootless Docker's command line did not start"
 in_child ip link set tap0 mtu 65520 || fail "cannot set tap0's MTU"
 guest_tap_config tap0 in_child
+wait_redirect "$SOCK" tap0 "rootless Docker"
 
 # dockerd: docker0, forwarding, its NAT and FORWARD rules, and counting rules
 # ahead of them for what crosses tap0.

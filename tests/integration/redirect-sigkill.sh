@@ -31,8 +31,7 @@ daemon() {
     SOCK=$WORK/user/api$1.sock
     SLIRP=$LAUNCHER start_slirp --enable-sandbox --enable-seccomp -a "$SOCK" "$GUEST_PID" tap0 ||
         fail "daemon $1 did not start"
-    wait_until 10 in_guest ip link show dev "$VETH" >/dev/null 2>&1 ||
-        fail "daemon $1: no $VETH in the guest: $(cat "$WORK/slirp.log")"
+    wait_redirect "$SOCK" tap0 "daemon $1"
     assert_redirect_state tap0 "daemon $1"
     KEEPER=$(tcp_keeper_pid)
 }

@@ -41,10 +41,7 @@ transfers() {
 # exercise LABEL: the checks while a daemon runs.
 exercise() {
     local label=$1 listeners holder
-    wait_until 10 in_guest ip link show dev "$VETH" >/dev/null 2>&1 ||
-        fail "$label: no $VETH in the guest: $(cat "$WORK/slirp.log")"
-    [ "$(stats_field "$SOCK" kernel_tcp_delivery)" = redirect ] ||
-        fail "$label: get_stats says kernel_tcp_delivery '$(stats_field "$SOCK" kernel_tcp_delivery)'"
+    wait_redirect "$SOCK" tap0 "$label"
     assert_redirect_state tap0 "$label"
     KEEPER=$(tcp_keeper_pid)
     transfers "$label" 10.0.2.2 "$WORK/server.log"
@@ -99,7 +96,7 @@ in_guest tc qdisc add dev tap0 clsact || fail "cannot add a clsact qdisc"
 in_guest tc filter add dev tap0 egress prio 10 protocol 0x88b5 u32 match u8 0 0 flowid 1:1 ||
     fail "cannot add a filter"
 start_slirp -a "$SOCK" "$GUEST_PID" tap0 || fail "theirs: did not start"
-wait_until 10 in_guest ip link show dev "$VETH" >/dev/null 2>&1 || fail "theirs: no $VETH in the guest"
+wait_redirect "$SOCK" tap0 theirs
 assert_redirect_state tap0 "theirs"
 KEEPER=$(tcp_keeper_pid)
 before=$(daemon_frame_bytes "$SOCK")
