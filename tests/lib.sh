@@ -363,7 +363,7 @@ assert_data_path() {
 # daemon runs (the man page lists it): a veth end redirect_veth TAP, a clsact
 # qdisc on TAP with filters on its egress at REDIRECT_PRIOS, and the
 # daemon's child process slirp4netns-tcp that removes them.
-REDIRECT_PRIOS="20001 20016"
+REDIRECT_PRIOS="20001 20199"
 redirect_veth() {
     local name="s4n-$1"
     echo "${name:0:15}"
@@ -430,7 +430,7 @@ assert_redirect_state() {
     [ "$(in_guest cat "/proc/sys/net/ipv6/conf/$veth/disable_ipv6")" = 1 ] ||
         fail "$label: IPv6 is not disabled on $veth"
     has_clsact "$tap" || fail "$label: no clsact qdisc on $tap: $(in_guest tc qdisc show dev "$tap")"
-    prios=$(redirect_prios "$tap" | tr '\n' ' ')
+    prios=$(redirect_prios "$tap" | paste -sd ' ')
     [ "${prios%% *}" = "${REDIRECT_PRIOS%% *}" ] ||
         fail "$label: $tap's egress filters at our priorities: '$prios'"
     [ -n "$(tcp_keeper_pid)" ] || fail "$label: the daemon has no slirp4netns-tcp process"

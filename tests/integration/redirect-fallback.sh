@@ -25,7 +25,7 @@ peer_http_server "hello from outside"
 # slirp4netns-tcp process.
 nothing_of_ours() {
     redirect_state_gone tap0 ||
-        fail "$1: state of a redirect: filters at '$(redirect_prios tap0 | tr '\n' ' ')', $(in_guest ip -o link show dev "$VETH" 2>&1)"
+        fail "$1: state of a redirect: filters at '$(redirect_prios tap0 | paste -sd ' ')', $(in_guest ip -o link show dev "$VETH" 2>&1)"
     [ -z "$(tcp_keeper_pid)" ] || fail "$1: the daemon runs a slirp4netns-tcp process"
 }
 
