@@ -82,6 +82,7 @@ class UnixApiServer : public ApiServer {
           stats_(context.stats),
           loop_(context.loop),
           splice_(context.splice),
+          slirp_tcp_forward_(context.slirp_tcp_forward),
           listener_(std::move(listener)),
           file_(std::move(file)) {
         defaults_.guest_addr = context.options.network.guest;
@@ -306,6 +307,7 @@ class UnixApiServer : public ApiServer {
                                     xfwd_flags(spec));
         }
         if (rc < 0) return fail(err, api_error::kAddFailed);
+        if (!spec.udp && slirp_tcp_forward_) slirp_tcp_forward_(spec.guest_port, true);
         *reply = format_added(table_.add(spec));
         return true;
     }
@@ -355,6 +357,8 @@ class UnixApiServer : public ApiServer {
             }
         }
         if (rc < 0) return fail(err, api_error::kRemoveFailed);
+        if (entry->spec.mode != PortForwardMode::Splice && !entry->spec.udp && slirp_tcp_forward_)
+            slirp_tcp_forward_(entry->spec.guest_port, false);
         table_.remove(id);
         *reply = format_empty_return();
         return true;
@@ -364,6 +368,7 @@ class UnixApiServer : public ApiServer {
     Stats& stats_;
     EventLoop& loop_;
     SpliceForwarder* splice_;
+    std::function<void(uint16_t, bool)> slirp_tcp_forward_;
     RequestDefaults defaults_;
     UniqueFd listener_;
     // Removed when the server goes (file_ is destroyed last of the two), only

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,9 @@ struct ApiContext {
     Stats& stats;
     EventLoop& loop;
     SpliceForwarder* splice = nullptr;  // null when splice mode is unavailable
+    // A slirp-mode TCP forward to a guest port was added or removed (the
+    // kernel TCP path must leave that port's flows to libslirp).
+    std::function<void(uint16_t guest_port, bool added)> slirp_tcp_forward;
 };
 
 // A client that has not been answered this long after connecting is dropped,

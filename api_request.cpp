@@ -328,6 +328,10 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["uptime_ms"] = std::max<int64_t>(0, now_ms - stats.started_ms);
     r["tcp_path"] = stats.kernel_tcp ? "kernel" : "slirp";
     r["sandbox"] = stats.sandbox;
+    r["kernel_tcp_delivery"] = !stats.kernel_tcp       ? "none"
+                               : stats.kernel.redirect ? "redirect"
+                                                       : "bridge";
+    r["kernel_tcp_listeners"] = stats.kernel.listeners;
     r["kernel_tcp_active"] = stats.kernel.active;
     r["kernel_tcp_total"] = stats.kernel.total;
     r["kernel_tcp_refused"] = stats.kernel.refused;

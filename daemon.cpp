@@ -131,7 +131,11 @@ class Daemon {
         schedule_housekeeping();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
-            ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get()};
+            ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get(), {}};
+            if (kernel_tcp_)
+                context.slirp_tcp_forward = [this](uint16_t guest_port, bool added) {
+                    if (kernel_tcp_) kernel_tcp_->slirp_forward(guest_port, added);
+                };
             if (!ApiServer::start(context, &api_, error)) return false;
         }
         SandboxRoot root = SandboxRoot::None;
@@ -193,6 +197,17 @@ class Daemon {
             s.dns = n.dns;
             s.dns6 = options_.network6.dns;
         }
+        // Kernel to kernel needs the guest's tap in a namespace of its own;
+        // a capture sees every segment only when the daemon bridges them.
+        s.redirect = options_.target_type == TargetType::Netns &&
+                     options_.netns_type != NetnsType::TapFd &&
+                     (options_.tcp_delivery == TcpDelivery::Redirect ||
+                      (options_.tcp_delivery == TcpDelivery::Auto && options_.pcap_path.empty()));
+        s.tap = options_.tap_name;
+        const Network6& n6 = options_.network6;
+        s.scope = {
+            n.address, n.netmask, n.gateway, !options_.disable_host_loopback, options_.enable_ipv6,
+            n6.prefix, n6.gateway};
         return s;
     }
 
@@ -248,6 +263,9 @@ class Daemon {
         if (dns_) k.dns_stream = [this] { return dns_->open_stream(); };
         kernel_tcp_ = std::make_unique<KernelTcpPath>(loop_, k, path_);
         path_.set_kernel_tcp(kernel_tcp_.get());
+        // From the guest's first NDP on: kernel to kernel, its IPv6 frames
+        // must be addressed to the veth's MAC too.
+        if (private_netns_settings().redirect) path_.announce_one_mac(gateway_mac(n.gateway));
         stats_.kernel_tcp = true;
         stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
         std::string why;
@@ -273,14 +291,32 @@ class Daemon {
         loop_.unwatch(channel);
         PrivateNetns netns;
         std::string why;
-        if (!finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why) ||
-            !kernel_tcp_->attach(std::move(netns), &why)) {
+        bool made =
+            finish_private_netns(*pending_netns_, path_.device_takes_offloads(), &netns, &why);
+        if (made && !netns.redirect && options_.tcp_delivery == TcpDelivery::Redirect) {
+            made = false;
+            why = "no kernel-to-kernel delivery: " +
+                  (netns.why_not.empty() ? std::string("the guest's tap is not in a namespace")
+                                         : netns.why_not);
+        } else if (made && !netns.redirect && !netns.why_not.empty()) {
+            log_error("kernel-to-kernel TCP delivery unavailable (" + netns.why_not +
+                      "); the daemon bridges the kernel TCP path's frames");
+        }
+        bool keeper = made && netns.redirect;
+        if (!made || !kernel_tcp_->attach(std::move(netns), &why)) {
             kernel_tcp_unavailable(why);
             path_.set_kernel_tcp(nullptr);
             kernel_tcp_->give_up([this](const VnetHeader& h, uint8_t* f, size_t len) {
                 path_.give_back_from_guest(h, f, len);
             });
             end_kernel_tcp();
+        }
+        // With kernel-to-kernel delivery the child stays, as the path's
+        // keeper (or, the path given up, ended with it): start-up is over.
+        if (keeper) {
+            pending_netns_.reset();
+            release_read_only_pages();
+            return;
         }
         // The child exits once its message is sent; its end of the channel
         // closes as it does, and then waiting for it is brief. Ours closes

@@ -30,6 +30,9 @@ constexpr int64_t kHandshakeMs = 75 * 1000;
 // libslirp gives up on a connection still being set up after this
 // (TCPTV_KEEP_INIT): so does a pending host connect.
 constexpr int64_t kPendingMs = 75 * 1000;
+// A listener (kernel-to-kernel delivery) with no handshake under way closes
+// after this: connections to one port in a row keep theirs.
+constexpr int64_t kListenerIdleMs = 5000;
 // The private kernel probes a guest that has been silent this long (then
 // every kKeepIntervalS, kKeepCount times): a guest that has forgotten a
 // connection answers with a reset, one that is gone answers nothing, and
@@ -65,6 +68,7 @@ bool accepted_key(int fd, FlowKey* key) {
         std::memcpy(key->guest.data(), &p.sin_addr, 4);
         std::memcpy(key->remote.data(), &l.sin_addr, 4);
         key->guest_port = ntohs(p.sin_port);
+        key->remote_port = ntohs(l.sin_port);
         return true;
     }
     if (peer.ss_family == AF_INET6) {
@@ -73,6 +77,7 @@ bool accepted_key(int fd, FlowKey* key) {
         std::memcpy(key->guest.data(), &p.sin6_addr, 16);
         std::memcpy(key->remote.data(), &l.sin6_addr, 16);
         key->guest_port = ntohs(p.sin6_port);
+        key->remote_port = ntohs(l.sin6_port);
         return true;
     }
     return false;
@@ -116,13 +121,25 @@ bool KernelTcpPath::attach(PrivateNetns netns, std::string* err) {
     if (!map_buffer(&buffer, err)) return false;
     buffer_.reset(buffer);
     netns_ = std::move(netns);
+    redirect_ = netns_.redirect;
     if (!loop_.watch(
             netns_.tap.get(), POLLIN, [this](short) { on_private_tap(kFramesPerWakeup); }, err))
         return false;
-    // A reply just spliced into the private kernel left it as one segment
-    // within that splice: to the guest now, and without the read that
-    // would find the tap empty (anything more waits for the loop).
-    relay_.on_small_move_to_guest([this] { on_private_tap(1); });
+    if (redirect_) {
+        keeper_ = std::make_unique<RedirectKeeper>(loop_, std::move(netns_.keeper_channel),
+                                                   std::move(netns_.keeper));
+        if (!keeper_->start(err)) return false;
+        for (const auto& [port, count] : slirp_forwards_) keeper_->exclude(port);
+        // Each destination port gets a listener of its own instead.
+        netns_.listen4.reset();
+        netns_.listen6.reset();
+        relay_.on_closed([this](uint64_t relay) { relay_closed(relay); });
+    } else {
+        // A reply just spliced into the private kernel left it as one
+        // segment within that splice: to the guest now, and without the
+        // read that would find the tap empty (anything more waits for the loop).
+        relay_.on_small_move_to_guest([this] { on_private_tap(1); });
+    }
     for (int fd : {netns_.listen4.get(), netns_.listen6.get()})
         if (fd >= 0 && !loop_.watch(
                            fd, POLLIN, [this, fd](short) { on_listener(fd); }, err))
@@ -156,6 +173,8 @@ bool KernelTcpPath::add_reserve(int like) {
 KernelTcpPath::~KernelTcpPath() {
     for (int fd : {netns_.tap.get(), netns_.listen4.get(), netns_.listen6.get()})
         if (fd >= 0) loop_.unwatch(fd);
+    for (auto& [key, l] : listeners_)
+        if (l.fd) loop_.unwatch(l.fd.get());
     for (auto& [id, c] : conns_)
         if (c.host && !c.relay) loop_.unwatch(c.host.get());
     if (sweep_timer_) loop_.cancel_timer(sweep_timer_);
@@ -166,6 +185,8 @@ KernelTcpCounters KernelTcpPath::stats() const {
     s.active = relay_.connections();
     s.bytes_from_guest = relay_.bytes_from_guest();
     s.bytes_to_guest = relay_.bytes_to_guest();
+    s.redirect = redirect_;
+    for (const auto& [key, l] : listeners_) s.listeners += l.fd.valid();
     return s;
 }
 
@@ -174,7 +195,7 @@ KernelTcpCounters KernelTcpPath::stats() const {
     TcpFrame t;
     if (!parse_tcp_frame(frame, tcp, &t)) return false;
     FlowKey key = key_from_guest(t);
-    FlowTable::Flow* flow = flows_.find(key);
+    FlowTable::Flow* flow = find_flow(key);
     if (flow && t.syn_only() && flow->state == FlowTable::State::Closing) {
         drop(flow->id);  // the guest reuses the port: a new connection
         flow = nullptr;
@@ -208,8 +229,15 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
     UniqueFd fd =
         dns ? settings_.dns_stream()
             : UniqueFd(socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    // Both descriptors, or libslirp takes the connection (see the top).
-    if (!fd || !add_reserve(fd.get())) return;
+    // Both descriptors, or libslirp takes the connection, or at least
+    // answers as it does at its limit (see the top).
+    if (!fd || !add_reserve(fd.get())) {
+        if (redirect_) {
+            answer_unreachable(frame, t);
+            *taken = true;
+        }
+        return;
+    }
     const sockaddr* bind_to = nullptr;
     socklen_t bind_len = 0;
     // libslirp binds every connection to --outbound-addr, the host's
@@ -240,6 +268,10 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
     }
     if (!flow) {
         accept_reserve_.pop_back();
+        if (redirect_ && started) {
+            answer_unreachable(frame, t);
+            *taken = true;
+        }
         return;
     }
     uint64_t id = flow->id;
@@ -332,6 +364,7 @@ void KernelTcpPath::send_syn(uint64_t id) {
         drop(id);
         return;
     }
+    if (redirect_ && !listener_ready(id, t)) return;  // it comes back here
     flow->state = FlowTable::State::Open;
     to_private(syn.header, syn.frame, syn.len, t, *flow);
     std::vector<uint8_t>().swap(c.syn);
@@ -341,7 +374,7 @@ void KernelTcpPath::send_syn(uint64_t id) {
                                             const TcpFrame& t, FlowTable::Flow& flow) {
     VnetHeader to_tap = header;
     bool partial = header.flags & kVnetNeedsCsum;
-    set_tcp_port(frame, t, false, kKernelListenPort, !partial);
+    if (!redirect_) set_tcp_port(frame, t, false, kKernelListenPort, !partial);
     // A guest without checksum offload (MTU 65520) checksummed each segment
     // as it copied it in; the private kernel would check it again, a pass
     // over every byte in this process (5 % of its CPU netns->host). Marked
@@ -355,7 +388,10 @@ void KernelTcpPath::send_syn(uint64_t id) {
     }
     std::memcpy(frame, netns_.mac.data(), 6);
     uint64_t id = flow.id;
-    bool gone = flows_.note_flags(key_from_guest(t), flow, t.flags, true, loop_.clock_ms());
+    // With kernel-to-kernel delivery the daemon sees too few of a flow's
+    // segments to follow it: the flow ends with its relay.
+    bool gone =
+        !redirect_ && flows_.note_flags(key_from_guest(t), flow, t.flags, true, loop_.clock_ms());
     iovec iov[2] = {{&to_tap, sizeof to_tap}, {frame, len}};
     // A full queue costs a retransmission, as on any link.
     bool written = writev(netns_.tap.get(), iov, 2) >= 0;
@@ -389,7 +425,7 @@ void KernelTcpPath::send_syn(uint64_t id) {
         // Router solicitations, MLD reports and the like have no one to go to.
         if (!parse_tcp_frame(frame, len, &t)) continue;
         FlowKey key = key_to_guest(t);
-        FlowTable::Flow* flow = flows_.find(key);
+        FlowTable::Flow* flow = find_flow(key);
         if (!flow || flow->state == FlowTable::State::Connecting) continue;
         set_tcp_port(frame, t, true, flow->remote_port, !(header.flags & kVnetNeedsCsum));
         std::memcpy(frame, flow->guest_mac.data(), 6);
@@ -420,7 +456,7 @@ void KernelTcpPath::on_listener(int fd) {
         if (!accepted) return;
         bool spent = accept_reserve_.size() < reserves;
         FlowKey key;
-        FlowTable::Flow* flow = accepted_key(accepted.get(), &key) ? flows_.find(key) : nullptr;
+        FlowTable::Flow* flow = accepted_key(accepted.get(), &key) ? find_flow(key) : nullptr;
         auto it = flow ? conns_.find(flow->id) : conns_.end();
         // No host side (the flow ended meanwhile, and gave its reserve
         // back): closing resets the guest.
@@ -433,7 +469,15 @@ void KernelTcpPath::on_listener(int fd) {
         }
         if (!spent) accept_reserve_.pop_back();  // this connection's own
         keep_alive(accepted.get());
-        it->second.relay = relay_.join(std::move(it->second.host), std::move(accepted));
+        uint64_t id = it->first;
+        leave_listener(it->second);
+        uint64_t relay = relay_.join(std::move(it->second.host), std::move(accepted));
+        it->second.relay = relay;
+        if (!redirect_) continue;
+        if (relay_.is_open(relay))
+            flow_of_relay_[relay] = id;
+        else
+            drop(id);
     }
 }
 
@@ -446,6 +490,8 @@ void KernelTcpPath::drop(uint64_t id) {
             pending_--;
         }
         if (!c.relay && accept_reserve_.size() > 1) accept_reserve_.pop_back();
+        leave_listener(c);
+        if (c.relay) flow_of_relay_.erase(c.relay);
         // Only its own flow: the key may have gone to a new connection.
         if (FlowTable::Flow* flow = flows_.find(c.key); flow && flow->id == id) flows_.erase(c.key);
         conns_.erase(it);
@@ -478,6 +524,7 @@ void KernelTcpPath::sweep() {
         if (joined_and_over || never_accepted || given_up) done.push_back(id);
     }
     for (uint64_t id : done) flow_gone(id);
+    close_idle_listeners(now);
     // Ids of connects that have completed or gone only wait for their turn.
     while (!pending_order_.empty()) {
         auto it = conns_.find(pending_order_.front());
@@ -485,4 +532,128 @@ void KernelTcpPath::sweep() {
         pending_order_.pop_front();
     }
     sweep_timer_ = loop_.add_timer(now + kSweepMs, [this] { sweep(); });
+}
+
+FlowTable::Flow* KernelTcpPath::find_flow(const FlowKey& key) {
+    // Bridged, the private kernel sees one port for all (tcp_classifier.hpp).
+    return redirect_ ? flows_.find(key) : flows_.find_any_port(key);
+}
+
+void KernelTcpPath::relay_closed(uint64_t relay) {
+    auto it = flow_of_relay_.find(relay);
+    if (it == flow_of_relay_.end()) return;
+    uint64_t id = it->second;
+    flow_of_relay_.erase(it);
+    drop(id);
+}
+
+void KernelTcpPath::answer_unreachable(const uint8_t* frame, const TcpFrame& t) {
+    const KernelPathScope& s = settings_.scope;
+    const void* gateway = t.family == AF_INET ? static_cast<const void*>(&s.gateway)
+                                              : static_cast<const void*>(&s.gateway6);
+    uint8_t out[kUnreachableFrameSize];
+    size_t n = build_unreachable(frame, t, static_cast<const uint8_t*>(gateway), out);
+    output_.send_with_header(VnetHeader{}, out, n);
+    stats_.failed++;
+}
+
+// Whether the SYN of flow id may go to the private kernel now: a listener
+// waits on its port. If not, one is asked for, and send_syn() runs again
+// once it is open.
+bool KernelTcpPath::listener_ready(uint64_t id, const TcpFrame& t) {
+    Connection& c = conns_[id];
+    ListenerKey key{t.family, t.dport};
+    auto it = listeners_.find(key);
+    if (it != listeners_.end() && it->second.fd) {
+        if (!c.on_listener) it->second.handshakes++;
+        c.on_listener = true;
+        return true;
+    }
+    if (it != listeners_.end()) {
+        it->second.waiting.push_back(id);
+        return false;
+    }
+    if (!keeper_ || !keeper_->alive() ||
+        (listeners_.size() >= kMaxListeners && !make_room_for_listener())) {
+        HeldSyn syn = view_syn(c.syn);
+        answer_unreachable(syn.frame, t);
+        drop(id);
+        return false;
+    }
+    listeners_[key].waiting.push_back(id);
+    keeper_->listen(t.family, t.dport, [this, key](UniqueFd fd, const std::string& why) {
+        listener_opened(key, std::move(fd), why);
+    });
+    return false;
+}
+
+void KernelTcpPath::listener_opened(ListenerKey key, UniqueFd fd, const std::string& why) {
+    auto it = listeners_.find(key);
+    if (it == listeners_.end()) return;
+    std::vector<uint64_t> waiting = std::move(it->second.waiting);
+    int raw = fd.get();
+    if (fd && loop_.watch(
+                  raw, POLLIN, [this, raw](short) { on_listener(raw); }, nullptr)) {
+        it->second.fd = std::move(fd);
+        it->second.idle_since_ms = loop_.clock_ms();
+        for (uint64_t id : waiting) send_syn(id);
+        return;
+    }
+    log_error("no listener in the TCP namespace for port " + std::to_string(key.second) + " (" +
+              (why.empty() ? std::string("cannot watch it") : why) + ")");
+    listeners_.erase(it);
+    for (uint64_t id : waiting) {
+        auto c = conns_.find(id);
+        if (c == conns_.end()) continue;
+        HeldSyn syn = view_syn(c->second.syn);
+        TcpFrame t;
+        if (parse_tcp_frame(syn.frame, syn.len, &t)) answer_unreachable(syn.frame, t);
+        drop(id);
+    }
+}
+
+void KernelTcpPath::leave_listener(Connection& c) {
+    if (!c.on_listener) return;
+    c.on_listener = false;
+    auto it = listeners_.find({c.key.family, c.key.remote_port});
+    if (it == listeners_.end() || it->second.handshakes == 0) return;
+    if (--it->second.handshakes == 0) it->second.idle_since_ms = loop_.clock_ms();
+}
+
+bool KernelTcpPath::make_room_for_listener() {
+    auto oldest = listeners_.end();
+    for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+        const Listener& l = it->second;
+        if (!l.fd || l.handshakes || !l.waiting.empty()) continue;
+        if (oldest == listeners_.end() || l.idle_since_ms < oldest->second.idle_since_ms)
+            oldest = it;
+    }
+    if (oldest == listeners_.end()) return false;
+    loop_.unwatch(oldest->second.fd.get());
+    listeners_.erase(oldest);
+    return true;
+}
+
+void KernelTcpPath::close_idle_listeners(int64_t now) {
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+        const Listener& l = it->second;
+        if (l.fd && !l.handshakes && l.waiting.empty() &&
+            now - l.idle_since_ms >= kListenerIdleMs) {
+            loop_.unwatch(l.fd.get());
+            it = listeners_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void KernelTcpPath::slirp_forward(uint16_t guest_port, bool added) {
+    int count = slirp_forwards_[guest_port] += added ? 1 : -1;
+    if (count <= 0) slirp_forwards_.erase(guest_port);
+    bool changed = added ? count == 1 : count == 0;
+    if (!changed || !keeper_) return;
+    if (added)
+        keeper_->exclude(guest_port);
+    else
+        keeper_->include(guest_port);
 }

@@ -49,6 +49,17 @@
 // opening and closing connections quickly keeps the path; only past the
 // bound of flows still open do new connections go through libslirp, as
 // with the path off.
+//
+// Two deliveries. With kernel-to-kernel delivery (tc_redirect.hpp) tc moves
+// the guest's established TCP between its tap and the private kernel, and
+// the daemon sees only SYNs: it hands each, once connected, to the private
+// tap with its own destination port, and a listener on that port (opened by
+// the keeper, redirect_keeper.hpp, bounded, closed when idle) accepts the
+// connection; a flow ends with its relay. At its limits (descriptors, flows,
+// listeners) the path then answers the SYN as libslirp answers at its own,
+// ICMP network unreachable, rather than hand it to libslirp, whose later
+// segments tc would take away from it. Otherwise the daemon bridges: every
+// segment of a flow passes through it between the two taps, as above.
 #pragma once
 
 #include <netinet/in.h>
@@ -65,6 +76,7 @@
 #include "event_loop.hpp"
 #include "guest_output.hpp"
 #include "private_netns.hpp"
+#include "redirect_keeper.hpp"
 #include "splice_relay.hpp"
 #include "stats.hpp"
 #include "tcp_classifier.hpp"
@@ -121,6 +133,10 @@ class KernelTcpPath {
     using SynReturn = std::function<void(const VnetHeader&, uint8_t*, size_t)>;
     void give_up(const SynReturn& give_back);
 
+    // A slirp-mode TCP forward to this guest port came or went: its flows
+    // are libslirp's, so tc must leave them to the daemon.
+    void slirp_forward(uint16_t guest_port, bool added);
+
     // refused and failed count host connects whether they failed at once
     // (the SYN then went to libslirp) or later.
     KernelTcpCounters stats() const;
@@ -133,12 +149,32 @@ class KernelTcpPath {
         bool connecting = true;
         int64_t started_ms = 0;
         uint64_t relay = 0;  // the relay's id once joined
+        // Kernel-to-kernel delivery: the listener its SYN went to, until
+        // accepted (its handshake is counted there).
+        bool on_listener = false;
     };
+    // A listener on one destination port, kernel-to-kernel delivery only.
+    using ListenerKey = std::pair<int, uint16_t>;  // family, port
+    struct Listener {
+        UniqueFd fd;                    // invalid until the keeper answers
+        std::vector<uint64_t> waiting;  // connected flows whose SYN waits for it
+        size_t handshakes = 0;          // SYNs sent, not yet accepted
+        int64_t idle_since_ms = 0;
+    };
+    static constexpr size_t kMaxListeners = 256;
 
     void start_connect(const TcpFrame& t, const VnetHeader& header, const uint8_t* frame,
                        size_t len, bool* taken);
     void connect_done(uint64_t id);
     void send_syn(uint64_t id);
+    bool listener_ready(uint64_t id, const TcpFrame& t);
+    void listener_opened(ListenerKey key, UniqueFd fd, const std::string& why);
+    bool make_room_for_listener();
+    void close_idle_listeners(int64_t now);
+    void leave_listener(Connection& c);
+    void answer_unreachable(const uint8_t* frame, const TcpFrame& t);
+    FlowTable::Flow* find_flow(const FlowKey& key);
+    void relay_closed(uint64_t relay);
     void to_private(const VnetHeader& header, uint8_t* frame, size_t len, const TcpFrame& t,
                     FlowTable::Flow& flow);
     void on_private_tap(int budget);
@@ -166,6 +202,11 @@ class KernelTcpPath {
     // One per connection not yet joined, plus one (see the top).
     std::vector<UniqueFd> accept_reserve_;
     KernelTcpCounters stats_;
+    bool redirect_ = false;  // kernel-to-kernel delivery (see the top)
+    std::unique_ptr<RedirectKeeper> keeper_;
+    std::map<ListenerKey, Listener> listeners_;
+    std::map<uint64_t, uint64_t> flow_of_relay_;  // kernel-to-kernel delivery
+    std::map<uint16_t, int> slirp_forwards_;      // guest port, forwards to it
     EventLoop::TimerId sweep_timer_ = 0;
     // Mapped rather than allocated: 64 KiB from the heap would move
     // libslirp's later allocations onto pages the slirp path never touches.

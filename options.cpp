@@ -173,12 +173,18 @@ bool apply_option(Options& o, int c, const std::string& value, std::string* err)
                                      "\" (expected auto, slirp or splice)");
             return true;
         case kTcpPath:
+            o.tcp_path = TcpPath::Kernel;
             if (value == "slirp")
                 o.tcp_path = TcpPath::Slirp;
             else if (value == "kernel")
-                o.tcp_path = TcpPath::Kernel;
+                o.tcp_delivery = TcpDelivery::Auto;
+            else if (value == "redirect")
+                o.tcp_delivery = TcpDelivery::Redirect;
+            else if (value == "bridge")
+                o.tcp_delivery = TcpDelivery::Bridge;
             else
-                return fail(err, "unknown tcp-path \"" + value + "\" (expected kernel or slirp)");
+                return fail(err, "unknown tcp-path \"" + value +
+                                     "\" (expected kernel, redirect, bridge or slirp)");
             return true;
         case kPcap:
             if (value.empty()) return fail(err, "--pcap needs a file name");
@@ -437,10 +443,12 @@ std::string help_text(const std::string& program) {
            "--busy-poll=USEC         after interactive traffic, poll without sleeping for up to "
            "USEC microseconds before blocking (default=50, 0=never; halves request/response "
            "latency at the cost of CPU time)\n"
-           "--tcp-path=PATH          where the guest's TCP to the outside ends ([kernel|slirp], "
-           "default=kernel: in a kernel TCP stack in a private network namespace, spliced to "
-           "host sockets, falling back to slirp if that namespace cannot be made; slirp: in "
-           "libslirp's TCP)\n"
+           "--tcp-path=PATH          where the guest's TCP to the outside ends "
+           "([kernel|redirect|bridge|slirp], default=kernel: in a kernel TCP stack in a private "
+           "network namespace, spliced to host sockets, its segments moved there kernel to kernel "
+           "by tc (redirect) or else copied by slirp4netns (bridge), falling back to slirp if "
+           "that namespace cannot be made; redirect, bridge: only that way, else slirp; slirp: "
+           "in libslirp's TCP)\n"
            "--pcap=FILE              write every frame to and from the guest to FILE, in pcap "
            "format (tcpdump -r FILE)\n"
            "-h, --help               show this help and exit\n"

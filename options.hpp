@@ -32,6 +32,9 @@ enum class PortForwardMode { Slirp, Splice, Auto };
 // Where the guest's TCP connections to the outside end: in libslirp's TCP,
 // or in a kernel TCP stack of our own (kernel_tcp.hpp).
 enum class TcpPath { Slirp, Kernel };
+// How the kernel TCP path's segments reach its private kernel (kernel_tcp.hpp):
+// kernel to kernel by tc, else bridged by the daemon; or one of them only.
+enum class TcpDelivery { Auto, Redirect, Bridge };
 
 using MacAddress = std::array<uint8_t, 6>;
 
@@ -67,7 +70,8 @@ struct Options {
     bool port_forward_mode_given = false;
     unsigned busy_poll_us = kDefaultBusyPollUs;  // see EventLoop::set_busy_poll
     TcpPath tcp_path = TcpPath::Kernel;          // falls back to slirp at start-up
-    std::string pcap_path;                       // --pcap: where frames are captured
+    TcpDelivery tcp_delivery = TcpDelivery::Auto;
+    std::string pcap_path;  // --pcap: where frames are captured
     std::optional<MacAddress> mac;
     TargetType target_type = TargetType::Netns;
     // The positional PID, PATH or FD (or the BESS socket path).

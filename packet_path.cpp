@@ -132,6 +132,12 @@ void PacketPath::device_gone(const std::string& why) {
 }
 
 [[gnu::hot]] void PacketPath::send_to_guest(const uint8_t* frame, size_t len) {
+    uint8_t ndp[2048];
+    if (ndp_mac_ && len <= sizeof ndp && is_ndp(frame, len)) {
+        std::memcpy(ndp, frame, len);
+        rewrite_ndp_mac(ndp, len, *ndp_mac_);
+        frame = ndp;
+    }
     auto write = [this](const uint8_t* f, size_t n) { emit(f, n); };
     if (in_batch_ && acks_.hold(frame, len, write)) return;
     acks_.flush(write);  // frames keep their order

@@ -18,9 +18,11 @@
 // the ACKs the batch held; then the device is read on.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ack_holding.hpp"
@@ -64,6 +66,9 @@ class PacketPath : public GuestOutput {
     // Whether frames to the guest may be TSO segments with partial checksums.
     bool device_takes_offloads() const { return vnet_framing(); }
     void set_kernel_tcp(KernelTcpPath* path) { kernel_tcp_ = path; }
+    // NDP to the guest names this MAC for every address of the virtual
+    // network (tcp_classifier.hpp's rewrite_ndp_mac).
+    void announce_one_mac(const std::array<uint8_t, 6>& mac) { ndp_mac_ = mac; }
     // --pcap: gets every frame as read from the device, and as written to it.
     void set_capture(PacketCapture* capture) { capture_ = capture; }
     // Whole guest frames are offered to the DNS forwarder before libslirp.
@@ -93,6 +98,7 @@ class PacketPath : public GuestOutput {
     Device kind_ = Device::Tap;
     TapOffloads offloads_;
     KernelTcpPath* kernel_tcp_ = nullptr;
+    std::optional<std::array<uint8_t, 6>> ndp_mac_;
     PacketCapture* capture_ = nullptr;
     DnsForwarder* dns_ = nullptr;
     bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait

@@ -24,6 +24,7 @@
 #include "files.hpp"
 #include "interface.hpp"
 #include "namespaces.hpp"
+#include "redirect_keeper.hpp"
 #include "rtnetlink.hpp"
 #include "tap.hpp"
 #include "tcp_classifier.hpp"
@@ -47,6 +48,12 @@ bool enter_user_namespace(const Options& options, std::string* err) {
     return fail(err, errno_text("cannot create a user namespace"));
 }
 
+// The veth's end in the private namespace, named while it is still in the
+// guest's, where it must not clash with another daemon's.
+std::string peer_name() {
+    return "s4n-p" + std::to_string(getpid());
+}
+
 // The daemon makes it non-blocking once received (the same open file).
 bool create_vnet_tap(UniqueFd* tap, std::string* err) {
     if (!create_tap(kTapName, tap, err)) return false;
@@ -56,37 +63,42 @@ bool create_vnet_tap(UniqueFd* tap, std::string* err) {
     return true;
 }
 
-bool configure_tap(int sock, const PrivateNetnsSettings& s, std::string* err) {
-    in_addr netmask{s.prefix ? htonl(~0u << (32 - s.prefix)) : 0};
-    if (!set_interface_mtu(sock, kTapName, s.mtu, err) ||
-        !set_interface_mac(sock, kTapName, s.mac, err) ||
-        !set_interface_ipv4(sock, kTapName, s.gateway, netmask, err))
-        return false;
-    // No router answers here, and soliciting one would only wake the daemon
-    // for frames it drops (and keep the code that drops them resident). A
-    // kernel without IPv6 has no such file: nothing to quiet then.
-    write_file(std::string("/proc/sys/net/ipv6/conf/") + kTapName + "/router_solicitations", "0",
-               nullptr);
-    // NOARP: the kernel addresses every frame to the tap's own MAC and never
-    // asks for neighbours (nor runs duplicate address detection); the daemon
-    // puts in the guest's MAC.
-    return raise_interface_flags(sock, kTapName, IFF_UP | IFF_NOARP, err);
-}
-
-bool add_ipv6_address(const PrivateNetnsSettings& s, std::string* err) {
+bool add_ipv6_address(const std::string& name, const PrivateNetnsSettings& s, std::string* err) {
     UniqueFd sock6(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock6) return fail(err, errno_text("cannot create an IPv6 socket"));
     in6_ifreq req{};
     req.ifr6_addr = s.gateway6;
     req.ifr6_prefixlen = 64;
-    req.ifr6_ifindex = static_cast<int>(if_nametoindex(kTapName));
+    req.ifr6_ifindex = static_cast<int>(if_nametoindex(name.c_str()));
     if (ioctl(sock6.get(), SIOCSIFADDR, &req) < 0)
-        return fail(err, errno_text("cannot set the TCP tap's IPv6 address"));
+        return fail(err, errno_text("cannot set the IPv6 address of " + name));
     return true;
 }
 
-// The AnyIP route loses to the tap's own subnet, where the DNS address is:
-// that one address goes on lo.
+// The interface the private kernel sends the guest's TCP out of has the
+// gateway's addresses: the tap when the daemon bridges, the veth's peer with
+// kernel-to-kernel delivery (the tap then only takes the SYNs the daemon
+// hands over, and has none).
+bool configure_interface_here(int sock, const std::string& name, const PrivateNetnsSettings& s,
+                              bool addresses, std::string* err) {
+    in_addr netmask{s.prefix ? htonl(~0u << (32 - s.prefix)) : 0};
+    if (!set_interface_mtu(sock, name, s.mtu, err) || !set_interface_mac(sock, name, s.mac, err) ||
+        (addresses && !set_interface_ipv4(sock, name, s.gateway, netmask, err)))
+        return false;
+    // No router answers here, and soliciting one would only wake the daemon
+    // for frames it drops (and keep the code that drops them resident). A
+    // kernel without IPv6 has no such file: nothing to quiet then.
+    write_file("/proc/sys/net/ipv6/conf/" + name + "/router_solicitations", "0", nullptr);
+    // NOARP: the kernel addresses every frame to the interface's own MAC and
+    // never asks for neighbours (nor runs duplicate address detection). The
+    // daemon puts in the guest's MAC; the veth's other end, carrying the
+    // same MAC, takes the frame as its own.
+    return raise_interface_flags(sock, name, IFF_UP | IFF_NOARP, err) &&
+           (!addresses || !s.ipv6 || add_ipv6_address(name, s, err));
+}
+
+// The AnyIP route loses to the gateway's own subnet, where the DNS address
+// is: that one address goes on lo.
 bool add_dns_addresses(int sock, const PrivateNetnsSettings& s, std::string* err) {
     if (s.dns.s_addr == 0) return true;
     // One address, not the classful /8 a bare SIOCSIFADDR would give lo
@@ -119,7 +131,32 @@ bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
     return true;
 }
 
-bool listen_on(int family, UniqueFd* listener, std::string* err) {
+// In the guest's namespace, before the private one exists: the veth, its
+// guest end inert (no IPv6, no ARP, no addresses) and up.
+bool begin_redirect(const PrivateNetnsSettings& s, Rtnetlink* guest_ns, TcRedirect* redirect,
+                    std::string* err) {
+    if (!guest_ns->open(err)) return false;
+    TcRedirect::remove_leftovers(*guest_ns, s.tap);
+    std::string veth = redirect_veth_name(s.tap);
+    if (!redirect->create_veth(*guest_ns, s.tap, peer_name(), s.mtu, s.mac, err)) return false;
+    write_file("/proc/sys/net/ipv6/conf/" + veth + "/disable_ipv6", "1", nullptr);
+    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return fail(err, errno_text("socket"));
+    return raise_interface_flags(sock.get(), veth, IFF_UP | IFF_NOARP, err);
+}
+
+// In the private namespace: the veth's peer joins it with the gateway's
+// addresses, and the filters go in last, once what they lead to is ready.
+bool finish_redirect(int sock, const PrivateNetnsSettings& s, Rtnetlink& guest_ns,
+                     TcRedirect* redirect, std::string* err) {
+    UniqueFd here(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!here) return fail(err, errno_text("cannot open the TCP namespace"));
+    return redirect->move_peer(guest_ns, here.get(), err) &&
+           configure_interface_here(sock, peer_name(), s, true, err) &&
+           redirect->install(guest_ns, s.scope, err);
+}
+
+bool listen_on(int family, uint16_t port, UniqueFd* listener, std::string* err) {
     UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return fail(err, errno_text("socket"));
     int one = 1;
@@ -129,13 +166,13 @@ bool listen_on(int family, UniqueFd* listener, std::string* err) {
     if (family == AF_INET) {
         auto* sin = reinterpret_cast<sockaddr_in*>(&a);
         sin->sin_family = AF_INET;
-        sin->sin_port = htons(kKernelListenPort);
+        sin->sin_port = htons(port);
         len = sizeof *sin;
     } else {
         setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         auto* sin6 = reinterpret_cast<sockaddr_in6*>(&a);
         sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(kKernelListenPort);
+        sin6->sin6_port = htons(port);
         len = sizeof *sin6;
     }
     if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) < 0 || listen(fd.get(), SOMAXCONN) < 0)
@@ -145,21 +182,31 @@ bool listen_on(int family, UniqueFd* listener, std::string* err) {
 }
 
 // Unshares the network namespace and sets it up (see private_netns.hpp).
-bool make_namespace(const PrivateNetnsSettings& s, PrivateNetns* made, std::string* err) {
+// *redirecting: on entry, whether the veth is made; on return, whether
+// kernel-to-kernel delivery is in place (else made->why_not says why).
+bool make_namespace(const PrivateNetnsSettings& s, Rtnetlink& guest_ns, TcRedirect* redirect,
+                    bool* redirecting, PrivateNetns* made, std::string* err) {
     if (unshare(CLONE_NEWNET) < 0)
         return fail(err, errno_text("cannot create the TCP network namespace"));
     UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock) return fail(err, errno_text("socket"));
-    return raise_interface_flags(sock.get(), "lo", IFF_UP, err) &&
-           create_vnet_tap(&made->tap, err) && configure_tap(sock.get(), s, err) &&
-           (!s.ipv6 || add_ipv6_address(s, err)) && add_anyip_routes(s, err) &&
-           add_dns_addresses(sock.get(), s, err) && listen_on(AF_INET, &made->listen4, err) &&
-           (!s.ipv6 || listen_on(AF_INET6, &made->listen6, err));
+    if (!raise_interface_flags(sock.get(), "lo", IFF_UP, err) || !create_vnet_tap(&made->tap, err))
+        return false;
+    if (*redirecting && !finish_redirect(sock.get(), s, guest_ns, redirect, &made->why_not)) {
+        redirect->remove(guest_ns);
+        *redirecting = false;
+    }
+    return configure_interface_here(sock.get(), kTapName, s, !*redirecting, err) &&
+           add_anyip_routes(s, err) && add_dns_addresses(sock.get(), s, err) &&
+           listen_on(AF_INET, kKernelListenPort, &made->listen4, err) &&
+           (!s.ipv6 || listen_on(AF_INET6, kKernelListenPort, &made->listen6, err));
 }
 
 // Everything the child does once in the target's user namespace (err: why
 // it could not get there): waits for the daemon's word, makes the namespace,
-// sends its descriptors and exits. The message carries "" or the error.
+// sends its descriptors, and exits or, with kernel-to-kernel delivery in
+// place, stays as its keeper. The message is "R" (delivery in place), "B"
+// and why not (the daemon bridges), or "E" and the error.
 [[noreturn]] void make_namespace_and_exit(const PrivateNetnsSettings& s, int channel,
                                           std::string err) {
     // Making a network namespace takes about a millisecond of CPU: wait
@@ -167,15 +214,24 @@ bool make_namespace(const PrivateNetnsSettings& s, PrivateNetns* made, std::stri
     char go;
     if (read(channel, &go, 1) != 1) _exit(1);
     PrivateNetns made;
-    if (!err.empty() || !make_namespace(s, &made, &err)) {
-        send_message(channel, err.empty() ? "unknown failure" : err);
+    Rtnetlink guest_ns;
+    TcRedirect redirect;
+    bool redirecting = false;
+    if (err.empty() && s.redirect) {
+        redirecting = begin_redirect(s, &guest_ns, &redirect, &made.why_not);
+        if (!redirecting) redirect.remove(guest_ns);
+    }
+    if (!err.empty() || !make_namespace(s, guest_ns, &redirect, &redirecting, &made, &err)) {
+        redirect.remove(guest_ns);
+        send_message(channel, "E" + (err.empty() ? std::string("unknown failure") : err));
         _exit(1);
     }
     // One message, so that the daemon, woken by it, never waits for the rest.
     std::vector<int> fds{made.tap.get(), made.listen4.get()};
     if (s.ipv6) fds.push_back(made.listen6.get());
-    send_fds(channel, fds, "");
-    _exit(0);
+    send_fds(channel, fds, redirecting ? "R" : "B" + made.why_not);
+    if (!redirecting) _exit(0);
+    run_redirect_keeper(channel, guest_ns, redirect, s.scope);
 }
 
 }  // namespace
@@ -215,13 +271,17 @@ void let_private_netns_begin(PendingPrivateNetns& pending) {
     (void)!write(pending.channel.get(), "g", 1);
 }
 
+bool listen_in_private_netns(int family, uint16_t port, UniqueFd* listener, std::string* err) {
+    return listen_on(family, port, listener, err);
+}
+
 bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNetns* out,
                           std::string* err) {
     std::vector<UniqueFd> fds;
     std::string message;
-    if (!receive_fds(pending.channel.get(), &fds, &message, nullptr))
+    if (!receive_fds(pending.channel.get(), &fds, &message, nullptr) || message.empty())
         return fail(err, "the TCP namespace child exited");
-    if (!message.empty()) return fail(err, message);
+    if (message[0] == 'E') return fail(err, message.substr(1));
     if (fds.size() != (pending.ipv6 ? 3u : 2u))
         return fail(err, "the TCP namespace child sent too few descriptors");
     unsigned flags = offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
@@ -233,5 +293,12 @@ bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNe
     out->mac = pending.mac;
     for (int fd : {out->tap.get(), out->listen4.get(), out->listen6.get()})
         if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    out->redirect = message[0] == 'R';
+    out->why_not = message.substr(1);
+    if (out->redirect) {
+        // The child lives on as the keeper, on this channel.
+        out->keeper_channel = std::move(pending.channel);
+        out->keeper = std::move(pending.child);
+    }
     return true;
 }

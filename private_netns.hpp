@@ -24,6 +24,7 @@
 
 #include "child_process.hpp"
 #include "options.hpp"
+#include "tc_redirect.hpp"
 #include "unique_fd.hpp"
 
 struct PrivateNetnsSettings {
@@ -37,6 +38,11 @@ struct PrivateNetnsSettings {
     // connections end here too (dns_forwarder.hpp); unset: none.
     in_addr dns{};
     in6_addr dns6{};
+    // Kernel-to-kernel delivery (tc_redirect.hpp): tried when set and the
+    // child is in the guest's namespace with its tap named `tap`.
+    bool redirect = false;
+    std::string tap;
+    RedirectScope scope;
 };
 
 struct PrivateNetns {
@@ -44,7 +50,20 @@ struct PrivateNetns {
     UniqueFd listen4;              // 0.0.0.0:kKernelListenPort, non-blocking
     UniqueFd listen6;              // [::]:kKernelListenPort (IPv6 only) when settings.ipv6
     std::array<uint8_t, 6> mac{};  // the tap's: frames to it must carry it
+    // Kernel-to-kernel delivery is in place: the guest's established TCP
+    // reaches the private kernel by tc, and the child stays as its keeper
+    // (redirect_keeper.hpp), through these. Otherwise the daemon bridges
+    // frames between the guest's tap and `tap`; why_not says why, when
+    // delivery was tried.
+    bool redirect = false;
+    std::string why_not;
+    UniqueFd keeper_channel;
+    ChildProcess keeper;
 };
+
+// Opens a listener in the private namespace (the caller is there) on port
+// of either family: non-blocking, every address (AnyIP).
+bool listen_in_private_netns(int family, uint16_t port, UniqueFd* listener, std::string* err);
 
 // The MAC libslirp gives the gateway: 52:55 and the gateway's IPv4 address.
 std::array<uint8_t, 6> gateway_mac(in_addr gateway);

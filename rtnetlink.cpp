@@ -14,49 +14,48 @@
 
 namespace {
 
-// Every request here is a header plus a handful of small attributes.
-constexpr size_t kMessageMax = 512;
-
-class Message {
-   public:
-    Message(int type, int flags, uint32_t seq) {
-        header()->nlmsg_len = NLMSG_LENGTH(0);
-        header()->nlmsg_type = static_cast<uint16_t>(type);
-        header()->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
-        header()->nlmsg_seq = seq;
-    }
-    nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buffer_); }
-    // The family-specific header (fib_rule_hdr, rtmsg) right after nlmsghdr.
-    template <typename T>
-    T* body() {
-        header()->nlmsg_len = NLMSG_LENGTH(sizeof(T));
-        return reinterpret_cast<T*>(NLMSG_DATA(header()));
-    }
-    void add(uint16_t type, const void* data, size_t length) {
-        auto* attr = reinterpret_cast<rtattr*>(buffer_ + NLMSG_ALIGN(header()->nlmsg_len));
-        attr->rta_type = type;
-        attr->rta_len = static_cast<uint16_t>(RTA_LENGTH(length));
-        std::memcpy(RTA_DATA(attr), data, length);
-        header()->nlmsg_len = NLMSG_ALIGN(header()->nlmsg_len) + RTA_ALIGN(attr->rta_len);
-    }
-    void add_u32(uint16_t type, uint32_t value) { add(type, &value, sizeof value); }
-    void add_address(uint16_t type, const RouteAddress& a) {
-        if (a.family == AF_INET)
-            add(type, &a.v4, sizeof a.v4);
-        else
-            add(type, &a.v6, sizeof a.v6);
-    }
-    size_t length() { return header()->nlmsg_len; }
-
-   private:
-    alignas(nlmsghdr) char buffer_[kMessageMax] = {};
-};
+void add_address(NetlinkMessage& m, uint16_t type, const RouteAddress& a) {
+    if (a.family == AF_INET)
+        m.add(type, &a.v4, sizeof a.v4);
+    else
+        m.add(type, &a.v6, sizeof a.v6);
+}
 
 uint8_t host_prefix(int family) {
     return family == AF_INET ? 32 : 128;
 }
 
 }  // namespace
+
+NetlinkMessage::NetlinkMessage(int type, int flags) {
+    header()->nlmsg_len = NLMSG_LENGTH(0);
+    header()->nlmsg_type = static_cast<uint16_t>(type);
+    header()->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
+}
+
+void NetlinkMessage::add(uint16_t type, const void* data, size_t length) {
+    auto* attr = reinterpret_cast<rtattr*>(buffer_ + NLMSG_ALIGN(header()->nlmsg_len));
+    attr->rta_type = type;
+    attr->rta_len = static_cast<uint16_t>(RTA_LENGTH(length));
+    if (length) std::memcpy(RTA_DATA(attr), data, length);
+    header()->nlmsg_len = NLMSG_ALIGN(header()->nlmsg_len) + RTA_ALIGN(attr->rta_len);
+}
+
+void NetlinkMessage::append(const void* data, size_t length) {
+    std::memcpy(buffer_ + NLMSG_ALIGN(header()->nlmsg_len), data, length);
+    header()->nlmsg_len = NLMSG_ALIGN(header()->nlmsg_len) + static_cast<uint32_t>(length);
+}
+
+size_t NetlinkMessage::begin_nest(uint16_t type) {
+    size_t offset = NLMSG_ALIGN(header()->nlmsg_len);
+    add(type, nullptr, 0);
+    return offset;
+}
+
+void NetlinkMessage::end_nest(size_t offset) {
+    auto* attr = reinterpret_cast<rtattr*>(buffer_ + offset);
+    attr->rta_len = static_cast<uint16_t>(header()->nlmsg_len - offset);
+}
 
 bool Rtnetlink::open(std::string* err) {
     fd_.reset(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
@@ -92,7 +91,7 @@ int Rtnetlink::delete_route(const LocalDefaultRoute& route) {
 }
 
 int Rtnetlink::rule_request(int type, int flags, const PolicyRule& rule) {
-    Message m(type, flags, ++seq_);
+    NetlinkMessage m(type, flags);
     auto* frh = m.body<fib_rule_hdr>();
     frh->family = static_cast<uint8_t>(rule.family);
     frh->action = FR_ACT_TO_TBL;
@@ -114,13 +113,13 @@ int Rtnetlink::rule_request(int type, int flags, const PolicyRule& rule) {
     }
     if (rule.has_destination) {
         frh->dst_len = host_prefix(rule.family);
-        m.add_address(FRA_DST, rule.destination);
+        add_address(m, FRA_DST, rule.destination);
     }
-    return transact(m.header(), m.length());
+    return request(m);
 }
 
 int Rtnetlink::route_request(int type, int flags, const LocalDefaultRoute& route) {
-    Message m(type, flags, ++seq_);
+    NetlinkMessage m(type, flags);
     auto* rtm = m.body<rtmsg>();
     rtm->rtm_family = static_cast<uint8_t>(route.family);
     rtm->rtm_dst_len = 0;  // default
@@ -130,7 +129,12 @@ int Rtnetlink::route_request(int type, int flags, const LocalDefaultRoute& route
     rtm->rtm_type = RTN_LOCAL;
     m.add_u32(RTA_TABLE, route.table);
     m.add_u32(RTA_OIF, static_cast<uint32_t>(route.ifindex));
-    if (route.has_source) m.add_address(RTA_PREFSRC, route.source);
+    if (route.has_source) add_address(m, RTA_PREFSRC, route.source);
+    return request(m);
+}
+
+int Rtnetlink::request(NetlinkMessage& m) {
+    m.header()->nlmsg_seq = ++seq_;
     return transact(m.header(), m.length());
 }
 

@@ -5,12 +5,43 @@
 // nothing of why; transparent_routing.hpp decides what to ask for.
 #pragma once
 
+#include <linux/netlink.h>
 #include <netinet/in.h>
 
 #include <cstdint>
 #include <string>
 
 #include "unique_fd.hpp"
+
+// One rtnetlink request being built: a header, the family's header, then
+// attributes, which may nest. Big enough for every request here (a u32
+// filter with its keys and action is the largest).
+class NetlinkMessage {
+   public:
+    NetlinkMessage(int type, int flags);
+    nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buffer_); }
+    // The family-specific header (fib_rule_hdr, rtmsg, ifinfomsg, tcmsg)
+    // right after nlmsghdr.
+    template <typename T>
+    T* body() {
+        header()->nlmsg_len = NLMSG_LENGTH(sizeof(T));
+        return reinterpret_cast<T*>(NLMSG_DATA(header()));
+    }
+    void add(uint16_t type, const void* data, size_t length);
+    void add_u32(uint16_t type, uint32_t value) { add(type, &value, sizeof value); }
+    void add_string(uint16_t type, const std::string& value) {
+        add(type, value.c_str(), value.size() + 1);
+    }
+    // Raw bytes after the last attribute (a nested family header).
+    void append(const void* data, size_t length);
+    // An attribute holding the attributes added until end_nest(offset).
+    size_t begin_nest(uint16_t type);
+    void end_nest(size_t offset);
+    size_t length() { return header()->nlmsg_len; }
+
+   private:
+    alignas(nlmsghdr) char buffer_[1024] = {};
+};
 
 // An address of either family, without a port.
 struct RouteAddress {
@@ -45,6 +76,7 @@ struct LocalDefaultRoute {
 class Rtnetlink {
    public:
     bool open(std::string* err);
+    int fd() const { return fd_.get(); }
     // Each returns 0 or the errno the kernel answered with (EEXIST for a
     // rule or route that is already there, ENOENT for one that is not).
     int add_rule(const PolicyRule& rule);
@@ -52,6 +84,8 @@ class Rtnetlink {
     int add_route(const LocalDefaultRoute& route);
     int replace_route(const LocalDefaultRoute& route);  // or add it
     int delete_route(const LocalDefaultRoute& route);
+    // Any other request: 0 or the errno the kernel answered with.
+    int request(NetlinkMessage& message);
 
    private:
     int rule_request(int type, int flags, const PolicyRule& rule);

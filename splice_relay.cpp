@@ -271,4 +271,5 @@ void SpliceRelay::close_conn(uint64_t id, int reset_fd) {
     loop_.unwatch(c.guest.get());
     if (reset_fd >= 0) set_reset_on_close(reset_fd);
     conns_.erase(it);
+    if (closed_) closed_(id);
 }

@@ -57,6 +57,9 @@ class SpliceRelay {
         small_move_to_guest_ = std::move(handler);
     }
 
+    // Called once a joined connection has ended and given back its sockets.
+    void on_closed(std::function<void(uint64_t id)> handler) { closed_ = std::move(handler); }
+
     size_t connections() const { return conns_.size(); }
     // Bytes moved, host -> guest and guest -> host.
     uint64_t bytes_to_guest() const { return bytes_to_guest_; }
@@ -99,4 +102,5 @@ class SpliceRelay {
     std::vector<Pipe> spare_pipes_;
     uint64_t bytes_to_guest_ = 0, bytes_from_guest_ = 0;
     std::function<void()> small_move_to_guest_;
+    std::function<void(uint64_t)> closed_;
 };

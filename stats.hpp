@@ -13,6 +13,8 @@ struct KernelTcpCounters {
     uint64_t failed = 0;   // host connects failed otherwise
     uint64_t bytes_from_guest = 0;
     uint64_t bytes_to_guest = 0;
+    bool redirect = false;   // kernel-to-kernel delivery (else the daemon bridges frames)
+    uint64_t listeners = 0;  // open in the private namespace (kernel-to-kernel delivery)
 };
 
 // The DNS forwarder (dns_forwarder.hpp), when it runs.

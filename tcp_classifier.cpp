@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "checksum.hpp"
@@ -127,12 +128,79 @@ size_t build_reset(const uint8_t* syn, const TcpFrame& t, uint8_t* out) {
     return tcp + 20;
 }
 
+size_t build_unreachable(const uint8_t* syn, const TcpFrame& t, const uint8_t* gateway,
+                         uint8_t* out) {
+    size_t quoted = std::min<size_t>(t.tcp - t.ip, 60) + 8;
+    std::memset(out, 0, kUnreachableFrameSize);
+    std::memcpy(out, syn + 6, 6);  // to the guest's MAC
+    std::memcpy(out + 6, syn, 6);  // from the MAC it sent to
+    bool v4 = t.family == AF_INET;
+    uint8_t proto = v4 ? kProtoIcmp : kProtoIcmp6;
+    uint64_t pseudo;
+    size_t icmp = write_ip_header(out, t.family, proto, gateway, t.src.data(), 8 + quoted, &pseudo);
+    uint8_t* h = out + icmp;
+    h[0] = v4 ? 3 : 1;  // destination unreachable
+    h[1] = 0;           // network unreachable; ICMPv6: no route
+    std::memcpy(h + 8, syn + t.ip, quoted);
+    uint16_t sum = v4 ? static_cast<uint16_t>(~checksum_fold(checksum_sum(h, 8 + quoted)))
+                      : transport_checksum(pseudo, proto, h, 8 + quoted);
+    store16(h + 2, sum);
+    return icmp + 8 + quoted;
+}
+
+namespace {
+constexpr size_t kEthernet = 14, kIpv6Header = 40;
+// Where the options of an NDP message begin, after the ICMPv6 header and
+// the message's fixed part; 0: not a message with link-layer options.
+size_t ndp_options(uint8_t type) {
+    switch (type) {
+        case 134:
+            return 16;  // router advertisement
+        case 135:       // neighbour solicitation
+        case 136:
+            return 24;  // neighbour advertisement
+        default:
+            return 0;
+    }
+}
+}  // namespace
+
+bool is_ndp(const uint8_t* f, size_t len) {
+    return len >= kEthernet + kIpv6Header + 8 && f[12] == 0x86 && f[13] == 0xdd &&
+           f[kEthernet + 6] == kProtoIcmp6 && ndp_options(f[kEthernet + kIpv6Header]) != 0;
+}
+
+bool rewrite_ndp_mac(uint8_t* f, size_t len, const std::array<uint8_t, 6>& mac) {
+    if (!is_ndp(f, len)) return false;
+    uint8_t* ip = f + kEthernet;
+    size_t icmp_len = (size_t{ip[4]} << 8) | ip[5];
+    if (kEthernet + kIpv6Header + icmp_len > len) return false;
+    uint8_t* icmp = ip + kIpv6Header;
+    bool changed = false;
+    for (size_t at = ndp_options(icmp[0]); at + 8 <= icmp_len;) {
+        size_t option_len = size_t{icmp[at + 1]} * 8;
+        if (option_len == 0) break;  // malformed: the guest's kernel drops it anyway
+        // Source (1) and target (2) link-layer address, Ethernet-sized.
+        if ((icmp[at] == 1 || icmp[at] == 2) && option_len == 8) {
+            std::memcpy(icmp + at + 2, mac.data(), 6);
+            changed = true;
+        }
+        at += option_len;
+    }
+    if (!changed) return true;
+    store16(icmp + 2, 0);
+    uint64_t pseudo = checksum_sum(ip + 8, 32);
+    store16(icmp + 2, transport_checksum(pseudo, kProtoIcmp6, icmp, icmp_len));
+    return true;
+}
+
 FlowKey key_from_guest(const TcpFrame& t) {
     FlowKey k;
     k.family = static_cast<uint8_t>(t.family);
     k.guest = t.src;
     k.remote = t.dst;
     k.guest_port = t.sport;
+    k.remote_port = t.dport;
     return k;
 }
 
@@ -142,6 +210,7 @@ FlowKey key_to_guest(const TcpFrame& t) {
     k.guest = t.dst;
     k.remote = t.src;
     k.guest_port = t.dport;
+    k.remote_port = t.sport;
     return k;
 }
 
@@ -161,6 +230,18 @@ FlowTable::Flow* FlowTable::add(const FlowKey& key, uint16_t remote_port, const 
 FlowTable::Flow* FlowTable::find(const FlowKey& key) {
     auto it = flows_.find(key);
     return it == flows_.end() ? nullptr : &it->second;
+}
+
+FlowTable::Flow* FlowTable::find_any_port(const FlowKey& key, FlowKey* found) {
+    FlowKey first = key;
+    first.remote_port = 0;
+    auto it = flows_.lower_bound(first);
+    if (it == flows_.end()) return nullptr;
+    FlowKey k = it->first;
+    k.remote_port = 0;
+    if (k != first) return nullptr;
+    if (found) *found = it->first;
+    return &it->second;
 }
 
 const FlowTable::Flow* FlowTable::find_id(uint64_t id) const {

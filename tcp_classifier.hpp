@@ -82,12 +82,37 @@ void set_tcp_port(uint8_t* frame, const TcpFrame& t, bool source, uint16_t port,
 constexpr size_t kResetFrameSize = 14 + 40 + 20;
 size_t build_reset(const uint8_t* syn_frame, const TcpFrame& syn, uint8_t* out);
 
-// A flow as both sides name it: the guest's address and port and the
-// remote address (the remote port is in the entry: see the top comment).
+// Builds into out (at least kUnreachableFrameSize bytes) the ICMP "network
+// unreachable" (ICMPv6 "no route") that answers a SYN the path cannot serve
+// at its limits, from the gateway (4 or 16 bytes), as libslirp answers at
+// its own: the SYN's IP header and 8 bytes of TCP quoted. Returns the
+// frame's length.
+constexpr size_t kUnreachableFrameSize = 14 + 40 + 8 + 60 + 8;
+size_t build_unreachable(const uint8_t* syn_frame, const TcpFrame& syn, const uint8_t* gateway,
+                         uint8_t* out);
+
+// libslirp gives each IPv6 address of the virtual network a MAC of its own
+// (52:56 and the address's last 4 bytes), which it announces in NDP: the
+// gateway's differs from its IPv4 one. Kernel-to-kernel delivery needs
+// every frame the guest sends there addressed to the one MAC the veth
+// carries (tc_redirect.hpp), so the link-layer address options of the
+// router advertisements, neighbour solicitations and advertisements going
+// to the guest are made that MAC (libslirp takes frames to any MAC).
+// Returns whether frame is such a message (and was rewritten, checksum and
+// all).
+bool rewrite_ndp_mac(uint8_t* frame, size_t len, const std::array<uint8_t, 6>& mac);
+bool is_ndp(const uint8_t* frame, size_t len);
+
+// A flow as both sides name it: the guest's address and port, the remote
+// address and port. With the daemon bridging frames, the private kernel
+// sees every flow on one port (see the top): FlowTable::find_any_port
+// finds a flow whatever its remote port, and no two flows differ in it
+// alone.
 struct FlowKey {
     uint8_t family = 0;
     std::array<uint8_t, 16> guest{}, remote{};
     uint16_t guest_port = 0;
+    uint16_t remote_port = 0;
     auto operator<=>(const FlowKey&) const = default;
 };
 FlowKey key_from_guest(const TcpFrame& t);  // a frame the guest sent
@@ -121,6 +146,9 @@ class FlowTable {
     Flow* add(const FlowKey& key, uint16_t remote_port, const uint8_t* guest_mac, int64_t now_ms,
               uint64_t* evicted = nullptr);
     Flow* find(const FlowKey& key);
+    // The flow with key's addresses and guest port, whatever its remote
+    // port; its full key in *found.
+    Flow* find_any_port(const FlowKey& key, FlowKey* found = nullptr);
     const Flow* find_id(uint64_t id) const;
     bool erase(const FlowKey& key);
     bool erase_id(uint64_t id);

@@ -363,7 +363,7 @@ assert_data_path() {
 # daemon runs (the man page lists it): a veth end redirect_veth TAP, a clsact
 # qdisc on TAP with filters on its egress at REDIRECT_PRIOS, and the
 # daemon's child process slirp4netns-tcp that removes them.
-REDIRECT_PRIOS="20001 20199"
+REDIRECT_PRIOS="20001 20114"
 redirect_veth() {
     local name="s4n-$1"
     echo "${name:0:15}"
@@ -500,10 +500,10 @@ fd_kinds() {
 }
 # wait_startup_over: waits until the daemon's start-up has ended, after
 # ready-fd: the child making the kernel TCP path's namespace has sent it and
-# been reaped (every child left is the forward helper or slirp4netns-tcp,
-# which keeps kernel-to-kernel delivery's state), so the daemon holds
-# the descriptors it will hold when idle. Tests that count them start here.
-startup_over() { ! ps -o comm= --ppid "$SLIRP_PID" | grep -qvx -e slirp4netns-fwd -e slirp4netns-tcp; }
+# been reaped, or stays as the keeper of kernel-to-kernel delivery (every
+# child left is the forward helper or that keeper), so the daemon holds the
+# descriptors it will hold when idle. Tests that count them start here.
+startup_over() { ! ps -o comm= --ppid "$SLIRP_PID" | grep -qvxE 'slirp4netns-(fwd|tcp)'; }
 wait_startup_over() { wait_until 10 startup_over || fail "start-up still running after 10 s"; }
 
 # peak_while PID [COMMAND...]: until PID exits, samples the daemon's

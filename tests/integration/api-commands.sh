@@ -95,8 +95,8 @@ r = json.loads(sys.argv[1])["return"]
 keys = ["frames_from_guest", "bytes_from_guest", "frames_to_guest", "bytes_to_guest",
         "frames_dropped", "api_requests", "api_failures", "api_clients_dropped",
         "active_forwards", "uptime_ms"]
-kernel = ["kernel_tcp_listeners", "kernel_tcp_active", "kernel_tcp_total", "kernel_tcp_refused",
-          "kernel_tcp_failed", "kernel_tcp_bytes_from_guest", "kernel_tcp_bytes_to_guest"]
+kernel = ["kernel_tcp_listeners", "kernel_tcp_active", "kernel_tcp_total", "kernel_tcp_refused", "kernel_tcp_failed",
+          "kernel_tcp_bytes_from_guest", "kernel_tcp_bytes_to_guest"]
 dns = ["dns_queries", "dns_answers", "dns_failovers", "dns_servfails", "dns_dropped"]
 assert list(r) == keys + ["tcp_path", "sandbox", "kernel_tcp_delivery"] + kernel + ["dns_forwarder"] + dns, list(r)
 assert all(isinstance(r[k], int) and r[k] >= 0 for k in keys + kernel + dns), r

@@ -447,8 +447,18 @@ void test_tcp_path(void**) {
     assert_true(parse_ok({"1234", "tap0"}).tcp_path == TcpPath::Kernel);
     assert_true(parse_ok({"--tcp-path=kernel", "1234", "tap0"}).tcp_path == TcpPath::Kernel);
     assert_true(parse_ok({"--tcp-path", "slirp", "1234", "tap0"}).tcp_path == TcpPath::Slirp);
+    assert_true(parse_ok({"1234", "tap0"}).tcp_delivery == TcpDelivery::Auto);
+    Options redirect = parse_ok({"--tcp-path=redirect", "1234", "tap0"});
+    assert_true(redirect.tcp_path == TcpPath::Kernel);
+    assert_true(redirect.tcp_delivery == TcpDelivery::Redirect);
+    Options bridge = parse_ok({"--tcp-path=bridge", "1234", "tap0"});
+    assert_true(bridge.tcp_path == TcpPath::Kernel);
+    assert_true(bridge.tcp_delivery == TcpDelivery::Bridge);
+    // The last one given counts, as for every option.
+    Options last = parse_ok({"--tcp-path=bridge", "--tcp-path=kernel", "1234", "tap0"});
+    assert_true(last.tcp_delivery == TcpDelivery::Auto);
     parse_fails({"--tcp-path=user", "1234"},
-                "unknown tcp-path \"user\" (expected kernel or slirp)");
+                "unknown tcp-path \"user\" (expected kernel, redirect, bridge or slirp)");
     parse_fails({"--tcp-path=", "1234"}, "unknown tcp-path \"\"");
     parse_fails({"--tcp-path"}, "requires an argument");
     assert_non_null(strstr(help_text("slirp4netns").c_str(), "default=kernel"));

@@ -296,13 +296,109 @@ void test_reset(void**) {
     assert_true(tcp_checksum_valid(out, 54, AF_INET6));
 }
 
+bool icmp_checksum_valid(const Frame& f, size_t icmp, int family) {
+    uint64_t sum = 0;
+    size_t len = f.size() - icmp;
+    if (family == AF_INET6) {
+        sum = checksum_sum(f.data() + 14 + 8, 32);
+        uint8_t tail[4] = {0, 58, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+        sum = checksum_sum(tail, 4, sum);
+    }
+    return checksum_fold(checksum_sum(f.data() + icmp, len, sum)) == 0xffff;
+}
+
+void test_unreachable(void**) {
+    Frame syn = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpSyn);
+    TcpFrame t;
+    assert_true(parse_tcp_frame(syn.data(), syn.size(), &t));
+    in_addr gateway;
+    inet_pton(AF_INET, "10.0.2.2", &gateway);
+    Frame out(kUnreachableFrameSize);
+    size_t n = build_unreachable(syn.data(), t, reinterpret_cast<uint8_t*>(&gateway), out.data());
+    out.resize(n);
+    assert_int_equal(n, 14 + 20 + 8 + 20 + 8);
+    assert_memory_equal(out.data(), kGuestMac, 6);
+    assert_int_equal(out[14 + 9], 1);                           // ICMP
+    assert_memory_equal(out.data() + 26, &gateway, 4);          // from the gateway
+    assert_memory_equal(out.data() + 30, syn.data() + 26, 4);   // to the guest
+    assert_int_equal(out[34], 3);                               // unreachable
+    assert_int_equal(out[35], 0);                               // network
+    assert_memory_equal(out.data() + 42, syn.data() + 14, 28);  // the SYN, quoted
+    assert_int_equal(checksum_fold(checksum_sum(out.data() + 14, 20)), 0xffff);
+    assert_true(icmp_checksum_valid(out, 34, AF_INET));
+
+    Frame syn6 = ipv6_tcp("fd00::100", "2001:db8::1", 40000, 80, kTcpSyn);
+    assert_true(parse_tcp_frame(syn6.data(), syn6.size(), &t));
+    in6_addr gateway6;
+    inet_pton(AF_INET6, "fd00::2", &gateway6);
+    out.assign(kUnreachableFrameSize, 0);
+    n = build_unreachable(syn6.data(), t, gateway6.s6_addr, out.data());
+    out.resize(n);
+    assert_int_equal(n, 14 + 40 + 8 + 40 + 8);
+    assert_int_equal(out[14 + 6], 58);  // ICMPv6
+    assert_int_equal(out[54], 1);       // unreachable
+    assert_int_equal(out[55], 0);       // no route
+    assert_memory_equal(out.data() + 62, syn6.data() + 14, 48);
+    assert_true(icmp_checksum_valid(out, 54, AF_INET6));
+}
+
+// A neighbour advertisement from fd00::2 naming libslirp's MAC for it.
+Frame neighbour_advertisement() {
+    Frame f(14 + 40 + 32, 0);
+    put16(f, 12, 0x86dd);
+    f[14] = 0x60;
+    put16(f, 18, 32);
+    f[20] = 58;
+    f[21] = 255;
+    inet_pton(AF_INET6, "fd00::2", f.data() + 22);
+    inet_pton(AF_INET6, "fd00::100", f.data() + 38);
+    f[54] = 136;
+    f[58] = 0x60;  // solicited, override
+    inet_pton(AF_INET6, "fd00::2", f.data() + 62);
+    f[78] = 2;  // target link-layer address
+    f[79] = 1;
+    const uint8_t slirp_mac[6] = {0x52, 0x56, 0, 0, 0, 2};
+    std::memcpy(f.data() + 80, slirp_mac, 6);
+    return f;
+}
+
+void test_ndp_one_mac(void**) {
+    std::array<uint8_t, 6> mac{0x52, 0x55, 10, 0, 2, 2};
+    Frame na = neighbour_advertisement();
+    assert_true(is_ndp(na.data(), na.size()));
+    assert_true(rewrite_ndp_mac(na.data(), na.size(), mac));
+    assert_memory_equal(na.data() + 80, mac.data(), 6);
+    assert_true(icmp_checksum_valid(na, 54, AF_INET6));
+    Frame syn6 = ipv6_tcp("fd00::2", "fd00::100", 80, 40000, kTcpSyn);
+    Frame copy = syn6;
+    assert_false(rewrite_ndp_mac(syn6.data(), syn6.size(), mac));
+    assert_true(syn6 == copy);
+    Frame echo = neighbour_advertisement();
+    echo[54] = 129;  // an echo reply: not NDP
+    assert_false(is_ndp(echo.data(), echo.size()));
+}
+
 void test_keys_match_both_ways(void**) {
     Frame out = ipv4_tcp("10.0.2.100", "192.0.2.1", 40000, 80, kTcpSyn);
-    Frame back = ipv4_tcp("192.0.2.1", "10.0.2.100", kKernelListenPort, 40000, kTcpSyn | kTcpAck);
+    Frame back = ipv4_tcp("192.0.2.1", "10.0.2.100", 80, 40000, kTcpSyn | kTcpAck);
     TcpFrame a, b;
     parse_tcp_frame(out.data(), out.size(), &a);
     parse_tcp_frame(back.data(), back.size(), &b);
     assert_true(key_from_guest(a) == key_to_guest(b));
+    // Bridged, the private kernel answers from its listener's port: the
+    // flow is found whatever the remote port.
+    Frame bridged = ipv4_tcp("192.0.2.1", "10.0.2.100", kKernelListenPort, 40000, kTcpAck);
+    parse_tcp_frame(bridged.data(), bridged.size(), &b);
+    assert_false(key_from_guest(a) == key_to_guest(b));
+    FlowTable table(4);
+    assert_non_null(table.add(key_from_guest(a), 80, kGuestMac, 0));
+    FlowKey found;
+    assert_non_null(table.find_any_port(key_to_guest(b), &found));
+    assert_true(found == key_from_guest(a));
+    assert_null(table.find(key_to_guest(b)));
+    Frame elsewhere = ipv4_tcp("192.0.2.1", "10.0.2.100", kKernelListenPort, 40001, kTcpAck);
+    parse_tcp_frame(elsewhere.data(), elsewhere.size(), &b);
+    assert_null(table.find_any_port(key_to_guest(b)));
     Frame other = ipv4_tcp("10.0.2.100", "192.0.2.1", 40001, 80, kTcpSyn);
     parse_tcp_frame(other.data(), other.size(), &b);
     assert_false(key_from_guest(a) == key_from_guest(b));
@@ -408,6 +504,8 @@ int main() {
         cmocka_unit_test(test_custom_prefix),
         cmocka_unit_test(test_set_port),
         cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_ndp_one_mac),
         cmocka_unit_test(test_keys_match_both_ways),
         cmocka_unit_test(test_flow_table),
         cmocka_unit_test(test_full_table_evicts_closing),
