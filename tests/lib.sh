@@ -460,10 +460,11 @@ redirect_state_gone() {
 # server on ADDRESS (default 127.0.0.1) port 9000, run through PREFIX (e.g.
 # nsenter --target "$PEER_PID" --net), writing its lines to LOG.
 tcp_peer_server() {
-    local log=$1 address=${2:-127.0.0.1}
+    local log=$1 address=${2:-127.0.0.1} shown=${2:-127.0.0.1}
     shift $(($# < 2 ? $# : 2))
+    [[ $address == *:* ]] && shown="[$address]"
     background "$@" python3 "$TESTS_DIR/integration/tcp-peer.py" server 9000 "$address" >"$log" 2>&1
-    wait_until 10 "$@" sh -c "ss -Hltn 'src $address and sport = :9000' | grep -q ." ||
+    wait_until 10 "$@" sh -c "ss -Hltn 'src $shown and sport = :9000' | grep -q ." ||
         fail "tcp-peer.py's server on $address:9000 did not start${*:+ in $*}"
 }
 

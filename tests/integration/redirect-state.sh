@@ -7,10 +7,11 @@
 # NOARP, with the gateway's MAC, no address and IPv6 disabled; tap0 has a
 # clsact qdisc with egress filters from priority 20001 on; the daemon has a
 # slirp4netns-tcp process. The guest's TCP to the gateway and to an outside
-# peer arrives intact, while the daemon handles almost none of its bytes and
-# tc's redirect counters show them. After SIGTERM the veth, the filters, our
-# clsact and the slirp4netns-tcp process are gone, a made-beforehand tap0
-# stays, and a clsact qdisc that was there before stays with its filter.
+# peer (IPv4, and IPv6 with -6) arrives intact, while the daemon handles
+# almost none of its bytes and tc's redirect counters show them. After
+# SIGTERM the veth, the filters, our clsact and the slirp4netns-tcp process
+# are gone, a made-beforehand tap0 stays, and a clsact qdisc that was there
+# before stays with its filter.
 . "$(dirname "$0")/../lib.sh"
 unset S4N_TCP_PATH
 
@@ -19,8 +20,10 @@ BYTES=$((32 << 20)) # each way, to each server
 VETH=$(redirect_veth tap0)
 
 tcp_peer_server "$WORK/server.log"
+tcp_peer_server "$WORK/server6.log" ::1
 peer_network
 tcp_peer_server "$WORK/peer.log" 192.0.2.254 nsenter --target "$PEER_PID" --net
+tcp_peer_server "$WORK/peer6.log" 2001:db8::fe nsenter --target "$PEER_PID" --net
 
 # transfers LABEL HOST LOG: a round_trip of BYTES with the server at HOST
 # (writing LOG), and what the daemon and tc saw of it.
@@ -67,11 +70,14 @@ stopped() {
         wait_until 10 process_gone "$KEEPER" || fail "$1: slirp4netns-tcp (pid $KEEPER) still runs after the daemon exited"
 }
 
-# podman's shape: the daemon makes and configures tap0.
+# podman's shape: the daemon makes and configures tap0; IPv6 too.
 SOCK=$WORK/api.sock
 start_guest
-start_slirp -c -a "$SOCK" "$GUEST_PID" tap0 || fail "-c: did not start"
+start_slirp -c -6 -a "$SOCK" "$GUEST_PID" tap0 || fail "-c: did not start"
 exercise "-c"
+wait_until 15 guest_has_ra_address || fail "-c: no usable IPv6 address in the guest"
+transfers "-c" fd00::2 "$WORK/server6.log"
+transfers "-c" 2001:db8::fe "$WORK/peer6.log"
 stopped "-c"
 in_guest ip link show dev tap0 >/dev/null 2>&1 && fail "-c: tap0 outlived the daemon"
 
