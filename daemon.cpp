@@ -204,6 +204,7 @@ class Daemon {
                      (options_.tcp_delivery == TcpDelivery::Redirect ||
                       (options_.tcp_delivery == TcpDelivery::Auto && options_.pcap_path.empty()));
         s.tap = options_.tap_name;
+        s.seccomp = options_.enable_seccomp;
         const Network6& n6 = options_.network6;
         s.scope = {
             n.address, n.netmask, n.gateway, !options_.disable_host_loopback, options_.enable_ipv6,

@@ -230,9 +230,10 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         dns ? settings_.dns_stream()
             : UniqueFd(socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     // Both descriptors, or libslirp takes the connection, or at least
-    // answers as it does at its limit (see the top).
+    // answers as it does at its limit (see the top). tc leaves the DNS
+    // streams' segments to the daemon, so libslirp may own one.
     if (!fd || !add_reserve(fd.get())) {
-        if (redirect_) {
+        if (redirect_ && !dns) {
             answer_unreachable(frame, t);
             *taken = true;
         }
@@ -268,7 +269,7 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
     }
     if (!flow) {
         accept_reserve_.pop_back();
-        if (redirect_ && started) {
+        if (redirect_ && started && !dns) {
             answer_unreachable(frame, t);
             *taken = true;
         }

@@ -231,7 +231,7 @@ bool make_namespace(const PrivateNetnsSettings& s, Rtnetlink& guest_ns, TcRedire
     if (s.ipv6) fds.push_back(made.listen6.get());
     send_fds(channel, fds, redirecting ? "R" : "B" + made.why_not);
     if (!redirecting) _exit(0);
-    run_redirect_keeper(channel, guest_ns, redirect, s.scope);
+    run_redirect_keeper(channel, guest_ns, redirect, s.scope, s.seccomp);
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ struct PrivateNetnsSettings {
     bool redirect = false;
     std::string tap;
     RedirectScope scope;
+    bool seccomp = false;  // the keeper confines itself as the daemon will
 };
 
 struct PrivateNetns {

@@ -18,6 +18,8 @@
 #include "fd_passing.hpp"
 #include "private_netns.hpp"
 #include "rtnetlink.hpp"
+#include "sandbox.hpp"
+#include "seccomp.hpp"
 #include "tc_redirect.hpp"
 
 namespace {
@@ -42,7 +44,7 @@ std::string answer(int e, const char* what) {
 }  // namespace
 
 void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
-                         const RedirectScope& scope) {
+                         const RedirectScope& scope, bool seccomp) {
     // A terminal's Ctrl-C or a group-wide SIGTERM reaches the daemon too:
     // the keeper leaves when the daemon has, so that it tidies up after it.
     signal(SIGINT, SIG_IGN);
@@ -50,6 +52,15 @@ void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
     signal(SIGHUP, SIG_IGN);
     prctl(PR_SET_NAME, "slirp4netns-tcp", 0, 0, 0);
     close_all_but(channel, guest_ns.fd());
+    // It needs only to change the guest's namespace's tc state and to bind
+    // listeners (ports below 1024 too); sockets, rtnetlink and descriptor
+    // passing are all on the daemon's system call list. A keeper that cannot
+    // be confined says so and goes on: the daemon is confined either way.
+    std::string why;
+    if (!drop_capabilities({CAP_NET_ADMIN, CAP_NET_BIND_SERVICE}, &why) ||
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (seccomp && !install_seccomp_filter(&why)))
+        log_error("the TCP namespace's keeper is not confined: " +
+                  (why.empty() ? errno_text("no_new_privs") : why));
     for (;;) {
         KeeperRequest request;
         ssize_t n = recv(channel, &request, sizeof request, 0);

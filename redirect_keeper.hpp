@@ -40,8 +40,10 @@ struct KeeperRequest {
 
 // The child's side: serves requests on channel until the daemon's end
 // closes, then removes the state from the guest's namespace and exits.
+// seccomp: confined to the daemon's system calls, as --enable-seccomp
+// confines the daemon.
 [[noreturn]] void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
-                                      const RedirectScope& scope);
+                                      const RedirectScope& scope, bool seccomp);
 
 // The daemon's side.
 class RedirectKeeper {

@@ -228,6 +228,8 @@ bool has_effective(cap_value_t cap) {
     return value == CAP_SET;
 }
 
+}  // namespace
+
 // Bounding set first, while CAP_SETPCAP is still held; then ambient, then
 // the process's own sets.
 bool drop_capabilities(const std::vector<cap_value_t>& keep, std::string* err) {
@@ -253,8 +255,6 @@ bool drop_capabilities(const std::vector<cap_value_t>& keep, std::string* err) {
     errno = saved;
     return ok || refuse(err, "cannot drop capabilities");
 }
-
-}  // namespace
 
 bool resolv_conf_reachable(const std::string& start, std::string* err) {
     std::string path = start;

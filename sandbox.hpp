@@ -4,6 +4,8 @@
 // /run, and drops the capabilities it no longer needs.
 #pragma once
 
+#include <sys/capability.h>
+
 #include <string>
 #include <vector>
 
@@ -54,4 +56,8 @@ bool enter_sandbox(const Options& options, bool keep_net_admin,
 // False, with the reason, when /etc/resolv.conf would become unreadable in
 // the sandbox: a symlink, or a chain of them, leading outside /etc and /run.
 // The path is a parameter for unit tests; the daemon checks /etc/resolv.conf.
+// Drops every capability but those in keep, from every set (the bounding
+// set too, so none comes back).
+bool drop_capabilities(const std::vector<cap_value_t>& keep, std::string* err);
+
 bool resolv_conf_reachable(const std::string& path, std::string* err);

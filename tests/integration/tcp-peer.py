@@ -321,9 +321,12 @@ def keepalive(pid, idle, interval, count):
             continue
         try:
             inet = s.family in (socket.AF_INET, socket.AF_INET6)
-            if not inet or s.type != socket.SOCK_STREAM or s.getsockname()[1] != 1:
+            if not inet or s.type != socket.SOCK_STREAM:
                 continue
-            s.getpeername()  # accepted, not the listener
+            # Accepted in the private namespace: its peer is the guest
+            # (the host sockets' peer is the server, a listener has none).
+            if not s.getpeername()[0].startswith(("10.0.2.", "fd00:")):
+                continue
             tcp = socket.IPPROTO_TCP
             found.append("%d,%d,%d,%d" % (
                 s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
