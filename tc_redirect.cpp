@@ -106,7 +106,8 @@ int clsact(Rtnetlink& nl, int type, int flags, int ifindex) {
 // The kind of the qdisc in the ingress/clsact place ("clsact", "ingress"),
 // empty when none could be read.
 std::string ingress_qdisc_kind(Rtnetlink& nl, int ifindex) {
-    NetlinkMessage m(RTM_GETQDISC, 0);
+    // The answer goes to the asker only when asked to be echoed.
+    NetlinkMessage m(RTM_GETQDISC, NLM_F_ECHO);
     tc_header(m, ifindex, TC_H_INGRESS, 0);
     std::vector<uint8_t> answer;
     if (nl.request(m, &answer) != 0 || answer.size() < NLMSG_LENGTH(sizeof(tcmsg))) return "";

@@ -365,8 +365,16 @@ assert_data_path() {
 # daemon's child process slirp4netns-tcp that removes them.
 REDIRECT_PRIOS="20001 20114"
 redirect_veth() {
-    local name="s4n-$1"
-    echo "${name:0:15}"
+    python3 -c '
+import sys
+tap = sys.argv[1].encode()
+name = b"s4n-" + tap
+if len(name) > 15:
+    h = 2166136261
+    for c in tap:
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    name = name[:10] + b"-%04x" % (h & 0xffff)
+print(name.decode())' "$1"
 }
 
 # redirect_prios TAP: the priorities of TAP's egress filters in

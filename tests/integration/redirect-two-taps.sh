@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Two daemons in one guest namespace, on two taps made beforehand whose names
 # share their first 11 characters (container-eth0 and container-eth1), so
-# that "s4n-" and the name, cut to 15 characters, is the same veth name for
-# both: each daemon's TCP works through its own gateway, delivered as its
-# get_stats says (kernel to kernel, or bridged after its one line), before
-# and after the other starts and after the other stops.
+# that "s4n-" and the name, merely cut to 15 characters, would be one veth
+# name for both: each daemon's TCP works through its own gateway, delivered
+# as its get_stats says (kernel to kernel, or bridged after its one line),
+# before and after the other starts and after the other stops.
 . "$(dirname "$0")/../lib.sh"
 unset S4N_TCP_PATH
 
