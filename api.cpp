@@ -296,6 +296,13 @@ class UnixApiServer : public ApiServer {
         if (const HostfwdEntry* existing = table_.conflicting(spec))
             return fail(err, duplicate_error(existing->id));
         if (spec.mode == PortForwardMode::Splice) return add_splice_hostfwd(spec, reply, err);
+        bool tcp_hook = !spec.udp && slirp_tcp_forward_;
+        if (tcp_hook && !slirp_tcp_forward_(static_cast<uint16_t>(spec.guest_port), true)) {
+            log_error(
+                "add_hostfwd: the kernel TCP path leaves no more guest ports to slirp-mode "
+                "forwards; use mode splice");
+            return fail(err, api_error::kAddFailed);
+        }
         int rc;
         if (plain_ipv4(spec)) {
             rc = slirp_add_hostfwd(slirp_, spec.udp ? 1 : 0, spec.host_addr.v4, spec.host_port,
@@ -306,8 +313,10 @@ class UnixApiServer : public ApiServer {
             rc = slirp_add_hostxfwd(slirp_, host.get(), host.length, guest.get(), guest.length,
                                     xfwd_flags(spec));
         }
-        if (rc < 0) return fail(err, api_error::kAddFailed);
-        if (!spec.udp && slirp_tcp_forward_) slirp_tcp_forward_(spec.guest_port, true);
+        if (rc < 0) {
+            if (tcp_hook) slirp_tcp_forward_(static_cast<uint16_t>(spec.guest_port), false);
+            return fail(err, api_error::kAddFailed);
+        }
         *reply = format_added(table_.add(spec));
         return true;
     }
@@ -358,7 +367,7 @@ class UnixApiServer : public ApiServer {
         }
         if (rc < 0) return fail(err, api_error::kRemoveFailed);
         if (entry->spec.mode != PortForwardMode::Splice && !entry->spec.udp && slirp_tcp_forward_)
-            slirp_tcp_forward_(entry->spec.guest_port, false);
+            slirp_tcp_forward_(static_cast<uint16_t>(entry->spec.guest_port), false);
         table_.remove(id);
         *reply = format_empty_return();
         return true;
@@ -368,7 +377,7 @@ class UnixApiServer : public ApiServer {
     Stats& stats_;
     EventLoop& loop_;
     SpliceForwarder* splice_;
-    std::function<void(uint16_t, bool)> slirp_tcp_forward_;
+    std::function<bool(uint16_t, bool)> slirp_tcp_forward_;
     RequestDefaults defaults_;
     UniqueFd listener_;
     // Removed when the server goes (file_ is destroyed last of the two), only

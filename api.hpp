@@ -24,9 +24,10 @@ struct ApiContext {
     Stats& stats;
     EventLoop& loop;
     SpliceForwarder* splice = nullptr;  // null when splice mode is unavailable
-    // A slirp-mode TCP forward to a guest port was added or removed (the
-    // kernel TCP path must leave that port's flows to libslirp).
-    std::function<void(uint16_t guest_port, bool added)> slirp_tcp_forward;
+    // A slirp-mode TCP forward to a guest port is added (false: it cannot
+    // be, the kernel TCP path can leave no more ports to libslirp) or was
+    // removed.
+    std::function<bool(uint16_t guest_port, bool added)> slirp_tcp_forward;
 };
 
 // A client that has not been answered this long after connecting is dropped,

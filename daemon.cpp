@@ -134,7 +134,7 @@ class Daemon {
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get(), {}};
             if (kernel_tcp_)
                 context.slirp_tcp_forward = [this](uint16_t guest_port, bool added) {
-                    if (kernel_tcp_) kernel_tcp_->slirp_forward(guest_port, added);
+                    return !kernel_tcp_ || kernel_tcp_->slirp_forward(guest_port, added);
                 };
             if (!ApiServer::start(context, &api_, error)) return false;
         }

@@ -648,13 +648,17 @@ void KernelTcpPath::close_idle_listeners(int64_t now) {
     }
 }
 
-void KernelTcpPath::slirp_forward(uint16_t guest_port, bool added) {
+bool KernelTcpPath::slirp_forward(uint16_t guest_port, bool added) {
+    if (added && keeper_ && !slirp_forwards_.count(guest_port) &&
+        slirp_forwards_.size() >= static_cast<size_t>(kExclusionSlots))
+        return false;
     int count = slirp_forwards_[guest_port] += added ? 1 : -1;
     if (count <= 0) slirp_forwards_.erase(guest_port);
     bool changed = added ? count == 1 : count == 0;
-    if (!changed || !keeper_) return;
+    if (!changed || !keeper_) return true;
     if (added)
         keeper_->exclude(guest_port);
     else
         keeper_->include(guest_port);
+    return true;
 }

@@ -134,8 +134,10 @@ class KernelTcpPath {
     void give_up(const SynReturn& give_back);
 
     // A slirp-mode TCP forward to this guest port came or went: its flows
-    // are libslirp's, so tc must leave them to the daemon.
-    void slirp_forward(uint16_t guest_port, bool added);
+    // are libslirp's, so tc must leave them to the daemon. False when one
+    // more port cannot be left (kernel to kernel, kExclusionSlots of them
+    // are): the forward is then refused.
+    bool slirp_forward(uint16_t guest_port, bool added);
 
     // refused and failed count host connects whether they failed at once
     // (the SYN then went to libslirp) or later.

@@ -125,11 +125,16 @@ void RedirectKeeper::listen(int family, uint16_t port, ListenerDone done) {
     request.op = KeeperRequest::Listen;
     request.family = static_cast<uint8_t>(family);
     request.port = port;
+    UniqueFd slot(fcntl(channel_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!slot) {
+        done(UniqueFd(), errno_text("no descriptor for a listener"));
+        return;
+    }
     if (!send(request)) {
         done(UniqueFd(), "the TCP namespace's keeper does not answer");
         return;
     }
-    waiting_.push_back(std::move(done));
+    waiting_.push_back({std::move(done), std::move(slot)});
 }
 
 void RedirectKeeper::exclude(uint16_t guest_port) {
@@ -144,12 +149,13 @@ void RedirectKeeper::ask(KeeperRequest::Op op, uint16_t guest_port) {
     KeeperRequest request;
     request.op = op;
     request.port = guest_port;
-    if (send(request)) waiting_.emplace_back();
+    if (send(request)) waiting_.push_back({});
 }
 
 void RedirectKeeper::on_reply() {
     // One reply per wakeup at most per request waiting; each is one message.
     while (!waiting_.empty()) {
+        waiting_.front().slot.reset();
         UniqueFd fd;
         std::string message;
         Failure why;
@@ -158,7 +164,7 @@ void RedirectKeeper::on_reply() {
             lost();
             return;
         }
-        ListenerDone done = std::move(waiting_.front());
+        ListenerDone done = std::move(waiting_.front().done);
         waiting_.pop_front();
         if (done)
             done(std::move(fd), message);
@@ -174,6 +180,6 @@ void RedirectKeeper::lost() {
     loop_.unwatch(channel_.get());
     channel_.reset();
     log_error("the TCP namespace's keeper exited");
-    for (ListenerDone& done : std::exchange(waiting_, {}))
-        if (done) done(UniqueFd(), "the TCP namespace's keeper exited");
+    for (Waiting& w : std::exchange(waiting_, {}))
+        if (w.done) w.done(UniqueFd(), "the TCP namespace's keeper exited");
 }

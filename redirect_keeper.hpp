@@ -75,5 +75,12 @@ class RedirectKeeper {
     EventLoop& loop_;
     UniqueFd channel_;
     ChildProcess child_;
-    std::deque<ListenerDone> waiting_;  // in request order; empty for Exclude/Include
+    struct Waiting {
+        ListenerDone done;  // empty for Exclude/Include
+        // Listen: a descriptor held for the listener, given up just before
+        // it is received, so that it arrives even at the descriptor limit
+        // (a message's descriptor that finds no slot is lost).
+        UniqueFd slot;
+    };
+    std::deque<Waiting> waiting_;  // in request order
 };

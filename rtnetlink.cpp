@@ -133,12 +133,12 @@ int Rtnetlink::route_request(int type, int flags, const LocalDefaultRoute& route
     return request(m);
 }
 
-int Rtnetlink::request(NetlinkMessage& m) {
+int Rtnetlink::request(NetlinkMessage& m, std::vector<uint8_t>* answer) {
     m.header()->nlmsg_seq = ++seq_;
-    return transact(m.header(), m.length());
+    return transact(m.header(), m.length(), answer);
 }
 
-int Rtnetlink::transact(void* message, size_t length) {
+int Rtnetlink::transact(void* message, size_t length, std::vector<uint8_t>* answer) {
     if (!fd_) return EBADF;
     auto* request = static_cast<nlmsghdr*>(message);
     sockaddr_nl kernel{};
@@ -163,7 +163,15 @@ int Rtnetlink::transact(void* message, size_t length) {
 #pragma GCC diagnostic ignored "-Wsign-compare"
         for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left);
              h = NLMSG_NEXT(h, left)) {
-            if (h->nlmsg_seq != request->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
+            if (h->nlmsg_seq != request->nlmsg_seq) continue;
+            if (h->nlmsg_type != NLMSG_ERROR) {
+                // A get's answer comes ahead of the acknowledgement.
+                if (answer && answer->empty()) {
+                    const auto* p = reinterpret_cast<const uint8_t*>(h);
+                    answer->assign(p, p + h->nlmsg_len);
+                }
+                continue;
+            }
             const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
             return -e->error;
         }

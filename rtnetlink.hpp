@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "unique_fd.hpp"
 
@@ -84,13 +85,14 @@ class Rtnetlink {
     int add_route(const LocalDefaultRoute& route);
     int replace_route(const LocalDefaultRoute& route);  // or add it
     int delete_route(const LocalDefaultRoute& route);
-    // Any other request: 0 or the errno the kernel answered with.
-    int request(NetlinkMessage& message);
+    // Any other request: 0 or the errno the kernel answered with; a get's
+    // answer (the whole message) into *answer when given.
+    int request(NetlinkMessage& message, std::vector<uint8_t>* answer = nullptr);
 
    private:
     int rule_request(int type, int flags, const PolicyRule& rule);
     int route_request(int type, int flags, const LocalDefaultRoute& route);
-    int transact(void* message, size_t length);
+    int transact(void* message, size_t length, std::vector<uint8_t>* answer);
 
     UniqueFd fd_;
     uint32_t seq_ = 0;

@@ -14,6 +14,7 @@
 #include <net/if.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "error.hpp"
@@ -100,6 +101,27 @@ int clsact(Rtnetlink& nl, int type, int flags, int ifindex) {
     t->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
     m.add_string(TCA_KIND, "clsact");
     return nl.request(m);
+}
+
+// The kind of the qdisc in the ingress/clsact place ("clsact", "ingress"),
+// empty when none could be read.
+std::string ingress_qdisc_kind(Rtnetlink& nl, int ifindex) {
+    // The answer goes to the asker only when asked to be echoed.
+    NetlinkMessage m(RTM_GETQDISC, NLM_F_ECHO);
+    tc_header(m, ifindex, TC_H_INGRESS, 0);
+    std::vector<uint8_t> answer;
+    if (nl.request(m, &answer) != 0 || answer.size() < NLMSG_LENGTH(sizeof(tcmsg))) return "";
+    const auto* h = reinterpret_cast<const nlmsghdr*>(answer.data());
+    int left = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(tcmsg)));
+    const auto* a = reinterpret_cast<const rtattr*>(answer.data() + NLMSG_LENGTH(sizeof(tcmsg)));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+    for (; RTA_OK(a, left); a = RTA_NEXT(a, left))
+        if (a->rta_type == TCA_KIND)
+            return std::string(static_cast<const char*>(RTA_DATA(a)),
+                               strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
+#pragma GCC diagnostic pop
+    return "";
 }
 
 uint32_t clsact_side(bool egress) {
@@ -219,7 +241,14 @@ std::vector<uint16_t> redirect_priorities() {
 }
 
 std::string redirect_veth_name(const std::string& tap) {
-    return ("s4n-" + tap).substr(0, IFNAMSIZ - 1);
+    std::string name = "s4n-" + tap;
+    if (name.size() < IFNAMSIZ) return name;
+    // Cut, two long names would meet: the end says which tap it was.
+    uint32_t hash = 2166136261u;  // FNV-1a
+    for (unsigned char c : tap) hash = (hash ^ c) * 16777619u;
+    char tail[6];
+    snprintf(tail, sizeof tail, "-%04x", hash & 0xffff);
+    return name.substr(0, IFNAMSIZ - 1 - 5) + tail;
 }
 
 void TcRedirect::remove_leftovers(Rtnetlink& nl, const std::string& tap) {
@@ -272,11 +301,18 @@ bool TcRedirect::move_peer(Rtnetlink& nl, int netns_fd, std::string* err) {
 }
 
 bool TcRedirect::install(Rtnetlink& nl, const RedirectScope& scope, std::string* err) {
-    // An existing clsact (a predecessor's, emptied of our filters) serves;
-    // another qdisc in its place makes the filters below fail.
+    // An existing clsact (a predecessor's, emptied of our filters, or
+    // someone else's) serves; another qdisc in its place (an ingress one,
+    // whose one block would take "egress" filters too) keeps us out.
     int e = clsact(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, tap_index_);
     if (e != 0 && e != EEXIST)
         return fail(err, errno_text("cannot add a clsact qdisc to the tap", e));
+    if (e == EEXIST) {
+        std::string kind = ingress_qdisc_kind(nl, tap_index_);
+        if (kind != "clsact")
+            return fail(err, "the tap has an " + (kind.empty() ? std::string("unknown") : kind) +
+                                 " qdisc where a clsact one would go");
+    }
     made_qdisc_ = e == 0;
     if ((e = clsact(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, veth_index_)) != 0)
         return fail(err, errno_text("cannot add a clsact qdisc to the veth", e));

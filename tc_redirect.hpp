@@ -80,8 +80,10 @@ std::vector<RedirectFilter> exclusion_filters(const RedirectScope& scope, int sl
 // Every priority a filter of ours may use, for removal.
 std::vector<uint16_t> redirect_priorities();
 
-// The veth end in the guest's namespace: "s4n-" and the tap's name, cut to
-// what an interface name holds.
+// The veth end in the guest's namespace: "s4n-" and the tap's name; one
+// too long for an interface name is cut and ends in a hash of the whole
+// ("s4n-container-eth0" -> "s4n-contai-aeb6"), so that daemons on two taps
+// never share one.
 std::string redirect_veth_name(const std::string& tap);
 
 // The state in the guest's namespace, made and removed through an

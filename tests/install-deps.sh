@@ -16,6 +16,8 @@ build=(g++ make autoconf automake pkg-config libslirp-dev libseccomp-dev libcap-
     libglib2.0-dev nlohmann-json3-dev libpcap-dev libcmocka-dev libc-ares-dev git)
 demo=(iproute2 util-linux procps curl socat python3 busybox-static)
 test=(binutils man-db udhcpc dnsmasq-base iperf3 sockperf strace linux-perf libcap2-bin uidmap tcpdump
+    # a rootless Docker daemon's NAT inside the namespace (redirect-masquerade)
+    iptables
     # real clients (tests/integration/{bess-uml,podman-*,rootlesskit-*}) and
     # Debian's own slirp4netns, which the refusal test compares against
     user-mode-linux podman rootlesskit slirp4netns

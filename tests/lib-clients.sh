@@ -259,6 +259,32 @@ start_guest_as_test_user() {
     wait_until 5 guest_has_own_netns || fail "guest namespace did not appear"
 }
 
+# in_child COMMAND...: COMMAND as root of the guest's user namespace (the
+# test user's own, from start_guest_as_test_user, as rootlesskit's child
+# is), in its network namespace.
+in_child() {
+    as_test_user nsenter --target "$GUEST_PID" --user --net --preserve-credentials -- "$@"
+}
+
+# pre_made_tap TAP [PREFIX...]: TAP made and brought up in the guest
+# beforehand through PREFIX (default in_guest; in_child for a rootless
+# guest), as rootlesskit makes it. guest_tap_config TAP [PREFIX...]: then
+# the address and route the daemon's -c would give it (rootlesskit's own).
+pre_made_tap() {
+    local tap=$1
+    shift
+    [ $# -gt 0 ] || set -- in_guest
+    "$@" ip tuntap add name "$tap" mode tap || fail "cannot make $tap in the guest"
+    "$@" ip link set "$tap" up || fail "cannot bring $tap up in the guest"
+}
+guest_tap_config() {
+    local tap=$1
+    shift
+    [ $# -gt 0 ] || set -- in_guest
+    "$@" ip addr add 10.0.2.100/24 dev "$tap" || fail "cannot give $tap its address"
+    "$@" ip route add default via 10.0.2.2 dev "$tap" || fail "cannot route through $tap"
+}
+
 # start_client_slirp READY_FD EXIT_FD ARGS...: runs $SLIRP with exactly ARGS,
 # a client's own command line (its -r READY_FD and, unless EXIT_FD is "-",
 # -e EXIT_FD among them). READY_FD writes into a pipe this shell reads; it

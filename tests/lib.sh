@@ -287,11 +287,14 @@ stats_field() {
 }
 
 # assert_kernel_tcp SOCKET [MIN]: fails unless the daemon behind SOCKET runs
-# the kernel TCP path and it has taken at least MIN (default 1) connections.
-# A test run with S4N_TCP_PATH=slirp asserts the other way: libslirp's TCP
-# carried them all.
+# the kernel TCP path, delivered as S4N_TCP_DELIVERY says (default
+# "redirect", kernel to kernel; "bridge" under S4N_TCP_PATH=bridge: a test
+# whose daemon cannot redirect, such as --netns-type=tapfd, runs it as
+# `S4N_TCP_DELIVERY=bridge assert_kernel_tcp ...`), and it has taken at least
+# MIN (default 1) connections. A test run with S4N_TCP_PATH=slirp asserts the
+# other way: libslirp's TCP carried them all.
 assert_kernel_tcp() {
-    local path total want=kernel
+    local path total delivery want=kernel
     [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
     path=$(stats_field "$1" tcp_path) || fail "get_stats failed on $1"
     [ "$path" = "$want" ] || fail "the daemon runs TCP path '$path', not $want"
@@ -300,7 +303,195 @@ assert_kernel_tcp() {
         [ "$total" = 0 ] || fail "--tcp-path=slirp, yet the kernel TCP path took $total connections"
         return
     fi
+    delivery=$(stats_field "$1" kernel_tcp_delivery)
+    [ "$delivery" = "$(expected_delivery)" ] ||
+        fail "the kernel TCP path's delivery is '$delivery', not $(expected_delivery)"
     [ "$total" -ge "${2:-1}" ] || fail "the kernel TCP path took $total connections, expected >= ${2:-1}"
+}
+
+# expected_delivery: the kernel TCP path's delivery a test run wants
+# (assert_kernel_tcp): S4N_TCP_DELIVERY, else bridge under
+# S4N_TCP_PATH=bridge, else redirect.
+expected_delivery() {
+    if [ -n "${S4N_TCP_DELIVERY:-}" ]; then
+        echo "$S4N_TCP_DELIVERY"
+    elif [ "${S4N_TCP_PATH:-}" = bridge ]; then
+        echo bridge
+    else
+        echo redirect
+    fi
+}
+
+# kernel_path_only: for a test of the kernel TCP path itself: its daemons get
+# --tcp-path=kernel (start_slirp adds it), even in a run over libslirp's TCP;
+# a run forced onto one delivery (S4N_TCP_PATH=bridge or redirect) keeps it.
+kernel_path_only() {
+    case ${S4N_TCP_PATH:-} in
+        bridge | redirect) ;;
+        *) export S4N_TCP_PATH=kernel ;;
+    esac
+}
+
+# daemon_frame_bytes SOCKET: the bytes of the frames the daemon itself has
+# read from and written to the guest's device (get_stats' bytes_from_guest
+# plus bytes_to_guest).
+daemon_frame_bytes() {
+    api "$1" '{"execute":"get_stats"}' |
+        python3 -c "import json, sys; r = json.load(sys.stdin)['return']; print(r['bytes_from_guest'] + r['bytes_to_guest'])"
+}
+
+# assert_data_path SOCKET BEFORE BYTES LABEL: after at least BYTES of the
+# guest's kernel-path TCP since BEFORE (a daemon_frame_bytes figure), fails
+# unless they took the way the expected delivery takes: redirected kernel
+# to kernel, the daemon handled less than an eighth of them (SYNs, ARP, the
+# odd frame); bridged, it copied every one.
+assert_data_path() {
+    local sock=$1 before=$2 bytes=$3 label=$4 now grew
+    now=$(daemon_frame_bytes "$sock") || fail "$label: get_stats failed on $sock"
+    grew=$((now - before))
+    log "$label: the daemon handled $grew bytes of frames for $bytes bytes of TCP"
+    if [ "$(expected_delivery)" = redirect ]; then
+        [ "$grew" -lt $((bytes / 8)) ] ||
+            fail "$label: $bytes bytes of TCP, yet the daemon read or wrote $grew bytes of frames: not kernel to kernel"
+    else
+        [ "$grew" -ge "$bytes" ] ||
+            fail "$label: bridged, yet the daemon read or wrote only $grew bytes of frames for $bytes bytes of TCP"
+    fi
+}
+
+# The state kernel-to-kernel delivery keeps in the guest's namespace while a
+# daemon runs (the man page lists it): a veth end redirect_veth TAP, a clsact
+# qdisc on TAP with filters on its egress at REDIRECT_PRIOS, and the
+# daemon's child process slirp4netns-tcp that removes them.
+REDIRECT_PRIOS="20001 20114"
+redirect_veth() {
+    python3 -c '
+import sys
+tap = sys.argv[1].encode()
+name = b"s4n-" + tap
+if len(name) > 15:
+    h = 2166136261
+    for c in tap:
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    name = name[:10] + b"-%04x" % (h & 0xffff)
+print(name.decode())' "$1"
+}
+
+# redirect_prios TAP: the priorities of TAP's egress filters in
+# REDIRECT_PRIOS, one a line (nothing when there are none).
+redirect_prios() {
+    in_guest tc filter show dev "$1" egress 2>/dev/null | awk -v range="$REDIRECT_PRIOS" '
+        BEGIN { split(range, r, " ") }
+        /^filter/ { for (i = 1; i < NF; i++) if ($i == "pref" && $(i + 1) >= r[1] && $(i + 1) <= r[2]) print $(i + 1) }' |
+        sort -un
+}
+
+# redirected_bytes DEV DIRECTION: the bytes the mirred actions of DEV's
+# DIRECTION (egress or ingress) filters have moved, in the guest's namespace
+# (on the guest's tap, only those at REDIRECT_PRIOS count).
+redirected_bytes() {
+    in_guest tc -s filter show dev "$1" "$2" 2>/dev/null | awk -v range="$REDIRECT_PRIOS" -v dev="$1" '
+        BEGIN { split(range, r, " "); total = 0 }
+        /^filter/ { for (i = 1; i < NF; i++) if ($i == "pref") pref = $(i + 1) }
+        /action order .*mirred/ { mirred = 1 }
+        /^[[:space:]]*Sent [0-9]+ bytes/ && mirred {
+            if (dev !~ /^s4n-/ ? (pref >= r[1] && pref <= r[2]) : 1) total += $2
+            mirred = 0
+        }
+        END { print total }'
+}
+
+# has_clsact TAP: TAP (in the guest) has a clsact qdisc.
+has_clsact() { in_guest tc qdisc show dev "$1" | grep -q "^qdisc clsact "; }
+
+# tcp_keeper_pid: the pid of the daemon's (SLIRP_PID's) slirp4netns-tcp
+# process, or nothing.
+tcp_keeper_pid() {
+    local pid
+    for pid in $(descendants "$SLIRP_PID"); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slirp4netns-tcp ] && echo "$pid"
+    done
+}
+
+# process_gone PID: PID has ended (a zombie has: kill -0 still answers for
+# one until its new parent reaps it).
+process_gone() {
+    local state
+    state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$state" ] || [ "$state" = Z ]
+}
+
+# assert_redirect_state TAP LABEL: fails unless the guest's namespace holds
+# what a redirecting daemon keeps there: TAP's veth end up, NOARP, with the
+# gateway's MAC (the default CIDR's), no address of either family and IPv6
+# disabled; a clsact qdisc on TAP with filters from the first of
+# REDIRECT_PRIOS on; a slirp4netns-tcp process of the daemon's.
+assert_redirect_state() {
+    local tap=$1 label=$2 veth link prios
+    veth=$(redirect_veth "$tap")
+    link=$(in_guest ip -o link show dev "$veth" 2>&1) || fail "$label: no $veth in the guest: $link"
+    [[ $link == *"<"*NOARP*">"* ]] || fail "$label: $veth answers ARP: $link"
+    [[ $link == *"<"*",UP"*">"* ]] || fail "$label: $veth is not up: $link"
+    [[ $link == *"link/ether 52:55:0a:00:02:02 "* ]] || fail "$label: $veth lacks the gateway's MAC: $link"
+    [ -z "$(in_guest ip -o addr show dev "$veth")" ] ||
+        fail "$label: $veth has addresses: $(in_guest ip -o addr show dev "$veth")"
+    [ "$(in_guest cat "/proc/sys/net/ipv6/conf/$veth/disable_ipv6")" = 1 ] ||
+        fail "$label: IPv6 is not disabled on $veth"
+    has_clsact "$tap" || fail "$label: no clsact qdisc on $tap: $(in_guest tc qdisc show dev "$tap")"
+    prios=$(redirect_prios "$tap" | paste -sd ' ')
+    [ "${prios%% *}" = "${REDIRECT_PRIOS%% *}" ] ||
+        fail "$label: $tap's egress filters at our priorities: '$prios'"
+    [ -n "$(tcp_keeper_pid)" ] || fail "$label: the daemon has no slirp4netns-tcp process"
+    log "$label: $veth $(awk '{ print $2, $3 }' <<<"$link"), $tap egress filters at $prios"
+}
+
+# wait_redirect SOCKET TAP LABEL: waits (10 s at most) until the daemon
+# behind SOCKET delivers kernel to kernel, which it sets up after ready-fd:
+# get_stats says so and TAP's veth end is in the guest. Fails otherwise.
+wait_redirect() {
+    local sock=$1 tap=$2 label=$3
+    redirecting() {
+        [ "$(stats_field "$sock" kernel_tcp_delivery)" = redirect ] &&
+            in_guest ip link show dev "$(redirect_veth "$tap")" >/dev/null 2>&1
+    }
+    wait_until 10 redirecting ||
+        fail "$label: no kernel-to-kernel delivery: get_stats says '$(stats_field "$sock" kernel_tcp_delivery)', $(in_guest ip -o link show dev "$(redirect_veth "$tap")" 2>&1)"
+}
+
+# redirect_state_gone TAP: nothing of a redirecting daemon's is left in the
+# guest's namespace: no filter at REDIRECT_PRIOS on TAP, no veth end.
+redirect_state_gone() {
+    [ -z "$(redirect_prios "$1")" ] && ! in_guest ip link show dev "$(redirect_veth "$1")" >/dev/null 2>&1
+}
+
+# tcp_peer_server LOG [ADDRESS [PREFIX...]]: tests/integration/tcp-peer.py's
+# server on ADDRESS (default 127.0.0.1) port 9000, run through PREFIX (e.g.
+# nsenter --target "$PEER_PID" --net), writing its lines to LOG.
+tcp_peer_server() {
+    local log=$1 address=${2:-127.0.0.1} shown=${2:-127.0.0.1}
+    shift $(($# < 2 ? $# : 2))
+    [[ $address == *:* ]] && shown="[$address]"
+    background "$@" python3 "$TESTS_DIR/integration/tcp-peer.py" server 9000 "$address" >"$log" 2>&1
+    wait_until 10 "$@" sh -c "ss -Hltn 'src $shown and sport = :9000' | grep -q ." ||
+        fail "tcp-peer.py's server on $address:9000 did not start${*:+ in $*}"
+}
+
+# round_trip HOST LOG BYTES LABEL [PREFIX...]: BYTES up, then BYTES down,
+# between the guest (or PREFIX, by default in_guest) and a tcp_peer_server
+# writing LOG, reached at HOST:9000; each ends with a half-close and a
+# SHA-256 compared at the far end. Fails the test unless both arrived intact.
+round_trip() {
+    local host=$1 log=$2 bytes=$3 label=$4 done up down
+    local peer=${STAGE:-$TESTS_DIR/integration}/tcp-peer.py # the test user may run it
+    shift 4
+    [ $# -gt 0 ] || set -- in_guest
+    done=$(grep -c "download ok" "$log")
+    up=$("$@" timeout 280 python3 "$peer" client "$host" 9000 upload "$bytes")
+    [ "$up" = ok ] || fail "$label: upload of $bytes bytes to $host: '$up'"
+    down=$("$@" timeout 280 python3 "$peer" client "$host" 9000 download "$bytes")
+    [ "$down" = sent ] || fail "$label: download of $bytes bytes from $host: '$down'"
+    wait_until 30 sh -c "[ \$(grep -c 'download ok' '$log') -gt $done ]" ||
+        fail "$label: download of $bytes bytes from $host: no matching checksum at the far end ($(tail -n 3 "$log"))"
 }
 
 # proc_fds PID [BELOW]: how many descriptors PID holds (only those numbered

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # --tcp-path=kernel carries bulk data intact: 1 GiB from the guest to the
 # host and 1 GiB back, each ending with a half-close and a SHA-256 compared
-# at the far end; then a slow reader each way (the receiver takes 64 KiB
-# every 50 ms for a while, then the rest), where the relay must hold the
-# sender back rather than buffer: the daemon's RSS stays bounded and every
-# byte arrives. Then a quarter of the bulk each way at MTU 65520, where the
-# guest's tap has no offloads. get_stats shows the kernel path carried it all.
+# at the far end, and resets both ways; then a slow reader each way (the
+# receiver takes 64 KiB every 50 ms for a while, then the rest), where the
+# relay must hold the sender back rather than buffer: the daemon's RSS stays
+# bounded and every byte arrives. Then the same bulk and resets at MTU
+# 65520, where the guest's tap has no offloads. get_stats shows the kernel
+# path carried it all, delivered kernel to kernel (the daemon handles next
+# to none of the bytes) or, under S4N_TCP_PATH=bridge, copied by the daemon.
 # S4N_BULK_BYTES sets the bulk size (the sanitized build may use less).
 . "$(dirname "$0")/../lib.sh"
-unset S4N_TCP_PATH
+kernel_path_only
 
 PEER=$TESTS_DIR/integration/tcp-peer.py
 BYTES=${S4N_BULK_BYTES:-1073741824}  # 1 GiB each way
@@ -19,13 +21,27 @@ SLOW=$((4 << 20))                    # how much of it is read slowly (~3 s)
 background python3 "$PEER" server 9000 >"$WORK/server.log" 2>&1
 wait_until 10 port_is_listening 9000 || fail "test server did not start"
 start_guest
-start_slirp -c --tcp-path=kernel -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
-expect_not "no fallback line" grep -q "kernel TCP path unavailable" "$WORK/slirp.log"
+start_slirp -c -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start"
+expect_not "no fallback line" grep -q "unavailable" "$WORK/slirp.log"
 sock=$WORK/api.sock
 
 # downloads_ok N: the host side has logged N matching download checksums.
 downloads_ok() { [ "$(grep -c "download ok" "$WORK/server.log")" -ge "$1" ]; }
 
+# resets LABEL: a reset from the guest reaches the host side, and one from
+# the host side reaches the guest.
+resets() {
+    local sent got seen
+    seen=$(grep -c '^reset$' "$WORK/server.log")
+    sent=$(in_guest timeout 30 python3 "$PEER" client 10.0.2.2 9000 reset)
+    [ "$sent" = sent ] || fail "$1: guest reset client: '$sent'"
+    wait_until 10 resets_seen "$((seen + 1))" || fail "$1: the host side did not see the guest's reset"
+    got=$(in_guest timeout 30 python3 "$PEER" client 10.0.2.2 9000 reset-me)
+    [ "$got" = reset ] || fail "$1: the guest saw '$got' where the host reset the connection"
+}
+resets_seen() { [ "$(grep -c '^reset$' "$WORK/server.log")" -ge "$1" ]; }
+
+frames=$(daemon_frame_bytes "$sock")
 start=$SECONDS
 up=$(in_guest timeout 280 python3 "$PEER" client 10.0.2.2 9000 upload "$BYTES")
 [ "$up" = ok ] || fail "upload of $BYTES bytes with a half-close: '$up'"
@@ -37,6 +53,8 @@ wait_until 30 downloads_ok 1 ||
     fail "download of $BYTES bytes: the host side got no matching checksum ($(cat "$WORK/server.log"))"
 down_s=$((SECONDS - start))
 log "$BYTES bytes up in ${up_s} s, down in ${down_s} s"
+assert_data_path "$sock" "$frames" $((2 * BYTES)) "MTU 1500"
+resets "MTU 1500"
 from=$(stats_field "$sock" kernel_tcp_bytes_from_guest)
 to=$(stats_field "$sock" kernel_tcp_bytes_to_guest)
 [ "$from" -ge "$BYTES" ] && [ "$to" -ge "$BYTES" ] ||
@@ -76,19 +94,26 @@ to2=$(stats_field "$sock" kernel_tcp_bytes_to_guest)
 stop_slirp
 
 # At podman's MTU the guest's tap has no offloads: the guest checksums every
-# segment itself, and the daemon hands it to the private kernel marked as
-# already checksummed. The bytes must still arrive intact both ways.
-BIG=$((BYTES / 4))
+# segment itself, and the kernel (or the daemon, bridging) hands it to the
+# private kernel marked as already checksummed. The bytes must still arrive
+# intact both ways.
 kill "$GUEST_PID"
 start_guest
-start_slirp -c --tcp-path=kernel --mtu=65520 -a "$WORK/api.sock" "$GUEST_PID" tap0 ||
-    fail "did not start at MTU 65520"
-up=$(in_guest timeout 280 python3 "$PEER" client 10.0.2.2 9000 upload "$BIG")
-[ "$up" = ok ] || fail "MTU 65520: upload of $BIG bytes: '$up'"
-down=$(in_guest timeout 280 python3 "$PEER" client 10.0.2.2 9000 download "$BIG")
-[ "$down" = sent ] || fail "MTU 65520: download of $BIG bytes: '$down'"
+start_slirp -c --mtu=65520 -a "$WORK/api.sock" "$GUEST_PID" tap0 || fail "did not start at MTU 65520"
+frames=$(daemon_frame_bytes "$sock")
+start=$SECONDS
+up=$(in_guest timeout 280 python3 "$PEER" client 10.0.2.2 9000 upload "$BYTES")
+[ "$up" = ok ] || fail "MTU 65520: upload of $BYTES bytes: '$up'"
+big_up_s=$((SECONDS - start))
+start=$SECONDS
+down=$(in_guest timeout 280 python3 "$PEER" client 10.0.2.2 9000 download "$BYTES")
+[ "$down" = sent ] || fail "MTU 65520: download of $BYTES bytes: '$down'"
 wait_until 30 downloads_ok 3 ||
-    fail "MTU 65520: download of $BIG bytes: the host side got no matching checksum ($(cat "$WORK/server.log"))"
-assert_kernel_tcp "$sock" 2
+    fail "MTU 65520: download of $BYTES bytes: the host side got no matching checksum ($(cat "$WORK/server.log"))"
+big_down_s=$((SECONDS - start))
+log "MTU 65520: $BYTES bytes up in ${big_up_s} s, down in ${big_down_s} s"
+assert_data_path "$sock" "$frames" $((2 * BYTES)) "MTU 65520"
+resets "MTU 65520"
+assert_kernel_tcp "$sock" 4
 stop_slirp
-pass "$BYTES bytes up (${up_s} s) and down (${down_s} s) intact with half-closes; slow readers both ways, RSS bounded; $BIG bytes each way at MTU 65520"
+pass "$BYTES bytes up and down intact with half-closes at MTU 1500 (${up_s} s, ${down_s} s) and 65520 (${big_up_s} s, ${big_down_s} s), resets both ways, slow readers both ways with RSS bounded, delivered by $(expected_delivery)"

@@ -32,6 +32,7 @@ outcome() {
     start_guest
     SLIRP=$daemon start_slirp -c "${args[@]}" "$GUEST_PID" tap0 || fail "$daemon did not start"
     OUTCOME=$(in_guest timeout 60 python3 "$PEER" connect "$1" "$2" 8)
+    [ "$daemon" = "$SLIRP" ] && DELIVERY=$(stats_field "$WORK/api.sock" kernel_tcp_delivery)
     stop_slirp
 }
 
@@ -39,8 +40,9 @@ outcome() {
 same() {
     outcome "$DEBIAN" "$@"
     local theirs=$OUTCOME
-    outcome "$SLIRP" --tcp-path=kernel "$@"
+    outcome "$SLIRP" --tcp-path=kernel -a "$WORK/api.sock" "$@"
     [ "$OUTCOME" = "$theirs" ] || fail "connect $*: Debian's slirp4netns shows '$theirs', ours '$OUTCOME'"
+    [ "$DELIVERY" = "$(expected_delivery)" ] || fail "connect $*: kernel_tcp_delivery '$DELIVERY', not $(expected_delivery)"
     log "connect $*: $OUTCOME"
     SEEN+="$OUTCOME; "
 }

@@ -3,9 +3,9 @@
 # The kernel TCP path's fallback, with the default --tcp-path: where the
 # private namespace cannot be made, the daemon logs one line ("kernel TCP
 # path unavailable (...); TCP goes through libslirp"), get_stats says
-# tcp_path slirp, and guest TCP, out and to the gateway, goes through
-# libslirp's TCP. What refuses the namespace is what really can: the
-# target's user namespace allows no more network namespaces
+# tcp_path slirp and kernel_tcp_delivery none, and guest TCP, out and to the
+# gateway, goes through libslirp's TCP. What refuses the namespace is what
+# really can: the target's user namespace allows no more network namespaces
 # (/proc/sys/user/max_net_namespaces, set inside it, where the guest's own
 # namespace already counts). Once as root, once rootless, sandboxed and
 # seccomp'd, as podman runs it.
@@ -36,6 +36,8 @@ fell_back() {
     options=$(in_guest python3 "$PEER" options 10.0.2.2 8000)
     [ "$options" = none ] || fail "$label: the guest's connection agreed '$options', not libslirp's none"
     [ "$(stats_field "$sock" tcp_path)" = slirp ] || fail "$label: get_stats does not say tcp_path slirp"
+    [ "$(stats_field "$sock" kernel_tcp_delivery)" = none ] ||
+        fail "$label: get_stats says kernel_tcp_delivery '$(stats_field "$sock" kernel_tcp_delivery)', not none"
     [ "$(stats_field "$sock" kernel_tcp_total)" = 0 ] || fail "$label: the kernel TCP path counted connections"
     log "$label: $(grep "kernel TCP path unavailable" "$WORK/slirp.log")"
 }

@@ -3,10 +3,10 @@
 # A guest floods SYNs to random ports of random addresses that never answer:
 # with --tcp-path=kernel the daemon takes every one of them (get_stats counts
 # each as a host connect it started), keeps answering its API during the
-# flood, its descriptors stay within the pending-connect bound and its memory
-# bounded, a real connection still gets through, and once the far end
-# answers the pending connects (it refuses them) their descriptors come
-# back. (The bounds are generous guards against a leak, not measurements;
+# flood, its descriptors and its listeners in the private namespace stay
+# within the pending-connect bound and its memory bounded, a real connection
+# still gets through, and once the far end answers the pending connects (it
+# refuses them) their descriptors and the listeners come back. (The bounds are generous guards against a leak, not measurements;
 # the API's latency is logged, not judged: make bench measures it.)
 . "$(dirname "$0")/../lib.sh"
 unset S4N_TCP_PATH
@@ -24,6 +24,7 @@ sock=$WORK/api.sock
 in_guest curl -s -m 10 -o /dev/null http://10.0.2.2:8000/ || fail "no connection before the flood"
 wait_startup_over
 fds_before=$(proc_fds "$SLIRP_PID")
+listeners_before=$(stats_field "$sock" kernel_tcp_listeners)
 rss_before=$(proc_rss_kib "$SLIRP_PID")
 total_before=$(stats_field "$sock" kernel_tcp_total)
 refused_before=$(stats_field "$sock" kernel_tcp_refused)
@@ -36,15 +37,21 @@ BACKGROUND_PIDS+=($flood)
 
 max_ms=0
 checks=0
-# api_answers: list_hostfwd gets an answer (its latency is kept for the log).
+peak_listeners=0
+# api_answers: list_hostfwd gets an answer (its latency is kept for the log),
+# and so does get_stats (the listeners open in the private namespace are
+# kept for the bound below).
 api_answers() {
-    local out ms
+    local out ms listeners
     out=$(timeout 10 python3 "$TESTS_DIR/integration/api-client.py" --time "$sock" \
         '{"execute":"list_hostfwd"}') || return 1
     ms=$(tail -n 1 <<<"$out")
     ms=${ms%.*}
     [ "$ms" -gt "$max_ms" ] && max_ms=$ms
     checks=$((checks + 1))
+    listeners=$(stats_field "$sock" kernel_tcp_listeners) || return 1
+    [ "$listeners" -gt "$peak_listeners" ] && peak_listeners=$listeners
+    return 0
 }
 peak_while "$flood" api_answers
 wait "$flood" || fail "the flood failed: $(cat "$WORK/flood.log")"
@@ -67,6 +74,10 @@ started=$(($(stats_field "$sock" kernel_tcp_total) - total_before))
 sanitized=${S4N_SANITIZED:+yes}
 [ -n "$sanitized" ] || [ "$PEAK_RSS_KIB" -le $((rss_before + 65536)) ] ||
     fail "RSS grew from $rss_before to $PEAK_RSS_KIB KiB"
+# A listener per port in use, and the SYNs went to some 60,000 ports: the
+# pending connects' bound must hold them too.
+[ "$peak_listeners" -le $((listeners_before + 1024)) ] ||
+    fail "listeners grew from $listeners_before to $peak_listeners during the flood"
 body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
 [ "$body" = "hello from host" ] || fail "no connection after the flood: '$body'"
 
@@ -78,6 +89,9 @@ fds_back() { [ "$(proc_fds "$SLIRP_PID")" -le $((fds_before + 16)) ]; }
 wait_until 120 fds_back ||
     fail "descriptors did not come back: $fds_before before the flood, $(proc_fds "$SLIRP_PID") now"
 refused=$(($(stats_field "$sock" kernel_tcp_refused) - refused_before))
+listeners_back() { [ "$(stats_field "$sock" kernel_tcp_listeners)" -le "$listeners_before" ]; }
+wait_until 60 listeners_back || fail "listeners did not come back: $listeners_before before the flood, \
+$peak_listeners at most, $(stats_field "$sock" kernel_tcp_listeners) now"
 rss_after=$(proc_rss_kib "$SLIRP_PID")
 [ -n "$sanitized" ] || [ "$rss_after" -le $((rss_before + 16384)) ] ||
     fail "RSS did not come back: $rss_before KiB before the flood, $PEAK_RSS_KIB at most, $rss_after now"
@@ -87,4 +101,4 @@ kill -0 "$SLIRP_PID" || fail "the daemon died"
 fds_after=$(proc_fds "$SLIRP_PID")
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "exit status $SLIRP_STATUS after SIGTERM"
-pass "$SYNS SYNs taken; API answered $checks times (slowest $max_ms ms); fds $fds_before -> max $PEAK_FDS -> $fds_after ($refused refused); RSS $rss_before -> max $PEAK_RSS_KIB -> $rss_after KiB"
+pass "$SYNS SYNs taken; API answered $checks times (slowest $max_ms ms); fds $fds_before -> max $PEAK_FDS -> $fds_after ($refused refused); listeners $listeners_before -> max $peak_listeners; RSS $rss_before -> max $PEAK_RSS_KIB -> $rss_after KiB"

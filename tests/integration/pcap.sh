@@ -11,6 +11,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v tcpdump >/dev/null || skip "tcpdump is not installed (tests/install-deps.sh installs it)"
+# With --pcap the kernel TCP path bridges (so that every segment is
+# captured) unless a run forces kernel to kernel.
+[ "${S4N_TCP_PATH:-}" = redirect ] || export S4N_TCP_DELIVERY=bridge
 
 private_dns pcap.test 127.3.4.5
 http_server 8000

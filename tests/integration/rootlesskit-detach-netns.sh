@@ -15,18 +15,11 @@ rootless_client_host
 peer_network
 peer_http_server "hello from outside"
 
-# in_child COMMAND...: COMMAND as root of the child's user namespace (the
-# test user's own, as rootlesskit's child is), in its network namespace.
-in_child() {
-    as_test_user nsenter --target "$GUEST_PID" --user --net --preserve-credentials -- "$@"
-}
-
 # detached_child: a child user+network namespace with tap0 already up in it,
 # as rootlesskit prepares it. Sets GUEST_PID.
 detached_child() {
     start_guest_as_test_user
-    in_child ip tuntap add name tap0 mode tap || fail "cannot create tap0 in the child"
-    in_child ip link set tap0 up || fail "cannot bring tap0 up in the child"
+    pre_made_tap tap0 in_child
 }
 
 # rootlesskit_args PID SOCKET: rootlesskit's arguments for child PID.

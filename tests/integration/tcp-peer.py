@@ -13,10 +13,15 @@ server PORT [ADDRESS]  on the host side; each connection starts with one
                        "reset" to stdout
   reset-me             close at once with a reset
   hold                 keep the connection open until the client closes
+  echo                 send back all that comes, until EOF; then close
 client HOST PORT MODE [N [SLOW]]  in the guest: the other half of each
                        command (upload, download, reset, reset-me; SLOW as
                        above, on the guest's side for a download); prints one
                        result line
+gated HOST PORT N GATE  in the guest: N bytes to the host's echo and back,
+                       prints "halfway", waits until the file GATE exists,
+                       then N bytes more each way and a half-close; prints
+                       "ok" when what came back is what went, in order
 hold HOST PORT N       in the guest: opens N "hold" connections, prints
                        "holding N" and keeps them until killed
 connect HOST PORT SECONDS  in the guest: prints "connected" or the errno
@@ -126,6 +131,13 @@ def serve_one(c):
         elif words[0] == "hold":
             while c.recv(65536):
                 pass
+        elif words[0] == "echo":
+            buf = bytearray(CHUNK)
+            while True:
+                n = c.recv_into(buf)
+                if not n:
+                    break
+                c.sendall(memoryview(buf)[:n])
     except OSError:
         pass
     finally:
@@ -174,6 +186,50 @@ def client(host, port, mode, n=0, slow=0):
             print("eof" if not got else "data")
         except ConnectionResetError:
             print("reset")
+
+
+def gated(host, port, n, gate):
+    # The sender runs beside the reader: the echo's buffers and ours would
+    # fill and stop both sides if one waited for the other.
+    c = connect(host, port)
+    c.sendall(b"echo\n")
+    sent = hashlib.sha256()
+    came = hashlib.sha256()
+
+    def send(seed):
+        for chunk in data(n, seed):
+            sent.update(chunk)
+            c.sendall(chunk)
+
+    def expect(count):
+        got = 0
+        while got < count:
+            piece = c.recv(min(CHUNK, count - got))
+            if not piece:
+                return "eof after %d of %d bytes" % (got, count)
+            came.update(piece)
+            got += len(piece)
+        return None
+
+    for half, seed in enumerate((3, 5)):
+        if half:
+            print("halfway", flush=True)
+            while not os.path.exists(gate):
+                time.sleep(0.05)
+        sender = threading.Thread(target=send, args=(seed,))
+        sender.start()
+        problem = expect(n)
+        sender.join()
+        if problem:
+            print(problem)
+            return
+    c.shutdown(socket.SHUT_WR)
+    if c.recv(1):
+        print("data after the echo")
+    elif sent.hexdigest() != came.hexdigest():
+        print("bad")
+    else:
+        print("ok")
 
 
 def hold(host, port, n):
@@ -342,6 +398,8 @@ if __name__ == "__main__":
         server(int(sys.argv[2]), *sys.argv[3:4])
     elif cmd == "client":
         client(sys.argv[2], int(sys.argv[3]), sys.argv[4], *(int(a) for a in sys.argv[5:7]))
+    elif cmd == "gated":
+        gated(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif cmd == "hold":
         hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "connect":

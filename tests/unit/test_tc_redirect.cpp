@@ -153,7 +153,11 @@ void test_exclusions(void**) {
 
 void test_veth_name(void**) {
     assert_string_equal(redirect_veth_name("tap0").c_str(), "s4n-tap0");
-    assert_int_equal(redirect_veth_name("a-very-long-tap").size(), 15);
+    assert_string_equal(redirect_veth_name("container-e").c_str(), "s4n-container-e");
+    std::string a = redirect_veth_name("container-eth0"), b = redirect_veth_name("container-eth1");
+    assert_string_equal(a.c_str(), "s4n-contai-aeb6");
+    assert_int_equal(b.size(), 15);
+    assert_true(a != b);
 }
 
 }  // namespace
