@@ -34,6 +34,7 @@ struct Client {
     std::string out;
     size_t sent = 0;
     bool answered = false;
+    bool waiting = false;   // answered; the reply waits for a forward to be in place
     bool draining = false;  // reply sent; discarding input until the client closes
     int64_t accepted_ms = 0;
     EventLoop::TimerId timer = 0;
@@ -83,6 +84,7 @@ class UnixApiServer : public ApiServer {
           loop_(context.loop),
           splice_(context.splice),
           slirp_tcp_forward_(context.slirp_tcp_forward),
+          slirp_tcp_forward_pending_(context.slirp_tcp_forward_pending),
           listener_(std::move(listener)),
           file_(std::move(file)) {
         defaults_.guest_addr = context.options.network.guest;
@@ -193,6 +195,10 @@ class UnixApiServer : public ApiServer {
         auto it = clients_.find(key);
         if (it == clients_.end()) return;
         Client& client = *it->second;
+        if (client.waiting) {
+            if (revents & (POLLERR | POLLHUP)) close_client(key);
+            return;
+        }
         if (client.draining) {
             drain(key, client);
         } else if (client.answered) {
@@ -233,8 +239,22 @@ class UnixApiServer : public ApiServer {
         client.answered = true;
         client.in.clear();
         client.in.shrink_to_fit();
+        if (ok && slirp_tcp_forward_pending_ &&
+            slirp_tcp_forward_pending_([this, key] { reply_now(key); })) {
+            client.waiting = true;
+            loop_.set_events(key, 0);
+            return;
+        }
         loop_.set_events(key, POLLOUT);
         flush_reply(key, client);
+    }
+
+    void reply_now(int key) {
+        auto it = clients_.find(key);
+        if (it == clients_.end() || !it->second->waiting) return;  // gone meanwhile
+        it->second->waiting = false;
+        loop_.set_events(key, POLLOUT);
+        flush_reply(key, *it->second);
     }
 
     void flush_reply(int key, Client& client) {
@@ -378,6 +398,7 @@ class UnixApiServer : public ApiServer {
     EventLoop& loop_;
     SpliceForwarder* splice_;
     std::function<bool(uint16_t, bool)> slirp_tcp_forward_;
+    std::function<bool(std::function<void()>)> slirp_tcp_forward_pending_;
     RequestDefaults defaults_;
     UniqueFd listener_;
     // Removed when the server goes (file_ is destroyed last of the two), only

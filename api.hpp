@@ -28,6 +28,10 @@ struct ApiContext {
     // be, the kernel TCP path can leave no more ports to libslirp) or was
     // removed.
     std::function<bool(uint16_t guest_port, bool added)> slirp_tcp_forward;
+    // Whether what slirp_tcp_forward asked for is still being put in place;
+    // if so, ready runs once it is (the reply to add_hostfwd waits for it:
+    // a client connecting at once must find its forward's flows libslirp's).
+    std::function<bool(std::function<void()> ready)> slirp_tcp_forward_pending;
 };
 
 // A client that has not been answered this long after connecting is dropped,

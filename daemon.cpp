@@ -131,10 +131,15 @@ class Daemon {
         schedule_housekeeping();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
-            ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get(), {}};
+            ApiContext context{path_.stack().slirp(), options_, stats_, loop_,
+                               splice_.get(),         {},       {}};
             if (kernel_tcp_)
                 context.slirp_tcp_forward = [this](uint16_t guest_port, bool added) {
                     return !kernel_tcp_ || kernel_tcp_->slirp_forward(guest_port, added);
+                };
+            if (kernel_tcp_)
+                context.slirp_tcp_forward_pending = [this](std::function<void()> ready) {
+                    return kernel_tcp_ && kernel_tcp_->when_forwards_settled(std::move(ready));
                 };
             if (!ApiServer::start(context, &api_, error)) return false;
         }

@@ -648,6 +648,10 @@ void KernelTcpPath::close_idle_listeners(int64_t now) {
     }
 }
 
+bool KernelTcpPath::when_forwards_settled(std::function<void()> ready) {
+    return keeper_ && keeper_->when_answered(std::move(ready));
+}
+
 bool KernelTcpPath::slirp_forward(uint16_t guest_port, bool added) {
     if (added && keeper_ && !slirp_forwards_.count(guest_port) &&
         slirp_forwards_.size() >= static_cast<size_t>(kExclusionSlots))

@@ -138,6 +138,9 @@ class KernelTcpPath {
     // more port cannot be left (kernel to kernel, kExclusionSlots of them
     // are): the forward is then refused.
     bool slirp_forward(uint16_t guest_port, bool added);
+    // False when every such change is in place; otherwise ready runs once
+    // they are.
+    bool when_forwards_settled(std::function<void()> ready);
 
     // refused and failed count host connects whether they failed at once
     // (the SYN then went to libslirp) or later.

@@ -134,7 +134,13 @@ void RedirectKeeper::listen(int family, uint16_t port, ListenerDone done) {
         done(UniqueFd(), "the TCP namespace's keeper does not answer");
         return;
     }
-    waiting_.push_back({std::move(done), std::move(slot)});
+    waiting_.push_back({std::move(done), std::move(slot), {}});
+}
+
+bool RedirectKeeper::when_answered(std::function<void()> done) {
+    if (waiting_.empty()) return false;
+    waiting_.back().after.push_back(std::move(done));
+    return true;
 }
 
 void RedirectKeeper::exclude(uint16_t guest_port) {
@@ -165,11 +171,13 @@ void RedirectKeeper::on_reply() {
             return;
         }
         ListenerDone done = std::move(waiting_.front().done);
+        std::vector<std::function<void()>> after = std::move(waiting_.front().after);
         waiting_.pop_front();
         if (done)
             done(std::move(fd), message);
         else if (!message.empty())
             log_error(message);
+        for (auto& f : after) f();
     }
     // Nothing asked, yet readable: the keeper has gone.
     char byte;
@@ -180,6 +188,8 @@ void RedirectKeeper::lost() {
     loop_.unwatch(channel_.get());
     channel_.reset();
     log_error("the TCP namespace's keeper exited");
-    for (Waiting& w : std::exchange(waiting_, {}))
+    for (Waiting& w : std::exchange(waiting_, {})) {
         if (w.done) w.done(UniqueFd(), "the TCP namespace's keeper exited");
+        for (auto& f : w.after) f();
+    }
 }

@@ -63,6 +63,9 @@ class RedirectKeeper {
     // back to the private kernel.
     void exclude(uint16_t guest_port);
     void include(uint16_t guest_port);
+    // False when nothing asked is still unanswered; otherwise done runs once
+    // everything asked so far has been answered (or the keeper is gone).
+    bool when_answered(std::function<void()> done);
     // False once the keeper is gone (it then answers nothing more).
     bool alive() const { return channel_.valid(); }
 
@@ -81,6 +84,7 @@ class RedirectKeeper {
         // it is received, so that it arrives even at the descriptor limit
         // (a message's descriptor that finds no slot is lost).
         UniqueFd slot;
+        std::vector<std::function<void()>> after;  // when_answered's
     };
     std::deque<Waiting> waiting_;  // in request order
 };
