@@ -363,17 +363,18 @@ void test_formatting(void**) {
     s.kernel = {12, 13, 14, 15, 16, 17, true, 3};
     s.dns_forwarder = true;
     s.dns = {18, 19, 20, 21, 22};
-    assert_string_equal(format_stats(s, 8, 9, 11000).c_str(),
-                        "{\"return\":{\"frames_from_guest\":1,\"bytes_from_guest\":2,"
-                        "\"frames_to_guest\":3,\"bytes_to_guest\":4,\"frames_dropped\":5,"
-                        "\"api_requests\":6,\"api_failures\":7,\"api_clients_dropped\":9,"
-                        "\"active_forwards\":8,\"uptime_ms\":10000,\"tcp_path\":\"kernel\","
-                        "\"sandbox\":\"chroot\",\"kernel_tcp_delivery\":\"redirect\","
-                        "\"kernel_tcp_listeners\":3,\"kernel_tcp_active\":12,\"kernel_tcp_total\":13,"
-                        "\"kernel_tcp_refused\":14,\"kernel_tcp_failed\":15,"
-                        "\"kernel_tcp_bytes_from_guest\":16,\"kernel_tcp_bytes_to_guest\":17,"
-                        "\"dns_forwarder\":true,\"dns_queries\":18,\"dns_answers\":19,"
-                        "\"dns_failovers\":20,\"dns_servfails\":21,\"dns_dropped\":22}}");
+    assert_string_equal(
+        format_stats(s, 8, 9, 11000).c_str(),
+        "{\"return\":{\"frames_from_guest\":1,\"bytes_from_guest\":2,"
+        "\"frames_to_guest\":3,\"bytes_to_guest\":4,\"frames_dropped\":5,"
+        "\"api_requests\":6,\"api_failures\":7,\"api_clients_dropped\":9,"
+        "\"active_forwards\":8,\"uptime_ms\":10000,\"tcp_path\":\"kernel\","
+        "\"sandbox\":\"chroot\",\"kernel_tcp_delivery\":\"redirect\","
+        "\"kernel_tcp_listeners\":3,\"kernel_tcp_active\":12,\"kernel_tcp_total\":13,"
+        "\"kernel_tcp_refused\":14,\"kernel_tcp_failed\":15,"
+        "\"kernel_tcp_bytes_from_guest\":16,\"kernel_tcp_bytes_to_guest\":17,"
+        "\"dns_forwarder\":true,\"dns_queries\":18,\"dns_answers\":19,"
+        "\"dns_failovers\":20,\"dns_servfails\":21,\"dns_dropped\":22}}");
 }
 
 }  // namespace
