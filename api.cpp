@@ -83,6 +83,7 @@ class UnixApiServer : public ApiServer {
           loop_(context.loop),
           splice_(context.splice),
           slirp_tcp_forward_(context.slirp_tcp_forward),
+          slirp_udp_forward_(context.slirp_udp_forward),
           listener_(std::move(listener)),
           file_(std::move(file)) {
         defaults_.guest_addr = context.options.network.guest;
@@ -317,6 +318,8 @@ class UnixApiServer : public ApiServer {
             if (tcp_hook) slirp_tcp_forward_(static_cast<uint16_t>(spec.guest_port), false);
             return fail(err, api_error::kAddFailed);
         }
+        if (spec.udp && slirp_udp_forward_)
+            slirp_udp_forward_(static_cast<uint16_t>(spec.guest_port), true);
         *reply = format_added(table_.add(spec));
         return true;
     }
@@ -368,6 +371,8 @@ class UnixApiServer : public ApiServer {
         if (rc < 0) return fail(err, api_error::kRemoveFailed);
         if (entry->spec.mode != PortForwardMode::Splice && !entry->spec.udp && slirp_tcp_forward_)
             slirp_tcp_forward_(static_cast<uint16_t>(entry->spec.guest_port), false);
+        if (entry->spec.mode != PortForwardMode::Splice && entry->spec.udp && slirp_udp_forward_)
+            slirp_udp_forward_(static_cast<uint16_t>(entry->spec.guest_port), false);
         table_.remove(id);
         *reply = format_empty_return();
         return true;
@@ -378,6 +383,7 @@ class UnixApiServer : public ApiServer {
     EventLoop& loop_;
     SpliceForwarder* splice_;
     std::function<bool(uint16_t, bool)> slirp_tcp_forward_;
+    std::function<void(uint16_t, bool)> slirp_udp_forward_;
     RequestDefaults defaults_;
     UniqueFd listener_;
     // Removed when the server goes (file_ is destroyed last of the two), only

@@ -28,6 +28,9 @@ struct ApiContext {
     // be, the kernel TCP path can leave no more ports to libslirp) or was
     // removed.
     std::function<bool(uint16_t guest_port, bool added)> slirp_tcp_forward;
+    // The same for a slirp-mode UDP forward (the kernel UDP path leaves
+    // that guest port's datagrams to libslirp).
+    std::function<void(uint16_t guest_port, bool added)> slirp_udp_forward;
 };
 
 // A client that has not been answered this long after connecting is dropped,

@@ -13,6 +13,7 @@
 #include "dns_forwarder.hpp"
 #include "error.hpp"
 #include "kernel_tcp.hpp"
+#include "kernel_udp.hpp"
 #include "packet_capture.hpp"
 #include "stats.hpp"
 #include "urgent_data_fence.hpp"
@@ -113,6 +114,7 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
         frame, len, [this] { return loop_.clock_ms(); },
         [this, frame, &tcp](uint8_t* whole, size_t n) {
             if (dns_ && dns_->from_guest(whole, n)) return;
+            if (kernel_udp_ && kernel_udp_->from_guest(whole, n)) return;
             to_slirp(whole, n, whole == frame ? tcp : find_tcp(whole, n));
         });
 }
