@@ -364,6 +364,7 @@ void KernelUdpPath::close_flow(uint64_t id) {
                                      from, port, f.key.guest.data(), f.key.port);
     counters_.datagrams_to_guest++;
     counters_.bytes_to_guest += len;
+    loop_.busy_poll_hint().kernel_udp_reply(len);
     output_.send_to_guest(frame, udp_frame_headroom(family) + len);
 }
 
