@@ -308,6 +308,8 @@ void KernelUdpPath::close_flow(uint64_t id) {
     by_key_.erase(it->second.key);
     flows_.erase(it);
     counters_.flows = flows_.size();
+    // The last flow gone: the pages large replies touched go back.
+    if (flows_.empty() && buffer_) madvise(buffer_.get(), kBufferSize, MADV_DONTNEED);
 }
 
 [[gnu::hot]] void KernelUdpPath::on_socket(uint64_t id, short revents) {
