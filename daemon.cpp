@@ -133,7 +133,8 @@ class Daemon {
         schedule_housekeeping();
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
-            ApiContext context{path_.stack().slirp(), options_, stats_, loop_, splice_.get(), {}, {}};
+            ApiContext context{path_.stack().slirp(), options_, stats_, loop_,
+                               splice_.get(),         {},       {}};
             if (kernel_tcp_)
                 context.slirp_tcp_forward = [this](uint16_t guest_port, bool added) {
                     return !kernel_tcp_ || kernel_tcp_->slirp_forward(guest_port, added);
@@ -251,6 +252,7 @@ class Daemon {
         u.outbound6 = settings.outbound6;
         u.mtu = options_.mtu;
         u.fragments_ipv4 = path_.fragments_ipv4();
+        u.partial_checksums = path_.device_takes_offloads();
         kernel_udp_ = std::make_unique<KernelUdpPath>(loop_, u, path_);
         path_.set_kernel_udp(kernel_udp_.get());
         stats_.kernel_udp = true;

@@ -123,7 +123,7 @@ bool kernel_udp_serves(const KernelPathScope& scope, const UdpDatagram& d) {
 [[gnu::hot]] uint8_t* build_udp_frame(uint8_t* payload, size_t payload_len, int family,
                                       const uint8_t* dst_mac, const uint8_t* src_mac,
                                       const uint8_t* src, uint16_t sport, const uint8_t* dst,
-                                      uint16_t dport) {
+                                      uint16_t dport, bool partial) {
     size_t headroom = udp_frame_headroom(family);
     uint8_t* frame = payload - headroom;
     std::memset(frame, 0, headroom);
@@ -135,9 +135,23 @@ bool kernel_udp_serves(const KernelPathScope& scope, const UdpDatagram& d) {
     store16(uh, sport);
     store16(uh + 2, dport);
     store16(uh + 4, static_cast<uint16_t>(payload_len + 8));
+    if (partial) {
+        size_t n = payload_len + 8;
+        uint8_t tail[4] = {0, kProtoUdp, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+        store16(uh + 6, checksum_fold(checksum_sum(tail, 4, pseudo)));
+        return frame;
+    }
     uint16_t check = transport_checksum(pseudo, kProtoUdp, uh, payload_len + 8);
     store16(uh + 6, check == 0 ? 0xffff : check);
     return frame;
+}
+
+VnetHeader udp_partial_header(int family) {
+    VnetHeader h{};
+    h.flags = kVnetNeedsCsum;
+    h.csum_start = static_cast<uint16_t>(udp_frame_headroom(family) - 8);
+    h.csum_offset = 6;
+    return h;
 }
 
 size_t build_udp_error(const UdpErrorFrame& e, uint8_t* out) {
@@ -362,12 +376,18 @@ void KernelUdpPath::close_flow(uint64_t id) {
     uint8_t from[16];
     uint16_t port;
     guest_view(settings_.scope, peer, from, &port);
+    // Above the MTU it is fragmented on the way, which needs it whole.
+    bool partial = settings_.partial_checksums && ip_len <= settings_.mtu;
     uint8_t* frame = build_udp_frame(payload, len, family, f.guest_mac.data(), f.gateway_mac.data(),
-                                     from, port, f.key.guest.data(), f.key.port);
+                                     from, port, f.key.guest.data(), f.key.port, partial);
     counters_.datagrams_to_guest++;
     counters_.bytes_to_guest += len;
     loop_.busy_poll_hint().kernel_udp_reply(len);
-    output_.send_to_guest(frame, udp_frame_headroom(family) + len);
+    size_t frame_len = udp_frame_headroom(family) + len;
+    if (partial)
+        output_.send_with_header(udp_partial_header(family), frame, frame_len);
+    else
+        output_.send_to_guest(frame, frame_len);
 }
 
 // Each queued error names the datagram's destination (msg_name) and holds

@@ -52,6 +52,7 @@
 #include "stats.hpp"
 #include "tcp_classifier.hpp"
 #include "unique_fd.hpp"
+#include "vnet.hpp"
 
 // A UDP datagram in an Ethernet frame: IPv4 (not a fragment) or IPv6 (UDP
 // as the first next header), whole inside the frame.
@@ -77,9 +78,14 @@ constexpr size_t udp_frame_headroom(int family) {
 // Writes the Ethernet, IP and UDP headers (checksum included) in front of
 // the payload_len bytes at payload (udp_frame_headroom(family) bytes of
 // room there); returns where the frame starts. Addresses: 4 or 16 bytes.
+// partial: the checksum field gets the pseudo-header sum a virtio-net
+// header's NEEDS_CSUM asks for (udp_partial_header) instead: the payload
+// is not summed here at all.
 uint8_t* build_udp_frame(uint8_t* payload, size_t payload_len, int family, const uint8_t* dst_mac,
                          const uint8_t* src_mac, const uint8_t* src, uint16_t sport,
-                         const uint8_t* dst, uint16_t dport);
+                         const uint8_t* dst, uint16_t dport, bool partial = false);
+// The virtio-net header of such a partial frame.
+VnetHeader udp_partial_header(int family);
 
 // An ICMP or ICMPv6 error about a datagram the guest sent, from `from` (the
 // gateway) to the guest.
@@ -112,6 +118,11 @@ class KernelUdpPath {
         std::optional<sockaddr_in6> outbound6;
         unsigned mtu = 1500;          // the guest's
         bool fragments_ipv4 = false;  // the output fragments IPv4 above it (a virtio-net tap)
+        // The device takes virtio-net headers: replies that fit the MTU go
+        // with their checksum left partial. The guest's kernel trusts it
+        // on local delivery (and completes it when forwarding), so the
+        // payload is never summed here.
+        bool partial_checksums = false;
         size_t max_flows = 4096;
         int64_t idle_ms = 240 * 1000;  // libslirp's SO_EXPIRE
     };

@@ -113,6 +113,27 @@ void parses_and_checks(void**) {
     assert_false(parse_udp_frame(v6.data(), v6.size(), &d));
 }
 
+// A partial checksum, completed as the guest's kernel would, is the full one.
+void partial_checksums_complete(void**) {
+    for (const char* dst : {"10.0.2.100", "fd00::100"}) {
+        auto s = addr(dst[0] == 'f' ? "2001:db8::fe" : "192.0.2.254"), d = addr(dst);
+        int family = d.size() == 4 ? AF_INET : AF_INET6;
+        size_t headroom = udp_frame_headroom(family);
+        std::string payload(1201, 'p');
+        Frame f(headroom + payload.size());
+        std::memcpy(f.data() + headroom, payload.data(), payload.size());
+        build_udp_frame(f.data() + headroom, payload.size(), family, kGuestMac, kGatewayMac,
+                        s.data(), 7000, d.data(), 5000, true);
+        UdpDatagram parsed;
+        assert_false(parse_udp_frame(f.data(), f.size(), &parsed));
+        VnetHeader h = udp_partial_header(family);
+        assert_int_equal(h.flags, kVnetNeedsCsum);
+        assert_true(vnet_complete_checksum(f.data(), f.size(), h.csum_start, h.csum_offset));
+        assert_true(parse_udp_frame(f.data(), f.size(), &parsed));
+        assert_int_equal(parsed.payload_len, payload.size());
+    }
+}
+
 void takes_outside_and_gateway_only(void**) {
     assert_true(serves(guest_datagram("10.0.2.100", 1, "192.0.2.254", 7000, "x")));
     assert_true(serves(guest_datagram("10.0.2.100", 1, "10.0.2.2", 7000, "x")));
@@ -335,6 +356,7 @@ void relays_bounds_and_expires(void**) {
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(parses_and_checks),
+        cmocka_unit_test(partial_checksums_complete),
         cmocka_unit_test(takes_outside_and_gateway_only),
         cmocka_unit_test(builds_icmp_errors),
         cmocka_unit_test(relays_bounds_and_expires),
