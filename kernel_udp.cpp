@@ -57,7 +57,8 @@ void guest_view(const KernelPathScope& scope, const sockaddr_storage& a, uint8_t
 
 }  // namespace
 
-[[gnu::hot]] bool parse_udp_frame(const uint8_t* frame, size_t len, UdpDatagram* out) {
+[[gnu::hot]] bool parse_udp_frame(const uint8_t* frame, size_t len, UdpDatagram* out,
+                                  bool check_sum) {
     if (len < kEthHeader + 28) return false;
     const uint8_t* ip = frame + kEthHeader;
     size_t udp, ip_end;
@@ -90,7 +91,7 @@ void guest_view(const KernelPathScope& scope, const sockaddr_storage& a, uint8_t
     if (udp_len < 8 || udp + udp_len > ip_end) return false;
     uint16_t check = load16(uh + 6);
     // IPv4 may leave it out; IPv6 may not, and libslirp drops such datagrams.
-    if (check != 0 || out->family == AF_INET6) {
+    if (check_sum && (check != 0 || out->family == AF_INET6)) {
         uint8_t tail[4] = {0, kProtoUdp, static_cast<uint8_t>(udp_len >> 8),
                            static_cast<uint8_t>(udp_len)};
         uint64_t sum = checksum_sum(uh, udp_len, checksum_sum(tail, 4, pseudo));
@@ -217,9 +218,12 @@ KernelUdpPath::~KernelUdpPath() {
     for (auto& [id, f] : flows_) loop_.unwatch(f.fd.get());
 }
 
-[[gnu::hot]] bool KernelUdpPath::from_guest(const uint8_t* frame, size_t len) {
+[[gnu::hot]] bool KernelUdpPath::from_guest(const uint8_t* frame, size_t len,
+                                            bool checksum_partial) {
     UdpDatagram d;
-    if (!parse_udp_frame(frame, len, &d) || !kernel_udp_serves(settings_.scope, d)) return false;
+    if (!parse_udp_frame(frame, len, &d, !checksum_partial) ||
+        !kernel_udp_serves(settings_.scope, d))
+        return false;
     if (!slirp_forwards_.empty() && slirp_forwards_.count(d.sport)) return false;
     counters_.datagrams_from_guest++;
     counters_.bytes_from_guest += d.payload_len;

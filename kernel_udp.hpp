@@ -65,8 +65,10 @@ struct UdpDatagram {
 };
 
 // Parses frame; false for anything else, or a datagram whose UDP checksum
-// (when present) is wrong: libslirp drops those, and then does.
-bool parse_udp_frame(const uint8_t* frame, size_t len, UdpDatagram* out);
+// (when present) is wrong: libslirp drops those, and then does. Without
+// check, the checksum is not looked at (the guest's kernel left it partial:
+// nothing is wrong with a datagram that never left its memory).
+bool parse_udp_frame(const uint8_t* frame, size_t len, UdpDatagram* out, bool check = true);
 
 // Whether the kernel UDP path takes d (see the top).
 bool kernel_udp_serves(const KernelPathScope& scope, const UdpDatagram& d);
@@ -133,7 +135,9 @@ class KernelUdpPath {
 
     // A whole frame from the guest: true when the path took it (sent, or
     // dropped and counted), false when it goes on to libslirp.
-    bool from_guest(const uint8_t* frame, size_t len);
+    // checksum_partial: the guest's tap said its checksum is yet to be
+    // computed (NEEDS_CSUM); the payload then goes without being summed.
+    bool from_guest(const uint8_t* frame, size_t len, bool checksum_partial = false);
 
     // A slirp-mode UDP forward to this guest port came or went: datagrams
     // from it are libslirp's while one exists.

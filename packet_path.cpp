@@ -100,6 +100,11 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
     // the private tap segments and checksums.
     if (kernel_tcp_ && kernel_tcp_->from_guest(vnet ? *vnet : VnetHeader{}, frame, len, tcp))
         return;
+    // A whole UDP datagram whose checksum the guest's kernel left to the
+    // device goes to its host socket unsummed (nothing else looks at it).
+    if (vnet && (vnet->flags & kVnetNeedsCsum) && kernel_udp_ &&
+        kernel_udp_->from_guest(frame, len, true))
+        return;
     if (vnet) {
         // A frame the kernel did not finish: complete its checksum (libslirp
         // checks every one) and raise a SYN's MSS so libslirp may send large

@@ -4,7 +4,9 @@
 //   guest -> host: device read -> from_guest(): --pcap copy
 //     (packet_capture.hpp) -> virtio-net completion (when the tap segments
 //     for us) -> IPv4 reassembly -> the DNS forwarder's queries
-//     (dns_forwarder.hpp) -> the kernel UDP path (kernel_udp.hpp) -> fences (urgent_data_fence.hpp)
+//     (dns_forwarder.hpp) -> the kernel UDP path (kernel_udp.hpp; a
+//     datagram the guest left unsummed goes to it before the completion)
+//     -> fences (urgent_data_fence.hpp)
 //     -> libslirp;
 //   host -> guest: libslirp, the DNS forwarder and the kernel UDP path ->
 //     send_to_guest(), the
