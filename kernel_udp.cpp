@@ -6,6 +6,7 @@
 #include <linux/errqueue.h>
 #include <netinet/ip_icmp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -211,7 +212,15 @@ void KernelUdpPath::Unmap::operator()(uint8_t* p) const {
 }
 
 KernelUdpPath::KernelUdpPath(EventLoop& loop, Settings settings, GuestOutput& output)
-    : loop_(loop), settings_(std::move(settings)), output_(output) {}
+    : loop_(loop), settings_(std::move(settings)), output_(output) {
+    // At most half the descriptors (as the limit stands once the kernel TCP
+    // path has raised it): a guest using every port must not starve TCP,
+    // the API and libslirp of theirs.
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+        settings_.max_flows =
+            std::min<size_t>(settings_.max_flows, std::max<rlim_t>(64, lim.rlim_cur / 2));
+}
 
 KernelUdpPath::~KernelUdpPath() {
     if (expiry_) loop_.cancel_timer(expiry_);

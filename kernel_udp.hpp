@@ -28,10 +28,10 @@
 //    guest as an ICMP or ICMPv6 error from the gateway quoting the
 //    datagram's IP and UDP headers, so a connected guest socket gets
 //    ECONNREFUSED as it does with libslirp.
-//  - Bounds: at most max_flows sockets (a new one past it ends the least
-//    recently used); a flow idle for libslirp's UDP timeout (SO_EXPIRE,
-//    240 s; both directions refresh it) ends, on the loop's clock. A flood
-//    to any number of destinations from one guest port costs one socket.
+//  - Bounds: at most max_flows sockets, and half the descriptor limit (a
+//    new one past it ends the least recently used); a flow idle for libslirp's UDP timeout
+//    (SO_EXPIRE, 240 s; both directions refresh it) ends, on the loop's clock. A flood to any
+//    number of destinations from one guest port costs one socket.
 //  - A datagram that cannot go (a full send buffer, no socket to be had, a
 //    reply too large for the guest's MTU) is dropped and counted.
 #pragma once

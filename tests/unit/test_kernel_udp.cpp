@@ -5,6 +5,7 @@
 // flows, its idle expiry and the guest ports slirp-mode forwards own (with
 // real sockets on the host's loopback).
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -353,6 +354,31 @@ void relays_bounds_and_expires(void**) {
     assert_int_equal(path.counters().datagrams_from_guest, 5);
 }
 
+// Half the descriptor limit at most, whatever max_flows says.
+void flows_stay_below_half_the_descriptors(void**) {
+    rlimit saved{};
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 200;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    {
+        EventLoop loop(&test_clock);
+        Collect out;
+        KernelUdpPath::Settings s;
+        s.scope = scope();
+        KernelUdpPath path(loop, s, out);
+        uint16_t port;
+        UniqueFd server = loopback_socket(&port);
+        for (uint16_t guest_port = 1000; guest_port < 1150; guest_port++) {
+            Frame f = guest_datagram("10.0.2.100", guest_port, "10.0.2.2", port, "x");
+            assert_true(path.from_guest(f.data(), f.size()));
+        }
+        assert_int_equal(path.counters().flows, 100);
+        assert_int_equal(path.counters().dropped, 0);
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
 }  // namespace
 
 int main() {
@@ -362,6 +388,7 @@ int main() {
         cmocka_unit_test(takes_outside_and_gateway_only),
         cmocka_unit_test(builds_icmp_errors),
         cmocka_unit_test(relays_bounds_and_expires),
+        cmocka_unit_test(flows_stay_below_half_the_descriptors),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
