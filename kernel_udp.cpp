@@ -256,9 +256,37 @@ KernelUdpPath::~KernelUdpPath() {
     if (n < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EMSGSIZE)
         n = sendto(f->fd.get(), payload, d.payload_len, MSG_DONTWAIT,
                    reinterpret_cast<const sockaddr*>(&to), to_len);
-    if (n < 0) counters_.dropped++;
+    if (n < 0) {
+        counters_.dropped++;
+        // A full buffer is a moment's; anything else (no route, say) the
+        // guest hears of as libslirp tells it: network unreachable.
+        if (errno != EAGAIN && errno != ENOBUFS) answer_unreachable(*f, d, frame);
+    }
+    // The guest may have changed its MAC since the flow began.
+    std::memcpy(f->guest_mac.data(), frame + 6, 6);
     touch(*f);
     return true;
+}
+
+void KernelUdpPath::answer_unreachable(const Flow& f, const UdpDatagram& d, const uint8_t* frame) {
+    bool v6 = d.family == AF_INET6;
+    UdpErrorFrame e;
+    e.family = d.family;
+    e.type = v6 ? 1 : ICMP_UNREACH;  // ICMPv6 destination unreachable, no route: code 0
+    e.code = v6 ? 0 : ICMP_UNREACH_NET;
+    e.guest_mac = frame + 6;
+    e.gateway_mac = f.gateway_mac.data();
+    e.from = v6 ? reinterpret_cast<const uint8_t*>(&settings_.scope.gateway6)
+                : reinterpret_cast<const uint8_t*>(&settings_.scope.gateway);
+    e.guest = d.src.data();
+    e.guest_port = d.sport;
+    e.dst = d.dst.data();
+    e.dport = d.dport;
+    e.payload = frame + d.payload;
+    e.payload_len = d.payload_len;
+    e.payload_known = d.payload_len;
+    uint8_t out[kUdpErrorFrameSize];
+    output_.send_to_guest(out, build_udp_error(e, out));
 }
 
 KernelUdpPath::Flow* KernelUdpPath::flow_for(const UdpDatagram& d, const uint8_t* frame) {

@@ -33,7 +33,9 @@
 //    (SO_EXPIRE, 240 s; both directions refresh it) ends, on the loop's clock. A flood to any
 //    number of destinations from one guest port costs one socket.
 //  - A datagram that cannot go (a full send buffer, no socket to be had, a
-//    reply too large for the guest's MTU) is dropped and counted.
+//    reply too large for the guest's MTU) is dropped and counted; one the
+//    host refuses to send otherwise (no route) is answered with ICMP network
+//    unreachable, as libslirp answers a failed send.
 #pragma once
 
 #include <netinet/in.h>
@@ -168,6 +170,7 @@ class KernelUdpPath {
     void read_replies(Flow& f);
     void read_errors(Flow& f);
     void deliver(Flow& f, uint8_t* payload, size_t len, const sockaddr_storage& peer);
+    void answer_unreachable(const Flow& f, const UdpDatagram& d, const uint8_t* frame);
     void arm_expiry();
     void expire();
 

@@ -6,7 +6,8 @@
 # the gateway (the host's loopback), IPv4 and IPv6; endpoint-independent
 # mapping and filtering (two servers see one source port for one guest
 # socket, and a third socket it never sent to reaches it); ICMP port
-# unreachable reaching a guest's connected socket as ECONNREFUSED; and
+# unreachable reaching a guest's connected socket as ECONNREFUSED (and a
+# send the host cannot route as ENETUNREACH, as libslirp answers it); and
 # get_stats' counters. Under S4N_TCP_PATH=slirp the same runs through
 # libslirp's UDP, as the original.
 . "$(dirname "$0")/../lib.sh"
@@ -52,6 +53,12 @@ for target in "192.0.2.254 7999" "10.0.2.2 7999" "2001:db8::fe 7999" "fd00::2 79
     fi
     [ "$got" = refused ] || fail "a connected guest socket to $target (nothing there): '$got', not refused"
 done
+
+# No route to it from the host: the send fails, and the guest hears of it
+# as from libslirp (ICMP network unreachable: a soft error, which a socket
+# reports with IP_RECVERR only).
+got=$(udp_peer refused 203.0.113.1 7999 recverr)
+[ "$got" = ENETUNREACH ] || fail "a connected guest socket to 203.0.113.1 (no route): '$got', not ENETUNREACH"
 
 # Four targets, N datagrams of 1200 bytes each way to each.
 assert_kernel_udp "$sock" $((4 * N))

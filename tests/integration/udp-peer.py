@@ -15,15 +15,18 @@
 #                           datagram that arrived from the servers' third
 #                           sockets (never contacted by us)
 #   seen HOST PORT          the address the server saw us send from
-#   refused HOST PORT       a connected socket sends one datagram where no
+#   refused HOST PORT [recverr]
+#                           a connected socket sends one datagram where no
 #                           one listens: "refused" on ECONNREFUSED, else
-#                           what happened
+#                           what happened ("timeout", "answered", or the
+#                           error's name, such as ENETUNREACH)
 #   flood HOST PORT N [PORTS]
 #                           N datagrams to N distinct destination ports of
 #                           HOST from one socket, or, with PORTS, from PORTS
 #                           sockets in turn (each closed after its send)
 #
 # Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
+import errno
 import hashlib
 import socket
 import struct
@@ -190,8 +193,13 @@ def seen(host, port):
     print(a.split()[1].decode())
 
 
-def refused(host, port):
+def refused(host, port, recverr=False):
     s = socket.socket(family(host), socket.SOCK_DGRAM)
+    if recverr:  # soft errors (network unreachable) are reported only then
+        if ":" in host:
+            s.setsockopt(socket.IPPROTO_IPV6, 25, 1)  # IPV6_RECVERR
+        else:
+            s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
     s.settimeout(3)
     s.connect((host, port))
     s.send(b"anyone?")
@@ -202,6 +210,8 @@ def refused(host, port):
         print("refused")
     except socket.timeout:
         print("timeout")
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)))
 
 
 def flood(host, port, n, ports=0):
@@ -232,7 +242,7 @@ def main():
     elif cmd == "seen":
         seen(args[0], int(args[1]))
     elif cmd == "refused":
-        refused(args[0], int(args[1]))
+        refused(args[0], int(args[1]), len(args) > 2 and args[2] == "recverr")
     elif cmd == "flood":
         flood(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
 
