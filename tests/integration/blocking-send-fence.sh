@@ -58,18 +58,20 @@ run_case() {
     wait "$GUEST_PID" 2>/dev/null
 }
 
-run_case kernel-udp
-[ "$ANSWERS" = yes ] && [ "$STUCK" = no ] ||
-    fail "the kernel UDP path stalled in sendto (API answered: $ANSWERS, stuck: $STUCK)"
 run_case fenced --udp-path=slirp
 [ "$ANSWERS" = yes ] && [ "$STUCK" = no ] ||
     fail "with the fence the daemon stalled in sendto (API answered: $ANSWERS, stuck: $STUCK)"
-if [ -z "${S4N_SANITIZED:-}" ]; then
-    pass "a UDP flood over a slow link left the daemon answering (the unfenced run needs the sanitizer build)"
+shown="a UDP flood over a slow link left the daemon answering (the unfenced run needs the sanitizer build)"
+if [ -n "${S4N_SANITIZED:-}" ]; then
+    export S4N_TEST_UNFENCED=blocking-send
+    run_case unfenced --udp-path=slirp
+    unset S4N_TEST_UNFENCED
+    [ "$STUCK" = yes ] && [ "$ANSWERS" = no ] ||
+        fail "with the fence off the daemon did not stall (API answered: $ANSWERS, stuck: $STUCK): the test proves nothing"
+    shown="fenced: the daemon kept answering through a UDP flood over a slow link; unfenced: it sat in sendto with its API silent"
 fi
-export S4N_TEST_UNFENCED=blocking-send
-run_case unfenced --udp-path=slirp
-unset S4N_TEST_UNFENCED
-[ "$STUCK" = yes ] && [ "$ANSWERS" = no ] ||
-    fail "with the fence off the daemon did not stall (API answered: $ANSWERS, stuck: $STUCK): the test proves nothing"
-pass "fenced: the daemon kept answering through a UDP flood over a slow link; unfenced: it sat in sendto with its API silent"
+# Last: the queue the cases above filled stays behind it.
+run_case kernel-udp
+[ "$ANSWERS" = yes ] && [ "$STUCK" = no ] ||
+    fail "the kernel UDP path stalled in sendto (API answered: $ANSWERS, stuck: $STUCK)"
+pass "$shown; the kernel UDP path kept answering too"
