@@ -60,7 +60,7 @@ CORE_SOURCES := error.cpp options.cpp network.cpp namespaces.cpp tap.cpp interfa
 	splice_relay.cpp splice_forward.cpp udp_flows.cpp checksum.cpp vnet.cpp ipv4_reassembly.cpp urgent_data_fence.cpp fin_wait2_fence.cpp \
 	slirp_stack.cpp packet_path.cpp daemon.cpp files.cpp memory_return.cpp \
 	tcp_classifier.cpp private_netns.cpp tc_redirect.cpp redirect_keeper.cpp kernel_tcp.cpp packet_capture.cpp \
-	resolv_conf.cpp dns_wire.cpp dns_forwarder.cpp
+	resolv_conf.cpp dns_wire.cpp dns_forwarder.cpp kernel_udp.cpp
 CORE_OBJECTS := $(CORE_SOURCES:%.cpp=$(BUILDDIR)/%.o)
 # The daemon's own: main() and its operator new/delete (allocation.cpp), which
 # test harnesses such as libFuzzer must not inherit.

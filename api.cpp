@@ -85,6 +85,7 @@ class UnixApiServer : public ApiServer {
           splice_(context.splice),
           slirp_tcp_forward_(context.slirp_tcp_forward),
           slirp_tcp_forward_pending_(context.slirp_tcp_forward_pending),
+          slirp_udp_forward_(context.slirp_udp_forward),
           listener_(std::move(listener)),
           file_(std::move(file)) {
         defaults_.guest_addr = context.options.network.guest;
@@ -337,6 +338,8 @@ class UnixApiServer : public ApiServer {
             if (tcp_hook) slirp_tcp_forward_(static_cast<uint16_t>(spec.guest_port), false);
             return fail(err, api_error::kAddFailed);
         }
+        if (spec.udp && slirp_udp_forward_)
+            slirp_udp_forward_(static_cast<uint16_t>(spec.guest_port), true);
         *reply = format_added(table_.add(spec));
         return true;
     }
@@ -388,6 +391,8 @@ class UnixApiServer : public ApiServer {
         if (rc < 0) return fail(err, api_error::kRemoveFailed);
         if (entry->spec.mode != PortForwardMode::Splice && !entry->spec.udp && slirp_tcp_forward_)
             slirp_tcp_forward_(static_cast<uint16_t>(entry->spec.guest_port), false);
+        if (entry->spec.mode != PortForwardMode::Splice && entry->spec.udp && slirp_udp_forward_)
+            slirp_udp_forward_(static_cast<uint16_t>(entry->spec.guest_port), false);
         table_.remove(id);
         *reply = format_empty_return();
         return true;
@@ -399,6 +404,7 @@ class UnixApiServer : public ApiServer {
     SpliceForwarder* splice_;
     std::function<bool(uint16_t, bool)> slirp_tcp_forward_;
     std::function<bool(std::function<void()>)> slirp_tcp_forward_pending_;
+    std::function<void(uint16_t, bool)> slirp_udp_forward_;
     RequestDefaults defaults_;
     UniqueFd listener_;
     // Removed when the server goes (file_ is destroyed last of the two), only

@@ -32,6 +32,9 @@ struct ApiContext {
     // if so, ready runs once it is (the reply to add_hostfwd waits for it:
     // a client connecting at once must find its forward's flows libslirp's).
     std::function<bool(std::function<void()> ready)> slirp_tcp_forward_pending;
+    // The same for a slirp-mode UDP forward (the kernel UDP path leaves
+    // that guest port's datagrams to libslirp).
+    std::function<void(uint16_t guest_port, bool added)> slirp_udp_forward;
 };
 
 // A client that has not been answered this long after connecting is dropped,

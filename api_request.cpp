@@ -344,6 +344,14 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["dns_failovers"] = stats.dns.failovers;
     r["dns_servfails"] = stats.dns.servfails;
     r["dns_dropped"] = stats.dns.dropped;
+    const KernelUdpCounters udp = stats.udp ? *stats.udp : KernelUdpCounters{};
+    r["udp_path"] = stats.kernel_udp ? "kernel" : "slirp";
+    r["kernel_udp_flows"] = udp.flows;
+    r["kernel_udp_datagrams_from_guest"] = udp.datagrams_from_guest;
+    r["kernel_udp_datagrams_to_guest"] = udp.datagrams_to_guest;
+    r["kernel_udp_bytes_from_guest"] = udp.bytes_from_guest;
+    r["kernel_udp_bytes_to_guest"] = udp.bytes_to_guest;
+    r["kernel_udp_dropped"] = udp.dropped;
     ordered_json reply;
     reply["return"] = std::move(r);
     return dump(reply);

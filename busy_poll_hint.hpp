@@ -39,6 +39,11 @@ class BusyPollHint {
         if (answer && len <= kLargestPromptMessage) exchange_now_ = true;
     }
 
+    // The kernel UDP path passed a reply of len bytes to the guest.
+    void kernel_udp_reply(size_t len) {
+        if (len <= kLargestPromptMessage) exchange_now_ = true;
+    }
+
     // The loop, before each wait: what this cycle reported becomes "the
     // cycle before", which the spin decision reads. The kernel TCP path's
     // answers arrive one cycle after the guest's frame, where libslirp's

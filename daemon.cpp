@@ -20,6 +20,7 @@
 #include "error.hpp"
 #include "event_loop.hpp"
 #include "kernel_tcp.hpp"
+#include "kernel_udp.hpp"
 #include "memory_return.hpp"
 #include "netns_helper.hpp"
 #include "network.hpp"
@@ -122,6 +123,7 @@ class Daemon {
                                            PacketPath::Device::Tap, error))
             return false;
         if (options_.tcp_path == TcpPath::Kernel) start_kernel_tcp(settings);
+        if (options_.udp_path == UdpPath::Kernel) start_kernel_udp(settings);
         if (bess_ && !loop_.watch(
                          bess_->fd(), POLLIN, [this](short) { accept_bess_client(); }, error))
             return false;
@@ -132,7 +134,7 @@ class Daemon {
         if (!options_.api_socket.empty()) {
             if (!start_splice_forwarding(error)) return false;
             ApiContext context{path_.stack().slirp(), options_, stats_, loop_,
-                               splice_.get(),         {},       {}};
+                               splice_.get(),         {},       {},     {}};
             if (kernel_tcp_)
                 context.slirp_tcp_forward = [this](uint16_t guest_port, bool added) {
                     return !kernel_tcp_ || kernel_tcp_->slirp_forward(guest_port, added);
@@ -140,6 +142,10 @@ class Daemon {
             if (kernel_tcp_)
                 context.slirp_tcp_forward_pending = [this](std::function<void()> ready) {
                     return kernel_tcp_ && kernel_tcp_->when_forwards_settled(std::move(ready));
+                };
+            if (kernel_udp_)
+                context.slirp_udp_forward = [this](uint16_t guest_port, bool added) {
+                    kernel_udp_->slirp_forward(guest_port, added);
                 };
             if (!ApiServer::start(context, &api_, error)) return false;
         }
@@ -230,6 +236,31 @@ class Daemon {
         path_.set_dns_forwarder(dns_.get());
         stats_.dns_forwarder = true;
         return true;
+    }
+
+    // Host sockets of its own: nothing to wait for, nothing to fall back from.
+    void start_kernel_udp(const SlirpSettings& settings) {
+        const Network& n = options_.network;
+        const Network6& n6 = options_.network6;
+        KernelUdpPath::Settings u;
+        u.scope = {n.address,
+                   n.netmask,
+                   n.gateway,
+                   n.dns,
+                   options_.enable_ipv6,
+                   n6.prefix,
+                   n6.gateway,
+                   n6.dns,
+                   !options_.disable_host_loopback};
+        u.outbound4 = settings.outbound4;
+        u.outbound6 = settings.outbound6;
+        u.mtu = options_.mtu;
+        u.fragments_ipv4 = path_.fragments_ipv4();
+        u.partial_checksums = path_.device_takes_offloads();
+        kernel_udp_ = std::make_unique<KernelUdpPath>(loop_, u, path_);
+        path_.set_kernel_udp(kernel_udp_.get());
+        stats_.kernel_udp = true;
+        stats_.udp = &kernel_udp_->counters();
     }
 
     // With no tap child to make it (a tap FD, BESS), a child of its own; it
@@ -456,6 +487,7 @@ class Daemon {
     std::unique_ptr<PendingPrivateNetns> pending_netns_;
     std::unique_ptr<KernelTcpPath> kernel_tcp_;
     std::unique_ptr<DnsForwarder> dns_;
+    std::unique_ptr<KernelUdpPath> kernel_udp_;
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;
     uint64_t frames_at_last_return_ = 0;

@@ -2,7 +2,8 @@
 // guest_output.hpp owns the interface through which frames reach the
 // guest: the packet path's output (packet_path.hpp), the one writer of the
 // device. libslirp (slirp_stack.hpp), the DNS forwarder (dns_forwarder.hpp)
-// and the kernel TCP path (kernel_tcp.hpp) all write here, so frames keep
+// and the kernel TCP and UDP paths (kernel_tcp.hpp, kernel_udp.hpp) all
+// write here, so frames keep
 // one order: ACKs held during a batch from the guest go before anything
 // written after them.
 #pragma once

@@ -29,6 +29,7 @@ enum LongOnly {
     kBusyPoll,
     kTcpPath,
     kPcap,
+    kUdpPath,
 };
 
 const option kLongOptions[] = {
@@ -53,6 +54,7 @@ const option kLongOptions[] = {
     {"busy-poll", required_argument, nullptr, kBusyPoll},
     {"tcp-path", required_argument, nullptr, kTcpPath},
     {"pcap", required_argument, nullptr, kPcap},
+    {"udp-path", required_argument, nullptr, kUdpPath},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, 'v'},
     {nullptr, 0, nullptr, 0},
@@ -186,6 +188,15 @@ bool apply_option(Options& o, int c, const std::string& value, std::string* err)
                 return fail(err, "unknown tcp-path \"" + value +
                                      "\" (expected kernel, redirect, bridge or slirp)");
             return true;
+        case kUdpPath:
+            o.udp_path_given = true;
+            if (value == "kernel")
+                o.udp_path = UdpPath::Kernel;
+            else if (value == "slirp")
+                o.udp_path = UdpPath::Slirp;
+            else
+                return fail(err, "unknown udp-path \"" + value + "\" (expected kernel or slirp)");
+            return true;
         case kPcap:
             if (value.empty()) return fail(err, "--pcap needs a file name");
             o.pcap_path = value;
@@ -226,6 +237,8 @@ bool validate_combination(Options& o, const std::vector<std::string>& positional
                                  "\" (1 to 15 characters, no '/', ':' or spaces)");
         o.tap_name = name;
     }
+    if (!o.udp_path_given)
+        o.udp_path = o.tcp_path == TcpPath::Slirp ? UdpPath::Slirp : UdpPath::Kernel;
     if (o.mac && !o.configure)
         return fail(err,
                     "--macaddress cannot be specified when --configure or -c is not specified");
@@ -449,6 +462,9 @@ std::string help_text(const std::string& program) {
            "by tc (redirect) or else copied by slirp4netns (bridge), falling back to slirp if "
            "that namespace cannot be made; redirect, bridge: only that way, else slirp; slirp: "
            "in libslirp's TCP)\n"
+           "--udp-path=PATH          where the guest's UDP to the outside and to the gateway goes "
+           "([kernel|slirp], default=kernel, or slirp with --tcp-path=slirp: kernel sends it "
+           "from host UDP sockets of slirp4netns, one per guest port; slirp: through libslirp)\n"
            "--pcap=FILE              write every frame to and from the guest to FILE, in pcap "
            "format (tcpdump -r FILE)\n"
            "-h, --help               show this help and exit\n"

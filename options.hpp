@@ -35,6 +35,9 @@ enum class TcpPath { Slirp, Kernel };
 // How the kernel TCP path's segments reach its private kernel (kernel_tcp.hpp):
 // kernel to kernel by tc, else bridged by the daemon; or one of them only.
 enum class TcpDelivery { Auto, Redirect, Bridge };
+// Where the guest's UDP to the outside and to the gateway goes: through
+// libslirp, or through host sockets of our own (kernel_udp.hpp).
+enum class UdpPath { Slirp, Kernel };
 
 using MacAddress = std::array<uint8_t, 6>;
 
@@ -71,6 +74,9 @@ struct Options {
     unsigned busy_poll_us = kDefaultBusyPollUs;  // see EventLoop::set_busy_poll
     TcpPath tcp_path = TcpPath::Kernel;          // falls back to slirp at start-up
     TcpDelivery tcp_delivery = TcpDelivery::Auto;
+    // Without --udp-path, kernel unless --tcp-path=slirp asks for the original.
+    UdpPath udp_path = UdpPath::Kernel;
+    bool udp_path_given = false;
     std::string pcap_path;  // --pcap: where frames are captured
     std::optional<MacAddress> mac;
     TargetType target_type = TargetType::Netns;

@@ -13,6 +13,7 @@
 #include "dns_forwarder.hpp"
 #include "error.hpp"
 #include "kernel_tcp.hpp"
+#include "kernel_udp.hpp"
 #include "packet_capture.hpp"
 #include "stats.hpp"
 #include "urgent_data_fence.hpp"
@@ -99,6 +100,11 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
     // the private tap segments and checksums.
     if (kernel_tcp_ && kernel_tcp_->from_guest(vnet ? *vnet : VnetHeader{}, frame, len, tcp))
         return;
+    // A whole UDP datagram whose checksum the guest's kernel left to the
+    // device goes to its host socket unsummed (nothing else looks at it).
+    if (vnet && (vnet->flags & kVnetNeedsCsum) && kernel_udp_ &&
+        kernel_udp_->from_guest(frame, len, true))
+        return;
     if (vnet) {
         // A frame the kernel did not finish: complete its checksum (libslirp
         // checks every one) and raise a SYN's MSS so libslirp may send large
@@ -113,6 +119,7 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
         frame, len, [this] { return loop_.clock_ms(); },
         [this, frame, &tcp](uint8_t* whole, size_t n) {
             if (dns_ && dns_->from_guest(whole, n)) return;
+            if (kernel_udp_ && kernel_udp_->from_guest(whole, n)) return;
             to_slirp(whole, n, whole == frame ? tcp : find_tcp(whole, n));
         });
 }

@@ -4,8 +4,12 @@
 //   guest -> host: device read -> from_guest(): --pcap copy
 //     (packet_capture.hpp) -> virtio-net completion (when the tap segments
 //     for us) -> IPv4 reassembly -> the DNS forwarder's queries
-//     (dns_forwarder.hpp) -> fences (urgent_data_fence.hpp) -> libslirp;
-//   host -> guest: libslirp and the DNS forwarder -> send_to_guest(), the
+//     (dns_forwarder.hpp) -> the kernel UDP path (kernel_udp.hpp; a
+//     datagram the guest left unsummed goes to it before the completion)
+//     -> fences (urgent_data_fence.hpp)
+//     -> libslirp;
+//   host -> guest: libslirp, the DNS forwarder and the kernel UDP path ->
+//     send_to_guest(), the
 //     kernel TCP path -> send_with_header() (GuestOutput): ACK holding
 //     during a batch (ack_holding.hpp) -> device write (with a virtio-net
 //     header, GSO or IPv4 fragmentation on a segmenting tap; see vnet.hpp)
@@ -36,6 +40,7 @@
 
 class DnsForwarder;
 class KernelTcpPath;
+class KernelUdpPath;
 class PacketCapture;
 struct Stats;
 
@@ -65,6 +70,8 @@ class PacketPath : public GuestOutput {
 
     // Whether frames to the guest may be TSO segments with partial checksums.
     bool device_takes_offloads() const { return vnet_framing(); }
+    // Whether IPv4 frames above the guest's MTU are fragmented on the way out.
+    bool fragments_ipv4() const { return vnet_framing() && offloads_.segment_mtu; }
     void set_kernel_tcp(KernelTcpPath* path) { kernel_tcp_ = path; }
     // NDP to the guest names this MAC for every address of the virtual
     // network (tcp_classifier.hpp's rewrite_ndp_mac).
@@ -73,6 +80,8 @@ class PacketPath : public GuestOutput {
     void set_capture(PacketCapture* capture) { capture_ = capture; }
     // Whole guest frames are offered to the DNS forwarder before libslirp.
     void set_dns_forwarder(DnsForwarder* dns) { dns_ = dns; }
+    // ... and then to the kernel UDP path, before libslirp.
+    void set_kernel_udp(KernelUdpPath* udp) { kernel_udp_ = udp; }
 
     // Fragments of a datagram whose rest never came hold memory until then.
     void discard_expired_fragments() { reassembly_.discard_expired(loop_.clock_ms()); }
@@ -101,6 +110,7 @@ class PacketPath : public GuestOutput {
     std::optional<std::array<uint8_t, 6>> ndp_mac_;
     PacketCapture* capture_ = nullptr;
     DnsForwarder* dns_ = nullptr;
+    KernelUdpPath* kernel_udp_ = nullptr;
     bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait
     std::unique_ptr<uint8_t[]> buffer_;
     bool fence_urgent_data_ = !fence_switched_off_for_test("urgent-data");

@@ -17,6 +17,16 @@ struct KernelTcpCounters {
     uint64_t listeners = 0;  // open in the private namespace (kernel-to-kernel delivery)
 };
 
+// The kernel UDP path (kernel_udp.hpp), when it runs.
+struct KernelUdpCounters {
+    uint64_t flows = 0;  // host sockets open now, one per guest address and port
+    uint64_t datagrams_from_guest = 0;
+    uint64_t datagrams_to_guest = 0;
+    uint64_t bytes_from_guest = 0;  // payload bytes
+    uint64_t bytes_to_guest = 0;
+    uint64_t dropped = 0;  // either way: a full socket buffer, no socket, too large
+};
+
 // The DNS forwarder (dns_forwarder.hpp), when it runs.
 struct DnsCounters {
     uint64_t queries = 0;    // taken from the guest, UDP and TCP
@@ -42,6 +52,8 @@ struct Stats {
     KernelTcpCounters kernel;
     bool dns_forwarder = false;
     DnsCounters dns;
+    bool kernel_udp = false;
+    const KernelUdpCounters* udp = nullptr;  // the path's own, while it runs
     // Brings counters that live elsewhere up to date before they are read.
     std::function<void(Stats&)> refresh;
 };

@@ -9,7 +9,9 @@
 # FIGURE is out_MTU or in_MTU (iperf3 netns->host or host->netns: Gbit/s,
 # the daemon's CPU seconds per GB (with its slirp4netns-tcp child) and the
 # whole machine's, from /proc/stat) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
-# in us); the default is out_65520 in_65520. Each round runs
+# in us), or udpout_MTU / udpin_MTU (iperf3 -u -b 0 -l 1400 netns->host or
+# host->netns: the received rate and CPU seconds per GB received); the
+# default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
 # prints per-figure medians (Gbit/s and CPU seconds per GB, or p50 and p99),
 # the idle RSS, and each candidate's ratio to the first one.
@@ -38,7 +40,8 @@ done
 FIGURES=("$@")
 [ ${#FIGURES[@]} -gt 0 ] || FIGURES=(out_65520 in_65520)
 for f in "${FIGURES[@]}"; do
-    [[ $f =~ ^(out|in|lat)_[0-9]+$ ]] || fail "figure '$f' is not out_MTU, in_MTU or lat_MTU"
+    [[ $f =~ ^(out|in|lat|udpout|udpin)_[0-9]+$ ]] ||
+        fail "figure '$f' is not out_MTU, in_MTU, lat_MTU, udpout_MTU or udpin_MTU"
 done
 SAMPLES=$WORK/ab.tsv
 : >"$SAMPLES"
@@ -84,7 +87,8 @@ iperf_once() {
     cpu0=$($HELPER cpu-seconds "$SLIRP_PID")
     m0=$($HELPER machine-cpu)
     local opt=()
-    [ "$dir" = in ] && opt=(-R)
+    [[ $dir == udp* ]] && opt=(-u -b 0 -l 1400)
+    [[ $dir == *in ]] && opt+=(-R)
     in_guest iperf3 -c 10.0.2.2 -p 5201 -t "$SECS" -J "${opt[@]}" >"$WORK/iperf.json" 2>&1
     m1=$($HELPER machine-cpu)
     cpu1=$($HELPER cpu-seconds "$SLIRP_PID")

@@ -796,3 +796,33 @@ assert_confined() {
 # The helpers for running clients (rootless users, podman, rootlesskit-style
 # launchers, User Mode Linux) live in their own file.
 . "$TESTS_DIR/lib-clients.sh"
+
+# udp_peer_server ADDRESS PORT [PREFIX...]: tests/integration/udp-peer.py's
+# server on ADDRESS:PORT, run through PREFIX (e.g. nsenter --target
+# "$PEER_PID" --net). udp_peer ARGS...: its client, in the guest.
+udp_peer_server() {
+    local address=$1 port=$2 shown=$1
+    shift 2
+    [[ $address == *:* ]] && shown="[$address]"
+    background "$@" python3 "$TESTS_DIR/integration/udp-peer.py" serve "$address" "$port"
+    wait_until 10 "$@" sh -c "ss -Hlun 'sport = :$port' | grep -qF '$shown:$port'" ||
+        fail "udp-peer server on $shown:$port did not start"
+}
+udp_peer() { in_guest timeout 120 python3 "$TESTS_DIR/integration/udp-peer.py" "$@"; }
+
+# assert_kernel_udp SOCKET [MIN]: fails unless the daemon behind SOCKET
+# sends the guest's UDP through its own host sockets and has taken at least
+# MIN (default 1) datagrams from the guest; under S4N_TCP_PATH=slirp (which
+# means --udp-path=slirp too) it wants libslirp's UDP and none taken.
+assert_kernel_udp() {
+    local path taken want=kernel
+    [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
+    path=$(stats_field "$1" udp_path) || fail "get_stats failed on $1"
+    [ "$path" = "$want" ] || fail "the daemon runs UDP path '$path', not $want"
+    taken=$(stats_field "$1" kernel_udp_datagrams_from_guest)
+    if [ "$want" = slirp ]; then
+        [ "$taken" = 0 ] || fail "--udp-path=slirp, yet the kernel UDP path took $taken datagrams"
+        return
+    fi
+    [ "$taken" -ge "${2:-1}" ] || fail "the kernel UDP path took $taken datagrams, expected >= ${2:-1}"
+}

@@ -19,7 +19,7 @@ EXCLUDE=" ${TEST_EXCLUDE:-} "
 # S4N_TCP_PATH=slirp (tests/lib.sh's start_slirp passes it on, and
 # assert_kernel_tcp then asserts libslirp carried everything), reported as
 # NAME[slirp]. Unless the whole run is already S4N_TCP_PATH=slirp.
-SLIRP_TCP_TESTS=${SLIRP_TCP_TESTS:-host-loopback ipv6 outbound-addr custom-cidr splice-tcp api-forward sandbox-functional fault-host-resets k3s-ipv6-prefix pcap}
+SLIRP_TCP_TESTS=${SLIRP_TCP_TESTS:-host-loopback ipv6 outbound-addr custom-cidr splice-tcp api-forward sandbox-functional fault-host-resets k3s-ipv6-prefix pcap kernel-udp}
 [ "${S4N_TCP_PATH:-}" = slirp ] && SLIRP_TCP_TESTS=
 # The kernel TCP path's segments go kernel to kernel by default; the daemon
 # still bridges them where that cannot be had (--netns-type=tapfd, BESS,

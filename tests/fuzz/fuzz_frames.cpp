@@ -9,7 +9,8 @@
 // timers, reassembly) is exercised.
 //
 // Input: byte 0 selects options (bit 0 IPv6, bit 1 a small MTU, bit 2
-// disable-dns, bit 3 disable-host-loopback); the rest is frames, each a
+// disable-dns, bit 3 disable-host-loopback, bit 4 the kernel UDP path,
+// kernel_udp.hpp, in front of libslirp); the rest is frames, each a
 // big-endian 16-bit length and that many bytes (fewer if the input ends:
 // truncated frames are the point). Frames longer than the daemon's read
 // buffer are cut as read() would cut them. What libslirp answers goes to a
@@ -27,10 +28,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "event_loop.hpp"
+#include "kernel_udp.hpp"
 #include "options.hpp"
 #include "packet_path.hpp"
 #include "slirp_stack.hpp"
@@ -104,6 +107,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!path.attach_device(UniqueFd(pair[0]), "fuzz", PacketPath::Device::Bess, &error))
         std::abort();
     loop.set_cycle_source(&path.stack());
+    std::unique_ptr<KernelUdpPath> udp;
+    if (flags & 16) {
+        const Network& n = options.network;
+        const Network6& n6 = options.network6;
+        KernelUdpPath::Settings u;
+        u.scope = {n.address,
+                   n.netmask,
+                   n.gateway,
+                   n.dns,
+                   options.enable_ipv6,
+                   n6.prefix,
+                   n6.gateway,
+                   n6.dns,
+                   !options.disable_host_loopback};
+        u.mtu = options.mtu;
+        udp = std::make_unique<KernelUdpPath>(loop, u, path);
+        path.set_kernel_udp(udp.get());
+    }
 
     size_t pos = 1;
     std::vector<uint8_t> frame;
@@ -127,7 +148,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int round = 0; round < 2; round++) {
         loop.run_once();
         drain(guest.get());
-        now_ns += 60'000'000'000;
+        now_ns += 300'000'000'000;  // past the kernel UDP path's idle timeout too
     }
+    path.set_kernel_udp(nullptr);
     return 0;
 }

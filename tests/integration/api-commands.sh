@@ -98,8 +98,11 @@ keys = ["frames_from_guest", "bytes_from_guest", "frames_to_guest", "bytes_to_gu
 kernel = ["kernel_tcp_listeners", "kernel_tcp_active", "kernel_tcp_total", "kernel_tcp_refused", "kernel_tcp_failed",
           "kernel_tcp_bytes_from_guest", "kernel_tcp_bytes_to_guest"]
 dns = ["dns_queries", "dns_answers", "dns_failovers", "dns_servfails", "dns_dropped"]
-assert list(r) == keys + ["tcp_path", "sandbox", "kernel_tcp_delivery"] + kernel + ["dns_forwarder"] + dns, list(r)
-assert all(isinstance(r[k], int) and r[k] >= 0 for k in keys + kernel + dns), r
+udp = ["kernel_udp_flows", "kernel_udp_datagrams_from_guest", "kernel_udp_datagrams_to_guest",
+       "kernel_udp_bytes_from_guest", "kernel_udp_bytes_to_guest", "kernel_udp_dropped"]
+assert list(r) == keys + ["tcp_path", "sandbox", "kernel_tcp_delivery"] + kernel + ["dns_forwarder"] + dns + ["udp_path"] + udp, list(r)
+assert all(isinstance(r[k], int) and r[k] >= 0 for k in keys + kernel + dns + udp), r
+assert r["udp_path"] in ("slirp", "kernel"), r
 assert isinstance(r["dns_forwarder"], bool), r
 assert r["tcp_path"] in ("slirp", "kernel"), r
 assert r["kernel_tcp_delivery"] in (("redirect", "bridge") if r["tcp_path"] == "kernel" else ("none",)), r

@@ -464,6 +464,23 @@ void test_tcp_path(void**) {
     assert_non_null(strstr(help_text("slirp4netns").c_str(), "default=kernel"));
 }
 
+// --udp-path: kernel (default) or slirp; without it, --tcp-path=slirp means
+// slirp for UDP too (the original's behaviour throughout).
+void test_udp_path(void**) {
+    assert_true(parse_ok({"1234", "tap0"}).udp_path == UdpPath::Kernel);
+    assert_true(parse_ok({"--udp-path=slirp", "1234", "tap0"}).udp_path == UdpPath::Slirp);
+    assert_true(parse_ok({"--tcp-path=slirp", "1234", "tap0"}).udp_path == UdpPath::Slirp);
+    assert_true(parse_ok({"--tcp-path=bridge", "1234", "tap0"}).udp_path == UdpPath::Kernel);
+    assert_true(parse_ok({"--udp-path=kernel", "--tcp-path=slirp", "1234", "tap0"}).udp_path ==
+                UdpPath::Kernel);
+    assert_true(parse_ok({"--tcp-path=slirp", "--udp-path", "kernel", "1234", "tap0"}).udp_path ==
+                UdpPath::Kernel);
+    parse_fails({"--udp-path=fast", "1234"},
+                "unknown udp-path \"fast\" (expected kernel or slirp)");
+    parse_fails({"--udp-path"}, "requires an argument");
+    assert_non_null(strstr(help_text("slirp4netns").c_str(), "--udp-path=PATH"));
+}
+
 // --pcap: a file name, in either long form; opening it is the daemon's.
 void test_pcap(void**) {
     assert_true(parse_ok({"1234", "tap0"}).pcap_path.empty());
@@ -507,6 +524,7 @@ int main() {
         cmocka_unit_test(test_port_forward_mode),
         cmocka_unit_test(test_busy_poll),
         cmocka_unit_test(test_tcp_path),
+        cmocka_unit_test(test_udp_path),
         cmocka_unit_test(test_pcap),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# udp-peer.py: both ends of the UDP tests (kernel-udp*.sh).
+#
+#   serve ADDRESS PORT      a server: bulk transfers, "who" queries and
+#                           ICMP errors' targets (see below); IPv4 or IPv6
+#   upload HOST PORT N      N datagrams of 1200 bytes to the server, then the
+#                           missing ones again until it has them all; prints
+#                           "ok" when its SHA-256 over them matches ours
+#   download HOST PORT N    the same the other way
+#   who HOST1 PORT1 HOST2 PORT2
+#                           from one socket, asks both servers which address
+#                           and port they saw; prints "same PORT" or
+#                           "different A B", then "third HOST PORT" for each
+#                           datagram that arrived from the servers' third
+#                           sockets (never contacted by us)
+#   seen HOST PORT          the address the server saw us send from
+#   refused HOST PORT [recverr]
+#                           a connected socket sends one datagram where no
+#                           one listens: "refused" on ECONNREFUSED, else
+#                           what happened ("timeout", "answered", or the
+#                           error's name, such as ENETUNREACH)
+#   flood HOST PORT N [PORTS]
+#                           N datagrams to N distinct destination ports of
+#                           HOST from one socket, or, with PORTS, from PORTS
+#                           sockets in turn (each closed after its send)
+#
+# Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
+import errno
+import hashlib
+import socket
+import struct
+import sys
+import time
+
+SIZE = 1200
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def body(seq):
+    seed = hashlib.sha256(struct.pack("!I", seq)).digest()
+    return (seed * (SIZE // len(seed) + 1))[: SIZE - 5]
+
+
+def datagram(seq):
+    return b"D" + struct.pack("!I", seq) + body(seq)
+
+
+def digest(n):
+    h = hashlib.sha256()
+    for seq in range(n):
+        h.update(body(seq))
+    return h.hexdigest()
+
+
+def burst(s, to, seqs):
+    for i, seq in enumerate(seqs):
+        while True:
+            try:
+                s.sendto(datagram(seq), to)
+                break
+            except BlockingIOError:
+                time.sleep(0.001)
+        if i % 64 == 63:
+            time.sleep(0.002)  # paced: a burst of thousands would overflow buffers
+
+
+def serve(address, port):
+    s = socket.socket(family(address), socket.SOCK_DGRAM)
+    if ":" in address:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((address, port))
+    third = socket.socket(family(address), socket.SOCK_DGRAM)
+    third.bind((address, 0))
+    uploads = {}  # peer -> {seq: data}
+    while True:
+        data, peer = s.recvfrom(65536)
+        kind = data[:1]
+        if kind == b"D":
+            seq = struct.unpack("!I", data[1:5])[0]
+            uploads.setdefault(peer, {})[seq] = data[5:]
+        elif kind == b"F":  # upload finished? N
+            n = struct.unpack("!I", data[1:5])[0]
+            got = uploads.get(peer, {})
+            missing = [i for i in range(n) if i not in got][:256]
+            if missing:
+                s.sendto(b"M" + b"".join(struct.pack("!I", i) for i in missing), peer)
+            else:
+                h = hashlib.sha256()
+                for i in range(n):
+                    h.update(got[i])
+                s.sendto(b"S" + h.hexdigest().encode(), peer)
+                uploads.pop(peer, None)
+        elif kind == b"G":  # download N, or these sequence numbers
+            n = struct.unpack("!I", data[1:5])[0]
+            seqs = [struct.unpack("!I", data[i : i + 4])[0] for i in range(5, len(data), 4)]
+            burst(s, peer, seqs or range(n))
+            s.sendto(b"S" + digest(n).encode(), peer)
+        elif kind == b"W":
+            s.sendto(b"I %s %d" % (peer[0].encode(), peer[1]), peer)
+            third.sendto(b"T", peer)
+
+
+def ask(s, to, message, want, tries=20, others=None):
+    for _ in range(tries):
+        s.sendto(message, to)
+        deadline = time.time() + 1
+        while time.time() < deadline:
+            try:
+                data, peer = s.recvfrom(65536)
+            except socket.timeout:
+                break
+            if data[:1] in want:
+                return data, peer
+            if others is not None:
+                others.append((data, peer))
+    raise SystemExit("no answer from %s" % (to,))
+
+
+def upload(host, port, n):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    s.settimeout(1)
+    to = (host, port)
+    seqs = list(range(n))
+    for _ in range(50):
+        burst(s, to, seqs)
+        data, _ = ask(s, to, b"F" + struct.pack("!I", n), (b"M", b"S"))
+        if data[:1] == b"S":
+            print("ok" if data[1:].decode() == digest(n) else "checksum mismatch")
+            return
+        seqs = [struct.unpack("!I", data[i : i + 4])[0] for i in range(1, len(data), 4)]
+    print("gave up")
+
+
+def download(host, port, n):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.settimeout(1)
+    to = (host, port)
+    got = {}
+    request = b"G" + struct.pack("!I", n)
+    for _ in range(50):
+        s.sendto(request, to)
+        want = None
+        while True:
+            try:
+                data, _ = s.recvfrom(65536)
+            except socket.timeout:
+                break
+            if data[:1] == b"D":
+                got[struct.unpack("!I", data[1:5])[0]] = data[5:]
+            elif data[:1] == b"S":
+                want = data[1:].decode()
+                break
+        missing = [i for i in range(n) if i not in got]
+        if not missing and want:
+            h = hashlib.sha256()
+            for i in range(n):
+                h.update(got[i])
+            print("ok" if h.hexdigest() == want == digest(n) else "checksum mismatch")
+            return
+        request = b"G" + struct.pack("!I", n) + b"".join(struct.pack("!I", i) for i in missing[:256])
+    print("gave up")
+
+
+def who(host1, port1, host2, port2):
+    s = socket.socket(family(host1), socket.SOCK_DGRAM)
+    s.settimeout(1)
+    others = []
+    a, _ = ask(s, (host1, port1), b"W", (b"I",), others=others)
+    b, _ = ask(s, (host2, port2), b"W", (b"I",), others=others)
+    pa, pb = a.split()[2], b.split()[2]
+    print("same %s" % pa.decode() if pa == pb else "different %s %s" % (pa.decode(), pb.decode()))
+    s.settimeout(2)
+    try:
+        while True:
+            others.append(s.recvfrom(65536))
+    except socket.timeout:
+        pass
+    for data, peer in others:
+        if data == b"T":
+            print("third %s %d" % (peer[0], peer[1]))
+
+
+def seen(host, port):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    s.settimeout(1)
+    a, _ = ask(s, (host, port), b"W", (b"I",))
+    print(a.split()[1].decode())
+
+
+def refused(host, port, recverr=False):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    if recverr:  # soft errors (network unreachable) are reported only then
+        if ":" in host:
+            s.setsockopt(socket.IPPROTO_IPV6, 25, 1)  # IPV6_RECVERR
+        else:
+            s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
+    s.settimeout(3)
+    s.connect((host, port))
+    s.send(b"anyone?")
+    try:
+        s.recv(2048)
+        print("answered")
+    except ConnectionRefusedError:
+        print("refused")
+    except socket.timeout:
+        print("timeout")
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)))
+
+
+def flood(host, port, n, ports=0):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    for i in range(n):
+        if ports:
+            s.close()
+            s = socket.socket(family(host), socket.SOCK_DGRAM)
+        try:
+            s.sendto(b"x", (host, port + i % 50000))
+        except OSError:
+            pass
+        if i % 256 == 255:
+            time.sleep(0.001)
+    print("sent")
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "serve":
+        serve(args[0], int(args[1]))
+    elif cmd == "upload":
+        upload(args[0], int(args[1]), int(args[2]))
+    elif cmd == "download":
+        download(args[0], int(args[1]), int(args[2]))
+    elif cmd == "who":
+        who(args[0], int(args[1]), args[2], int(args[3]))
+    elif cmd == "seen":
+        seen(args[0], int(args[1]))
+    elif cmd == "refused":
+        refused(args[0], int(args[1]), len(args) > 2 and args[2] == "recverr")
+    elif cmd == "flood":
+        flood(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
+
+
+main()

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// test_kernel_udp.cpp: the kernel UDP path (kernel_udp.hpp): parsing and
+// checking a guest's datagram, which datagrams it takes, the frames and
+// ICMP errors it builds for the guest, and, on a test clock, its bound of
+// flows, its idle expiry and the guest ports slirp-mode forwards own (with
+// real sockets on the host's loopback).
+#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "checksum.hpp"
+#include "event_loop.hpp"
+#include "kernel_udp.hpp"
+#include "unique_fd.hpp"
+#include "vnet.hpp"
+#include "wire.hpp"
+
+#include "cmocka.hpp"
+
+namespace {
+
+using Frame = std::vector<uint8_t>;
+
+const uint8_t kGuestMac[6] = {0x02, 0, 0, 0, 0, 0x64};
+const uint8_t kGatewayMac[6] = {0x52, 0x55, 10, 0, 2, 2};
+
+KernelPathScope scope() {
+    KernelPathScope s;
+    inet_pton(AF_INET, "10.0.2.0", &s.network);
+    inet_pton(AF_INET, "255.255.255.0", &s.netmask);
+    inet_pton(AF_INET, "10.0.2.2", &s.gateway);
+    inet_pton(AF_INET, "10.0.2.3", &s.dns);
+    s.ipv6 = true;
+    inet_pton(AF_INET6, "fd00::", &s.prefix6);
+    inet_pton(AF_INET6, "fd00::2", &s.gateway6);
+    inet_pton(AF_INET6, "fd00::3", &s.dns6);
+    return s;
+}
+
+std::vector<uint8_t> addr(const char* text) {
+    std::vector<uint8_t> a(16, 0);
+    if (inet_pton(AF_INET, text, a.data()) == 1)
+        a.resize(4);
+    else
+        assert_int_equal(inet_pton(AF_INET6, text, a.data()), 1);
+    return a;
+}
+
+// A datagram from the guest, built with the path's own builder (to the
+// gateway's MAC, from the guest's), its checksum checked by the tests below.
+Frame guest_datagram(const char* src, uint16_t sport, const char* dst, uint16_t dport,
+                     const std::string& payload) {
+    auto s = addr(src), d = addr(dst);
+    int family = s.size() == 4 ? AF_INET : AF_INET6;
+    size_t headroom = udp_frame_headroom(family);
+    Frame f(headroom + payload.size());
+    std::memcpy(f.data() + headroom, payload.data(), payload.size());
+    uint8_t* start = build_udp_frame(f.data() + headroom, payload.size(), family, kGatewayMac,
+                                     kGuestMac, s.data(), sport, d.data(), dport);
+    assert_ptr_equal(start, f.data());
+    return f;
+}
+
+bool serves(const Frame& f, const KernelPathScope& s = scope()) {
+    UdpDatagram d;
+    return parse_udp_frame(f.data(), f.size(), &d) && kernel_udp_serves(s, d);
+}
+
+void parses_and_checks(void**) {
+    Frame f = guest_datagram("10.0.2.100", 5000, "192.0.2.254", 7000, "hello");
+    UdpDatagram d;
+    assert_true(parse_udp_frame(f.data(), f.size(), &d));
+    assert_int_equal(d.family, AF_INET);
+    assert_int_equal(d.sport, 5000);
+    assert_int_equal(d.dport, 7000);
+    assert_int_equal(d.payload_len, 5);
+    assert_memory_equal(f.data() + d.payload, "hello", 5);
+    assert_memory_equal(d.dst.data(), addr("192.0.2.254").data(), 4);
+    // Ethernet padding after the datagram is not payload.
+    Frame padded = f;
+    padded.resize(f.size() + 20, 0);
+    assert_true(parse_udp_frame(padded.data(), padded.size(), &d));
+    assert_int_equal(d.payload_len, 5);
+    // A wrong checksum: libslirp's to drop.
+    Frame bad = f;
+    bad.back() ^= 1;
+    assert_false(parse_udp_frame(bad.data(), bad.size(), &d));
+    // ... unless the guest's kernel left it partial: then it is not looked at.
+    assert_true(parse_udp_frame(bad.data(), bad.size(), &d, false));
+    // IPv4 may leave the checksum out.
+    Frame none = f;
+    store16(none.data() + 14 + 20 + 6, 0);
+    none.back() ^= 1;
+    assert_true(parse_udp_frame(none.data(), none.size(), &d));
+    // A fragment, a truncated frame, a UDP length beyond the packet: not ours.
+    Frame frag = f;
+    store16(frag.data() + 14 + 6, 0x2000);
+    set_ipv4_checksum(frag.data() + 14, 20);
+    assert_false(parse_udp_frame(frag.data(), frag.size(), &d));
+    assert_false(parse_udp_frame(f.data(), f.size() - 1, &d));
+    Frame longer = f;
+    store16(longer.data() + 14 + 20 + 4, 200);
+    assert_false(parse_udp_frame(longer.data(), longer.size(), &d));
+
+    Frame v6 = guest_datagram("fd00::100", 5000, "2001:db8::fe", 7000, "hello6");
+    assert_true(parse_udp_frame(v6.data(), v6.size(), &d));
+    assert_int_equal(d.family, AF_INET6);
+    assert_int_equal(d.payload_len, 6);
+    // IPv6 must carry a checksum.
+    store16(v6.data() + 14 + 40 + 6, 0);
+    assert_false(parse_udp_frame(v6.data(), v6.size(), &d));
+}
+
+// A partial checksum, completed as the guest's kernel would, is the full one.
+void partial_checksums_complete(void**) {
+    for (const char* dst : {"10.0.2.100", "fd00::100"}) {
+        auto s = addr(dst[0] == 'f' ? "2001:db8::fe" : "192.0.2.254"), d = addr(dst);
+        int family = d.size() == 4 ? AF_INET : AF_INET6;
+        size_t headroom = udp_frame_headroom(family);
+        std::string payload(1201, 'p');
+        Frame f(headroom + payload.size());
+        std::memcpy(f.data() + headroom, payload.data(), payload.size());
+        build_udp_frame(f.data() + headroom, payload.size(), family, kGuestMac, kGatewayMac,
+                        s.data(), 7000, d.data(), 5000, true);
+        UdpDatagram parsed;
+        assert_false(parse_udp_frame(f.data(), f.size(), &parsed));
+        VnetHeader h = udp_partial_header(family);
+        assert_int_equal(h.flags, kVnetNeedsCsum);
+        assert_true(vnet_complete_checksum(f.data(), f.size(), h.csum_start, h.csum_offset));
+        assert_true(parse_udp_frame(f.data(), f.size(), &parsed));
+        assert_int_equal(parsed.payload_len, payload.size());
+    }
+}
+
+void takes_outside_and_gateway_only(void**) {
+    assert_true(serves(guest_datagram("10.0.2.100", 1, "192.0.2.254", 7000, "x")));
+    assert_true(serves(guest_datagram("10.0.2.100", 1, "10.0.2.2", 7000, "x")));
+    // libslirp's own: DHCP and TFTP on the gateway, DNS and other
+    // in-network addresses, broadcast, multicast, loopback, link-local.
+    assert_false(serves(guest_datagram("10.0.2.100", 68, "10.0.2.2", 67, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "10.0.2.2", 69, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "10.0.2.3", 53, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "10.0.2.50", 7000, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "255.255.255.255", 7000, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "224.0.0.251", 5353, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "127.0.0.1", 7000, "x")));
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "169.254.1.1", 7000, "x")));
+    assert_false(serves(guest_datagram("0.0.0.0", 68, "192.0.2.254", 67, "x")));
+    KernelPathScope no_loopback = scope();
+    no_loopback.host_loopback = false;
+    assert_false(serves(guest_datagram("10.0.2.100", 1, "10.0.2.2", 7000, "x"), no_loopback));
+    assert_true(serves(guest_datagram("10.0.2.100", 1, "192.0.2.254", 7000, "x"), no_loopback));
+
+    assert_true(serves(guest_datagram("fd00::100", 1, "2001:db8::fe", 7000, "x")));
+    assert_true(serves(guest_datagram("fd00::100", 1, "fd00::2", 7000, "x")));
+    assert_false(serves(guest_datagram("fd00::100", 546, "fd00::2", 547, "x")));
+    assert_false(serves(guest_datagram("fe80::1", 1, "2001:db8::fe", 7000, "x")));
+    assert_false(serves(guest_datagram("fd00::100", 1, "ff02::1:2", 547, "x")));
+    assert_false(serves(guest_datagram("fd00::100", 1, "fd00::3", 53, "x")));
+    KernelPathScope v4_only = scope();
+    v4_only.ipv6 = false;
+    assert_false(serves(guest_datagram("fd00::100", 1, "2001:db8::fe", 7000, "x"), v4_only));
+}
+
+bool icmp_checksum_valid(const uint8_t* frame, size_t len, bool v6) {
+    size_t ip = v6 ? 40 : 20;
+    uint64_t sum = 0;
+    size_t message = len - 14 - ip;
+    if (v6) {
+        sum = checksum_sum(frame + 14 + 8, 32);
+        uint8_t tail[4] = {0, kProtoIcmp6, static_cast<uint8_t>(message >> 8),
+                           static_cast<uint8_t>(message)};
+        sum = checksum_sum(tail, 4, sum);
+    }
+    return checksum_fold(checksum_sum(frame + 14 + ip, message, sum)) == 0xffff;
+}
+
+void builds_icmp_errors(void**) {
+    auto gw = addr("10.0.2.2"), guest = addr("10.0.2.100"), dst = addr("192.0.2.254");
+    UdpErrorFrame e;
+    e.family = AF_INET;
+    e.type = 3;
+    e.code = 3;
+    e.guest_mac = kGuestMac;
+    e.gateway_mac = kGatewayMac;
+    e.from = gw.data();
+    e.guest = guest.data();
+    e.guest_port = 5000;
+    e.dst = dst.data();
+    e.dport = 7999;
+    const char payload[] = "anyone?";
+    e.payload = reinterpret_cast<const uint8_t*>(payload);
+    e.payload_len = e.payload_known = 7;
+    uint8_t out[kUdpErrorFrameSize];
+    size_t n = build_udp_error(e, out);
+    assert_int_equal(n, 14 + 20 + 8 + 20 + 8 + 7);
+    assert_memory_equal(out, kGuestMac, 6);
+    assert_memory_equal(out + 6, kGatewayMac, 6);
+    const uint8_t* ip = out + 14;
+    assert_int_equal(ip[9], kProtoIcmp);
+    assert_memory_equal(ip + 12, gw.data(), 4);
+    assert_memory_equal(ip + 16, guest.data(), 4);
+    assert_int_equal(checksum_fold(checksum_sum(ip, 20)), 0xffff);
+    assert_true(icmp_checksum_valid(out, n, false));
+    const uint8_t* icmp = ip + 20;
+    assert_int_equal(icmp[0], 3);
+    assert_int_equal(icmp[1], 3);
+    // The quoted datagram as the guest sent it.
+    const uint8_t* q = icmp + 8;
+    assert_int_equal(q[9], 17);
+    assert_memory_equal(q + 12, guest.data(), 4);
+    assert_memory_equal(q + 16, dst.data(), 4);
+    assert_int_equal(load16(q + 20), 5000);
+    assert_int_equal(load16(q + 22), 7999);
+    assert_memory_equal(q + 28, payload, 7);
+
+    auto gw6 = addr("fd00::2"), guest6 = addr("fd00::100"), dst6 = addr("2001:db8::fe");
+    e.family = AF_INET6;
+    e.type = 1;
+    e.code = 4;
+    e.from = gw6.data();
+    e.guest = guest6.data();
+    e.dst = dst6.data();
+    // More than the quote holds: cut.
+    std::string big(200, 'q');
+    e.payload = reinterpret_cast<const uint8_t*>(big.data());
+    e.payload_len = e.payload_known = big.size();
+    n = build_udp_error(e, out);
+    assert_int_equal(n, 14 + 40 + 8 + 40 + 8 + kUdpErrorQuote);
+    assert_int_equal(out[14 + 6], kProtoIcmp6);
+    assert_true(icmp_checksum_valid(out, n, true));
+    const uint8_t* q6 = out + 14 + 40 + 8;
+    assert_memory_equal(q6 + 8, guest6.data(), 16);
+    assert_memory_equal(q6 + 24, dst6.data(), 16);
+    assert_int_equal(load16(q6 + 40), 5000);
+    assert_int_equal(load16(q6 + 42), 7999);
+}
+
+// The test clock, in nanoseconds.
+int64_t now_ns = 1'000'000'000;
+int64_t test_clock() {
+    return now_ns;
+}
+
+class Collect : public GuestOutput {
+   public:
+    void send_to_guest(const uint8_t* frame, size_t len) override {
+        frames.emplace_back(frame, frame + len);
+    }
+    void send_with_header(const VnetHeader&, const uint8_t* frame, size_t len) override {
+        send_to_guest(frame, len);
+    }
+    std::vector<Frame> frames;
+};
+
+// A UDP socket on the host's loopback, and its port.
+UniqueFd loopback_socket(uint16_t* port) {
+    UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    *port = ntohs(a.sin_port);
+    timeval tv{2, 0};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+void relays_bounds_and_expires(void**) {
+    EventLoop loop(&test_clock);
+    Collect out;
+    KernelUdpPath::Settings s;
+    s.scope = scope();
+    s.max_flows = 2;
+    s.idle_ms = 240 * 1000;
+    KernelUdpPath path(loop, s, out);
+    uint16_t port;
+    UniqueFd server = loopback_socket(&port);
+
+    // To the gateway: the host's loopback gets it, from the flow's socket.
+    Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "ping");
+    assert_true(path.from_guest(f.data(), f.size()));
+    char buf[64];
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    ssize_t n =
+        recvfrom(server.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "ping", 4);
+    assert_int_equal(path.counters().flows, 1);
+
+    // The answer reaches the guest from the gateway, to the guest's port.
+    assert_int_equal(
+        sendto(server.get(), "pong", 4, 0, reinterpret_cast<sockaddr*>(&peer), peer_len), 4);
+    for (int i = 0; i < 50 && out.frames.empty(); i++) {
+        loop.run_once();
+        if (out.frames.empty()) usleep(10000);
+    }
+    assert_int_equal(out.frames.size(), 1);
+    UdpDatagram d;
+    const Frame& reply = out.frames[0];
+    assert_true(parse_udp_frame(reply.data(), reply.size(), &d));
+    assert_memory_equal(d.src.data(), addr("10.0.2.2").data(), 4);
+    assert_memory_equal(d.dst.data(), addr("10.0.2.100").data(), 4);
+    assert_int_equal(d.sport, port);
+    assert_int_equal(d.dport, 5000);
+    assert_memory_equal(reply.data() + d.payload, "pong", 4);
+    assert_memory_equal(reply.data(), kGuestMac, 6);
+    assert_memory_equal(reply.data() + 6, kGatewayMac, 6);
+    assert_int_equal(path.counters().datagrams_to_guest, 1);
+
+    // Another destination from the same guest port: the same socket.
+    Frame again = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "again");
+    assert_true(path.from_guest(again.data(), again.size()));
+    sockaddr_in peer2{};
+    peer_len = sizeof peer2;
+    assert_int_equal(
+        recvfrom(server.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer2), &peer_len),
+        5);
+    assert_int_equal(peer2.sin_port, peer.sin_port);
+
+    // Two more guest ports: the bound of two ends the least recently used.
+    Frame second = guest_datagram("10.0.2.100", 5001, "10.0.2.2", port, "b");
+    Frame third = guest_datagram("10.0.2.100", 5002, "10.0.2.2", port, "c");
+    now_ns += 1'000'000'000;
+    assert_true(path.from_guest(second.data(), second.size()));
+    now_ns += 1'000'000'000;
+    assert_true(path.from_guest(third.data(), third.size()));
+    assert_int_equal(path.counters().flows, 2);
+
+    // A slirp-mode forward owns its guest port: its flow ends and its
+    // datagrams go to libslirp, until the forward goes.
+    path.slirp_forward(5002, true);
+    assert_int_equal(path.counters().flows, 1);
+    assert_false(path.from_guest(third.data(), third.size()));
+    path.slirp_forward(5002, false);
+    assert_true(path.from_guest(third.data(), third.size()));
+    assert_int_equal(path.counters().flows, 2);
+
+    // Idle for libslirp's 240 s: every flow ends, on the loop's clock.
+    now_ns += 238LL * 1'000'000'000;
+    loop.run_once();
+    assert_int_equal(path.counters().flows, 2);
+    now_ns += 2LL * 1'000'000'000;
+    loop.run_once();
+    assert_int_equal(path.counters().flows, 0);
+    assert_int_equal(path.counters().datagrams_from_guest, 5);
+}
+
+// Half the descriptor limit at most, whatever max_flows says.
+void flows_stay_below_half_the_descriptors(void**) {
+    rlimit saved{};
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 200;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    {
+        EventLoop loop(&test_clock);
+        Collect out;
+        KernelUdpPath::Settings s;
+        s.scope = scope();
+        KernelUdpPath path(loop, s, out);
+        uint16_t port;
+        UniqueFd server = loopback_socket(&port);
+        for (uint16_t guest_port = 1000; guest_port < 1150; guest_port++) {
+            Frame f = guest_datagram("10.0.2.100", guest_port, "10.0.2.2", port, "x");
+            assert_true(path.from_guest(f.data(), f.size()));
+        }
+        assert_int_equal(path.counters().flows, 100);
+        assert_int_equal(path.counters().dropped, 0);
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+}  // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(parses_and_checks),
+        cmocka_unit_test(partial_checksums_complete),
+        cmocka_unit_test(takes_outside_and_gateway_only),
+        cmocka_unit_test(builds_icmp_errors),
+        cmocka_unit_test(relays_bounds_and_expires),
+        cmocka_unit_test(flows_stay_below_half_the_descriptors),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
