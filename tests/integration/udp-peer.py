@@ -24,6 +24,18 @@
 #                           N datagrams to N distinct destination ports of
 #                           HOST from one socket, or, with PORTS, from PORTS
 #                           sockets in turn (each closed after its send)
+#   gso-send HOST PORT SECONDS [SEGMENT]
+#                           for SECONDS, writes of as many SEGMENT-byte
+#                           (1400) datagrams as fit 64 KB, each one send
+#                           with UDP_SEGMENT (the kernel, or a device
+#                           offering USO, cuts them); each datagram is "Q",
+#                           an 8-byte sequence number, then zeros; prints
+#                           "sent DATAGRAMS BYTES"
+#   sink ADDRESS PORT SECONDS
+#                           counts such datagrams (UDP_GRO on, so coalesced
+#                           ones count one by one) until SECONDS after the
+#                           first or 1 s of silence; prints "received
+#                           DATAGRAMS BYTES bad N" (N: malformed datagrams)
 #
 # Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
 import errno
@@ -229,6 +241,65 @@ def flood(host, port, n, ports=0):
     print("sent")
 
 
+SOL_UDP, UDP_SEGMENT, UDP_GRO = 17, 103, 104
+SO_RCVBUFFORCE = 33
+
+
+def gso_send(host, port, seconds, segment=1400):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    s.setsockopt(SOL_UDP, UDP_SEGMENT, segment)
+    count = min(64, 65000 // segment)
+    buf = bytearray(count * segment)
+    sent = seq = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for i in range(count):
+            buf[i * segment : i * segment + 9] = b"Q" + struct.pack("!Q", seq + i)
+        try:
+            s.sendto(buf, (host, port))
+        except (BlockingIOError, OSError) as e:  # ENOBUFS: a full queue below us
+            if isinstance(e, BlockingIOError) or e.errno == errno.ENOBUFS:
+                time.sleep(0.0005)
+                continue
+            raise
+        seq += count
+        sent += len(buf)
+    print("sent %d %d" % (seq, sent))
+
+
+def sink(address, port, seconds):
+    s = socket.socket(family(address), socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
+    except PermissionError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+    s.setsockopt(SOL_UDP, UDP_GRO, 1)
+    s.bind((address, port))
+    s.settimeout(seconds + 30)  # the first datagram
+    datagrams = received = bad = 0
+    end = None
+    buf = bytearray(65536)
+    space = socket.CMSG_SPACE(4)
+    while end is None or time.monotonic() < end:
+        try:
+            n, ancdata, _, _ = s.recvmsg_into([buf], space)
+        except socket.timeout:
+            break
+        if end is None:
+            end = time.monotonic() + seconds
+            s.settimeout(1)
+        size = n
+        for level, kind, data in ancdata:
+            if level == SOL_UDP and kind == UDP_GRO:
+                size = struct.unpack("i", data[:4])[0]
+        for off in range(0, n, size):
+            datagrams += 1
+            if buf[off] != ord("Q"):
+                bad += 1
+        received += n
+    print("received %d %d bad %d" % (datagrams, received, bad))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve":
@@ -243,6 +314,10 @@ def main():
         seen(args[0], int(args[1]))
     elif cmd == "refused":
         refused(args[0], int(args[1]), len(args) > 2 and args[2] == "recverr")
+    elif cmd == "gso-send":
+        gso_send(args[0], int(args[1]), float(args[2]), int(args[3]) if len(args) > 3 else 1400)
+    elif cmd == "sink":
+        sink(args[0], int(args[1]), float(args[2]))
     elif cmd == "flood":
         flood(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
 
