@@ -29,6 +29,12 @@ constexpr uint16_t kExclusionPriority = 20003;  // two per slot: IPv4, IPv6
 constexpr uint16_t kRedirectPriority4 = 20101;  // .. +3
 constexpr uint16_t kRedirectPriority6 = 20111;  // .. +3
 
+// A clsact qdisc we made carries one filter at kMarkPriority in a chain
+// nothing jumps to, so it never runs: a successor that finds it (both of
+// us killed) knows the qdisc was ours, not the user's, and removes it.
+constexpr uint32_t kMarkChain = 20000;
+constexpr uint16_t kMarkPriority = 20000;
+
 constexpr uint32_t kPassClass = 0x10001;  // any class: it only ends classification
 constexpr uint32_t kTcpProtocol = 6;
 
@@ -78,7 +84,7 @@ U32Key syn_only(int tcp) {
 
 RedirectFilter filter(uint16_t priority, uint16_t protocol, std::vector<U32Key> keys,
                       bool redirect) {
-    return {priority, protocol, std::move(keys), redirect};
+    return {priority, protocol, std::move(keys), redirect, 0};
 }
 
 std::vector<U32Key> plus(std::vector<U32Key> keys, std::initializer_list<U32Key> more) {
@@ -135,6 +141,7 @@ int add_filter(Rtnetlink& nl, int ifindex, bool egress, const RedirectFilter& f,
     NetlinkMessage m(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
     tc_header(m, ifindex, clsact_side(egress),
               TC_H_MAKE(uint32_t{f.priority} << 16, htons(f.protocol)));
+    if (f.chain != 0) m.add_u32(TCA_CHAIN, f.chain);
     m.add_string(TCA_KIND, "u32");
     size_t options = m.begin_nest(TCA_OPTIONS);
     // TERMINAL: a match ends classification, with the class (the frame
@@ -169,9 +176,11 @@ int add_filter(Rtnetlink& nl, int ifindex, bool egress, const RedirectFilter& f,
     return nl.request(m);
 }
 
-int delete_priority(Rtnetlink& nl, int ifindex, bool egress, uint16_t priority) {
+int delete_priority(Rtnetlink& nl, int ifindex, bool egress, uint16_t priority,
+                    uint32_t chain = 0) {
     NetlinkMessage m(RTM_DELTFILTER, 0);
     tc_header(m, ifindex, clsact_side(egress), TC_H_MAKE(uint32_t{priority} << 16, 0));
+    if (chain != 0) m.add_u32(TCA_CHAIN, chain);
     return nl.request(m);
 }
 
@@ -230,6 +239,14 @@ std::vector<RedirectFilter> exclusion_filters(const RedirectScope& s, int slot,
     return out;
 }
 
+RedirectFilter made_qdisc_mark() {
+    // Two keys no frame meets at once: it could not match even if it ran.
+    RedirectFilter mark =
+        filter(kMarkPriority, ETH_P_IP, {{0, 0xffffffff, 0}, {1, 0xffffffff, 0}}, false);
+    mark.chain = kMarkChain;
+    return mark;
+}
+
 std::vector<uint16_t> redirect_priorities() {
     std::vector<uint16_t> p{kSynPriority4, kSynPriority6};
     for (int i = 0; i < 2 * kExclusionSlots; i++) p.push_back(kExclusionPriority + i);
@@ -257,6 +274,8 @@ void TcRedirect::remove_leftovers(Rtnetlink& nl, const std::string& tap) {
     if (tap_index > 0)
         for (uint16_t p : redirect_priorities())
             if (delete_priority(nl, tap_index, true, p) == EINVAL) break;
+    if (tap_index > 0 && delete_priority(nl, tap_index, true, kMarkPriority, kMarkChain) == 0)
+        clsact(nl, RTM_DELQDISC, 0, tap_index);
     int veth = static_cast<int>(if_nametoindex(redirect_veth_name(tap).c_str()));
     if (veth > 0) delete_link(nl, veth);
 }
@@ -314,14 +333,17 @@ bool TcRedirect::install(Rtnetlink& nl, const RedirectScope& scope, std::string*
                                  " qdisc where a clsact one would go");
     }
     made_qdisc_ = e == 0;
+    // Without the mark (a kernel without chains) all still works; only a
+    // successor after both of us were killed would leave the qdisc.
+    if (made_qdisc_) add_filter(nl, tap_index_, true, made_qdisc_mark(), 0, false);
     if ((e = clsact(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, veth_index_)) != 0)
         return fail(err, errno_text("cannot add a clsact qdisc to the veth", e));
     // The way back first, so that nothing the private kernel answers is lost.
     for (uint16_t protocol : {ETH_P_IP, ETH_P_IPV6}) {
-        RedirectFilter back{
-            static_cast<uint16_t>(protocol == ETH_P_IP ? kSynPriority4 : kSynPriority6), protocol,
+        RedirectFilter back = filter(
+            protocol == ETH_P_IP ? kSynPriority4 : kSynPriority6, protocol,
             protocol == ETH_P_IP ? std::vector<U32Key>{byte_at(9, kTcpProtocol, 0xff)} : tcp6(),
-            true};
+            true);
         if ((e = add_filter(nl, veth_index_, false, back, tap_index_, true)) != 0)
             return fail(err, errno_text("cannot add the veth's redirect filter", e));
     }

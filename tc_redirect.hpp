@@ -34,7 +34,8 @@
 //
 // Every filter sits at one of a few fixed priorities of ours, so a daemon
 // can remove a predecessor's leftovers (one killed with SIGKILL) without
-// touching anyone else's filters, and a qdisc of someone else's that keeps
+// touching anyone else's filters (and the qdisc too, where the predecessor
+// made it: made_qdisc_mark), and a qdisc of someone else's that keeps
 // ours out makes the delivery fail cleanly instead of being replaced.
 #pragma once
 
@@ -68,6 +69,7 @@ struct RedirectFilter {
     uint16_t protocol = 0;  // ETH_P_IP, ETH_P_IPV6
     std::vector<U32Key> keys;
     bool redirect = false;  // false: the frame goes on to the tap
+    uint32_t chain = 0;
 };
 
 // The guest tap's egress filters, in priority order (see the top).
@@ -77,6 +79,8 @@ std::vector<RedirectFilter> guest_egress_filters(const RedirectScope& scope);
 constexpr int kExclusionSlots = 32;
 std::vector<RedirectFilter> exclusion_filters(const RedirectScope& scope, int slot,
                                               uint16_t guest_port);
+// The filter that marks a clsact qdisc as made by us (see the top).
+RedirectFilter made_qdisc_mark();
 // Every priority a filter of ours may use, for removal.
 std::vector<uint16_t> redirect_priorities();
 
@@ -91,7 +95,8 @@ std::string redirect_veth_name(const std::string& tap);
 // namespace).
 class TcRedirect {
    public:
-    // Removes what a predecessor on this tap left: our filters and veth.
+    // Removes what a predecessor on this tap left: our filters and veth, and
+    // the clsact qdisc where it made that.
     static void remove_leftovers(Rtnetlink& guest_ns, const std::string& tap);
 
     // Makes the veth pair in the guest's namespace (the caller is there);

@@ -494,6 +494,18 @@ round_trip() {
         fail "$label: download of $bytes bytes from $host: no matching checksum at the far end ($(tail -n 3 "$log"))"
 }
 
+# round_trips_past SOCK BYTES LABEL: a round_trip of BYTES to the gateway
+# (its tcp_peer_server writing $WORK/server.log) and one to the outside peer
+# 192.0.2.254 ($WORK/peer.log), which the daemon behind SOCK carries as its
+# delivery says (assert_data_path).
+round_trips_past() {
+    local before
+    before=$(daemon_frame_bytes "$1")
+    round_trip 10.0.2.2 "$WORK/server.log" "$2" "$3"
+    round_trip 192.0.2.254 "$WORK/peer.log" "$2" "$3"
+    assert_data_path "$1" "$before" $((4 * $2)) "$3"
+}
+
 # proc_fds PID [BELOW]: how many descriptors PID holds (only those numbered
 # below BELOW, when given). proc_rss_kib PID: its resident set in KiB.
 # proc_cpu_ticks PID: the clock ticks it has run, user and system.

@@ -95,23 +95,20 @@ log "tapfd: $(grep -c "$BRIDGES" "$WORK/slirp.log") lines about the delivery"
 nothing_of_ours tapfd
 stop_slirp
 
-# 3. --tcp-path=bridge: today's delivery, asked for, so no line about it.
-SOCK=$WORK/api-bridge.sock
-start_guest
-start_slirp -c --tcp-path=bridge -a "$SOCK" "$GUEST_PID" tap0 || fail "--tcp-path=bridge: did not start"
-tcp_works "--tcp-path=bridge" bridge
-expect_not "--tcp-path=bridge: no line about a fallback" grep -q "unavailable" "$WORK/slirp.log"
-expect_not "--tcp-path=bridge: no clsact qdisc on tap0" has_clsact tap0
-nothing_of_ours "--tcp-path=bridge"
-stop_slirp
-
-# 4. --tcp-path=slirp: no kernel TCP path, so no delivery.
-SOCK=$WORK/api-slirp.sock
-start_guest
-start_slirp -c --tcp-path=slirp -a "$SOCK" "$GUEST_PID" tap0 || fail "--tcp-path=slirp: did not start"
-tcp_works "--tcp-path=slirp" none
-expect_not "--tcp-path=slirp: no line about a fallback" grep -q "unavailable" "$WORK/slirp.log"
-expect_not "--tcp-path=slirp: no clsact qdisc on tap0" has_clsact tap0
-nothing_of_ours "--tcp-path=slirp"
-stop_slirp
+# forced PATH DELIVERY: --tcp-path=PATH, asked for, so no line about a
+# fallback, nothing of ours in the guest's namespace, and TCP carried by
+# DELIVERY.
+forced() {
+    SOCK=$WORK/api-$1.sock
+    start_guest
+    start_slirp -c --tcp-path="$1" -a "$SOCK" "$GUEST_PID" tap0 || fail "--tcp-path=$1: did not start"
+    tcp_works "--tcp-path=$1" "$2"
+    expect_not "--tcp-path=$1: no line about a fallback" grep -q "unavailable" "$WORK/slirp.log"
+    expect_not "--tcp-path=$1: no clsact qdisc on tap0" has_clsact tap0
+    nothing_of_ours "--tcp-path=$1"
+    stop_slirp
+}
+# 3. Today's delivery. 4. No kernel TCP path, so no delivery.
+forced bridge bridge
+forced slirp none
 pass "their ingress qdisc: one line, bridge (libslirp with --tcp-path=redirect), theirs kept, nothing of ours; tapfd and --tcp-path=bridge bridge; --tcp-path=slirp none"

@@ -26,16 +26,7 @@ new_mac() {
         fail "$2: tap0's address is not $1: $(in_guest ip -o link show dev tap0)"
 }
 
-# new_connections LABEL: fresh connections to the gateway and to the peer.
-new_connections() {
-    local before
-    before=$(daemon_frame_bytes "$SOCK")
-    round_trip 10.0.2.2 "$WORK/server.log" "$BYTES" "$1"
-    round_trip 192.0.2.254 "$WORK/peer.log" "$BYTES" "$1"
-    assert_data_path "$SOCK" "$before" $((4 * BYTES)) "$1"
-}
-
-new_connections "before any change"
+round_trips_past "$SOCK" "$BYTES" "before any change"
 
 # Connections established before the change: three idle ones, and one
 # carrying data both ways, half before the change and half after.
@@ -50,7 +41,7 @@ BACKGROUND_PIDS+=($gated)
 wait_until 30 grep -q halfway "$WORK/gated.out" || fail "the first half did not come back: $(cat "$WORK/gated.out")"
 new_mac 02:00:5e:10:00:01 "established"
 touch "$WORK/gate"
-new_connections "after a change with connections open"
+round_trips_past "$SOCK" "$BYTES" "after a change with connections open"
 kill -0 "$holder" 2>/dev/null || fail "the held connections' client ended: $(cat "$WORK/hold.out")"
 kill "$holder"
 wait "$holder" 2>/dev/null
@@ -62,7 +53,7 @@ wait "$gated"
 
 # No connection open.
 new_mac 02:00:5e:10:00:02 "idle"
-new_connections "after a change with no connection open"
+round_trips_past "$SOCK" "$BYTES" "after a change with no connection open"
 assert_kernel_tcp "$SOCK" 9
 stop_slirp
 pass "tap0's MAC changed with connections open and with none: the open one and new ones work, past the daemon"
