@@ -8,8 +8,8 @@
 # --userns-path, never gets -c, and the address is configured inside the
 # namespace by the caller, as rootlesskit does. Sandboxed and under seccomp,
 # it carries TCP and UDP (both ways) out, and TCP through a forward added on
-# its API socket. (The
-# original 1.2.0 dies in this shape with the sandbox on; that is logged.)
+# its API socket. (The original 1.2.0 dies in this shape with the sandbox
+# on; that is logged.)
 . "$(dirname "$0")/../lib.sh"
 
 rootless_client_host
