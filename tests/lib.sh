@@ -820,7 +820,18 @@ udp_peer_server() {
     wait_until 10 "$@" sh -c "ss -Hlun 'sport = :$port' | grep -qF '$shown:$port'" ||
         fail "udp-peer server on $shown:$port did not start"
 }
-udp_peer() { in_guest timeout 120 python3 "$TESTS_DIR/integration/udp-peer.py" "$@"; }
+udp_peer() { in_guest timeout 120 python3 "${STAGE:-$TESTS_DIR/integration}/udp-peer.py" "$@"; }
+
+# udp_round_trip HOST PORT N LABEL: N datagrams of 1200 bytes from the
+# guest to a udp_peer_server at HOST:PORT and N back, each way checked end
+# to end (a SHA-256 over them); the lost ones are sent again.
+udp_round_trip() {
+    local got
+    got=$(udp_peer upload "$1" "$2" "$3")
+    [ "$got" = ok ] || fail "$4: upload of $3 datagrams to $1 port $2: '$got'"
+    got=$(udp_peer download "$1" "$2" "$3")
+    [ "$got" = ok ] || fail "$4: download of $3 datagrams from $1 port $2: '$got'"
+}
 
 # assert_kernel_udp SOCKET [MIN]: fails unless the daemon behind SOCKET
 # sends the guest's UDP through its own host sockets and has taken at least

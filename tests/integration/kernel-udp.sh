@@ -27,10 +27,7 @@ wait_until 15 guest_has_ra_address || fail "no usable IPv6 address in the guest"
 for target in 192.0.2.254:7000 10.0.2.2:7001 [2001:db8::fe]:7000 [fd00::2]:7001; do
     host=${target%:*} host=${host#[} host=${host%]} port=${target##*:}
     start=$(date +%s%N)
-    got=$(udp_peer upload "$host" "$port" "$N")
-    [ "$got" = ok ] || fail "upload of $N datagrams to $target: '$got'"
-    got=$(udp_peer download "$host" "$port" "$N")
-    [ "$got" = ok ] || fail "download of $N datagrams from $target: '$got'"
+    udp_round_trip "$host" "$port" "$N" "$target"
     log "$target: $N datagrams of 1200 bytes each way in $(ms_since "$start") ms"
 done
 

@@ -5,7 +5,8 @@
 # the container's network namespace, ready-fd 3 and exit-fd 4 (swapped from
 # podman 4.3), an API socket, IPv6 and a CIDR of its choosing. Its port
 # request goes the way podman sends it (JSON and a newline, half-close, one
-# read of up to 2048 bytes) and the forward carries traffic; closing fd 4
+# read of up to 2048 bytes) and the forward carries traffic; UDP goes out
+# both ways in both families; closing fd 4
 # ends the daemon and its helper. Then podman's rootless-netns form: the same
 # call without -e and without an API socket, ended by a signal.
 . "$(dirname "$0")/../lib.sh"
@@ -13,6 +14,8 @@
 rootless_client_host
 peer_network
 peer_http_server "hello from outside"
+udp_peer_server 192.0.2.254 7000 nsenter --target "$PEER_PID" --net --
+udp_peer_server 2001:db8::fe 7000 nsenter --target "$PEER_PID" --net --
 
 install -d -o "$TEST_USER" "$WORK/user"
 API=$WORK/user/podman.net
@@ -33,6 +36,11 @@ body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "the container fetched '$body' from outside"
 assert_kernel_tcp "$API"
 wait_until 20 guest_has_ra_address || fail "no fd00::/64 address on tap0 (router advertisements)"
+# UDP (QUIC, DNS to a server of the container's choosing, VPNs) both ways,
+# both families, through the daemon's own sockets.
+udp_round_trip 192.0.2.254 7000 1000 "podman 5, IPv4"
+udp_round_trip 2001:db8::fe 7000 1000 "podman 5, IPv6"
+assert_kernel_udp "$API" 2000
 
 guest_http_server 8080 0.0.0.0 "served by the container"
 # As podman sends it, from podman's own user: the script is staged for it.
@@ -68,4 +76,4 @@ body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 stop_slirp
 [ "$SLIRP_STATUS" = 0 ] || fail "rootless netns: exit status $SLIRP_STATUS on SIGTERM"
 wait_until 10 gone || fail "rootless netns: processes left after SIGTERM: $(our_processes)"
-pass "podman 5: started rootless with -r 3 -e 4, published 18090 through podman's request, ended by closing fd 4; rootless-netns form ended by SIGTERM"
+pass "podman 5: started rootless with -r 3 -e 4, UDP both families, published 18090 through podman's request, ended by closing fd 4; rootless-netns form ended by SIGTERM"

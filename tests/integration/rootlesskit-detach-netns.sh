@@ -7,13 +7,15 @@
 # the initial user namespace, joins the child's user namespace by
 # --userns-path, never gets -c, and the address is configured inside the
 # namespace by the caller, as rootlesskit does. Sandboxed and under seccomp,
-# it carries traffic out and through a forward added on its API socket. (The
-# original 1.2.0 dies in this shape with the sandbox on; that is logged.)
+# it carries TCP and UDP (both ways) out, and TCP through a forward added on
+# its API socket. (The original 1.2.0 dies in this shape with the sandbox
+# on; that is logged.)
 . "$(dirname "$0")/../lib.sh"
 
 rootless_client_host
 peer_network
 peer_http_server "hello from outside"
+udp_peer_server 192.0.2.254 7000 nsenter --target "$PEER_PID" --net --
 
 # detached_child: a child user+network namespace with tap0 already up in it,
 # as rootlesskit prepares it. Sets GUEST_PID.
@@ -59,6 +61,8 @@ in_child ip route add default via 10.0.2.2 dev tap0 || fail "cannot add the rout
 body=$(in_guest curl -s -m 10 http://192.0.2.254:8080/)
 [ "$body" = "hello from outside" ] || fail "the child fetched '$body' from outside"
 assert_kernel_tcp "$API"
+udp_round_trip 192.0.2.254 7000 1000 "rootlesskit's child"
+assert_kernel_udp "$API" 1000
 
 guest_http_server 8080 10.0.2.100 "served by the rootlesskit child"
 # rootlesskit's port driver names the child's address.
@@ -72,4 +76,4 @@ stop_slirp
 gone() { [ -z "$(our_processes)" ]; }
 wait_until 10 gone || fail "processes left after SIGTERM: $(our_processes)"
 [ -e "$API" ] && fail "API socket $API left behind"
-pass "rootlesskit detach-netns shape: pre-made tap0, --userns-path, sandboxed; traffic out and through 127.0.0.1:18091"
+pass "rootlesskit detach-netns shape: pre-made tap0, --userns-path, sandboxed; TCP and UDP out, TCP through 127.0.0.1:18091"
