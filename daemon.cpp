@@ -189,7 +189,11 @@ class Daemon {
         *device = std::move(tap.fd);
         target_process_ = std::move(tap.target_process);
         unsigned mtu = static_cast<unsigned>(settings->config.if_mtu);
-        path_.use_tap_offloads(enable_tap_offloads(device->get(), &mtu));
+        // Partial checksums at the largest MTU cost us summing only where
+        // libslirp's TCP takes the guest's segments.
+        bool full_mtu_udp_segments =
+            options_.udp_path == UdpPath::Kernel && options_.tcp_path == TcpPath::Kernel;
+        path_.use_tap_offloads(enable_tap_offloads(device->get(), &mtu, full_mtu_udp_segments));
         settings->config.if_mtu = static_cast<int>(mtu);
         settings->config.if_mru = static_cast<int>(mtu);
         return true;

@@ -5,6 +5,7 @@
 
 #include <linux/errqueue.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/udp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -227,18 +228,22 @@ KernelUdpPath::~KernelUdpPath() {
     for (auto& [id, f] : flows_) loop_.unwatch(f.fd.get());
 }
 
-[[gnu::hot]] bool KernelUdpPath::from_guest(const uint8_t* frame, size_t len,
-                                            bool checksum_partial) {
+[[gnu::hot]] bool KernelUdpPath::from_guest(const uint8_t* frame, size_t len, bool checksum_partial,
+                                            uint16_t gso_size) {
     UdpDatagram d;
-    if (!parse_udp_frame(frame, len, &d, !checksum_partial) ||
+    // A GSO frame's checksum is partial whatever its header says: each
+    // datagram's is made when it is cut.
+    if (!parse_udp_frame(frame, len, &d, !checksum_partial && gso_size == 0) ||
         !kernel_udp_serves(settings_.scope, d))
         return false;
     if (!slirp_forwards_.empty() && slirp_forwards_.count(d.sport)) return false;
-    counters_.datagrams_from_guest++;
+    if (d.payload_len <= gso_size) gso_size = 0;  // one datagram
+    const size_t datagrams = gso_size ? (d.payload_len + gso_size - 1) / gso_size : 1;
+    counters_.datagrams_from_guest += datagrams;
     counters_.bytes_from_guest += d.payload_len;
     Flow* f = flow_for(d, frame);
     if (!f) {
-        counters_.dropped++;
+        counters_.dropped += datagrams;
         return true;
     }
     sockaddr_storage to;
@@ -248,24 +253,69 @@ KernelUdpPath::~KernelUdpPath() {
     t.dst = d.dst;
     t.dport = d.dport;
     host_destination(settings_.scope, t, &to, &to_len);
-    const uint8_t* payload = frame + d.payload;
-    ssize_t n = sendto(f->fd.get(), payload, d.payload_len, MSG_DONTWAIT,
-                       reinterpret_cast<const sockaddr*>(&to), to_len);
-    // An ICMP error that came for an earlier datagram fails the next send
-    // once (and is gone then): this datagram still goes.
-    if (n < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EMSGSIZE)
-        n = sendto(f->fd.get(), payload, d.payload_len, MSG_DONTWAIT,
-                   reinterpret_cast<const sockaddr*>(&to), to_len);
-    if (n < 0) {
-        counters_.dropped++;
-        // A full buffer is a moment's; anything else (no route, say) the
-        // guest hears of as libslirp tells it: network unreachable.
-        if (errno != EAGAIN && errno != ENOBUFS) answer_unreachable(*f, d, frame);
+    if (!gso_size) {
+        send_datagram(*f, d, frame, to, to_len);
+    } else if (!send_gso(*f, d, frame, gso_size, to, to_len)) {
+        // Refused whole (a route MTU below the datagrams, a device without
+        // checksum offload, an error pending): each goes as it would have
+        // without USO.
+        UdpDatagram one = d;
+        for (size_t done = 0; done < d.payload_len; done += gso_size) {
+            one.payload = d.payload + done;
+            one.payload_len = std::min<size_t>(gso_size, d.payload_len - done);
+            send_datagram(*f, one, frame, to, to_len);
+        }
     }
     // The guest may have changed its MAC since the flow began.
     std::memcpy(f->guest_mac.data(), frame + 6, 6);
     touch(*f);
     return true;
+}
+
+// The whole GSO frame's payload, where it lies, in one send that the host
+// cuts (or hands on whole, to a UDP_GRO receiver). False when the host
+// refused it otherwise than for a full buffer (whose datagrams are counted
+// dropped).
+[[gnu::hot]] bool KernelUdpPath::send_gso(Flow& f, const UdpDatagram& d, const uint8_t* frame,
+                                          uint16_t gso_size, const sockaddr_storage& to,
+                                          socklen_t to_len) {
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+    iovec iov{const_cast<uint8_t*>(frame + d.payload), d.payload_len};
+    msghdr m{};
+    m.msg_name = const_cast<sockaddr_storage*>(&to);
+    m.msg_namelen = to_len;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof gso_size);
+    std::memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+    if (sendmsg(f.fd.get(), &m, MSG_DONTWAIT) >= 0) return true;
+    if (errno != EAGAIN && errno != ENOBUFS) return false;
+    counters_.dropped += (d.payload_len + gso_size - 1) / gso_size;
+    return true;
+}
+
+// One datagram, the payload where it lies in the frame.
+[[gnu::hot]] void KernelUdpPath::send_datagram(Flow& f, const UdpDatagram& d, const uint8_t* frame,
+                                               const sockaddr_storage& to, socklen_t to_len) {
+    const uint8_t* payload = frame + d.payload;
+    ssize_t n = sendto(f.fd.get(), payload, d.payload_len, MSG_DONTWAIT,
+                       reinterpret_cast<const sockaddr*>(&to), to_len);
+    // An ICMP error that came for an earlier datagram fails the next send
+    // once (and is gone then): this datagram still goes.
+    if (n < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EMSGSIZE)
+        n = sendto(f.fd.get(), payload, d.payload_len, MSG_DONTWAIT,
+                   reinterpret_cast<const sockaddr*>(&to), to_len);
+    if (n < 0) {
+        counters_.dropped++;
+        // A full buffer is a moment's; anything else (no route, say) the
+        // guest hears of as libslirp tells it: network unreachable.
+        if (errno != EAGAIN && errno != ENOBUFS) answer_unreachable(f, d, frame);
+    }
 }
 
 void KernelUdpPath::answer_unreachable(const Flow& f, const UdpDatagram& d, const uint8_t* frame) {

@@ -139,7 +139,11 @@ class KernelUdpPath {
     // dropped and counted), false when it goes on to libslirp.
     // checksum_partial: the guest's tap said its checksum is yet to be
     // computed (NEEDS_CSUM); the payload then goes without being summed.
-    bool from_guest(const uint8_t* frame, size_t len, bool checksum_partial = false);
+    // gso_size: the frame is a UDP GSO one (vnet.hpp) of datagrams of that
+    // many payload bytes; they go in one send with UDP_SEGMENT, or one by
+    // one where the host refuses that.
+    bool from_guest(const uint8_t* frame, size_t len, bool checksum_partial = false,
+                    uint16_t gso_size = 0);
 
     // A slirp-mode UDP forward to this guest port came or went: datagrams
     // from it are libslirp's while one exists.
@@ -171,6 +175,10 @@ class KernelUdpPath {
     void read_errors(Flow& f);
     void deliver(Flow& f, uint8_t* payload, size_t len, const sockaddr_storage& peer);
     void answer_unreachable(const Flow& f, const UdpDatagram& d, const uint8_t* frame);
+    bool send_gso(Flow& f, const UdpDatagram& d, const uint8_t* frame, uint16_t gso_size,
+                  const sockaddr_storage& to, socklen_t to_len);
+    void send_datagram(Flow& f, const UdpDatagram& d, const uint8_t* frame,
+                       const sockaddr_storage& to, socklen_t to_len);
     void arm_expiry();
     void expire();
 

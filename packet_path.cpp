@@ -85,8 +85,18 @@ bool PacketPath::attach_device(UniqueFd device, std::string name, Device kind, s
     stats_.frames_from_guest++;
     stats_.bytes_from_guest += len;
     loop_.busy_poll_hint().guest_frame(len);
-    if (capture_) capture_->write(frame, len);  // as the guest sent it, before any change
+    if (capture_) capture(frame, len, vnet);
     route_from_guest(frame, len, vnet);
+}
+
+// As the guest sent it, before any change; a UDP GSO frame as the datagrams
+// it stands for (whole, it would read as one giant datagram).
+void PacketPath::capture(const uint8_t* frame, size_t len, const VnetHeader* vnet) {
+    auto write = [this](const uint8_t* f, size_t n) { capture_->write(f, n); };
+    if (vnet && vnet->gso_type == kVnetGsoUdpL4 &&
+        vnet_segment_udp(frame, len, vnet->gso_size, write))
+        return;
+    capture_->write(frame, len);
 }
 
 void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, size_t len) {
@@ -102,9 +112,13 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
         return;
     // A whole UDP datagram whose checksum the guest's kernel left to the
     // device goes to its host socket unsummed (nothing else looks at it).
-    if (vnet && (vnet->flags & kVnetNeedsCsum) && kernel_udp_ &&
+    if (vnet && (vnet->flags & kVnetNeedsCsum) && vnet->gso_type != kVnetGsoUdpL4 && kernel_udp_ &&
         kernel_udp_->from_guest(frame, len, true))
         return;
+    if (vnet && vnet->gso_type == kVnetGsoUdpL4) {
+        udp_segments_from_guest(frame, len, vnet->gso_size);
+        return;
+    }
     if (vnet) {
         // A frame the kernel did not finish: complete its checksum (libslirp
         // checks every one) and raise a SYN's MSS so libslirp may send large
@@ -122,6 +136,17 @@ void PacketPath::give_back_from_guest(const VnetHeader& header, uint8_t* frame, 
             if (kernel_udp_ && kernel_udp_->from_guest(whole, n)) return;
             to_slirp(whole, n, whole == frame ? tcp : find_tcp(whole, n));
         });
+}
+
+// A UDP GSO frame (the tap takes USO): to its host socket whole, in one
+// send; for anyone else (libslirp, the DNS forwarder), the datagrams it
+// stands for, each on the way an ordinary frame takes. One that is no UDP
+// datagram is dropped: whole, it would mean nothing to them.
+[[gnu::hot]] void PacketPath::udp_segments_from_guest(uint8_t* frame, size_t len,
+                                                      uint16_t gso_size) {
+    if (kernel_udp_ && kernel_udp_->from_guest(frame, len, true, gso_size)) return;
+    vnet_segment_udp(frame, len, gso_size,
+                     [this](uint8_t* f, size_t n) { route_from_guest(f, n, nullptr); });
 }
 
 // A whole frame from the guest, through the fences that keep libslirp 4.7.0's

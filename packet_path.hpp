@@ -3,9 +3,10 @@
 // a BESS client) and libslirp:
 //   guest -> host: device read -> from_guest(): --pcap copy
 //     (packet_capture.hpp) -> virtio-net completion (when the tap segments
-//     for us) -> IPv4 reassembly -> the DNS forwarder's queries
-//     (dns_forwarder.hpp) -> the kernel UDP path (kernel_udp.hpp; a
-//     datagram the guest left unsummed goes to it before the completion)
+//     for us; a UDP GSO frame goes whole to the kernel UDP path, or is cut
+//     into datagrams that each take the rest of the way) -> IPv4 reassembly -> the DNS forwarder's
+//     queries (dns_forwarder.hpp) -> the kernel UDP path (kernel_udp.hpp; a datagram the guest left
+//     unsummed goes to it before the completion)
 //     -> fences (urgent_data_fence.hpp)
 //     -> libslirp;
 //   host -> guest: libslirp, the DNS forwarder and the kernel UDP path ->
@@ -90,6 +91,8 @@ class PacketPath : public GuestOutput {
     void on_device_ready();
     int drain_device(int budget);
     void route_from_guest(uint8_t* frame, size_t len, const VnetHeader* vnet);
+    void udp_segments_from_guest(uint8_t* frame, size_t len, uint16_t gso_size);
+    void capture(const uint8_t* frame, size_t len, const VnetHeader* vnet);
     void to_slirp(uint8_t* frame, size_t len, const TcpView& tcp);
     void device_gone(const std::string& why);
     bool vnet_framing() const { return offloads_.vnet_header && kind_ == Device::Tap; }

@@ -19,7 +19,18 @@
 #include "namespaces.hpp"
 #include "vnet.hpp"
 
+// UDP segmentation offload (Linux 6.2); Debian 12's headers predate it.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 namespace {
+
+// The kernel takes both or neither.
+constexpr unsigned kTunUso = TUN_F_USO4 | TUN_F_USO6;
 
 // Everything the child does.
 bool child_create_tap(const Options& options, const TargetNamespaces& ns, UniqueFd* tap,
@@ -98,18 +109,28 @@ bool open_tap(const Options& options, Tap* tap, std::string* err, TapChildSequel
     return true;
 }
 
-TapOffloads enable_tap_offloads(int tap, unsigned* mtu) {
+TapOffloads enable_tap_offloads(int tap, unsigned* mtu, bool full_mtu_udp_segments) {
     TapOffloads offloads;
     ifreq ifr{};
     if (ioctl(tap, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR)) return offloads;
     int size = sizeof(VnetHeader);
     if (ioctl(tap, TUNSETVNETHDRSZ, &size) < 0) return offloads;
     offloads.vnet_header = true;
-    // At the largest MTU every segment already fits a frame: offloads would
+    // At the largest MTU every TCP segment already fits a frame: TSO would
     // only move checksumming from the guest's kernel (fused with its copy)
-    // into this process.
-    if (*mtu >= kVnetSlirpMtu) return offloads;
-    if (ioctl(tap, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) return offloads;
+    // into this process. A UDP_SEGMENT send still comes as a frame per
+    // datagram unless the tap takes USO, which needs partial checksums.
+    if (*mtu >= kVnetSlirpMtu) {
+        offloads.udp_segments =
+            full_mtu_udp_segments && ioctl(tap, TUNSETOFFLOAD, TUN_F_CSUM | kTunUso) == 0;
+        return offloads;
+    }
+    // Kernels before 6.2 refuse USO (EINVAL): today's set then.
+    unsigned base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (ioctl(tap, TUNSETOFFLOAD, base | kTunUso) == 0)
+        offloads.udp_segments = true;
+    else if (ioctl(tap, TUNSETOFFLOAD, base) < 0)
+        return offloads;
     offloads.segment_mtu = *mtu;
     *mtu = kVnetSlirpMtu;
     return offloads;

@@ -46,10 +46,15 @@ struct TapOffloads {
     // When the kernel segments and checksums for us: the tap's MTU (the
     // guest's), while libslirp runs at kVnetSlirpMtu. 0 when it does not.
     unsigned segment_mtu = 0;
+    // The guest's UDP_SEGMENT sends come whole, one frame per send (USO).
+    bool udp_segments = false;
 };
 
 // Before libslirp starts: when the tap carries virtio-net headers (open_tap
 // asks for IFF_VNET_HDR), lets the kernel segment and checksum for us below
-// the largest MTU. *mtu is the configured MTU, raised to kVnetSlirpMtu when
-// the kernel segments.
-TapOffloads enable_tap_offloads(int tap, unsigned* mtu);
+// the largest MTU, UDP included where the kernel can. *mtu is the
+// configured MTU, raised to kVnetSlirpMtu when the kernel segments.
+// full_mtu_udp_segments: at the largest MTU too, take the guest's UDP
+// sends whole (which needs its checksums left partial: right when no
+// libslirp TCP would have to complete them here).
+TapOffloads enable_tap_offloads(int tap, unsigned* mtu, bool full_mtu_udp_segments);

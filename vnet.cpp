@@ -3,6 +3,7 @@
 // code: [[gnu::hot]] keeps it in .text.hot next to the event loop.
 #include "vnet.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -111,6 +112,66 @@ namespace {
         store16(h + 6, static_cast<uint16_t>(flags | ((base_offset + done) / 8)));
         set_ipv4_checksum(h, ihl);
         emit(piece.data(), kEthHeader + ihl + n);
+    }
+    return true;
+}
+
+[[gnu::hot]] bool vnet_segment_udp(const uint8_t* frame, size_t len, uint16_t gso_size,
+                                   const std::function<void(uint8_t*, size_t)>& emit) {
+    constexpr uint8_t kProtoUdp = 17;
+    if (gso_size == 0 || len < kEthHeader + 28) return false;
+    const uint8_t* ip = frame + kEthHeader;
+    uint16_t type = load16(frame + 12);
+    size_t udp, ip_end;
+    if (type == kEthIpv4) {
+        size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+        if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != kProtoUdp || (load16(ip + 6) & 0x3fff))
+            return false;
+        udp = kEthHeader + ihl;
+        ip_end = kEthHeader + load16(ip + 2);
+    } else if (type == kEthIpv6) {
+        if (len < kEthHeader + 48 || (ip[0] >> 4) != 6 || ip[6] != kProtoUdp) return false;
+        udp = kEthHeader + 40;
+        ip_end = udp + load16(ip + 4);
+    } else {
+        return false;
+    }
+    if (ip_end > len || udp + 8 > ip_end) return false;
+    // The UDP length covers the whole frame's payload, as the guest's
+    // kernel wrote it before cutting.
+    size_t udp_len = load16(frame + udp + 4);
+    if (udp_len < 8 || udp + udp_len > ip_end) return false;
+    const bool v6 = type == kEthIpv6;
+    const uint64_t pseudo = v6 ? checksum_sum(ip + 8, 32) : checksum_sum(ip + 12, 8);
+    const size_t headers = udp + 8;
+    const size_t payload = udp_len - 8;
+    const uint16_t id = v6 ? 0 : load16(ip + 4);
+    std::vector<uint8_t> piece(headers + std::min<size_t>(gso_size, payload));
+    // An empty datagram is still one.
+    const size_t count = payload == 0 ? 1 : (payload + gso_size - 1) / gso_size;
+    for (size_t i = 0; i < count; i++) {
+        size_t done = i * gso_size;
+        size_t n = std::min<size_t>(gso_size, payload - done);
+        std::memcpy(piece.data(), frame, headers);
+        std::memcpy(piece.data() + headers, frame + headers + done, n);
+        uint8_t* h = piece.data() + kEthHeader;
+        uint8_t* uh = piece.data() + udp;
+        size_t seg_udp = 8 + n;
+        if (v6) {
+            store16(h + 4, static_cast<uint16_t>(seg_udp));
+        } else {
+            store16(h + 2, static_cast<uint16_t>(udp - kEthHeader + seg_udp));
+            store16(h + 4, static_cast<uint16_t>(id + i));
+            set_ipv4_checksum(h, udp - kEthHeader);
+        }
+        store16(uh + 4, static_cast<uint16_t>(seg_udp));
+        store16(uh + 6, 0);
+        uint8_t tail[4] = {0, kProtoUdp, static_cast<uint8_t>(seg_udp >> 8),
+                           static_cast<uint8_t>(seg_udp)};
+        uint16_t check = static_cast<uint16_t>(
+            ~checksum_fold(checksum_sum(uh, seg_udp, checksum_sum(tail, 4, pseudo))));
+        store16(uh + 6, check == 0 ? 0xffff : check);
+        emit(piece.data(), headers + n);
     }
     return true;
 }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // vnet.hpp owns the frame surgery for a tap opened with IFF_VNET_HDR and
-// TUNSETOFFLOAD (TSO4/TSO6/CSUM): the kernel then hands over 64 KB TCP
-// segments with a partial checksum, and takes 64 KB segments that it cuts
-// to the guest's MSS itself. libslirp knows nothing of this, so:
+// TUNSETOFFLOAD (TSO4/TSO6/CSUM, and USO4/USO6 where the kernel has them):
+// the kernel then hands over 64 KB TCP segments with a partial checksum,
+// and takes 64 KB segments that it cuts to the guest's MSS itself; a
+// guest's UDP_SEGMENT send arrives as one frame of many datagrams. libslirp
+// knows nothing of this, so:
 //  - from the guest: partial checksums are completed before slirp_input
 //    (libslirp verifies every checksum), and a SYN's default MSS is raised
-//    so that libslirp's replies may be large;
+//    so that libslirp's replies may be large; a UDP GSO frame that the
+//    kernel UDP path does not send whole is cut here into the datagrams it
+//    stands for (libslirp, the DNS forwarder and --pcap see only those);
 //  - to the guest: a TCP segment larger than the tap's MTU gets a GSO header
 //    with the guest's real MSS; other IPv4 packets larger than the MTU are
 //    fragmented here, as libslirp would have done at the tap's MTU;
@@ -38,6 +42,7 @@ constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr uint8_t kVnetGsoNone = 0;    // VIRTIO_NET_HDR_GSO_*
 constexpr uint8_t kVnetGsoTcpv4 = 1;
 constexpr uint8_t kVnetGsoTcpv6 = 4;
+constexpr uint8_t kVnetGsoUdpL4 = 5;  // VIRTIO_NET_HDR_GSO_UDP_L4, either family
 
 // The MSS a raised SYN announces, and the MTU libslirp is configured with
 // when the tap segments for us: the largest IPv4 packet.
@@ -73,3 +78,13 @@ VnetOutput vnet_classify_output(const uint8_t* frame, size_t len, unsigned mtu);
 // cannot be fragmented (not IPv4, or DF set), in which case nothing is emitted.
 bool vnet_fragment_ipv4(const uint8_t* frame, size_t len, unsigned mtu,
                         const std::function<void(const uint8_t*, size_t)>& emit);
+
+// Cuts a UDP GSO frame from the guest (gso_type kVnetGsoUdpL4) into the
+// datagrams it stands for, as the guest's kernel would have sent them
+// without USO: gso_size payload bytes each (the last one what is left),
+// each with its own IP header (lengths; IPv4: the id counting up from the
+// frame's, the header checksum) and UDP header (length, a full checksum),
+// and calls emit for each. Returns false, emitting nothing, when the frame
+// is no such datagram (IPv4 or IPv6 with UDP as the first next header).
+bool vnet_segment_udp(const uint8_t* frame, size_t len, uint16_t gso_size,
+                      const std::function<void(uint8_t*, size_t)>& emit);

@@ -10,8 +10,11 @@
 # the daemon's CPU seconds per GB (with its slirp4netns-tcp child) and the
 # whole machine's, from /proc/stat) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
 # in us), or udpout_MTU / udpin_MTU (iperf3 -u -b 0 -l 1400 netns->host or
-# host->netns: the received rate and CPU seconds per GB received); the
-# default is out_65520 in_65520. Each round runs
+# host->netns: the received rate and CPU seconds per GB received), or
+# udpgso_MTU (tests/integration/udp-peer.py's gso-send in the netns, 64 KB
+# writes of 1400-byte datagrams with UDP_SEGMENT, to its sink on the host's
+# loopback through 10.0.2.2: the sink's received rate and CPU seconds per GB
+# received); the default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
 # prints per-figure medians (Gbit/s and CPU seconds per GB, or p50 and p99),
 # the idle RSS, and each candidate's ratio to the first one.
@@ -40,8 +43,8 @@ done
 FIGURES=("$@")
 [ ${#FIGURES[@]} -gt 0 ] || FIGURES=(out_65520 in_65520)
 for f in "${FIGURES[@]}"; do
-    [[ $f =~ ^(out|in|lat|udpout|udpin)_[0-9]+$ ]] ||
-        fail "figure '$f' is not out_MTU, in_MTU, lat_MTU, udpout_MTU or udpin_MTU"
+    [[ $f =~ ^(out|in|lat|udpout|udpin|udpgso)_[0-9]+$ ]] ||
+        fail "figure '$f' is not out_MTU, in_MTU, lat_MTU, udpout_MTU, udpin_MTU or udpgso_MTU"
 done
 SAMPLES=$WORK/ab.tsv
 : >"$SAMPLES"
@@ -74,6 +77,8 @@ run_one() {
     echo "rss	$name	$($HELPER rss-kb "$SLIRP_PID")" >>"$SAMPLES"
     if [ "$dir" = lat ]; then
         latency "$name" "$fig"
+    elif [ "$dir" = udpgso ]; then
+        udpgso_once "$name" "$fig"
     else
         iperf_once "$name" "$fig" "$dir"
     fi
@@ -99,6 +104,32 @@ iperf_once() {
                      f, n, (c1 - c0) / (b / 1e9), f, n, (m1 - m0) / (b / 1e9) }' >>"$SAMPLES"
     else
         log "$name $fig failed: $out"
+    fi
+}
+
+# udpgso_once NAME FIGURE: the guest's UDP_SEGMENT writes for $SECS s; the
+# sink counts until 1 s of silence, so the rate is what it got over the
+# sender's seconds, and the CPU is for all of it.
+udpgso_once() {
+    local name=$1 fig=$2 cpu0 cpu1 m0 m1 got bytes port=7200
+    local sink=$WORK/sink.out peer=$TESTS_DIR/integration/udp-peer.py
+    wait_until 10 sh -c "! ss -Hlun 'sport = :$port' | grep -q ." || fail "the last sink is still there"
+    background python3 "$peer" sink 127.0.0.1 "$port" $((SECS + 60)) >"$sink"
+    wait_until 10 sh -c "ss -Hlun 'sport = :$port' | grep -q ." || fail "the sink did not start"
+    cpu0=$($HELPER cpu-seconds "$SLIRP_PID")
+    m0=$($HELPER machine-cpu)
+    in_guest python3 "$peer" gso-send 10.0.2.2 "$port" "$SECS" >/dev/null
+    wait_until 30 grep -q received "$sink" || fail "$name $fig: the sink never ended"
+    m1=$($HELPER machine-cpu)
+    cpu1=$($HELPER cpu-seconds "$SLIRP_PID")
+    got=$(cat "$sink")
+    read -r _ _ bytes _ <<<"$got"
+    if [[ $got == "received "*" bad 0" ]] && [ "$bytes" -gt 0 ]; then
+        awk -v f="$fig" -v n="$name" -v b="$bytes" -v s="$SECS" -v c0="$cpu0" -v c1="$cpu1" -v m0="$m0" -v m1="$m1" \
+            'BEGIN { printf "%s\t%s\t%.3f\n%s_cpu\t%s\t%.3f\n%s_mcpu\t%s\t%.3f\n", f, n, b * 8 / s / 1e9,
+                     f, n, (c1 - c0) / (b / 1e9), f, n, (m1 - m0) / (b / 1e9) }' >>"$SAMPLES"
+    else
+        log "$name $fig failed: the sink $got"
     fi
 }
 

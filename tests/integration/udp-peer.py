@@ -24,18 +24,22 @@
 #                           N datagrams to N distinct destination ports of
 #                           HOST from one socket, or, with PORTS, from PORTS
 #                           sockets in turn (each closed after its send)
-#   gso-send HOST PORT SECONDS [SEGMENT]
+#   gso-send HOST PORT SECONDS [SEGMENT [WRITES]]
 #                           for SECONDS, writes of as many SEGMENT-byte
 #                           (1400) datagrams as fit 64 KB, each one send
 #                           with UDP_SEGMENT (the kernel, or a device
 #                           offering USO, cuts them); each datagram is "Q",
 #                           an 8-byte sequence number, then zeros; prints
-#                           "sent DATAGRAMS BYTES"
-#   sink ADDRESS PORT SECONDS
+#                           "sent DATAGRAMS BYTES". With WRITES, exactly
+#                           that many writes, 2 ms apart (paced: none need
+#                           be lost), whatever SECONDS says
+#   sink ADDRESS PORT SECONDS [check]
 #                           counts such datagrams (UDP_GRO on, so coalesced
 #                           ones count one by one) until SECONDS after the
 #                           first or 1 s of silence; prints "received
-#                           DATAGRAMS BYTES bad N" (N: malformed datagrams)
+#                           DATAGRAMS BYTES bad N" (N: malformed datagrams;
+#                           with check, also repeated sequence numbers and
+#                           datagrams whose rest is not zeros)
 #
 # Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
 import errno
@@ -245,14 +249,19 @@ SOL_UDP, UDP_SEGMENT, UDP_GRO = 17, 103, 104
 SO_RCVBUFFORCE = 33
 
 
-def gso_send(host, port, seconds, segment=1400):
+def gso_send(host, port, seconds, segment=1400, writes=None):
     s = socket.socket(family(host), socket.SOCK_DGRAM)
     s.setsockopt(SOL_UDP, UDP_SEGMENT, segment)
     count = min(64, 65000 // segment)
     buf = bytearray(count * segment)
     sent = seq = 0
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while writes is not None or time.monotonic() < end:
+        if writes is not None:
+            if seq == writes * count:
+                break
+            if seq:
+                time.sleep(0.002)
         for i in range(count):
             buf[i * segment : i * segment + 9] = b"Q" + struct.pack("!Q", seq + i)
         try:
@@ -267,7 +276,7 @@ def gso_send(host, port, seconds, segment=1400):
     print("sent %d %d" % (seq, sent))
 
 
-def sink(address, port, seconds):
+def sink(address, port, seconds, check=False):
     s = socket.socket(family(address), socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
@@ -277,6 +286,7 @@ def sink(address, port, seconds):
     s.bind((address, port))
     s.settimeout(seconds + 30)  # the first datagram
     datagrams = received = bad = 0
+    seen = set()
     end = None
     buf = bytearray(65536)
     space = socket.CMSG_SPACE(4)
@@ -296,6 +306,12 @@ def sink(address, port, seconds):
             datagrams += 1
             if buf[off] != ord("Q"):
                 bad += 1
+            elif check:
+                seq = struct.unpack_from("!Q", buf, off + 1)[0]
+                rest = buf[off + 9 : min(off + size, n)]
+                if seq in seen or rest.count(0) != len(rest):
+                    bad += 1
+                seen.add(seq)
         received += n
     print("received %d %d bad %d" % (datagrams, received, bad))
 
@@ -315,9 +331,15 @@ def main():
     elif cmd == "refused":
         refused(args[0], int(args[1]), len(args) > 2 and args[2] == "recverr")
     elif cmd == "gso-send":
-        gso_send(args[0], int(args[1]), float(args[2]), int(args[3]) if len(args) > 3 else 1400)
+        gso_send(
+            args[0],
+            int(args[1]),
+            float(args[2]),
+            int(args[3]) if len(args) > 3 else 1400,
+            int(args[4]) if len(args) > 4 else None,
+        )
     elif cmd == "sink":
-        sink(args[0], int(args[1]), float(args[2]))
+        sink(args[0], int(args[1]), float(args[2]), len(args) > 3 and args[3] == "check")
     elif cmd == "flood":
         flood(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -354,6 +355,38 @@ void relays_bounds_and_expires(void**) {
     assert_int_equal(path.counters().datagrams_from_guest, 5);
 }
 
+// A UDP GSO frame from the guest (its UDP length covering all of it): one
+// send that the host cuts into the guest's datagrams, each counted.
+void sends_gso_frames_whole(void**) {
+    EventLoop loop(&test_clock);
+    Collect out;
+    KernelUdpPath::Settings s;
+    s.scope = scope();
+    KernelUdpPath path(loop, s, out);
+    uint16_t port;
+    UniqueFd server = loopback_socket(&port);
+    std::string payload(2500, '\0');
+    for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<char>('a' + i % 26);
+    Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, payload);
+    assert_true(path.from_guest(f.data(), f.size(), true, 1000));
+    for (size_t off = 0; off < payload.size(); off += 1000) {
+        char buf[4096];
+        ssize_t n = recv(server.get(), buf, sizeof buf, 0);
+        size_t want = std::min<size_t>(1000, payload.size() - off);
+        assert_int_equal(n, want);
+        assert_memory_equal(buf, payload.data() + off, want);
+    }
+    assert_int_equal(path.counters().datagrams_from_guest, 3);
+    assert_int_equal(path.counters().bytes_from_guest, 2500);
+    assert_int_equal(path.counters().dropped, 0);
+    // No more than the segment size: one datagram.
+    Frame small = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "short");
+    assert_true(path.from_guest(small.data(), small.size(), true, 1000));
+    char buf[64];
+    assert_int_equal(recv(server.get(), buf, sizeof buf, 0), 5);
+    assert_int_equal(path.counters().datagrams_from_guest, 4);
+}
+
 // Half the descriptor limit at most, whatever max_flows says.
 void flows_stay_below_half_the_descriptors(void**) {
     rlimit saved{};
@@ -388,6 +421,7 @@ int main() {
         cmocka_unit_test(takes_outside_and_gateway_only),
         cmocka_unit_test(builds_icmp_errors),
         cmocka_unit_test(relays_bounds_and_expires),
+        cmocka_unit_test(sends_gso_frames_whole),
         cmocka_unit_test(flows_stay_below_half_the_descriptors),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

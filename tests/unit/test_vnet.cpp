@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // test_vnet.cpp: the frame surgery for a segmenting tap (vnet.hpp):
-// checksums, SYN MSS raising, output classification, IPv4 fragmentation.
+// checksums, SYN MSS raising, output classification, IPv4 fragmentation,
+// cutting UDP GSO frames.
 #include <cstring>
 #include <vector>
 
@@ -172,6 +173,111 @@ void fragments_ipv4(void**) {
     assert_int_equal(emitted, 0);
 }
 
+// A UDP GSO frame as a tap taking USO hands it over: one IP header and one
+// UDP header for the whole payload, lengths covering it all, the checksum
+// field holding whatever (here the partial form's stand-in).
+Frame udp_gso_frame(bool v6, size_t payload) {
+    size_t ip_len = v6 ? 40 : 20;
+    Frame f(14 + ip_len + 8 + payload);
+    put16(f, 12, v6 ? 0x86dd : 0x0800);
+    if (v6) {
+        f[14] = 0x60;
+        put16(f, 18, static_cast<uint16_t>(8 + payload));
+        f[20] = 17;
+        f[21] = 64;
+        f[22] = 0xfd;  // fd00::100 -> 2001:db8::fe
+        f[37] = 100;
+        f[38] = 0x20;
+        f[39] = 0x01;
+        f[40] = 0x0d;
+        f[41] = 0xb8;
+        f[53] = 0xfe;
+    } else {
+        f[14] = 0x45;
+        put16(f, 16, static_cast<uint16_t>(20 + 8 + payload));
+        put16(f, 18, 0xfffe);  // the id wraps on the way
+        put16(f, 20, 0x4000);  // DF
+        f[22] = 64;
+        f[23] = 17;
+        uint8_t src[] = {10, 0, 2, 100}, dst[] = {192, 0, 2, 254};
+        std::memcpy(&f[26], src, 4);
+        std::memcpy(&f[30], dst, 4);
+        put16(f, 24, static_cast<uint16_t>(~reference_sum(&f[14], 20)));
+    }
+    size_t u = 14 + ip_len;
+    put16(f, u, 40000);
+    put16(f, u + 2, 7100);
+    put16(f, u + 4, static_cast<uint16_t>(8 + payload));
+    put16(f, u + 6, 0x1234);
+    for (size_t i = 0; i < payload; i++) f[u + 8 + i] = static_cast<uint8_t>(i * 13 + 5);
+    return f;
+}
+
+void segments_udp(void**) {
+    for (bool v6 : {false, true}) {
+        const size_t ip_len = v6 ? 40 : 20, u = 14 + ip_len;
+        Frame f = udp_gso_frame(v6, 5000);
+        std::vector<Frame> segs;
+        assert_true(vnet_segment_udp(f.data(), f.size(), 1400,
+                                     [&](uint8_t* p, size_t n) { segs.emplace_back(p, p + n); }));
+        assert_int_equal(segs.size(), 4);  // 1400 x 3 + 800
+        Frame joined;
+        for (size_t i = 0; i < segs.size(); i++) {
+            const Frame& s = segs[i];
+            size_t n = i < 3 ? 1400 : 800;
+            assert_int_equal(s.size(), u + 8 + n);
+            assert_memory_equal(s.data(), f.data(), 14);  // Ethernet header
+            if (v6) {
+                assert_int_equal(get16(s, 18), 8 + n);
+                assert_memory_equal(&s[20], &f[20], 34);  // next header, hops, addresses
+            } else {
+                assert_int_equal(get16(s, 16), 20 + 8 + n);
+                assert_int_equal(get16(s, 18), static_cast<uint16_t>(0xfffe + i));
+                assert_int_equal(get16(s, 20), 0x4000);
+                assert_int_equal(reference_sum(&s[14], 20), 0xffff);
+            }
+            assert_int_equal(get16(s, u), 40000);
+            assert_int_equal(get16(s, u + 2), 7100);
+            assert_int_equal(get16(s, u + 4), 8 + n);
+            uint32_t pseudo = reference_sum(v6 ? &s[22] : &s[26], v6 ? 32 : 8) + 17 +
+                              static_cast<uint32_t>(8 + n);
+            assert_int_equal(reference_sum(&s[u], 8 + n, pseudo), 0xffff);
+            joined.insert(joined.end(), s.begin() + static_cast<long>(u + 8), s.end());
+        }
+        assert_true(joined == Frame(f.begin() + static_cast<long>(u + 8), f.end()));
+
+        // Payload that the segment size divides: no short last datagram.
+        Frame even = udp_gso_frame(v6, 2800);
+        size_t count = 0;
+        assert_true(vnet_segment_udp(even.data(), even.size(), 1400, [&](uint8_t*, size_t n) {
+            assert_int_equal(n, u + 8 + 1400);
+            count++;
+        }));
+        assert_int_equal(count, 2);
+    }
+}
+
+void refuses_what_is_no_udp_gso_frame(void**) {
+    int emitted = 0;
+    auto emit = [&](uint8_t*, size_t) { emitted++; };
+    Frame f = udp_gso_frame(false, 3000);
+    assert_false(vnet_segment_udp(f.data(), f.size(), 0, emit));  // no segment size
+    Frame shorter(f.begin(), f.end() - 1);  // the IP length runs past the frame
+    assert_false(vnet_segment_udp(shorter.data(), shorter.size(), 1400, emit));
+    Frame long_udp = f;
+    put16(long_udp, 38, 3009);  // the UDP length runs past the IP packet
+    assert_false(vnet_segment_udp(long_udp.data(), long_udp.size(), 1400, emit));
+    Frame fragment = f;
+    put16(fragment, 20, 0x2000);
+    assert_false(vnet_segment_udp(fragment.data(), fragment.size(), 1400, emit));
+    Frame tcp = ipv4_tcp(3000);
+    assert_false(vnet_segment_udp(tcp.data(), tcp.size(), 1400, emit));
+    Frame v6 = udp_gso_frame(true, 3000);
+    v6[20] = 0;  // a hop-by-hop header first
+    assert_false(vnet_segment_udp(v6.data(), v6.size(), 1400, emit));
+    assert_int_equal(emitted, 0);
+}
+
 }  // namespace
 
 int main() {
@@ -181,6 +287,8 @@ int main() {
         cmocka_unit_test(raises_default_syn_mss_only),
         cmocka_unit_test(classifies_output),
         cmocka_unit_test(fragments_ipv4),
+        cmocka_unit_test(segments_udp),
+        cmocka_unit_test(refuses_what_is_no_udp_gso_frame),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
