@@ -13,6 +13,8 @@ path's frames), kernel (ours, --tcp-path=kernel, the default), slirp (ours,
 --tcp-path=slirp), slirp4netns (Debian's 1.2.0), pasta, and rootlesskit (its
 builtin port driver, port forwarding only). The main candidate, whose ratios
 and targets are shown, is redirect, or kernel when redirect was not run.
+Its UDP figures are the kernel UDP path's; slirp's are libslirp's UDP (what
+--udp-path=slirp runs), the reference for the UDP CPU target.
 """
 import json
 import os

@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench/run.sh: `make bench`. Runs our slirp4netns with each TCP path and
-# delivery side by side with Debian's slirp4netns 1.2.0 and pasta,
-# interleaved (candidate order rotates every round), and hands the samples to
-# bench/report.py, which prints medians, the kernel-to-kernel delivery's
-# ratios to the others and its targets, and writes bench/results.json and
-# bench/results.png.
+# delivery (and both UDP paths) side by side with Debian's slirp4netns 1.2.0
+# and pasta, interleaved (candidate order rotates every round), and hands the
+# samples to bench/report.py, which prints medians, the kernel-to-kernel
+# delivery's ratios to the others and its targets, and writes
+# bench/results.json and bench/results.png.
 #
 # Hermetic like the tests: everything runs inside the fresh host namespace
 # tests/lib.sh creates (only loopback, plus a veth whose peer goes nowhere so
@@ -22,6 +22,18 @@
 # builds can still be measured. What each of ours actually delivered with is
 # read from get_stats and noted.
 #
+# UDP (BENCH_FIGURES with udp), in a session of each candidate's own after
+# its TCP one, at both MTUs: 1400-byte datagrams each way (iperf3 -u), the
+# best received rate at which the receiver loses at most 1 % (a few short
+# runs stepping down from what -b 0 got through; that is recorded too);
+# the guest's 64 KB UDP_SEGMENT writes to a UDP_GRO sink on the host
+# (tests/integration/udp-peer.py), received rate and loss; at 65520,
+# sockperf's UDP ping-pong of 64 bytes (p50, p99); each with the daemon's
+# and the machine's CPU per GB received. redirect, bridge and kernel share
+# the kernel UDP path (bridge is measured only without the other two);
+# slirp (--tcp-path=slirp) runs libslirp's UDP, as --udp-path=slirp does.
+# About 12-20 s per candidate and MTU with 1 s runs, 15-25 s with 2 s.
+#
 # The measured cost of a candidate is its daemon's plus that of its
 # slirp4netns-tcp child (redirect's, in its private namespace): CPU seconds,
 # RSS and descriptors (bench/helper.py). The machine's CPU comes from
@@ -36,8 +48,11 @@
 # BENCH_PARALLEL (4: iperf3 -P), BENCH_CONNS (1000), BENCH_MOVE_KIB (256:
 # what each of the BENCH_CONNS connections moves each way before the memory
 # figure), BENCH_FLOOD_SYNS (100000), BENCH_EXTRAS (1; 0 leaves out
-# bench/portfwd.sh and bench/busy-poll.sh at the end), SLIRP (our binary,
-# default ./slirp4netns).
+# bench/portfwd.sh and bench/busy-poll.sh at the end), BENCH_FIGURES ("tcp
+# udp": which figures; "udp" alone leaves out everything TCP, extras
+# included), BENCH_UDP_SECONDS (2: each UDP iperf3 run and the GSO run),
+# BENCH_OUTPUT (the directory for results.json and results.png, default
+# bench/), SLIRP (our binary, default ./slirp4netns).
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
