@@ -387,7 +387,7 @@ set xtics rotate by -35 scale 0
 set ylabel "x slirp4netns 1.2.0 (throughput ratio, or inverse for time, memory, CPU)"
 set logscale y 2
 set yrange [0.03:*]
-set rmargin 10
+set rmargin 18
 set bmargin 12
 set grid ytics
 set key top left
