@@ -25,7 +25,9 @@ Debian package provides.
   helper.py machine-cpu               the machine's busy CPU seconds since boot
                                       (/proc/stat: user, nice, system, irq,
                                       softirq; not idle, iowait or steal)
-  helper.py iperf-bytes FILE          bytes received and bits/s from iperf3 -J
+  helper.py iperf-bytes FILE [--lost] bytes received and bits/s from iperf3 -J;
+                                      with --lost, then the percentage of
+                                      datagrams the receiver missed (0 for TCP)
   helper.py sockperf-percentiles      p50 and p99 in us from sockperf ping-pong's
                                       output on stdin
   helper.py sockstat-kb [--settle]    the machine's TCP memory (/proc/net/sockstat
@@ -346,14 +348,18 @@ def api_latency(path, pid):
     print(f"{statistics.median(times):.2f} {max(times):.2f} {len(times)} {failed}")
 
 
-def iperf_bytes(path):
+def iperf_bytes(path, lost=False):
     with open(path) as f:
         result = json.load(f)
     if "error" in result:
         print(result["error"], file=sys.stderr)
         sys.exit(1)
     received = result["end"]["sum_received"]
-    print(f"{received['bytes']} {received['bits_per_second']:.0f}")
+    line = f"{received['bytes']} {received['bits_per_second']:.0f}"
+    if lost:
+        # UDP: the receiver's count of sequence numbers it never saw.
+        line += f" {received.get('lost_percent', 0):.3f}"
+    print(line)
 
 
 def sockperf_percentiles():
@@ -391,7 +397,7 @@ def main():
     elif cmd == "machine-cpu":
         machine_cpu()
     elif cmd == "iperf-bytes":
-        iperf_bytes(args[0])
+        iperf_bytes(args[0], args[1:2] == ["--lost"])
     elif cmd == "sockperf-percentiles":
         sockperf_percentiles()
     elif cmd == "sockstat-kb":

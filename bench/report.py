@@ -13,6 +13,8 @@ path's frames), kernel (ours, --tcp-path=kernel, the default), slirp (ours,
 --tcp-path=slirp), slirp4netns (Debian's 1.2.0), pasta, and rootlesskit (its
 builtin port driver, port forwarding only). The main candidate, whose ratios
 and targets are shown, is redirect, or kernel when redirect was not run.
+Its UDP figures are the kernel UDP path's; slirp's are libslirp's UDP (what
+--udp-path=slirp runs), the reference for the UDP CPU target.
 """
 import json
 import os
@@ -32,8 +34,12 @@ MOVE_KIB = int(os.environ.get("BENCH_MOVE_KIB", "256"))
 #   ("own", METRIC, op, x):  main / main's own figure of METRIC op x
 #   ("abs", None, op, x):    the figure itself, in the row's unit
 # The targets of the kernel-to-kernel delivery are "new"; "kept" ones are
-# the earlier design's that still apply.
+# the earlier design's that still apply; "udp" ones the kernel UDP path's.
 TPUT = ("new", [("cand", "bridge", ">=", 1.3), ("cand", "pasta", ">=", 1.25)])
+UDP_TPUT = ("udp", [("cand", "slirp4netns", ">=", 3.0), ("cand", "pasta", ">=", 1.0)])
+# The kernel UDP path's CPU against libslirp's UDP (our --tcp-path=slirp,
+# which implies --udp-path=slirp).
+UDP_CPU = ("udp", [("cand", "slirp", "<=", 0.5)])
 P = PARALLEL
 # name, label, unit, higher_is_better, target
 METRICS = [
@@ -88,6 +94,37 @@ METRICS = [
     ("flood_api_max", "list_hostfwd in SYN flood, worst", "ms", False,
      ("kept", [("abs", None, "<=", 100)])),
     ("port_forward", "port forward MTU 65520", "Gbit/s", True, None),
+    # UDP, 1400-byte datagrams: the best received rate at which the
+    # receiver lost at most 1 %; then what iperf3 -b 0 got through.
+    ("udp_out_1500", "UDP netns->host 1500, <=1% loss", "Gbit/s", True, UDP_TPUT),
+    ("udp_in_1500", "UDP host->netns 1500, <=1% loss", "Gbit/s", True, UDP_TPUT),
+    ("udp_out_65520", "UDP netns->host 65520, <=1% loss", "Gbit/s", True, UDP_TPUT),
+    ("udp_in_65520", "UDP host->netns 65520, <=1% loss", "Gbit/s", True, UDP_TPUT),
+    ("udp_gso_out_1500", "UDP netns->host 1500, 64 KB GSO", "Gbit/s", True,
+     ("udp", [("cand", "slirp4netns", ">=", 5.0)])),
+    ("udp_gso_out_65520", "UDP netns->host 65520, 64 KB GSO", "Gbit/s", True,
+     ("udp", [("cand", "slirp4netns", ">=", 5.0)])),
+    ("udp_gso_loss_out_1500", "  its loss, 1500", "%", False, None),
+    ("udp_gso_loss_out_65520", "  its loss, 65520", "%", False, None),
+    ("udp_blast_out_1500", "UDP netns->host 1500, -b 0 received", "Gbit/s", True, None),
+    ("udp_blast_in_1500", "UDP host->netns 1500, -b 0 received", "Gbit/s", True, None),
+    ("udp_blast_out_65520", "UDP netns->host 65520, -b 0 received", "Gbit/s", True, None),
+    ("udp_blast_in_65520", "UDP host->netns 65520, -b 0 received", "Gbit/s", True, None),
+    ("cpu_udp_out_1500", "daemon CPU/GB UDP netns->host 1500", "s/GB", False, UDP_CPU),
+    ("cpu_udp_in_1500", "daemon CPU/GB UDP host->netns 1500", "s/GB", False, UDP_CPU),
+    ("cpu_udp_out_65520", "daemon CPU/GB UDP netns->host 65520", "s/GB", False, UDP_CPU),
+    ("cpu_udp_in_65520", "daemon CPU/GB UDP host->netns 65520", "s/GB", False, UDP_CPU),
+    ("cpu_udp_gso_out_1500", "daemon CPU/GB UDP GSO 1500", "s/GB", False, UDP_CPU),
+    ("cpu_udp_gso_out_65520", "daemon CPU/GB UDP GSO 65520", "s/GB", False, UDP_CPU),
+    ("mcpu_udp_out_1500", "machine CPU/GB UDP netns->host 1500", "s/GB", False, None),
+    ("mcpu_udp_in_1500", "machine CPU/GB UDP host->netns 1500", "s/GB", False, None),
+    ("mcpu_udp_out_65520", "machine CPU/GB UDP netns->host 65520", "s/GB", False, None),
+    ("mcpu_udp_in_65520", "machine CPU/GB UDP host->netns 65520", "s/GB", False, None),
+    ("mcpu_udp_gso_out_1500", "machine CPU/GB UDP GSO 1500", "s/GB", False, None),
+    ("mcpu_udp_gso_out_65520", "machine CPU/GB UDP GSO 65520", "s/GB", False, None),
+    ("udp_latency_p50", "UDP latency p50 (sockperf 64 B)", "us", False,
+     ("udp", [("cand", "slirp4netns", "<=", 0.8)])),
+    ("udp_latency_p99", "UDP latency p99 (sockperf 64 B)", "us", False, None),
 ]
 # Samples in KiB, reported in MiB.
 KIB_METRICS = ("rss_", "moved_", "idle_rss", "idle_tcp", "idle_total")
@@ -202,8 +239,11 @@ def verdict(row):
 def summary(rows, main):
     lines = []
     for group, title in (("new", "targets of kernel-to-kernel delivery"),
-                         ("kept", "earlier targets")):
+                         ("kept", "earlier targets"),
+                         ("udp", "targets of the kernel UDP path")):
         mine = [r for r in rows if r.get("target_group") == group]
+        if not mine or all("met" not in r and not r["values"] for r in mine):
+            continue
         met = sum(1 for r in mine if r.get("met") is True)
         missed = sum(1 for r in mine if r.get("met") is False)
         unjudged = sum(1 for r in mine if "met" not in r)
@@ -271,7 +311,11 @@ def main():
           "Daemon CPU, RSS and fds: the daemon plus its slirp4netns-tcp child. Machine CPU: "
           "/proc/stat, every process and interrupt. TCP mem (sockstat) is the machine's: the "
           "kernel keeps one TCP memory count, not one per network namespace, so it takes in "
-          "every namespace involved and other work on the machine.")
+          "every namespace involved and other work on the machine. UDP: redir, kernel and "
+          "bridge use the kernel UDP path, slirp libslirp's (--tcp-path=slirp implies "
+          "--udp-path=slirp); <=1% loss: the best received rate of the offered rates tried "
+          "(iperf3 -u -l 1400) at which the receiver lost at most 1 %; GSO: the guest's "
+          "64 KB UDP_SEGMENT writes, not paced, so its loss is shown beside it.")
     background = samples.get("background_cpu", {}).get("machine")
     if background:
         print("machine busy while the bench idled, each round (others' work, in the machine CPU "
@@ -331,7 +375,7 @@ def chart(rows, png_path, main):
     names = ", ".join(f"--tcp-path={c}" for c, _, _ in series
                       if c in ("redirect", "kernel", "bridge", "slirp"))
     script = f"""
-set terminal pngcairo size 1600,760 font ",11"
+set terminal pngcairo size {max(1600, 40 * len(lines))},760 font ",11"
 set output "{png_path}"
 set title "slirp4netns (C++), {names}, vs Debian slirp4netns 1.2.0 and pasta: advantage over slirp4netns 1.2.0 (higher is better)"
 set style data histograms
@@ -343,7 +387,7 @@ set xtics rotate by -35 scale 0
 set ylabel "x slirp4netns 1.2.0 (throughput ratio, or inverse for time, memory, CPU)"
 set logscale y 2
 set yrange [0.03:*]
-set rmargin 10
+set rmargin 18
 set bmargin 12
 set grid ytics
 set key top left

@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench/run.sh: `make bench`. Runs our slirp4netns with each TCP path and
-# delivery side by side with Debian's slirp4netns 1.2.0 and pasta,
-# interleaved (candidate order rotates every round), and hands the samples to
-# bench/report.py, which prints medians, the kernel-to-kernel delivery's
-# ratios to the others and its targets, and writes bench/results.json and
-# bench/results.png.
+# delivery (and both UDP paths) side by side with Debian's slirp4netns 1.2.0
+# and pasta, interleaved (candidate order rotates every round), and hands the
+# samples to bench/report.py, which prints medians, the kernel-to-kernel
+# delivery's ratios to the others and its targets, and writes
+# bench/results.json and bench/results.png.
 #
 # Hermetic like the tests: everything runs inside the fresh host namespace
 # tests/lib.sh creates (only loopback, plus a veth whose peer goes nowhere so
@@ -22,6 +22,19 @@
 # builds can still be measured. What each of ours actually delivered with is
 # read from get_stats and noted.
 #
+# UDP (BENCH_FIGURES with udp), in a session of each candidate's own after
+# its TCP one, at both MTUs: 1400-byte datagrams each way (iperf3 -u), the
+# best received rate at which the receiver loses at most 1 % (a few short
+# runs stepping down from what -b 0 got through; that is recorded too);
+# the guest's 64 KB UDP_SEGMENT writes to a UDP_GRO sink on the host
+# (tests/integration/udp-peer.py), received rate and loss; at 65520,
+# sockperf's UDP ping-pong of 64 bytes (p50, p99); each with the daemon's
+# and the machine's CPU per GB received. redirect, bridge and kernel share
+# the kernel UDP path (bridge is measured only without the other two);
+# slirp (--tcp-path=slirp) runs libslirp's UDP, as --udp-path=slirp does.
+# Measured: 10-22 s per candidate and MTU with 1 s runs, 19-39 s with 2 s
+# (the default): about 4 minutes a round for four candidates.
+#
 # The measured cost of a candidate is its daemon's plus that of its
 # slirp4netns-tcp child (redirect's, in its private namespace): CPU seconds,
 # RSS and descriptors (bench/helper.py). The machine's CPU comes from
@@ -36,8 +49,11 @@
 # BENCH_PARALLEL (4: iperf3 -P), BENCH_CONNS (1000), BENCH_MOVE_KIB (256:
 # what each of the BENCH_CONNS connections moves each way before the memory
 # figure), BENCH_FLOOD_SYNS (100000), BENCH_EXTRAS (1; 0 leaves out
-# bench/portfwd.sh and bench/busy-poll.sh at the end), SLIRP (our binary,
-# default ./slirp4netns).
+# bench/portfwd.sh and bench/busy-poll.sh at the end), BENCH_FIGURES ("tcp
+# udp": which figures; "udp" alone leaves out everything TCP, extras
+# included), BENCH_UDP_SECONDS (2: each UDP iperf3 run and the GSO run),
+# BENCH_OUTPUT (the directory for results.json and results.png, default
+# bench/), SLIRP (our binary, default ./slirp4netns).
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,16 +82,24 @@ PARALLEL=${BENCH_PARALLEL:-4}
 EXTRAS=${BENCH_EXTRAS:-1}
 MOVE_BYTES=$((${BENCH_MOVE_KIB:-256} * 1024))
 FLOOD_SYNS=${BENCH_FLOOD_SYNS:-100000}
+FIGURES=" ${BENCH_FIGURES:-tcp udp} "
+UDP_SECONDS=${BENCH_UDP_SECONDS:-2}
+UDP_SIZE=1400
+UDP_LOSS=1
+UDP_STEPS=5
 CANDIDATES=(${BENCH_CANDIDATES:-redirect bridge slirp slirp4netns pasta})
+OUTPUT=${BENCH_OUTPUT:-$BENCH_DIR}
 OURS=$SLIRP
 PEER=/usr/bin/slirp4netns
 HELPER="/usr/bin/python3 $BENCH_DIR/helper.py"
+HELPER_PEER="/usr/bin/python3 $REPO/tests/integration/udp-peer.py"
 SAMPLES=$WORK/samples.tsv
 NOTES=$WORK/notes.txt
 IPERF_PORT=5201
 FWD_PORT=15201
 HOLD_PORT=7000
 SOCKPERF_PORT=11111
+UDP_SINK_PORT=5301
 : >"$SAMPLES"
 : >"$NOTES"
 
@@ -86,11 +110,25 @@ for name in "${CANDIDATES[@]}"; do
         *) fail "BENCH_CANDIDATES: unknown candidate '$name' (redirect bridge kernel slirp slirp4netns pasta)" ;;
     esac
 done
+for f in $FIGURES; do
+    case $f in
+        tcp | udp) ;;
+        *) fail "BENCH_FIGURES: unknown figure set '$f' (tcp udp)" ;;
+    esac
+done
+figures() { [[ $FIGURES == *" $1 "* ]]; }
+# bridge's UDP is redirect's and kernel's (the kernel UDP path): measured
+# only when neither of those runs.
+udp_measured() {
+    [ "$1" != bridge ] && return 0
+    [[ " ${CANDIDATES[*]} " != *" redirect "* && " ${CANDIDATES[*]} " != *" kernel "* ]]
+}
 note() {
     grep -qxF "$*" "$NOTES" || echo "$*" >>"$NOTES"
     log "$*"
 }
 sample() { echo "$1	$2	$3" >>"$SAMPLES"; }
+udp_port_bound() { ss -Hlun "sport = :$1" | grep -q .; }
 
 # The idle connections need a socket each in the client and the holder, and
 # two in a daemon that keeps a host socket and a private namespace's socket
@@ -120,9 +158,11 @@ ip route add default via 10.0.2.2 dev s4nb0
 
 background iperf3 -s -B 127.0.0.1 -p $IPERF_PORT >/dev/null 2>&1
 background sockperf server --tcp -i 127.0.0.1 -p $SOCKPERF_PORT >/dev/null 2>&1
+background sockperf server -i 127.0.0.1 -p $SOCKPERF_PORT >/dev/null 2>&1
 background $HELPER hold-server $HOLD_PORT $MOVE_BYTES >/dev/null 2>&1
 wait_until 10 port_is_listening $IPERF_PORT || fail "iperf3 server did not start"
 wait_until 10 port_is_listening $SOCKPERF_PORT || fail "sockperf server did not start"
+wait_until 10 udp_port_bound $SOCKPERF_PORT || fail "sockperf's UDP server did not start"
 wait_until 10 port_is_listening $HOLD_PORT || fail "connection holder did not start"
 
 # --- candidates -------------------------------------------------------------
@@ -145,6 +185,22 @@ check_delivery() {
         note "$name: ran with kernel_tcp_delivery $delivery (tcp_path $path), not $want: its figures are not $want's"
     else
         note "$name: --tcp-path=${OUR_PATH[$name]}, tcp_path $path, kernel_tcp_delivery $delivery; measured: $($HELPER processes "$CAND_PID")"
+    fi
+}
+
+# What each of our candidates should report as get_stats' udp_path:
+# --tcp-path=slirp without --udp-path keeps libslirp's UDP.
+declare -A WANT_UDP=([redirect]=kernel [bridge]=kernel [kernel]=kernel [slirp]=slirp)
+
+# check_udp_path NAME: notes the UDP path our candidate NAME runs with.
+check_udp_path() {
+    local name=$1 got
+    [ -S "$WORK/api.sock" ] || return 0
+    got=$(stats_field "$WORK/api.sock" udp_path 2>/dev/null) || got="(not reported)"
+    if [ "$got" = "${WANT_UDP[$name]}" ]; then
+        note "$name: udp_path $got"
+    else
+        note "$name: ran with udp_path $got, not ${WANT_UDP[$name]}: its UDP figures are not that path's"
     fi
 }
 
@@ -202,41 +258,174 @@ cand_stop() {
 }
 
 # --- measurements -----------------------------------------------------------
-# throughput NAME METRIC [iperf3 options]: guest iperf3 client to the host
-# through 10.0.2.2; records Gbit/s, the candidate's CPU seconds per GB
-# (cpu_METRIC) and the whole machine's (mcpu_METRIC: every process and
-# interrupt, the iperf3 ends' included).
+# measure_start / measure_stop: the candidate's and the whole machine's CPU
+# seconds (every process and interrupt, the traffic's ends included) around
+# a step; cpu_per_gb BYTES then sets RUN_CPU and RUN_MCPU, both per GB of
+# BYTES received.
+measure_start() {
+    CPU0=$($HELPER cpu-seconds "$CAND_PID")
+    MCPU0=$($HELPER machine-cpu)
+}
+measure_stop() {
+    MCPU1=$($HELPER machine-cpu)
+    CPU1=$($HELPER cpu-seconds "$CAND_PID")
+}
+cpu_per_gb() {
+    RUN_CPU=$(awk -v c0="$CPU0" -v c1="$CPU1" -v b="$1" 'BEGIN { printf "%.3f", (b > 0 ? (c1 - c0) / (b / 1e9) : 0) }')
+    RUN_MCPU=$(awk -v c0="$MCPU0" -v c1="$MCPU1" -v b="$1" 'BEGIN { printf "%.3f", (b > 0 ? (c1 - c0) / (b / 1e9) : 0) }')
+}
+
+# iperf_run SECONDS [iperf3 options]: one guest iperf3 client run to the
+# host through 10.0.2.2. Sets RUN_BYTES received, RUN_GBPS (the received
+# rate), RUN_LOST (percent of the datagrams the receiver missed; 0 for TCP),
+# RUN_CPU and RUN_MCPU; on failure RUN_ERR, and returns 1.
+iperf_run() {
+    local secs=$1 out
+    shift
+    measure_start
+    in_guest iperf3 -c 10.0.2.2 -p $IPERF_PORT -t "$secs" -J "$@" >"$WORK/iperf.json" 2>&1
+    measure_stop
+    if ! out=$($HELPER iperf-bytes "$WORK/iperf.json" --lost 2>&1); then
+        RUN_ERR=$out
+        return 1
+    fi
+    read -r RUN_BYTES bps RUN_LOST <<<"$out"
+    cpu_per_gb "$RUN_BYTES"
+    RUN_GBPS=$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')
+}
+
+# record_run NAME METRIC: the last run's received rate as METRIC, its CPU
+# seconds per GB as cpu_METRIC and mcpu_METRIC.
+record_run() {
+    sample "$2" "$1" "$RUN_GBPS"
+    sample "cpu_$2" "$1" "$RUN_CPU"
+    sample "mcpu_$2" "$1" "$RUN_MCPU"
+}
+
+# throughput NAME METRIC [iperf3 options]: TCP, guest iperf3 client to the
+# host through 10.0.2.2; records Gbit/s, the candidate's CPU seconds per GB
+# (cpu_METRIC) and the whole machine's (mcpu_METRIC).
 throughput() {
     local name=$1 metric=$2
     shift 2
-    local cpu0 cpu1 mcpu0 mcpu1 out
-    cpu0=$($HELPER cpu-seconds "$CAND_PID")
-    mcpu0=$($HELPER machine-cpu)
-    in_guest iperf3 -c 10.0.2.2 -p $IPERF_PORT -t "$SECONDS_PER_RUN" -J "$@" >"$WORK/iperf.json" 2>&1
-    mcpu1=$($HELPER machine-cpu)
-    cpu1=$($HELPER cpu-seconds "$CAND_PID")
-    if ! out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
-        note "$name: $metric failed: $out"
+    if ! iperf_run "$SECONDS_PER_RUN" "$@"; then
+        note "$name: $metric failed: $RUN_ERR"
         return 1
     fi
-    read -r bytes bps <<<"$out"
-    sample "$metric" "$name" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
-    sample "cpu_$metric" "$name" "$(awk -v c0="$cpu0" -v c1="$cpu1" -v b="$bytes" \
-        'BEGIN { printf "%.3f", (c1 - c0) / (b / 1e9) }')"
-    sample "mcpu_$metric" "$name" "$(awk -v c0="$mcpu0" -v c1="$mcpu1" -v b="$bytes" \
-        'BEGIN { printf "%.3f", (c1 - c0) / (b / 1e9) }')"
+    record_run "$name" "$metric"
 }
 
-latency() {
-    local name=$1 out p50 p99
-    out=$(in_guest sockperf ping-pong --tcp -i 10.0.2.2 -p $SOCKPERF_PORT -t "$SECONDS_PER_RUN" \
-        --msg-size 64 2>&1)
-    if ! read -r p50 p99 < <($HELPER sockperf-percentiles 2>/dev/null <<<"$out"); then
-        note "$name: sockperf gave no percentiles: $(tail -n 2 <<<"$out")"
+# within_loss: the last run lost at most UDP_LOSS % of its datagrams.
+within_loss() { awk -v l="$RUN_LOST" -v m="$UDP_LOSS" 'BEGIN { exit !(l <= m) }'; }
+
+# udp_throughput NAME METRIC [-R]: the highest received rate of UDP_SIZE-byte
+# datagrams at which the receiver loses at most UDP_LOSS %. iperf3 -b 0
+# (recorded as udp_blast_*) floods the tap and loses much there; from its
+# received rate the offered rate steps down by 0.7 until the loss is
+# within bounds (UDP_STEPS runs at most), then once more up to halfway
+# (geometrically) towards the last rate that lost too much. The rate, CPU
+# per GB and loss are those of the best run within bounds. -w 4M: iperf3's
+# ends with the default 208 KiB buffers lost 2 % at 0.3 Gbit/s on the bare
+# loopback here, none at 0.9 Gbit/s with 4 MiB: the figure is the
+# candidate's, not the receiver's.
+udp_throughput() {
+    local name=$1 metric=$2 dir=${3:-} udp=(-u -l "$UDP_SIZE" -w 4M)
+    local rate over="" step best="" best_cpu best_mcpu trail
+    if ! iperf_run "$UDP_SECONDS" "${udp[@]}" -b 0 $dir; then
+        note "$name: $metric failed: $RUN_ERR"
         return 1
     fi
-    sample latency_p50 "$name" "$p50"
-    sample latency_p99 "$name" "$p99"
+    if [ "$RUN_BYTES" = 0 ]; then
+        note "$name: $metric: no datagram arrived"
+        return 1
+    fi
+    sample "${metric/udp_/udp_blast_}" "$name" "$RUN_GBPS"
+    trail="-b 0: $RUN_GBPS Gbit/s, $RUN_LOST % lost"
+    if within_loss; then
+        best=$RUN_GBPS best_cpu=$RUN_CPU best_mcpu=$RUN_MCPU
+    else
+        rate=$(awk -v g="$RUN_GBPS" 'BEGIN { printf "%.0f", g * 1e9 }')
+        for ((step = 0; step < UDP_STEPS; step++)); do
+            iperf_run "$UDP_SECONDS" "${udp[@]}" -b "$rate" $dir || continue
+            trail+="; -b $rate: $RUN_GBPS, $RUN_LOST %"
+            if within_loss; then
+                best=$RUN_GBPS best_cpu=$RUN_CPU best_mcpu=$RUN_MCPU
+                break
+            fi
+            over=$rate
+            rate=$(awk -v r="$rate" 'BEGIN { printf "%.0f", r * 0.7 }')
+        done
+        if [ -n "$best" ] && [ -n "$over" ]; then
+            rate=$(awk -v a="$rate" -v b="$over" 'BEGIN { printf "%.0f", sqrt(a * b) }')
+            if iperf_run "$UDP_SECONDS" "${udp[@]}" -b "$rate" $dir; then
+                trail+="; -b $rate: $RUN_GBPS, $RUN_LOST %"
+                if within_loss && awk -v a="$RUN_GBPS" -v b="$best" 'BEGIN { exit !(a > b) }'; then
+                    best=$RUN_GBPS best_cpu=$RUN_CPU best_mcpu=$RUN_MCPU
+                fi
+            fi
+        fi
+    fi
+    log "$name: $metric: $trail"
+    if [ -z "$best" ]; then
+        note "$name: $metric: no offered rate down to $rate bit/s lost at most $UDP_LOSS % (last: $RUN_LOST %)"
+        return 1
+    fi
+    RUN_GBPS=$best RUN_CPU=$best_cpu RUN_MCPU=$best_mcpu
+    record_run "$name" "$metric"
+}
+
+# udp_gso NAME METRIC: the guest sends 64 KB writes of UDP_SIZE-byte
+# segments (UDP_SEGMENT) for UDP_SECONDS to a sink on the host's loopback
+# (UDP_GRO); records the received rate, the CPU per GB received and the
+# share of datagrams lost (udp_gso_loss_*). Nothing paces the sender: the
+# rate is what arrives while it writes as fast as the guest's kernel takes.
+udp_gso() {
+    local name=$1 metric=$2 sink sent received
+    $HELPER_PEER sink 127.0.0.1 $UDP_SINK_PORT "$UDP_SECONDS" >"$WORK/sink.out" 2>&1 &
+    sink=$!
+    if ! wait_until 5 udp_port_bound $UDP_SINK_PORT; then
+        note "$name: $metric: the sink did not start: $(tail -n 1 "$WORK/sink.out")"
+        kill $sink 2>/dev/null
+        wait $sink 2>/dev/null
+        return 1
+    fi
+    measure_start
+    sent=$(in_guest $HELPER_PEER gso-send 10.0.2.2 $UDP_SINK_PORT "$UDP_SECONDS" "$UDP_SIZE" 2>&1)
+    # The sink ends 1 s after the last datagram; one that got none would
+    # wait far longer.
+    wait_until 5 sh -c "! kill -0 $sink 2>/dev/null" || kill $sink 2>/dev/null
+    wait $sink 2>/dev/null
+    measure_stop
+    received=$(cat "$WORK/sink.out")
+    if ! [[ $sent =~ ^sent\ [0-9]+\ [0-9]+$ && $received =~ ^received\ [0-9]+\ [0-9]+\ bad\ 0$ ]]; then
+        note "$name: $metric failed: $(tail -n 1 <<<"$sent"); $(tail -n 1 <<<"$received")"
+        return 1
+    fi
+    read -r _ RUN_DGRAMS RUN_BYTES _ <<<"$received"
+    if [ "$RUN_BYTES" = 0 ]; then
+        note "$name: $metric: no datagram arrived ($sent)"
+        return 1
+    fi
+    cpu_per_gb "$RUN_BYTES"
+    RUN_GBPS=$(awk -v b="$RUN_BYTES" -v s="$UDP_SECONDS" 'BEGIN { printf "%.3f", b * 8 / s / 1e9 }')
+    record_run "$name" "$metric"
+    sample "${metric/udp_gso_/udp_gso_loss_}" "$name" "$(awk -v r="$RUN_DGRAMS" -v s="$(cut -d' ' -f2 <<<"$sent")" \
+        'BEGIN { printf "%.2f", (s > 0 ? (s - r) * 100 / s : 0) }')"
+}
+
+# latency NAME PROTO: sockperf ping-pong of 64-byte messages over PROTO (tcp
+# or udp) to the host through 10.0.2.2: p50 and p99 in us.
+latency() {
+    local name=$1 proto=$2 out p50 p99 opt=() prefix=""
+    [ "$proto" = tcp ] && opt=(--tcp) || prefix=udp_
+    out=$(in_guest sockperf ping-pong "${opt[@]}" -i 10.0.2.2 -p $SOCKPERF_PORT -t "$SECONDS_PER_RUN" \
+        --msg-size 64 2>&1)
+    if ! read -r p50 p99 < <($HELPER sockperf-percentiles 2>/dev/null <<<"$out"); then
+        note "$name: sockperf over $proto gave no percentiles: $(tail -n 2 <<<"$out")"
+        return 1
+    fi
+    sample "${prefix}latency_p50" "$name" "$p50"
+    sample "${prefix}latency_p99" "$name" "$p99"
 }
 
 # api_hostfwd: asks the candidate's API socket to forward FWD_PORT.
@@ -462,6 +651,46 @@ rootlesskit_forward() {
 }
 
 # --- the run ----------------------------------------------------------------
+# tcp_figures NAME MTU: one session of candidate NAME for the TCP figures.
+tcp_figures() {
+    local name=$1 mtu=$2
+    cand_start "$name" "$mtu"
+    if [ "$mtu" = 65520 ]; then
+        sleep 0.3
+        sample rss_idle "$name" "$($HELPER rss-kb "$CAND_PID")"
+    fi
+    throughput "$name" "out_$mtu"
+    throughput "$name" "in_$mtu" -R
+    if [ "$mtu" = 65520 ]; then
+        throughput "$name" "p${PARALLEL}_out_$mtu" -P "$PARALLEL"
+        throughput "$name" "p${PARALLEL}_in_$mtu" -R -P "$PARALLEL"
+        latency "$name" tcp
+        # Before the steps that leave sockets closing behind them.
+        moved_connections "$name"
+        port_forward "$name"
+        many_connections "$name"
+        # Before the flood, whose pending connects only the kernel
+        # path would still hold.
+        quiet_rss "$name"
+        # The path the design bounds; libslirp's path is not.
+        case $name in redirect | kernel) syn_flood "$name" ;; esac
+    fi
+    cand_stop
+}
+
+# udp_figures NAME MTU: a session of its own, so that the UDP flows (and the
+# kernel UDP path's buffers) stay out of the TCP session's memory figures.
+udp_figures() {
+    local name=$1 mtu=$2
+    cand_start "$name" "$mtu"
+    case $name in slirp4netns | pasta) ;; *) check_udp_path "$name" ;; esac
+    udp_throughput "$name" "udp_out_$mtu"
+    udp_throughput "$name" "udp_in_$mtu" -R
+    udp_gso "$name" "udp_gso_out_$mtu"
+    [ "$mtu" = 65520 ] && latency "$name" udp
+    cand_stop
+}
+
 rotate() {
     local n=$1 i
     shift
@@ -471,7 +700,8 @@ rotate() {
     done
 }
 
-echo "bench: ${ROUNDS} rounds, ${SECONDS_PER_RUN} s per iperf3 run, candidates: ${CANDIDATES[*]}"
+echo "bench: ${ROUNDS} rounds, ${SECONDS_PER_RUN} s per iperf3 run, figures:${FIGURES% }, candidates: ${CANDIDATES[*]}"
+figures udp && echo "bench: UDP: $UDP_SIZE-byte datagrams, ${UDP_SECONDS} s per iperf3 run, the best rate losing at most $UDP_LOSS %"
 echo "bench: ours = $OURS (redirect: --tcp-path=${OUR_PATH[redirect]}, bridge: --tcp-path=${OUR_PATH[bridge]}, kernel: --tcp-path=kernel, slirp: --tcp-path=slirp); slirp4netns = $($PEER --version | head -n1); pasta = $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
 echo "bench: $IDLE_CONNS idle connections, $CONNS connections moving $((MOVE_BYTES / 1024)) KiB, iperf3 -P $PARALLEL"
 for ((round = 0; round < ROUNDS; round++)); do
@@ -483,44 +713,32 @@ for ((round = 0; round < ROUNDS; round++)); do
     sleep 2
     m1=$($HELPER machine-cpu)
     sample background_cpu machine "$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.1f", (b - a) / 2 * 100 }')"
-    for name in "${order[@]}"; do
-        case $name in
-            redirect | bridge | kernel | slirp) ready_time "$name" "$OURS" --tcp-path=${OUR_PATH[$name]} ;;
-            slirp4netns) ready_time slirp4netns "$PEER" ;;
-        esac
-    done
+    if figures tcp; then
+        for name in "${order[@]}"; do
+            case $name in
+                redirect | bridge | kernel | slirp) ready_time "$name" "$OURS" --tcp-path=${OUR_PATH[$name]} ;;
+                slirp4netns) ready_time slirp4netns "$PEER" ;;
+            esac
+        done
+    fi
     for mtu in 1500 65520; do
         for name in "${order[@]}"; do
-            started=$SECONDS
-            cand_start "$name" $mtu
-            if [ $mtu = 65520 ]; then
-                sleep 0.3
-                sample rss_idle "$name" "$($HELPER rss-kb "$CAND_PID")"
+            if figures tcp; then
+                started=$SECONDS
+                tcp_figures "$name" $mtu
+                echo "bench: $name at MTU $mtu, TCP: $((SECONDS - started)) s"
             fi
-            throughput "$name" "out_$mtu"
-            throughput "$name" "in_$mtu" -R
-            if [ $mtu = 65520 ]; then
-                throughput "$name" "p${PARALLEL}_out_$mtu" -P "$PARALLEL"
-                throughput "$name" "p${PARALLEL}_in_$mtu" -R -P "$PARALLEL"
-                latency "$name"
-                # Before the steps that leave sockets closing behind them.
-                moved_connections "$name"
-                port_forward "$name"
-                many_connections "$name"
-                # Before the flood, whose pending connects only the kernel
-                # path would still hold.
-                quiet_rss "$name"
-                # The path the design bounds; libslirp's path is not.
-                case $name in redirect | kernel) syn_flood "$name" ;; esac
+            if figures udp && udp_measured "$name"; then
+                started=$SECONDS
+                udp_figures "$name" $mtu
+                echo "bench: $name at MTU $mtu, UDP: $((SECONDS - started)) s"
             fi
-            cand_stop
-            echo "bench: $name at MTU $mtu: $((SECONDS - started)) s"
         done
     done
-    rootlesskit_forward
+    figures tcp && rootlesskit_forward
 done
 
-if [ "$EXTRAS" != 0 ]; then
+if [ "$EXTRAS" != 0 ] && figures tcp; then
     # Port forwarding at kernel speed: splice mode vs slirp mode vs
     # rootlesskit's builtin driver, in this same host namespace.
     BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECONDS_PER_RUN SLIRP=$OURS bash "$BENCH_DIR/portfwd.sh" ||
@@ -531,5 +749,5 @@ if [ "$EXTRAS" != 0 ]; then
 fi
 
 BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_PARALLEL=$PARALLEL BENCH_CONNS=$CONNS \
-    /usr/bin/python3 "$BENCH_DIR/report.py" "$SAMPLES" "$NOTES" "$BENCH_DIR/results.json" \
-    "$BENCH_DIR/results.png" || fail "report failed"
+    /usr/bin/python3 "$BENCH_DIR/report.py" "$SAMPLES" "$NOTES" "$OUTPUT/results.json" \
+    "$OUTPUT/results.png" || fail "report failed"
