@@ -30,6 +30,8 @@ constexpr size_t kSlotHeadroom = udp_frame_headroom(AF_INET6);
 constexpr size_t kSlotPayload = 65536;
 constexpr size_t kSlotSize = kSlotHeadroom + kSlotPayload + 2;  // keeps slots 4-aligned
 constexpr size_t kBufferSize = kBatch * kSlotSize;
+// The payloads of a run sent as one frame: what one IPv4 packet holds.
+constexpr size_t kMostRunPayload = 65535 - 20 - 8;
 // Errors read per readiness; the rest wait for the next turn.
 constexpr int kErrorsPerWakeup = 16;
 constexpr uint16_t kDhcpServer = 67, kTftpServer = 69, kDhcp6Server = 547;
@@ -386,49 +388,101 @@ void KernelUdpPath::close_flow(uint64_t id) {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    Reply replies[kBatch];
     for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
         int got = recvmmsg(f.fd.get(), msgs, kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) return;  // EAGAIN, or an error the error queue reports
+        size_t ready = 0;
         for (int i = 0; i < got; i++) {
             msghdr& h = msgs[i].msg_hdr;
-            if (h.msg_flags & MSG_TRUNC) {
+            if (h.msg_flags & MSG_TRUNC)
                 counters_.dropped++;
-            } else {
-                deliver(f, static_cast<uint8_t*>(iov[i].iov_base), msgs[i].msg_len, peers[i]);
-            }
+            else if (prepare(f, static_cast<uint8_t*>(iov[i].iov_base), msgs[i].msg_len, peers[i],
+                             &replies[ready]))
+                ready++;
             h.msg_namelen = sizeof peers[i];
             h.msg_flags = 0;
+        }
+        // Runs from one peer of one size, the last maybe shorter: what a
+        // GSO frame can carry.
+        for (size_t i = 0; i < ready;) {
+            const Reply& first = replies[i];
+            size_t n = 1, bytes = first.len;
+            while (first.partial && first.len > 0 && i + n < ready) {
+                const Reply& r = replies[i + n];
+                if (!r.partial || r.len == 0 || r.len > first.len || r.port != first.port ||
+                    r.from != first.from || bytes + r.len > kMostRunPayload)
+                    break;
+                bytes += r.len;
+                n++;
+                if (r.len < first.len) break;
+            }
+            send_run(f, replies + i, n);
+            i += n;
         }
         touch(f);
         if (static_cast<unsigned>(got) < kBatch) return;
     }
 }
 
-[[gnu::hot]] void KernelUdpPath::deliver(Flow& f, uint8_t* payload, size_t len,
-                                         const sockaddr_storage& peer) {
+// Checks a reply and builds its frame in front of it; false: dropped.
+[[gnu::hot]] bool KernelUdpPath::prepare(Flow& f, uint8_t* payload, size_t len,
+                                         const sockaddr_storage& peer, Reply* r) {
     const int family = f.key.family;
     size_t ip_len = len + 8 + (family == AF_INET6 ? 40 : 20);
     if (peer.ss_family != family ||
         (ip_len > settings_.mtu && (family == AF_INET6 || !settings_.fragments_ipv4)) ||
         ip_len > 65535 + (family == AF_INET6 ? 40 : 0)) {
         counters_.dropped++;
-        return;
+        return false;
     }
-    uint8_t from[16];
-    uint16_t port;
-    guest_view(settings_.scope, peer, from, &port);
+    guest_view(settings_.scope, peer, r->from.data(), &r->port);
     // Above the MTU it is fragmented on the way, which needs it whole.
-    bool partial = settings_.partial_checksums && ip_len <= settings_.mtu;
-    uint8_t* frame = build_udp_frame(payload, len, family, f.guest_mac.data(), f.gateway_mac.data(),
-                                     from, port, f.key.guest.data(), f.key.port, partial);
+    r->partial = settings_.partial_checksums && ip_len <= settings_.mtu;
+    r->len = len;
+    r->frame = build_udp_frame(payload, len, family, f.guest_mac.data(), f.gateway_mac.data(),
+                               r->from.data(), r->port, f.key.guest.data(), f.key.port, r->partial);
     counters_.datagrams_to_guest++;
     counters_.bytes_to_guest += len;
     loop_.busy_poll_hint().kernel_udp_reply(len);
-    size_t frame_len = udp_frame_headroom(family) + len;
-    if (partial)
-        output_.send_with_header(udp_partial_header(family), frame, frame_len);
+    return true;
+}
+
+// Two or more: one frame whose headers are those of the run as one
+// datagram, gso_size the first's length. Its UDP checksum field holds the
+// pseudo-header sum over the whole length, which the guest's kernel
+// adjusts to each segment's as it cuts.
+[[gnu::hot]] void KernelUdpPath::send_run(Flow& f, const Reply* run, size_t count) {
+    const int family = f.key.family;
+    const size_t headroom = udp_frame_headroom(family);
+    if (count > 1) {
+        size_t bytes = 0;
+        iovec segments[kBatch];
+        for (size_t i = 0; i < count; i++) {
+            bytes += run[i].len;
+            segments[i] = {run[i].frame, headroom + run[i].len};
+        }
+        uint8_t headers[kSlotHeadroom];
+        build_udp_frame(headers + headroom, bytes, family, f.guest_mac.data(), f.gateway_mac.data(),
+                        run[0].from.data(), run[0].port, f.key.guest.data(), f.key.port, true);
+        VnetHeader h = udp_partial_header(family);
+        h.gso_type = kVnetGsoUdpL4;
+        h.gso_size = static_cast<uint16_t>(run[0].len);
+        h.hdr_len = static_cast<uint16_t>(headroom);
+        if (output_.send_segments(h, headers, headroom, segments, count)) {
+            counters_.gso_frames_to_guest++;
+            return;
+        }
+    }
+    for (size_t i = 0; i < count; i++) send_one(run[i], family);
+}
+
+[[gnu::hot]] void KernelUdpPath::send_one(const Reply& r, int family) {
+    size_t frame_len = udp_frame_headroom(family) + r.len;
+    if (r.partial)
+        output_.send_with_header(udp_partial_header(family), r.frame, frame_len);
     else
-        output_.send_to_guest(frame, frame_len);
+        output_.send_to_guest(r.frame, frame_len);
 }
 
 // Each queued error names the datagram's destination (msg_name) and holds

@@ -38,6 +38,7 @@ constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr uint8_t kVnetGsoNone = 0;    // VIRTIO_NET_HDR_GSO_*
 constexpr uint8_t kVnetGsoTcpv4 = 1;
 constexpr uint8_t kVnetGsoTcpv6 = 4;
+constexpr uint8_t kVnetGsoUdpL4 = 5;
 
 // The MSS a raised SYN announces, and the MTU libslirp is configured with
 // when the tap segments for us: the largest IPv4 packet.
