@@ -31,11 +31,17 @@
 #                           offering USO, cuts them); each datagram is "Q",
 #                           an 8-byte sequence number, then zeros; prints
 #                           "sent DATAGRAMS BYTES"
-#   sink ADDRESS PORT SECONDS
+#   gso-answer ADDRESS PORT SECONDS [SEGMENT]
+#                           the same from a socket bound to ADDRESS:PORT, to
+#                           whoever sends it a datagram first (a guest behind
+#                           the NAT)
+#   sink ADDRESS PORT SECONDS [HOST HPORT]
 #                           counts such datagrams (UDP_GRO on, so coalesced
 #                           ones count one by one) until SECONDS after the
 #                           first or 1 s of silence; prints "received
-#                           DATAGRAMS BYTES bad N" (N: malformed datagrams)
+#                           DATAGRAMS BYTES bad N" (N: malformed datagrams);
+#                           with HOST HPORT, says hello there from its socket
+#                           until the first comes (to a gso-answer)
 #
 # Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
 import errno
@@ -245,8 +251,9 @@ SOL_UDP, UDP_SEGMENT, UDP_GRO = 17, 103, 104
 SO_RCVBUFFORCE = 33
 
 
-def gso_send(host, port, seconds, segment=1400):
-    s = socket.socket(family(host), socket.SOCK_DGRAM)
+def gso_send(host, port, seconds, segment=1400, s=None):
+    if s is None:
+        s = socket.socket(family(host), socket.SOCK_DGRAM)
     s.setsockopt(SOL_UDP, UDP_SEGMENT, segment)
     count = min(64, 65000 // segment)
     buf = bytearray(count * segment)
@@ -267,7 +274,16 @@ def gso_send(host, port, seconds, segment=1400):
     print("sent %d %d" % (seq, sent))
 
 
-def sink(address, port, seconds):
+def gso_answer(address, port, seconds, segment=1400):
+    s = socket.socket(family(address), socket.SOCK_DGRAM)
+    s.bind((address, port))
+    s.settimeout(60)
+    _, peer = s.recvfrom(65536)
+    s.settimeout(None)
+    gso_send(peer[0], peer[1], seconds, segment, s)
+
+
+def sink(address, port, seconds, hello=None):
     s = socket.socket(family(address), socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
@@ -280,10 +296,17 @@ def sink(address, port, seconds):
     end = None
     buf = bytearray(65536)
     space = socket.CMSG_SPACE(4)
+    if hello:
+        s.settimeout(0.2)
+        deadline = time.monotonic() + seconds + 30
     while end is None or time.monotonic() < end:
+        if hello and end is None:
+            s.sendto(b"hello", hello)
         try:
             n, ancdata, _, _ = s.recvmsg_into([buf], space)
         except socket.timeout:
+            if hello and end is None and time.monotonic() < deadline:
+                continue
             break
         if end is None:
             end = time.monotonic() + seconds
@@ -316,8 +339,11 @@ def main():
         refused(args[0], int(args[1]), len(args) > 2 and args[2] == "recverr")
     elif cmd == "gso-send":
         gso_send(args[0], int(args[1]), float(args[2]), int(args[3]) if len(args) > 3 else 1400)
+    elif cmd == "gso-answer":
+        gso_answer(args[0], int(args[1]), float(args[2]), int(args[3]) if len(args) > 3 else 1400)
     elif cmd == "sink":
-        sink(args[0], int(args[1]), float(args[2]))
+        hello = (args[3], int(args[4])) if len(args) > 4 else None
+        sink(args[0], int(args[1]), float(args[2]), hello)
     elif cmd == "flood":
         flood(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
 
