@@ -10,7 +10,8 @@
 # the daemon's CPU seconds per GB (with its slirp4netns-tcp child) and the
 # whole machine's, from /proc/stat) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
 # in us), or udpout_MTU / udpin_MTU (iperf3 -u -b 0 -l 1400 netns->host or
-# host->netns: the received rate and CPU seconds per GB received); the
+# host->netns: the received rate, CPU seconds per GB received and the
+# percentage lost); the
 # default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
 # prints per-figure medians (Gbit/s and CPU seconds per GB, or p50 and p99),
@@ -97,6 +98,8 @@ iperf_once() {
         awk -v f="$fig" -v n="$name" -v b="$bytes" -v r="$bps" -v c0="$cpu0" -v c1="$cpu1" -v m0="$m0" -v m1="$m1" \
             'BEGIN { printf "%s\t%s\t%.3f\n%s_cpu\t%s\t%.3f\n%s_mcpu\t%s\t%.3f\n", f, n, r / 1e9,
                      f, n, (c1 - c0) / (b / 1e9), f, n, (m1 - m0) / (b / 1e9) }' >>"$SAMPLES"
+        [[ $dir == udp* ]] && out=$($HELPER iperf-loss "$WORK/iperf.json" 2>&1) &&
+            printf '%s_loss\t%s\t%s\n' "$fig" "$name" "$out" >>"$SAMPLES"
     else
         log "$name $fig failed: $out"
     fi

@@ -26,6 +26,7 @@ Debian package provides.
                                       (/proc/stat: user, nice, system, irq,
                                       softirq; not idle, iowait or steal)
   helper.py iperf-bytes FILE          bytes received and bits/s from iperf3 -J
+  helper.py iperf-loss FILE           a UDP run's lost percent from iperf3 -J
   helper.py sockperf-percentiles      p50 and p99 in us from sockperf ping-pong's
                                       output on stdin
   helper.py sockstat-kb [--settle]    the machine's TCP memory (/proc/net/sockstat
@@ -356,6 +357,11 @@ def iperf_bytes(path):
     print(f"{received['bytes']} {received['bits_per_second']:.0f}")
 
 
+def iperf_loss(path):
+    with open(path) as f:
+        print(f"{json.load(f)['end']['sum']['lost_percent']:.2f}")
+
+
 def sockperf_percentiles():
     found = {}
     for line in sys.stdin:
@@ -392,6 +398,8 @@ def main():
         machine_cpu()
     elif cmd == "iperf-bytes":
         iperf_bytes(args[0])
+    elif cmd == "iperf-loss":
+        iperf_loss(args[0])
     elif cmd == "sockperf-percentiles":
         sockperf_percentiles()
     elif cmd == "sockstat-kb":
