@@ -13,7 +13,9 @@
 //     kernel TCP path -> send_with_header() (GuestOutput): ACK holding
 //     during a batch (ack_holding.hpp) -> device write (with a virtio-net
 //     header, GSO or IPv4 fragmentation on a segmenting tap; see vnet.hpp)
-//     -> --pcap copy of what was written.
+//     -> --pcap copy of what was written; the kernel UDP path's runs of
+//     replies -> send_segments(): one UDP GSO frame, captured datagram by
+//     datagram.
 // from_guest() is the one place a guest frame passes on its way in; with
 // the kernel TCP path on, it offers every frame to that path first
 // (kernel_tcp.hpp), and tells it when a batch is over (a small request to

@@ -2,8 +2,9 @@
 // test_kernel_udp.cpp: the kernel UDP path (kernel_udp.hpp): parsing and
 // checking a guest's datagram, which datagrams it takes, the frames and
 // ICMP errors it builds for the guest, and, on a test clock, its bound of
-// flows, its idle expiry and the guest ports slirp-mode forwards own (with
-// real sockets on the host's loopback).
+// flows, its idle expiry, the guest ports slirp-mode forwards own and the
+// runs of replies it sends as one GSO frame (with real sockets on the
+// host's loopback).
 #include <arpa/inet.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
