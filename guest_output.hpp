@@ -29,8 +29,10 @@ class GuestOutput {
     // into them (a GSO header): `headers` (header_len bytes: Ethernet, IP,
     // transport) are those of them all as one; segments[i] is each as an
     // ordinary frame, header_len bytes of its own headers then its payload,
-    // which is what --pcap gets. false, having written nothing: the device
-    // takes no such frame, and the caller sends the segments one by one.
+    // which is what --pcap gets (a segment holding more than gso_size bytes
+    // is cut further by the guest's kernel). false, having written nothing:
+    // the device takes no such frame, or a capture could not show one so
+    // cut; the caller sends the datagrams one by one.
     virtual bool send_segments(const VnetHeader& header, const uint8_t* headers, size_t header_len,
                                const iovec* segments, size_t count) = 0;
 };

@@ -5,6 +5,7 @@
 
 #include <linux/errqueue.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/udp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -338,6 +339,9 @@ UniqueFd KernelUdpPath::open_socket(int family) {
     // only what is queued.
     int rcvbuf = kReceiveBuffer;
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    // A peer's GSO writes (QUIC servers'), or what a NIC's GRO coalesced,
+    // then come whole, to go on as one frame.
+    if (settings_.partial_checksums) setsockopt(fd.get(), SOL_UDP, UDP_GRO, &on, sizeof on);
     const sockaddr* bind_to = nullptr;
     socklen_t bind_len = 0;
     if (family == AF_INET) {
@@ -397,6 +401,12 @@ void KernelUdpPath::close_flow(uint64_t id) {
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
     Reply replies[kBatch];
+    constexpr size_t kControl = CMSG_SPACE(sizeof(int));
+    alignas(cmsghdr) uint8_t control[kBatch][kControl];
+    for (unsigned i = 0; i < kBatch; i++) {
+        msgs[i].msg_hdr.msg_control = control[i];
+        msgs[i].msg_hdr.msg_controllen = kControl;
+    }
     for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
         int got = recvmmsg(f.fd.get(), msgs, kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) return;  // EAGAIN, or an error the error queue reports
@@ -405,10 +415,11 @@ void KernelUdpPath::close_flow(uint64_t id) {
             msghdr& h = msgs[i].msg_hdr;
             if (h.msg_flags & MSG_TRUNC)
                 counters_.dropped++;
-            else if (prepare(f, static_cast<uint8_t*>(iov[i].iov_base), msgs[i].msg_len, peers[i],
-                             &replies[ready]))
+            else if (prepare(f, static_cast<uint8_t*>(iov[i].iov_base), msgs[i].msg_len,
+                             gro_segment(h), peers[i], &replies[ready]))
                 ready++;
             h.msg_namelen = sizeof peers[i];
+            h.msg_controllen = kControl;
             h.msg_flags = 0;
         }
         // Runs from one peer of one size, the last maybe shorter: what a
@@ -416,10 +427,15 @@ void KernelUdpPath::close_flow(uint64_t id) {
         for (size_t i = 0; i < ready;) {
             const Reply& first = replies[i];
             size_t n = 1, bytes = first.len;
+            if (first.segment) {
+                send_bundle(f, first);
+                i++;
+                continue;
+            }
             while (first.partial && first.len > 0 && i + n < ready) {
                 const Reply& r = replies[i + n];
-                if (!r.partial || r.len == 0 || r.len > first.len || r.port != first.port ||
-                    r.from != first.from || bytes + r.len > kMostRunPayload)
+                if (r.segment || !r.partial || r.len == 0 || r.len > first.len ||
+                    r.port != first.port || r.from != first.from || bytes + r.len > kMostRunPayload)
                     break;
                 bytes += r.len;
                 n++;
@@ -434,10 +450,12 @@ void KernelUdpPath::close_flow(uint64_t id) {
 }
 
 // Checks a reply and builds its frame in front of it; false: dropped.
-[[gnu::hot]] bool KernelUdpPath::prepare(Flow& f, uint8_t* payload, size_t len,
+// segment: the size of the datagrams it holds, when UDP_GRO joined them.
+[[gnu::hot]] bool KernelUdpPath::prepare(Flow& f, uint8_t* payload, size_t len, size_t segment,
                                          const sockaddr_storage& peer, Reply* r) {
     const int family = f.key.family;
-    size_t ip_len = len + 8 + (family == AF_INET6 ? 40 : 20);
+    r->segment = segment > 0 && segment < len ? segment : 0;
+    size_t ip_len = (r->segment ? r->segment : len) + 8 + (family == AF_INET6 ? 40 : 20);
     if (peer.ss_family != family ||
         (ip_len > settings_.mtu && (family == AF_INET6 || !settings_.fragments_ipv4)) ||
         ip_len > 65535 + (family == AF_INET6 ? 40 : 0)) {
@@ -448,12 +466,63 @@ void KernelUdpPath::close_flow(uint64_t id) {
     // Above the MTU it is fragmented on the way, which needs it whole.
     r->partial = settings_.partial_checksums && ip_len <= settings_.mtu;
     r->len = len;
+    counters_.datagrams_to_guest += r->segment ? (len + r->segment - 1) / r->segment : 1;
+    counters_.bytes_to_guest += len;
+    loop_.busy_poll_hint().kernel_udp_reply(r->segment ? r->segment : len);
+    if (r->segment) {
+        r->frame = payload;  // its headers are written as it goes
+        return true;
+    }
     r->frame = build_udp_frame(payload, len, family, f.guest_mac.data(), f.gateway_mac.data(),
                                r->from.data(), r->port, f.key.guest.data(), f.key.port, r->partial);
-    counters_.datagrams_to_guest++;
-    counters_.bytes_to_guest += len;
-    loop_.busy_poll_hint().kernel_udp_reply(len);
     return true;
+}
+
+// The datagram size UDP_GRO reports for a message holding several; 0.
+size_t KernelUdpPath::gro_segment(msghdr& h) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int size;
+            std::memcpy(&size, CMSG_DATA(c), sizeof size);
+            return size > 0 ? static_cast<size_t>(size) : 0;
+        }
+    }
+    return 0;
+}
+
+// Datagrams UDP_GRO joined: one frame, its headers in the slot's room, that
+// the guest's kernel cuts at the datagram size. Where that cannot go (a
+// device without virtio-net headers or refusing the type, datagrams above
+// the MTU, a capture, which would show one large datagram), they go one by
+// one, each frame's headers written over the end of the datagram before
+// it, which has been sent by then.
+void KernelUdpPath::send_bundle(Flow& f, const Reply& r) {
+    const int family = f.key.family;
+    const size_t headroom = udp_frame_headroom(family);
+    uint8_t* payload = r.frame;
+    if (r.partial && r.len <= kMostRunPayload) {
+        uint8_t* frame =
+            build_udp_frame(payload, r.len, family, f.guest_mac.data(), f.gateway_mac.data(),
+                            r.from.data(), r.port, f.key.guest.data(), f.key.port, true);
+        VnetHeader h = udp_partial_header(family);
+        h.gso_type = kVnetGsoUdpL4;
+        h.gso_size = static_cast<uint16_t>(r.segment);
+        h.hdr_len = static_cast<uint16_t>(headroom);
+        iovec whole{frame, headroom + r.len};
+        if (output_.send_segments(h, frame, headroom, &whole, 1)) {
+            counters_.gso_frames_to_guest++;
+            return;
+        }
+    }
+    for (size_t at = 0; at < r.len; at += r.segment) {
+        Reply one = r;
+        one.len = std::min(r.segment, r.len - at);
+        one.segment = 0;
+        one.frame =
+            build_udp_frame(payload + at, one.len, family, f.guest_mac.data(), f.gateway_mac.data(),
+                            r.from.data(), r.port, f.key.guest.data(), f.key.port, r.partial);
+        send_one(one, family);
+    }
 }
 
 // Two or more: one frame whose headers are those of the run as one

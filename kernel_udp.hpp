@@ -179,12 +179,18 @@ class KernelUdpPath {
         std::array<uint8_t, 16> from{};
         uint16_t port = 0;
         bool partial = false;  // its checksum left to the guest's kernel
+        // Several datagrams of this size one after the other, as a GSO
+        // sender wrote them and UDP_GRO kept them; 0: one datagram.
+        size_t segment = 0;
     };
     void read_replies(Flow& f);
     void read_errors(Flow& f);
-    bool prepare(Flow& f, uint8_t* payload, size_t len, const sockaddr_storage& peer, Reply* r);
+    bool prepare(Flow& f, uint8_t* payload, size_t len, size_t segment,
+                 const sockaddr_storage& peer, Reply* r);
+    static size_t gro_segment(msghdr& h);
     void send_run(Flow& f, const Reply* run, size_t count);
     void send_one(const Reply& r, int family);
+    void send_bundle(Flow& f, const Reply& r);
     void answer_unreachable(const Flow& f, const UdpDatagram& d, const uint8_t* frame);
     void arm_expiry();
     void expire();

@@ -6,6 +6,7 @@
 // runs of replies it sends as one GSO frame (with real sockets on the
 // host's loopback).
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -542,6 +543,65 @@ void runs_go_as_one_frame(void**) {
     }
 }
 
+// A host peer's GSO write (UDP_SEGMENT) reaches the path's socket whole
+// (UDP_GRO): it goes on as one frame the guest's kernel cuts at the
+// datagram size, or, where the device refuses that, one datagram at a time.
+void gso_writes_go_on_whole(void**) {
+    for (bool refuse : {false, true}) {
+        EventLoop loop(&test_clock);
+        Collect out;
+        out.refuse_segments = refuse;
+        KernelUdpPath::Settings s;
+        s.scope = scope();
+        s.partial_checksums = true;
+        KernelUdpPath path(loop, s, out);
+        uint16_t port;
+        UniqueFd server = loopback_socket(&port);
+        Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "hello");
+        assert_true(path.from_guest(f.data(), f.size()));
+        sockaddr_in peer{};
+        socklen_t peer_len = sizeof peer;
+        char buf[64];
+        assert_int_equal(recvfrom(server.get(), buf, sizeof buf, 0,
+                                  reinterpret_cast<sockaddr*>(&peer), &peer_len),
+                         5);
+        int segment = 1000;
+        assert_int_equal(setsockopt(server.get(), SOL_UDP, UDP_SEGMENT, &segment, sizeof segment),
+                         0);
+        Frame payload(3500);
+        for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<uint8_t>(i / 1000 + 1);
+        assert_int_equal(sendto(server.get(), payload.data(), payload.size(), 0,
+                                reinterpret_cast<sockaddr*>(&peer), peer_len),
+                         3500);
+        for (int i = 0; i < 50 && out.frames.empty() && out.runs.empty(); i++) {
+            loop.run_once();
+            if (out.frames.empty() && out.runs.empty()) usleep(10000);
+        }
+        assert_int_equal(path.counters().datagrams_to_guest, 4);
+        size_t headroom = udp_frame_headroom(AF_INET);
+        if (!refuse) {
+            assert_int_equal(out.runs.size(), 1);
+            const Collect::Run& run = out.runs[0];
+            assert_int_equal(run.header.gso_type, kVnetGsoUdpL4);
+            assert_int_equal(run.header.gso_size, 1000);
+            assert_int_equal(run.whole.size(), headroom + 3500);
+            assert_memory_equal(run.whole.data() + headroom, payload.data(), 3500);
+            assert_int_equal(load16(run.whole.data() + headroom - 4), 3508);
+            assert_int_equal(path.counters().gso_frames_to_guest, 1);
+            continue;
+        }
+        assert_int_equal(out.frames.size(), 4);
+        for (size_t i = 0; i < 4; i++) {
+            Frame& g = out.frames[i];
+            assert_true(vnet_complete_checksum(g.data(), g.size(), headroom - 8, 6));
+            UdpDatagram d;
+            assert_true(parse_udp_frame(g.data(), g.size(), &d));
+            assert_int_equal(d.payload_len, i < 3 ? 1000 : 500);
+            assert_memory_equal(g.data() + d.payload, payload.data() + i * 1000, d.payload_len);
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -553,6 +613,7 @@ int main() {
         cmocka_unit_test(relays_bounds_and_expires),
         cmocka_unit_test(flows_stay_below_half_the_descriptors),
         cmocka_unit_test(runs_go_as_one_frame),
+        cmocka_unit_test(gso_writes_go_on_whole),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
