@@ -27,6 +27,8 @@
 //    last may be shorter) goes as one frame with a UDP GSO header, which
 //    the guest's kernel cuts back into those datagrams: one device write
 //    and one pass through the guest's stack for up to a batch.
+//    There the sockets set UDP_GRO too: a peer's GSO write arrives whole
+//    and goes on as one such frame.
 //  - ICMP errors: the sockets have IP_RECVERR / IPV6_RECVERR (as libslirp
 //    sets them); an error in the queue (port unreachable, say) goes to the
 //    guest as an ICMP or ICMPv6 error from the gateway quoting the
