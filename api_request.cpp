@@ -352,6 +352,7 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["kernel_udp_bytes_from_guest"] = udp.bytes_from_guest;
     r["kernel_udp_bytes_to_guest"] = udp.bytes_to_guest;
     r["kernel_udp_dropped"] = udp.dropped;
+    r["kernel_udp_gso_frames_to_guest"] = udp.gso_frames_to_guest;
     ordered_json reply;
     reply["return"] = std::move(r);
     return dump(reply);

@@ -22,7 +22,13 @@
 //    loopback). STUN and peer-to-peer traffic depend on this.
 //  - Replies are read in batches (recvmmsg) straight into a buffer with
 //    room in front for the Ethernet, IP and UDP headers, which are written
-//    there: one copy, kernel to frame.
+//    there: one copy, kernel to frame. Where the device takes virtio-net
+//    headers, a run of a batch's replies from one peer of one size (the
+//    last may be shorter) goes as one frame with a UDP GSO header, which
+//    the guest's kernel cuts back into those datagrams: one device write
+//    and one pass through the guest's stack for up to a batch.
+//    There the sockets set UDP_GRO too: a peer's GSO write arrives whole
+//    and goes on as one such frame.
 //  - ICMP errors: the sockets have IP_RECVERR / IPV6_RECVERR (as libslirp
 //    sets them); an error in the queue (port unreachable, say) goes to the
 //    guest as an ICMP or ICMPv6 error from the gateway quoting the
@@ -125,7 +131,8 @@ class KernelUdpPath {
         // The device takes virtio-net headers: replies that fit the MTU go
         // with their checksum left partial. The guest's kernel trusts it
         // on local delivery (and completes it when forwarding), so the
-        // payload is never summed here.
+        // payload is never summed here; and runs of them go as one GSO
+        // frame (GuestOutput::send_segments).
         bool partial_checksums = false;
         size_t max_flows = 4096;
         int64_t idle_ms = 240 * 1000;  // libslirp's SO_EXPIRE
@@ -171,9 +178,25 @@ class KernelUdpPath {
     void touch(Flow& f);
     void close_flow(uint64_t id);
     void on_socket(uint64_t id, short revents);
+    // A reply read, its ordinary frame built in front of its payload.
+    struct Reply {
+        uint8_t* frame = nullptr;
+        size_t len = 0;  // the payload's
+        std::array<uint8_t, 16> from{};
+        uint16_t port = 0;
+        bool partial = false;  // its checksum left to the guest's kernel
+        // Several datagrams of this size one after the other, as a GSO
+        // sender wrote them and UDP_GRO kept them; 0: one datagram.
+        size_t segment = 0;
+    };
     void read_replies(Flow& f);
     void read_errors(Flow& f);
-    void deliver(Flow& f, uint8_t* payload, size_t len, const sockaddr_storage& peer);
+    bool prepare(Flow& f, uint8_t* payload, size_t len, size_t segment,
+                 const sockaddr_storage& peer, Reply* r);
+    static size_t gro_segment(msghdr& h);
+    void send_run(Flow& f, const Reply* run, size_t count);
+    void send_one(const Reply& r, int family);
+    void send_bundle(Flow& f, const Reply& r);
     void answer_unreachable(const Flow& f, const UdpDatagram& d, const uint8_t* frame);
     bool send_gso(Flow& f, const UdpDatagram& d, const uint8_t* frame, uint16_t gso_size,
                   const sockaddr_storage& to, socklen_t to_len);

@@ -182,7 +182,48 @@ void PacketPath::device_gone(const std::string& why) {
     emit(frame, len, &header);
 }
 
-// The one device write, counted. header: the virtio-net header the frame
+// One write for many datagrams, counted as the frames the guest gets. A
+// kernel that refuses the GSO type is told once; later runs go one by one.
+[[gnu::hot]] bool PacketPath::send_segments(const VnetHeader& header, const uint8_t* headers,
+                                            size_t header_len, const iovec* segments,
+                                            size_t count) {
+    constexpr size_t kMostSegments = 64;
+    if (!vnet_framing() || segments_refused_ || count > kMostSegments || !header.gso_size)
+        return false;
+    // One the kernel is to cut further would be one large datagram there.
+    if (capture_)
+        for (size_t i = 0; i < count; i++)
+            if (segments[i].iov_len - header_len > header.gso_size) return false;
+    acks_.flush([this](const uint8_t* f, size_t n) { emit(f, n); });  // frames keep their order
+    iovec iov[kMostSegments + 2];
+    iov[0] = {const_cast<VnetHeader*>(&header), sizeof header};
+    iov[1] = {const_cast<uint8_t*>(headers), header_len};
+    size_t bytes = 0, frames = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t payload = segments[i].iov_len - header_len;
+        iov[i + 2] = {static_cast<uint8_t*>(segments[i].iov_base) + header_len, payload};
+        size_t cut = (payload + header.gso_size - 1) / header.gso_size;
+        frames += cut ? cut : 1;
+        bytes += payload + header_len * (cut ? cut : 1);
+    }
+    if (writev(device_.get(), iov, static_cast<int>(count + 2)) < 0) {
+        if (errno == EINVAL) {
+            segments_refused_ = true;
+            log_error(device_name_ + " refuses UDP GSO frames; datagrams go one by one");
+            return false;
+        }
+        stats_.frames_dropped += frames;  // a full device queue
+        return true;
+    }
+    if (capture_)
+        for (size_t i = 0; i < count; i++)
+            capture_->write(static_cast<const uint8_t*>(segments[i].iov_base), segments[i].iov_len);
+    stats_.frames_to_guest += frames;
+    stats_.bytes_to_guest += bytes;
+    return true;
+}
+
+// The device write of every other frame, counted. header: the virtio-net header the frame
 // came with, written as is; without one, a virtio-net tap gets one made here.
 [[gnu::hot]] ssize_t PacketPath::emit(const uint8_t* frame, size_t len, const VnetHeader* header) {
     ssize_t n;

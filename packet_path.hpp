@@ -14,7 +14,9 @@
 //     kernel TCP path -> send_with_header() (GuestOutput): ACK holding
 //     during a batch (ack_holding.hpp) -> device write (with a virtio-net
 //     header, GSO or IPv4 fragmentation on a segmenting tap; see vnet.hpp)
-//     -> --pcap copy of what was written.
+//     -> --pcap copy of what was written; the kernel UDP path's runs of
+//     replies -> send_segments(): one UDP GSO frame, captured datagram by
+//     datagram.
 // from_guest() is the one place a guest frame passes on its way in; with
 // the kernel TCP path on, it offers every frame to that path first
 // (kernel_tcp.hpp), and tells it when a batch is over (a small request to
@@ -68,6 +70,8 @@ class PacketPath : public GuestOutput {
     // GuestOutput: a frame libslirp sends; one from the kernel TCP path.
     void send_to_guest(const uint8_t* frame, size_t len) override;
     void send_with_header(const VnetHeader& header, const uint8_t* frame, size_t len) override;
+    bool send_segments(const VnetHeader& header, const uint8_t* headers, size_t header_len,
+                       const iovec* segments, size_t count) override;
 
     // Whether frames to the guest may be TSO segments with partial checksums.
     bool device_takes_offloads() const { return vnet_framing(); }
@@ -114,7 +118,8 @@ class PacketPath : public GuestOutput {
     PacketCapture* capture_ = nullptr;
     DnsForwarder* dns_ = nullptr;
     KernelUdpPath* kernel_udp_ = nullptr;
-    bool in_batch_ = false;  // reading a batch of frames from the guest: ACKs wait
+    bool in_batch_ = false;          // reading a batch of frames from the guest: ACKs wait
+    bool segments_refused_ = false;  // the tap's kernel refused a GSO frame of send_segments
     std::unique_ptr<uint8_t[]> buffer_;
     bool fence_urgent_data_ = !fence_switched_off_for_test("urgent-data");
 };

@@ -24,7 +24,8 @@ struct KernelUdpCounters {
     uint64_t datagrams_to_guest = 0;
     uint64_t bytes_from_guest = 0;  // payload bytes
     uint64_t bytes_to_guest = 0;
-    uint64_t dropped = 0;  // either way: a full socket buffer, no socket, too large
+    uint64_t dropped = 0;              // either way: a full socket buffer, no socket, too large
+    uint64_t gso_frames_to_guest = 0;  // frames carrying a run of replies, cut by the guest
 };
 
 // The DNS forwarder (dns_forwarder.hpp), when it runs.

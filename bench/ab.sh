@@ -10,11 +10,11 @@
 # the daemon's CPU seconds per GB (with its slirp4netns-tcp child) and the
 # whole machine's, from /proc/stat) or lat_MTU (sockperf ping-pong of 64 bytes: p50 and p99
 # in us), or udpout_MTU / udpin_MTU (iperf3 -u -b 0 -l 1400 netns->host or
-# host->netns: the received rate and CPU seconds per GB received), or
-# udpgso_MTU (tests/integration/udp-peer.py's gso-send in the netns, 64 KB
-# writes of 1400-byte datagrams with UDP_SEGMENT, to its sink on the host's
-# loopback through 10.0.2.2: the sink's received rate and CPU seconds per GB
-# received); the default is out_65520 in_65520. Each round runs
+# host->netns: the received rate, CPU seconds per GB received and the
+# percentage lost), or udpgso_MTU (tests/integration/udp-peer.py's gso-send
+# in the netns, 64 KB writes of 1400-byte datagrams with UDP_SEGMENT, to its
+# sink on the host's loopback through 10.0.2.2: the sink's received rate and
+# CPU seconds per GB received); the default is out_65520 in_65520. Each round runs
 # every candidate once per figure, the candidate order rotating per round;
 # prints per-figure medians (Gbit/s and CPU seconds per GB, or p50 and p99),
 # the idle RSS, and each candidate's ratio to the first one.
@@ -88,7 +88,7 @@ run_one() {
 }
 
 iperf_once() {
-    local name=$1 fig=$2 dir=$3 cpu0 cpu1 m0 m1 out bytes bps
+    local name=$1 fig=$2 dir=$3 cpu0 cpu1 m0 m1 out bytes bps lost
     cpu0=$($HELPER cpu-seconds "$SLIRP_PID")
     m0=$($HELPER machine-cpu)
     local opt=()
@@ -97,11 +97,12 @@ iperf_once() {
     in_guest iperf3 -c 10.0.2.2 -p 5201 -t "$SECS" -J "${opt[@]}" >"$WORK/iperf.json" 2>&1
     m1=$($HELPER machine-cpu)
     cpu1=$($HELPER cpu-seconds "$SLIRP_PID")
-    if out=$($HELPER iperf-bytes "$WORK/iperf.json" 2>&1); then
-        read -r bytes bps <<<"$out"
+    if out=$($HELPER iperf-bytes "$WORK/iperf.json" --lost 2>&1); then
+        read -r bytes bps lost <<<"$out"
         awk -v f="$fig" -v n="$name" -v b="$bytes" -v r="$bps" -v c0="$cpu0" -v c1="$cpu1" -v m0="$m0" -v m1="$m1" \
             'BEGIN { printf "%s\t%s\t%.3f\n%s_cpu\t%s\t%.3f\n%s_mcpu\t%s\t%.3f\n", f, n, r / 1e9,
                      f, n, (c1 - c0) / (b / 1e9), f, n, (m1 - m0) / (b / 1e9) }' >>"$SAMPLES"
+        [[ $dir == udp* ]] && printf '%s_loss\t%s\t%s\n' "$fig" "$name" "$lost" >>"$SAMPLES"
     else
         log "$name $fig failed: $out"
     fi

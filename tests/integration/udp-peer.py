@@ -33,13 +33,19 @@
 #                           "sent DATAGRAMS BYTES". With WRITES, exactly
 #                           that many writes, 2 ms apart (paced: none need
 #                           be lost), whatever SECONDS says
-#   sink ADDRESS PORT SECONDS [check]
+#   gso-answer ADDRESS PORT SECONDS [SEGMENT]
+#                           the same from a socket bound to ADDRESS:PORT, to
+#                           whoever sends it a datagram first (a guest behind
+#                           the NAT)
+#   sink ADDRESS PORT SECONDS [check] [HOST HPORT]
 #                           counts such datagrams (UDP_GRO on, so coalesced
 #                           ones count one by one) until SECONDS after the
 #                           first or 1 s of silence; prints "received
 #                           DATAGRAMS BYTES bad N" (N: malformed datagrams;
 #                           with check, also repeated sequence numbers and
-#                           datagrams whose rest is not zeros)
+#                           datagrams whose rest is not zeros); with HOST
+#                           HPORT, says hello there from its socket until
+#                           the first comes (to a gso-answer)
 #
 # Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
 import errno
@@ -249,8 +255,9 @@ SOL_UDP, UDP_SEGMENT, UDP_GRO = 17, 103, 104
 SO_RCVBUFFORCE = 33
 
 
-def gso_send(host, port, seconds, segment=1400, writes=None):
-    s = socket.socket(family(host), socket.SOCK_DGRAM)
+def gso_send(host, port, seconds, segment=1400, writes=None, s=None):
+    if s is None:
+        s = socket.socket(family(host), socket.SOCK_DGRAM)
     s.setsockopt(SOL_UDP, UDP_SEGMENT, segment)
     count = min(64, 65000 // segment)
     buf = bytearray(count * segment)
@@ -276,7 +283,16 @@ def gso_send(host, port, seconds, segment=1400, writes=None):
     print("sent %d %d" % (seq, sent))
 
 
-def sink(address, port, seconds, check=False):
+def gso_answer(address, port, seconds, segment=1400):
+    s = socket.socket(family(address), socket.SOCK_DGRAM)
+    s.bind((address, port))
+    s.settimeout(60)
+    _, peer = s.recvfrom(65536)
+    s.settimeout(None)
+    gso_send(peer[0], peer[1], seconds, segment, s=s)
+
+
+def sink(address, port, seconds, check=False, hello=None):
     s = socket.socket(family(address), socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
@@ -290,10 +306,17 @@ def sink(address, port, seconds, check=False):
     end = None
     buf = bytearray(65536)
     space = socket.CMSG_SPACE(4)
+    if hello:
+        s.settimeout(0.2)
+        deadline = time.monotonic() + seconds + 30
     while end is None or time.monotonic() < end:
+        if hello and end is None:
+            s.sendto(b"hello", hello)
         try:
             n, ancdata, _, _ = s.recvmsg_into([buf], space)
         except socket.timeout:
+            if hello and end is None and time.monotonic() < deadline:
+                continue
             break
         if end is None:
             end = time.monotonic() + seconds
@@ -338,8 +361,13 @@ def main():
             int(args[3]) if len(args) > 3 else 1400,
             int(args[4]) if len(args) > 4 else None,
         )
+    elif cmd == "gso-answer":
+        gso_answer(args[0], int(args[1]), float(args[2]), int(args[3]) if len(args) > 3 else 1400)
     elif cmd == "sink":
-        sink(args[0], int(args[1]), float(args[2]), len(args) > 3 and args[3] == "check")
+        check = args[3:4] == ["check"]
+        rest = args[4:] if check else args[3:]
+        hello = (rest[0], int(rest[1])) if len(rest) > 1 else None
+        sink(args[0], int(args[1]), float(args[2]), check, hello)
     elif cmd == "flood":
         flood(args[0], int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
 

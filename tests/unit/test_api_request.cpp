@@ -364,7 +364,7 @@ void test_formatting(void**) {
     s.dns_forwarder = true;
     s.dns = {18, 19, 20, 21, 22};
     s.kernel_udp = true;
-    KernelUdpCounters udp{23, 24, 25, 26, 27, 28};
+    KernelUdpCounters udp{23, 24, 25, 26, 27, 28, 29};
     s.udp = &udp;
     assert_string_equal(
         format_stats(s, 8, 9, 11000).c_str(),
@@ -381,7 +381,7 @@ void test_formatting(void**) {
         "\"udp_path\":\"kernel\",\"kernel_udp_flows\":23,"
         "\"kernel_udp_datagrams_from_guest\":24,\"kernel_udp_datagrams_to_guest\":25,"
         "\"kernel_udp_bytes_from_guest\":26,\"kernel_udp_bytes_to_guest\":27,"
-        "\"kernel_udp_dropped\":28}}");
+        "\"kernel_udp_dropped\":28,\"kernel_udp_gso_frames_to_guest\":29}}");
 }
 
 }  // namespace

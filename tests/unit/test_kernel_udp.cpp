@@ -2,9 +2,11 @@
 // test_kernel_udp.cpp: the kernel UDP path (kernel_udp.hpp): parsing and
 // checking a guest's datagram, which datagrams it takes, the frames and
 // ICMP errors it builds for the guest, and, on a test clock, its bound of
-// flows, its idle expiry and the guest ports slirp-mode forwards own (with
-// real sockets on the host's loopback).
+// flows, its idle expiry, the guest ports slirp-mode forwards own and the
+// runs of replies it sends as one GSO frame (with real sockets on the
+// host's loopback).
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -256,19 +258,44 @@ class Collect : public GuestOutput {
     void send_with_header(const VnetHeader&, const uint8_t* frame, size_t len) override {
         send_to_guest(frame, len);
     }
+    // Keeps the GSO frame (headers, then the payloads) and each segment's
+    // own frame; refuses them when told to, as a device might.
+    bool send_segments(const VnetHeader& header, const uint8_t* headers, size_t header_len,
+                       const iovec* segments, size_t count) override {
+        if (refuse_segments) return false;
+        Run run{header, Frame(headers, headers + header_len), {}};
+        for (size_t i = 0; i < count; i++) {
+            const auto* p = static_cast<const uint8_t*>(segments[i].iov_base);
+            run.whole.insert(run.whole.end(), p + header_len, p + segments[i].iov_len);
+            run.segments.emplace_back(p, p + segments[i].iov_len);
+        }
+        runs.push_back(std::move(run));
+        return true;
+    }
+    struct Run {
+        VnetHeader header;
+        Frame whole;
+        std::vector<Frame> segments;
+    };
     std::vector<Frame> frames;
+    std::vector<Run> runs;
+    bool refuse_segments = false;
 };
 
 // A UDP socket on the host's loopback, and its port.
-UniqueFd loopback_socket(uint16_t* port) {
-    UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
+UniqueFd loopback_socket(uint16_t* port, int family = AF_INET) {
+    UniqueFd fd(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_storage a{};
+    a.ss_family = static_cast<sa_family_t>(family);
+    if (family == AF_INET)
+        reinterpret_cast<sockaddr_in&>(a).sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else
+        reinterpret_cast<sockaddr_in6&>(a).sin6_addr = in6addr_loopback;
+    socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    assert_int_equal(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len), 0);
     getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    *port = ntohs(a.sin_port);
+    *port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in&>(a).sin_port
+                                    : reinterpret_cast<sockaddr_in6&>(a).sin6_port);
     timeval tv{2, 0};
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
@@ -412,6 +439,202 @@ void flows_stay_below_half_the_descriptors(void**) {
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
 }
 
+// The checksum field of a segment the guest's kernel cuts from a GSO frame
+// (__udp_gso_segment): the whole's, its UDP length swapped for the
+// segment's, in one's complement.
+uint16_t segment_check(uint16_t whole_check, uint16_t whole_len, uint16_t segment_len) {
+    uint32_t sum = whole_check + static_cast<uint16_t>(~whole_len);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum += segment_len;
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+// Sends sizes[i] bytes from each socket in turn (payload bytes numbered by
+// datagram), then lets the path read them all in one batch.
+void replies_in_one_batch(EventLoop& loop, KernelUdpPath& path, const char* guest,
+                          const char* gateway, int family, const std::vector<int>& fds,
+                          const std::vector<size_t>& sizes, Collect& out) {
+    uint16_t port;
+    UniqueFd server = loopback_socket(&port, family);
+    Frame f = guest_datagram(guest, 5000, gateway, port, "hello");
+    assert_true(path.from_guest(f.data(), f.size()));
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    char buf[64];
+    assert_int_equal(
+        recvfrom(server.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &peer_len),
+        5);
+    for (size_t i = 0; i < sizes.size(); i++) {
+        Frame payload(sizes[i], static_cast<uint8_t>(i + 1));
+        int fd = fds[i] < 0 ? server.get() : fds[i];
+        assert_int_equal(sendto(fd, payload.data(), payload.size(), 0,
+                                reinterpret_cast<sockaddr*>(&peer), peer_len),
+                         static_cast<ssize_t>(payload.size()));
+    }
+    for (int i = 0; i < 50 && out.frames.empty() && out.runs.empty(); i++) {
+        loop.run_once();
+        if (out.frames.empty() && out.runs.empty()) usleep(10000);
+    }
+}
+
+// Where the device takes virtio-net headers, a batch's replies from one
+// peer of one size (the last shorter) go as one GSO frame that the guest's
+// kernel cuts back into exactly those datagrams; a longer one, another
+// peer, or a device that refuses such frames start anew.
+void runs_go_as_one_frame(void**) {
+    for (int family : {AF_INET, AF_INET6}) {
+        bool v6 = family == AF_INET6;
+        const char* guest = v6 ? "fd00::100" : "10.0.2.100";
+        const char* gateway = v6 ? "fd00::2" : "10.0.2.2";
+        for (bool refuse : {false, true}) {
+            EventLoop loop(&test_clock);
+            Collect out;
+            out.refuse_segments = refuse;
+            KernelUdpPath::Settings s;
+            s.scope = scope();
+            s.partial_checksums = true;
+            KernelUdpPath path(loop, s, out);
+            uint16_t other_port;
+            UniqueFd other = loopback_socket(&other_port, family);
+            // Four of 1000 and a last of 300; two of 1000; one from another
+            // peer; a 0-byte one, which a GSO frame cannot carry, and two
+            // more, the second longer.
+            std::vector<size_t> sizes{1000, 1000, 1000, 1000, 300, 1000, 1000, 1000, 0, 500, 600};
+            std::vector<int> fds(sizes.size(), -1);
+            fds[7] = other.get();
+            replies_in_one_batch(loop, path, guest, gateway, family, fds, sizes, out);
+            size_t headroom = udp_frame_headroom(family);
+            // The datagrams the guest gets, in order, whichever way.
+            std::vector<Frame> got;
+            if (refuse) {
+                assert_int_equal(out.runs.size(), 0);
+                got = out.frames;
+                assert_int_equal(path.counters().gso_frames_to_guest, 0);
+            } else {
+                assert_int_equal(out.runs.size(), 2);
+                assert_int_equal(out.frames.size(), 4);
+                assert_int_equal(path.counters().gso_frames_to_guest, 2);
+                for (size_t r = 0; r < 2; r++) {
+                    const Collect::Run& run = out.runs[r];
+                    size_t count = r == 0 ? 5 : 2, bytes = r == 0 ? 4300 : 2000;
+                    assert_int_equal(run.segments.size(), count);
+                    assert_int_equal(run.header.flags, kVnetNeedsCsum);
+                    assert_int_equal(run.header.gso_type, kVnetGsoUdpL4);
+                    assert_int_equal(run.header.gso_size, 1000);
+                    assert_int_equal(run.header.hdr_len, headroom);
+                    assert_int_equal(run.header.csum_start, headroom - 8);
+                    assert_int_equal(run.header.csum_offset, 6);
+                    // The whole: one datagram's headers over all the bytes.
+                    const Frame& w = run.whole;
+                    assert_int_equal(w.size(), headroom + bytes);
+                    assert_int_equal(load16(w.data() + (v6 ? 18 : 16)), bytes + 8 + (v6 ? 0 : 20));
+                    const uint8_t* uh = w.data() + headroom - 8;
+                    assert_int_equal(load16(uh + 4), bytes + 8);
+                    if (!v6)
+                        assert_int_equal(checksum_fold(checksum_sum(w.data() + 14, 20)), 0xffff);
+                    // Cut as the kernel cuts: each piece is the segment's
+                    // own frame, whose partial checksum completes right.
+                    size_t at = headroom;
+                    for (size_t i = 0; i < count; i++) {
+                        Frame seg = run.segments[i];
+                        size_t n = seg.size() - headroom;
+                        assert_true(n == 1000 || i == count - 1);
+                        assert_memory_equal(seg.data() + headroom, w.data() + at, n);
+                        at += n;
+                        const uint8_t* su = seg.data() + headroom - 8;
+                        assert_int_equal(load16(su + 4), n + 8);
+                        assert_memory_equal(su, uh, 4);  // ports
+                        assert_int_equal(load16(su + 6),
+                                         segment_check(load16(uh + 6), load16(uh + 4), n + 8));
+                        assert_true(
+                            vnet_complete_checksum(seg.data(), seg.size(), headroom - 8, 6));
+                        UdpDatagram d;
+                        assert_true(parse_udp_frame(seg.data(), seg.size(), &d));
+                        got.push_back(seg);
+                    }
+                }
+                // The rest one by one: the other peer's, the empty one,
+                // and 500 then 600 (a longer one cannot follow).
+                got.insert(got.begin() + 7, out.frames.begin(), out.frames.end());
+            }
+            assert_int_equal(got.size(), sizes.size());
+            for (size_t i = 0; i < sizes.size(); i++) {
+                Frame& g = got[i];
+                // Each checksum as the guest's kernel completes it.
+                if (refuse || i >= 7)
+                    assert_true(vnet_complete_checksum(g.data(), g.size(), headroom - 8, 6));
+                UdpDatagram d;
+                assert_true(parse_udp_frame(g.data(), g.size(), &d));
+                assert_int_equal(d.payload_len, sizes[i]);
+                assert_int_equal(d.dport, 5000);
+                if (sizes[i]) assert_int_equal(g[d.payload], i + 1);
+                assert_int_equal(d.sport == other_port, i == 7);
+            }
+            assert_int_equal(path.counters().datagrams_to_guest, sizes.size());
+        }
+    }
+}
+
+// A host peer's GSO write (UDP_SEGMENT) reaches the path's socket whole
+// (UDP_GRO): it goes on as one frame the guest's kernel cuts at the
+// datagram size, or, where the device refuses that, one datagram at a time.
+void gso_writes_go_on_whole(void**) {
+    for (bool refuse : {false, true}) {
+        EventLoop loop(&test_clock);
+        Collect out;
+        out.refuse_segments = refuse;
+        KernelUdpPath::Settings s;
+        s.scope = scope();
+        s.partial_checksums = true;
+        KernelUdpPath path(loop, s, out);
+        uint16_t port;
+        UniqueFd server = loopback_socket(&port);
+        Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "hello");
+        assert_true(path.from_guest(f.data(), f.size()));
+        sockaddr_in peer{};
+        socklen_t peer_len = sizeof peer;
+        char buf[64];
+        assert_int_equal(recvfrom(server.get(), buf, sizeof buf, 0,
+                                  reinterpret_cast<sockaddr*>(&peer), &peer_len),
+                         5);
+        int segment = 1000;
+        assert_int_equal(setsockopt(server.get(), SOL_UDP, UDP_SEGMENT, &segment, sizeof segment),
+                         0);
+        Frame payload(3500);
+        for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<uint8_t>(i / 1000 + 1);
+        assert_int_equal(sendto(server.get(), payload.data(), payload.size(), 0,
+                                reinterpret_cast<sockaddr*>(&peer), peer_len),
+                         3500);
+        for (int i = 0; i < 50 && out.frames.empty() && out.runs.empty(); i++) {
+            loop.run_once();
+            if (out.frames.empty() && out.runs.empty()) usleep(10000);
+        }
+        assert_int_equal(path.counters().datagrams_to_guest, 4);
+        size_t headroom = udp_frame_headroom(AF_INET);
+        if (!refuse) {
+            assert_int_equal(out.runs.size(), 1);
+            const Collect::Run& run = out.runs[0];
+            assert_int_equal(run.header.gso_type, kVnetGsoUdpL4);
+            assert_int_equal(run.header.gso_size, 1000);
+            assert_int_equal(run.whole.size(), headroom + 3500);
+            assert_memory_equal(run.whole.data() + headroom, payload.data(), 3500);
+            assert_int_equal(load16(run.whole.data() + headroom - 4), 3508);
+            assert_int_equal(path.counters().gso_frames_to_guest, 1);
+            continue;
+        }
+        assert_int_equal(out.frames.size(), 4);
+        for (size_t i = 0; i < 4; i++) {
+            Frame& g = out.frames[i];
+            assert_true(vnet_complete_checksum(g.data(), g.size(), headroom - 8, 6));
+            UdpDatagram d;
+            assert_true(parse_udp_frame(g.data(), g.size(), &d));
+            assert_int_equal(d.payload_len, i < 3 ? 1000 : 500);
+            assert_memory_equal(g.data() + d.payload, payload.data() + i * 1000, d.payload_len);
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -423,6 +646,8 @@ int main() {
         cmocka_unit_test(relays_bounds_and_expires),
         cmocka_unit_test(sends_gso_frames_whole),
         cmocka_unit_test(flows_stay_below_half_the_descriptors),
+        cmocka_unit_test(runs_go_as_one_frame),
+        cmocka_unit_test(gso_writes_go_on_whole),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
