@@ -244,18 +244,8 @@ class Daemon {
 
     // Host sockets of its own: nothing to wait for, nothing to fall back from.
     void start_kernel_udp(const SlirpSettings& settings) {
-        const Network& n = options_.network;
-        const Network6& n6 = options_.network6;
         KernelUdpPath::Settings u;
-        u.scope = {n.address,
-                   n.netmask,
-                   n.gateway,
-                   n.dns,
-                   options_.enable_ipv6,
-                   n6.prefix,
-                   n6.gateway,
-                   n6.dns,
-                   !options_.disable_host_loopback};
+        u.scope = kernel_path_scope(options_);
         u.outbound4 = settings.outbound4;
         u.outbound6 = settings.outbound6;
         u.mtu = options_.mtu;
@@ -287,18 +277,8 @@ class Daemon {
     // message comes, in the loop (so, often, after ready-fd).
     void start_kernel_tcp(const SlirpSettings& settings) {
         if (!pending_netns_) return;
-        const Network& n = options_.network;
-        const Network6& n6 = options_.network6;
         KernelTcpPath::Settings k;
-        k.scope = {n.address,
-                   n.netmask,
-                   n.gateway,
-                   n.dns,
-                   options_.enable_ipv6,
-                   n6.prefix,
-                   n6.gateway,
-                   n6.dns,
-                   !options_.disable_host_loopback};
+        k.scope = kernel_path_scope(options_);
         k.outbound4 = settings.outbound4;
         k.outbound6 = settings.outbound6;
         if (dns_) k.dns_stream = [this] { return dns_->open_stream(); };
@@ -306,7 +286,8 @@ class Daemon {
         path_.set_kernel_tcp(kernel_tcp_.get());
         // From the guest's first NDP on: kernel to kernel, its IPv6 frames
         // must be addressed to the veth's MAC too.
-        if (private_netns_settings().redirect) path_.announce_one_mac(gateway_mac(n.gateway));
+        if (private_netns_settings().redirect)
+            path_.announce_one_mac(gateway_mac(options_.network.gateway));
         stats_.kernel_tcp = true;
         stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
         std::string why;

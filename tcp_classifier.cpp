@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "checksum.hpp"
+#include "options.hpp"
 #include "wire.hpp"
 
 namespace {
@@ -296,4 +297,12 @@ bool FlowTable::evict_oldest_closing(uint64_t* evicted) {
         return true;
     }
     return false;
+}
+
+KernelPathScope kernel_path_scope(const Options& o) {
+    const Network& n = o.network;
+    const Network6& n6 = o.network6;
+    return {n.address,  n.netmask,     n.gateway,
+            n.dns,      o.enable_ipv6, n6.prefix,
+            n6.gateway, n6.dns,        !o.disable_host_loopback};
 }

@@ -59,6 +59,10 @@ struct KernelPathScope {
     bool host_loopback = true;               // false under --disable-host-loopback
 };
 
+struct Options;
+// The scope the options describe (--cidr, -6, --disable-host-loopback).
+KernelPathScope kernel_path_scope(const Options& options);
+
 // Whether a guest SYN to t.dst is the kernel path's: a source inside the
 // virtual network, and a destination outside it (not multicast, broadcast,
 // loopback or unspecified), or the gateway when it stands for the host's

@@ -109,18 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     loop.set_cycle_source(&path.stack());
     std::unique_ptr<KernelUdpPath> udp;
     if (flags & 16) {
-        const Network& n = options.network;
-        const Network6& n6 = options.network6;
         KernelUdpPath::Settings u;
-        u.scope = {n.address,
-                   n.netmask,
-                   n.gateway,
-                   n.dns,
-                   options.enable_ipv6,
-                   n6.prefix,
-                   n6.gateway,
-                   n6.dns,
-                   !options.disable_host_loopback};
+        u.scope = kernel_path_scope(options);
         u.mtu = options.mtu;
         udp = std::make_unique<KernelUdpPath>(loop, u, path);
         path.set_kernel_udp(udp.get());
