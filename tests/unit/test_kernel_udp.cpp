@@ -19,6 +19,7 @@
 #include "checksum.hpp"
 #include "event_loop.hpp"
 #include "kernel_udp.hpp"
+#include "options.hpp"
 #include "unique_fd.hpp"
 #include "vnet.hpp"
 #include "wire.hpp"
@@ -32,17 +33,11 @@ using Frame = std::vector<uint8_t>;
 const uint8_t kGuestMac[6] = {0x02, 0, 0, 0, 0, 0x64};
 const uint8_t kGatewayMac[6] = {0x52, 0x55, 10, 0, 2, 2};
 
+// The default network (10.0.2.0/24, fd00::/64) with IPv6 on.
 KernelPathScope scope() {
-    KernelPathScope s;
-    inet_pton(AF_INET, "10.0.2.0", &s.network);
-    inet_pton(AF_INET, "255.255.255.0", &s.netmask);
-    inet_pton(AF_INET, "10.0.2.2", &s.gateway);
-    inet_pton(AF_INET, "10.0.2.3", &s.dns);
-    s.ipv6 = true;
-    inet_pton(AF_INET6, "fd00::", &s.prefix6);
-    inet_pton(AF_INET6, "fd00::2", &s.gateway6);
-    inet_pton(AF_INET6, "fd00::3", &s.dns6);
-    return s;
+    Options o;
+    o.enable_ipv6 = true;
+    return kernel_path_scope(o);
 }
 
 std::vector<uint8_t> addr(const char* text) {

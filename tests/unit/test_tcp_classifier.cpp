@@ -9,6 +9,7 @@
 
 #include "checksum.hpp"
 #include "network.hpp"
+#include "options.hpp"
 #include "tcp_classifier.hpp"
 #include "wire.hpp"
 
@@ -97,17 +98,11 @@ Frame ipv6_tcp(const char* src, const char* dst, uint16_t sport, uint16_t dport,
     return f;
 }
 
+// The default network (10.0.2.0/24, fd00::/64) with IPv6 on.
 KernelPathScope scope() {
-    KernelPathScope s;
-    inet_pton(AF_INET, "10.0.2.0", &s.network);
-    inet_pton(AF_INET, "255.255.255.0", &s.netmask);
-    inet_pton(AF_INET, "10.0.2.2", &s.gateway);
-    inet_pton(AF_INET, "10.0.2.3", &s.dns);
-    s.ipv6 = true;
-    inet_pton(AF_INET6, "fd00::", &s.prefix6);
-    inet_pton(AF_INET6, "fd00::2", &s.gateway6);
-    inet_pton(AF_INET6, "fd00::3", &s.dns6);
-    return s;
+    Options o;
+    o.enable_ipv6 = true;
+    return kernel_path_scope(o);
 }
 
 bool serves(const Frame& f, const KernelPathScope& s = scope()) {
