@@ -9,7 +9,6 @@
 
 namespace {
 
-constexpr uint8_t kProtoUdp = 17;
 constexpr size_t kUdpHeader = 8;
 
 // The end of the question section (one question), or 0 when it does not fit.

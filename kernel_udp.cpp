@@ -21,7 +21,6 @@
 
 namespace {
 
-constexpr uint8_t kProtoUdp = 17;
 // Replies read per recvmmsg, and batches per readiness: a busy flow yields
 // to the rest of the loop after that many.
 constexpr unsigned kBatch = 32;

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "wire.hpp"
 
 namespace {
 
@@ -28,6 +29,8 @@ constexpr uint16_t kSynPriority6 = 20002;
 constexpr uint16_t kExclusionPriority = 20003;  // two per slot: IPv4, IPv6
 constexpr uint16_t kRedirectPriority4 = 20101;  // .. +3
 constexpr uint16_t kRedirectPriority6 = 20111;  // .. +3
+constexpr uint16_t kUdpPriority4 = 20121;
+constexpr uint16_t kUdpPriority6 = 20122;
 
 // A clsact qdisc we made carries one filter at kMarkPriority in a chain
 // nothing jumps to, so it never runs: a successor that finds it (both of
@@ -190,6 +193,54 @@ int delete_link(Rtnetlink& nl, int ifindex) {
     return nl.request(m);
 }
 
+int move_link(Rtnetlink& nl, int ifindex, int netns_fd) {
+    NetlinkMessage m(RTM_NEWLINK, 0);
+    m.body<ifinfomsg>()->ifi_index = ifindex;
+    m.add_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+    return nl.request(m);
+}
+
+// A veth pair, both ends with the MTU and, given one, the MAC.
+bool make_veth(Rtnetlink& nl, const std::string& name, const std::string& peer_name, unsigned mtu,
+               const std::array<uint8_t, 6>* mac, int* index, int* peer_index, std::string* err) {
+    NetlinkMessage m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    m.body<ifinfomsg>();
+    m.add_string(IFLA_IFNAME, name);
+    m.add_u32(IFLA_MTU, mtu);
+    if (mac) m.add(IFLA_ADDRESS, mac->data(), mac->size());
+    size_t linkinfo = m.begin_nest(IFLA_LINKINFO);
+    m.add_string(IFLA_INFO_KIND, "veth");
+    size_t data = m.begin_nest(IFLA_INFO_DATA);
+    size_t peer = m.begin_nest(VETH_INFO_PEER);
+    ifinfomsg peer_header{};
+    m.append(&peer_header, sizeof peer_header);
+    m.add_string(IFLA_IFNAME, peer_name);
+    m.add_u32(IFLA_MTU, mtu);
+    if (mac) m.add(IFLA_ADDRESS, mac->data(), mac->size());
+    m.end_nest(peer);
+    m.end_nest(data);
+    m.end_nest(linkinfo);
+    if (int e = nl.request(m); e != 0)
+        return fail(err, errno_text("cannot create the veth " + name, e));
+    *index = static_cast<int>(if_nametoindex(name.c_str()));
+    *peer_index = static_cast<int>(if_nametoindex(peer_name.c_str()));
+    if (*index <= 0 || *peer_index <= 0) return fail(err, "the veth " + name + " vanished");
+    return true;
+}
+
+// "s4n-" or "s4u-" and the tap's name; one too long for an interface name
+// is cut and ends in a hash of the whole.
+std::string veth_name(const char* prefix, const std::string& tap) {
+    std::string name = prefix + tap;
+    if (name.size() < IFNAMSIZ) return name;
+    // Cut, two long names would meet: the end says which tap it was.
+    uint32_t hash = 2166136261u;  // FNV-1a
+    for (unsigned char c : tap) hash = (hash ^ c) * 16777619u;
+    char tail[6];
+    snprintf(tail, sizeof tail, "-%04x", hash & 0xffff);
+    return name.substr(0, IFNAMSIZ - 1 - 5) + tail;
+}
+
 }  // namespace
 
 std::vector<RedirectFilter> guest_egress_filters(const RedirectScope& s) {
@@ -254,18 +305,32 @@ std::vector<uint16_t> redirect_priorities() {
         p.push_back(kRedirectPriority4 + i);
         p.push_back(kRedirectPriority6 + i);
     }
+    p.push_back(kUdpPriority4);
+    p.push_back(kUdpPriority6);
     return p;
 }
 
 std::string redirect_veth_name(const std::string& tap) {
-    std::string name = "s4n-" + tap;
-    if (name.size() < IFNAMSIZ) return name;
-    // Cut, two long names would meet: the end says which tap it was.
-    uint32_t hash = 2166136261u;  // FNV-1a
-    for (unsigned char c : tap) hash = (hash ^ c) * 16777619u;
-    char tail[6];
-    snprintf(tail, sizeof tail, "-%04x", hash & 0xffff);
-    return name.substr(0, IFNAMSIZ - 1 - 5) + tail;
+    return veth_name("s4n-", tap);
+}
+
+std::string udp_veth_name(const std::string& tap) {
+    return veth_name("s4u-", tap);
+}
+
+std::vector<RedirectFilter> guest_udp_filters(const RedirectScope& s) {
+    // Under 2 KiB (the length's top five bits clear): every such packet
+    // fits one slot of the ring (frame_ring.hpp). Fragments go too, all of
+    // a datagram's the same way or not: reassembly is the daemon's either
+    // way.
+    std::vector<U32Key> keys{byte_at(9, kProtoUdp, 0xff), half_at(2, 0, 0xf800)};
+    add_in_network4(&keys, 12, s);
+    std::vector<RedirectFilter> out{filter(kUdpPriority4, ETH_P_IP, keys, true)};
+    if (!s.ipv6) return out;
+    std::vector<U32Key> keys6{byte_at(6, kProtoUdp, 0xff), half_at(4, 0, 0xf800)};
+    add_in_prefix6(&keys6, 8, s);
+    out.push_back(filter(kUdpPriority6, ETH_P_IPV6, keys6, true));
+    return out;
 }
 
 void TcRedirect::remove_leftovers(Rtnetlink& nl, const std::string& tap) {
@@ -276,45 +341,54 @@ void TcRedirect::remove_leftovers(Rtnetlink& nl, const std::string& tap) {
             if (delete_priority(nl, tap_index, true, p) == EINVAL) break;
     if (tap_index > 0 && delete_priority(nl, tap_index, true, kMarkPriority, kMarkChain) == 0)
         clsact(nl, RTM_DELQDISC, 0, tap_index);
-    int veth = static_cast<int>(if_nametoindex(redirect_veth_name(tap).c_str()));
-    if (veth > 0) delete_link(nl, veth);
+    for (const std::string& name : {redirect_veth_name(tap), udp_veth_name(tap)})
+        if (int veth = static_cast<int>(if_nametoindex(name.c_str())); veth > 0)
+            delete_link(nl, veth);
 }
 
 bool TcRedirect::create_veth(Rtnetlink& nl, const std::string& tap, const std::string& peer_name,
                              unsigned mtu, const std::array<uint8_t, 6>& mac, std::string* err) {
     tap_index_ = static_cast<int>(if_nametoindex(tap.c_str()));
     if (tap_index_ <= 0) return fail(err, errno_text("cannot find the tap " + tap));
-    std::string name = redirect_veth_name(tap);
-    NetlinkMessage m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    m.body<ifinfomsg>();
-    m.add_string(IFLA_IFNAME, name);
-    m.add_u32(IFLA_MTU, mtu);
-    m.add(IFLA_ADDRESS, mac.data(), mac.size());
-    size_t linkinfo = m.begin_nest(IFLA_LINKINFO);
-    m.add_string(IFLA_INFO_KIND, "veth");
-    size_t data = m.begin_nest(IFLA_INFO_DATA);
-    size_t peer = m.begin_nest(VETH_INFO_PEER);
-    ifinfomsg peer_header{};
-    m.append(&peer_header, sizeof peer_header);
-    m.add_string(IFLA_IFNAME, peer_name);
-    m.add_u32(IFLA_MTU, mtu);
-    m.add(IFLA_ADDRESS, mac.data(), mac.size());
-    m.end_nest(peer);
-    m.end_nest(data);
-    m.end_nest(linkinfo);
-    if (int e = nl.request(m); e != 0)
-        return fail(err, errno_text("cannot create the veth " + name, e));
-    veth_index_ = static_cast<int>(if_nametoindex(name.c_str()));
-    peer_index_ = static_cast<int>(if_nametoindex(peer_name.c_str()));
-    if (veth_index_ <= 0 || peer_index_ <= 0) return fail(err, "the veth " + name + " vanished");
+    return make_veth(nl, redirect_veth_name(tap), peer_name, mtu, &mac, &veth_index_, &peer_index_,
+                     err);
+}
+
+bool TcRedirect::create_udp_veth(Rtnetlink& nl, const std::string& tap,
+                                 const std::string& peer_name, unsigned mtu, std::string* err) {
+    return make_veth(nl, udp_veth_name(tap), peer_name, mtu, nullptr, &udp_veth_index_,
+                     &udp_peer_index_, err);
+}
+
+bool TcRedirect::move_udp_peer(Rtnetlink& nl, int netns_fd, std::string* err) {
+    if (int e = move_link(nl, udp_peer_index_, netns_fd); e != 0)
+        return fail(err, errno_text("cannot move the UDP veth's peer into the TCP namespace", e));
     return true;
 }
 
+void TcRedirect::remove_udp(Rtnetlink& nl) {
+    if (tap_index_ > 0)
+        for (uint16_t p : {kUdpPriority4, kUdpPriority6}) delete_priority(nl, tap_index_, true, p);
+    if (udp_veth_index_ > 0)
+        delete_link(nl, udp_veth_index_);
+    else if (udp_peer_index_ > 0)
+        delete_link(nl, udp_peer_index_);
+    udp_veth_index_ = udp_peer_index_ = 0;
+}
+
+int TcRedirect::install_udp(Rtnetlink& nl, const RedirectScope& scope) {
+    if (tap_index_ <= 0 || udp_veth_index_ <= 0) return ENODEV;
+    for (const RedirectFilter& f : guest_udp_filters(scope))
+        if (int e = add_filter(nl, tap_index_, true, f, udp_veth_index_, false); e != 0) {
+            for (uint16_t p : {kUdpPriority4, kUdpPriority6})
+                delete_priority(nl, tap_index_, true, p);
+            return e;
+        }
+    return 0;
+}
+
 bool TcRedirect::move_peer(Rtnetlink& nl, int netns_fd, std::string* err) {
-    NetlinkMessage m(RTM_NEWLINK, 0);
-    m.body<ifinfomsg>()->ifi_index = peer_index_;
-    m.add_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
-    if (int e = nl.request(m); e != 0)
+    if (int e = move_link(nl, peer_index_, netns_fd); e != 0)
         return fail(err, errno_text("cannot move the veth's peer into the TCP namespace", e));
     return true;
 }
@@ -387,6 +461,7 @@ void TcRedirect::remove(Rtnetlink& nl) {
         for (uint16_t p : redirect_priorities()) delete_priority(nl, tap_index_, true, p);
         if (made_qdisc_) clsact(nl, RTM_DELQDISC, 0, tap_index_);
     }
+    remove_udp(nl);
     // The peer, and the veth's qdisc, go with it.
     if (veth_index_ > 0)
         delete_link(nl, veth_index_);

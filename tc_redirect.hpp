@@ -22,6 +22,17 @@
 //    in-network addresses, the DNS forwarder's streams among them, UDP,
 //    ARP, ...) goes on to the tap; the daemon passes the DNS streams'
 //    segments to the private kernel itself.
+// With the kernel UDP path on, a second veth pair (udp_veth_name(tap))
+// takes the guest's UDP the same way, by filters added once the daemon
+// reads it (install_udp): each IPv4 or IPv6 UDP packet from the guest's
+// addresses under 2 KiB is redirected to it. Its other end, in the private
+// namespace, has a MAC of its own, no addresses and IPv6 off, so the
+// private kernel drops every frame as addressed to another host, after a
+// packet socket of the daemon's with a receive ring (frame_ring.hpp) has
+// copied it. The daemon reads a batch of datagrams from that ring with no
+// system call per frame, where the tap would take one read each; larger
+// packets (a guest's UDP GSO frames) stay on the tap, which gives them
+// whole. Nothing changes owner: both ways lead to the same handler.
 // On the veth end's ingress, `mirred ingress redirect` hands the private
 // kernel's TCP to the tap as if the guest's kernel had received it there,
 // so the guest's own netfilter sees its traffic leave and enter by the tap.
@@ -89,6 +100,11 @@ std::vector<uint16_t> redirect_priorities();
 // ("s4n-container-eth0" -> "s4n-contai-aeb6"), so that daemons on two taps
 // never share one.
 std::string redirect_veth_name(const std::string& tap);
+// The UDP veth's end in the guest's namespace: "s4u-" and the tap's name,
+// cut the same way.
+std::string udp_veth_name(const std::string& tap);
+// The guest tap's egress filters that send UDP to the UDP veth.
+std::vector<RedirectFilter> guest_udp_filters(const RedirectScope& scope);
 
 // The state in the guest's namespace, made and removed through an
 // rtnetlink socket opened there (it keeps working from the private
@@ -105,8 +121,19 @@ class TcRedirect {
     bool create_veth(Rtnetlink& guest_ns, const std::string& tap, const std::string& peer_name,
                      unsigned mtu, const std::array<uint8_t, 6>& mac, std::string* err);
     bool move_peer(Rtnetlink& guest_ns, int netns_fd, std::string* err);
+    // The UDP veth pair (see the top): made in the guest's namespace, its
+    // peer (a MAC of its own) moved later by move_udp_peer.
+    bool create_udp_veth(Rtnetlink& guest_ns, const std::string& tap, const std::string& peer_name,
+                         unsigned mtu, std::string* err);
+    bool move_udp_peer(Rtnetlink& guest_ns, int netns_fd, std::string* err);
+    bool has_udp_veth() const { return udp_veth_index_ > 0; }
+    // The UDP veth goes (its filters were never added, or are removed).
+    void remove_udp(Rtnetlink& guest_ns);
     // The qdiscs and filters: from now on the guest's TCP goes to the veth.
     bool install(Rtnetlink& guest_ns, const RedirectScope& scope, std::string* err);
+    // The UDP filters: from now on the guest's small UDP packets go to the
+    // UDP veth (0 or an errno; on failure none is left).
+    int install_udp(Rtnetlink& guest_ns, const RedirectScope& scope);
     // Adds or removes a forwarded guest port's exclusion (0 or an errno).
     int exclude(Rtnetlink& guest_ns, const RedirectScope& scope, uint16_t guest_port);
     int include(Rtnetlink& guest_ns, uint16_t guest_port);
@@ -117,6 +144,8 @@ class TcRedirect {
     int tap_index_ = 0;
     int veth_index_ = 0;
     int peer_index_ = 0;
+    int udp_veth_index_ = 0;
+    int udp_peer_index_ = 0;
     bool made_qdisc_ = false;
     std::array<uint16_t, kExclusionSlots> excluded_{};  // a guest port per slot, 0: free
 };

@@ -118,7 +118,6 @@ namespace {
 
 [[gnu::hot]] bool vnet_segment_udp(const uint8_t* frame, size_t len, uint16_t gso_size,
                                    const std::function<void(uint8_t*, size_t)>& emit) {
-    constexpr uint8_t kProtoUdp = 17;
     if (gso_size == 0 || len < kEthHeader + 28) return false;
     const uint8_t* ip = frame + kEthHeader;
     uint16_t type = load16(frame + 12);

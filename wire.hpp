@@ -24,6 +24,7 @@ constexpr size_t kEthHeader = 14;
 constexpr uint16_t kEthIpv4 = 0x0800;
 constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoIcmp6 = 58;
 constexpr uint16_t kTcpChecksumOffset = 16;  // within the TCP header

@@ -151,7 +151,48 @@ void test_exclusions(void**) {
             assert_true(std::find(known.begin(), known.end(), f.priority) != known.end());
 }
 
+// The UDP filters alone (they sit apart from TCP's, on another protocol).
+Frame udp4(const char* src, uint16_t total_length) {
+    Frame f = ipv4(src, "192.0.2.9", kProtoUdp, 40000, 443, 0);
+    store16(f.data() + 2, total_length);
+    return f;
+}
+Frame udp6(const char* src, uint16_t payload_length) {
+    Frame f = ipv6(src, "2001:db8::9", 40000, 443, 0);
+    f[6] = kProtoUdp;
+    store16(f.data() + 4, payload_length);
+    return f;
+}
+
+void test_udp_filters(void**) {
+    RedirectScope s = scope();
+    std::vector<RedirectFilter> udp = guest_udp_filters(s);
+    // From the guest's addresses, under 2 KiB: by tc to the ring; larger
+    // (a GSO frame, a datagram above 2 KiB) and anything else: the tap.
+    assert_true(classify(udp, ETH_P_IP, udp4("10.0.2.100", 1428)) == Verdict::Redirect);
+    assert_true(classify(udp, ETH_P_IP, udp4("10.0.2.100", 2047)) == Verdict::Redirect);
+    assert_true(classify(udp, ETH_P_IP, udp4("10.0.2.100", 2048)) == Verdict::None);
+    assert_true(classify(udp, ETH_P_IP, udp4("10.0.2.100", 65000)) == Verdict::None);
+    assert_true(classify(udp, ETH_P_IP, udp4("172.17.0.2", 100)) == Verdict::None);
+    assert_true(classify(udp, ETH_P_IP, udp4("0.0.0.0", 300)) == Verdict::None);  // DHCP
+    assert_true(classify(udp, ETH_P_IP, ipv4("10.0.2.100", "192.0.2.9", 6, 1, 2, kTcpAck)) ==
+                Verdict::None);
+    assert_true(classify(udp, ETH_P_IPV6, udp6("fd00::100", 1408)) == Verdict::Redirect);
+    assert_true(classify(udp, ETH_P_IPV6, udp6("fd00::100", 2048)) == Verdict::None);
+    assert_true(classify(udp, ETH_P_IPV6, udp6("fe80::1", 100)) == Verdict::None);
+    // TCP's filters leave UDP alone, so the two sets never meet.
+    assert_true(v4(s, udp4("10.0.2.100", 1428)) == Verdict::None);
+    std::vector<uint16_t> known = redirect_priorities();
+    for (const RedirectFilter& f : udp)
+        assert_true(std::find(known.begin(), known.end(), f.priority) != known.end());
+    s.ipv6 = false;
+    assert_int_equal(guest_udp_filters(s).size(), 1);
+}
+
 void test_veth_name(void**) {
+    assert_string_equal(udp_veth_name("tap0").c_str(), "s4u-tap0");
+    assert_true(udp_veth_name("container-eth0") != redirect_veth_name("container-eth0"));
+    assert_int_equal(udp_veth_name("container-eth0").size(), 15);
     assert_string_equal(redirect_veth_name("tap0").c_str(), "s4n-tap0");
     assert_string_equal(redirect_veth_name("container-e").c_str(), "s4n-container-e");
     std::string a = redirect_veth_name("container-eth0"), b = redirect_veth_name("container-eth1");
@@ -166,7 +207,7 @@ int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv4_decisions), cmocka_unit_test(test_scope_switches),
         cmocka_unit_test(test_ipv6_decisions), cmocka_unit_test(test_exclusions),
-        cmocka_unit_test(test_veth_name),
+        cmocka_unit_test(test_udp_filters),    cmocka_unit_test(test_veth_name),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
