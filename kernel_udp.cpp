@@ -256,7 +256,7 @@ KernelUdpPath::~KernelUdpPath() {
     t.dport = d.dport;
     host_destination(settings_.scope, t, &to, &to_len);
     if (!gso_size) {
-        send_datagram(*f, d, frame, to, to_len);
+        if (!gather(*f, d, frame, to, to_len)) send_datagram(*f, d, frame, to, to_len);
     } else if (!send_gso(*f, d, frame, gso_size, to, to_len)) {
         // Refused whole (a route MTU below the datagrams, a device without
         // checksum offload, an error pending): each goes as it would have
@@ -299,6 +299,79 @@ KernelUdpPath::~KernelUdpPath() {
     if (errno != EAGAIN && errno != ENOBUFS) return false;
     counters_.dropped += (d.payload_len + gso_size - 1) / gso_size;
     return true;
+}
+
+// Whether d now waits in the run (the run before it sent first, when d
+// cannot join it).
+[[gnu::hot]] bool KernelUdpPath::gather(const Flow& f, const UdpDatagram& d, const uint8_t* frame,
+                                        const sockaddr_storage& to, socklen_t to_len) {
+    if (frame < run_.begin || frame + d.payload + d.payload_len > run_.end || d.payload_len == 0)
+        return false;
+    // The kernel takes at most 64 KB in one send (the IP length).
+    constexpr size_t kMostBytes = 65000;
+    bool joins = run_.flow == *f.lru && !run_.ended && run_.count < Run::kMost &&
+                 d.payload_len <= run_.segment && run_.bytes + d.payload_len <= kMostBytes &&
+                 run_.to_len == to_len && std::memcmp(&run_.to, &to, to_len) == 0;
+    if (!joins) {
+        send_gathered();
+        run_.flow = *f.lru;
+        run_.to = to;
+        run_.to_len = to_len;
+        run_.segment = d.payload_len;
+    }
+    run_.ended = d.payload_len < run_.segment;
+    run_.bytes += d.payload_len;
+    run_.frames[run_.count] = frame;
+    run_.datagrams[run_.count] = d;
+    run_.count++;
+    return true;
+}
+
+// The run in one send; where the host refuses that (a route MTU below the
+// datagrams, say), each on its own, as they would have gone ungathered.
+[[gnu::hot]] void KernelUdpPath::send_gathered() {
+    if (run_.count == 0) return;
+    Run& r = run_;
+    auto it = flows_.find(std::exchange(r.flow, 0));
+    size_t count = std::exchange(r.count, 0);
+    r.bytes = 0;
+    r.ended = false;
+    // Its flow ended meanwhile (another took its place at the bound).
+    if (it == flows_.end()) {
+        counters_.dropped += count;
+        return;
+    }
+    Flow& f = it->second;
+    if (count > 1) {
+        std::array<iovec, Run::kMost> iov;
+        for (size_t i = 0; i < count; i++)
+            iov[i] = {const_cast<uint8_t*>(r.frames[i] + r.datagrams[i].payload),
+                      r.datagrams[i].payload_len};
+        uint16_t segment = static_cast<uint16_t>(r.segment);
+        alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof segment)] = {};
+        msghdr m{};
+        m.msg_name = &r.to;
+        m.msg_namelen = r.to_len;
+        m.msg_iov = iov.data();
+        m.msg_iovlen = count;
+        m.msg_control = control;
+        m.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof segment);
+        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+        if (sendmsg(f.fd.get(), &m, MSG_DONTWAIT) >= 0) {
+            counters_.runs_from_guest++;
+            return;
+        }
+        if (errno == EAGAIN || errno == ENOBUFS) {
+            counters_.dropped += count;
+            return;
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        send_datagram(f, r.datagrams[i], r.frames[i], r.to, r.to_len);
 }
 
 // One datagram, the payload where it lies in the frame.

@@ -152,6 +152,18 @@ class KernelUdpPath {
     bool from_guest(const uint8_t* frame, size_t len, bool checksum_partial = false,
                     uint16_t gso_size = 0);
 
+    // Datagrams whose frames lie within [begin, end) (a ring's memory,
+    // whose frames stay as they are until send_gathered) may wait to go
+    // several to one send: a run of one flow's datagrams of one size to one
+    // destination goes with UDP_SEGMENT, which the host cuts (or hands
+    // whole to a UDP_GRO receiver).
+    void gather_within(const uint8_t* begin, const uint8_t* end) {
+        run_.begin = begin;
+        run_.end = end;
+    }
+    // Sends what waits; before the frames it lies in change.
+    void send_gathered();
+
     // A slirp-mode UDP forward to this guest port came or went: datagrams
     // from it are libslirp's while one exists.
     void slirp_forward(uint16_t guest_port, bool added);
@@ -202,6 +214,8 @@ class KernelUdpPath {
                   const sockaddr_storage& to, socklen_t to_len);
     void send_datagram(Flow& f, const UdpDatagram& d, const uint8_t* frame,
                        const sockaddr_storage& to, socklen_t to_len);
+    bool gather(const Flow& f, const UdpDatagram& d, const uint8_t* frame,
+                const sockaddr_storage& to, socklen_t to_len);
     void arm_expiry();
     void expire();
 
@@ -215,6 +229,21 @@ class KernelUdpPath {
     std::list<uint64_t> lru_;
     std::map<uint16_t, int> slirp_forwards_;  // guest port, forwards to it
     EventLoop::TimerId expiry_ = 0;
+    // The run begin_gathering lets wait (see there).
+    struct Run {
+        const uint8_t *begin = nullptr, *end = nullptr;  // where frames may lie
+        uint64_t flow = 0;                               // its id; 0: no run
+        sockaddr_storage to{};
+        socklen_t to_len = 0;
+        size_t segment = 0;  // the first datagram's length
+        size_t bytes = 0;
+        bool ended = false;  // a shorter datagram came last
+        static constexpr size_t kMost = 64;
+        size_t count = 0;
+        std::array<const uint8_t*, kMost> frames{};
+        std::array<UdpDatagram, kMost> datagrams{};
+    };
+    Run run_;
     // The replies' batch, mapped when the first flow opens: its pages are
     // touched only as large datagrams fill them.
     struct Unmap {

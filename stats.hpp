@@ -26,6 +26,7 @@ struct KernelUdpCounters {
     uint64_t bytes_to_guest = 0;
     uint64_t dropped = 0;              // either way: a full socket buffer, no socket, too large
     uint64_t gso_frames_to_guest = 0;  // frames carrying a run of replies, cut by the guest
+    uint64_t runs_from_guest = 0;      // sends carrying a run gathered from the ring
 };
 
 // The DNS forwarder (dns_forwarder.hpp), when it runs.
@@ -54,6 +55,11 @@ struct Stats {
     bool dns_forwarder = false;
     DnsCounters dns;
     bool kernel_udp = false;
+    // The guest's UDP comes by the UDP veth's ring (frame_ring.hpp): frames
+    // read there, and those lost there.
+    bool udp_redirect = false;
+    uint64_t udp_redirected_frames = 0;
+    uint64_t udp_redirect_drops = 0;
     const KernelUdpCounters* udp = nullptr;  // the path's own, while it runs
     // Brings counters that live elsewhere up to date before they are read.
     std::function<void(Stats&)> refresh;

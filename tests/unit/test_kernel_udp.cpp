@@ -409,6 +409,56 @@ void sends_gso_frames_whole(void**) {
     assert_int_equal(path.counters().datagrams_from_guest, 4);
 }
 
+// Datagrams from frames within the gathering region (a ring's memory) wait,
+// and a run of one flow's of one size to one destination goes in one send,
+// which the host cuts into those datagrams; one outside the region goes at
+// once.
+void gathers_runs_into_one_send(void**) {
+    EventLoop loop(&test_clock);
+    Collect out;
+    KernelUdpPath::Settings s;
+    s.scope = scope();
+    KernelUdpPath path(loop, s, out);
+    uint16_t port;
+    UniqueFd server = loopback_socket(&port);
+    std::vector<uint8_t> ring(64 * 1024);
+    path.gather_within(ring.data(), ring.data() + ring.size());
+    size_t used = 0;
+    auto offer = [&](uint16_t sport, const std::string& payload) {
+        Frame f = guest_datagram("10.0.2.100", sport, "10.0.2.2", port, payload);
+        std::memcpy(ring.data() + used, f.data(), f.size());
+        assert_true(path.from_guest(ring.data() + used, f.size()));
+        used += f.size();
+    };
+    std::vector<std::string> sent;
+    for (char c : std::string("abcd")) sent.push_back(std::string(1000, c));
+    sent.push_back(std::string(600, 'e'));  // shorter: the run's last
+    for (const std::string& p : sent) offer(5000, p);
+    char buf[4096];
+    assert_int_equal(recv(server.get(), buf, sizeof buf, MSG_DONTWAIT), -1);  // all wait
+    // Another flow ends that run (sent now) and starts its own.
+    offer(5001, std::string(1000, 'f'));
+    offer(5001, std::string(1000, 'g'));
+    Frame outside = guest_datagram("10.0.2.100", 5002, "10.0.2.2", port, "now");
+    assert_true(path.from_guest(outside.data(), outside.size()));
+    path.send_gathered();
+    sent.push_back(std::string(1000, 'f'));
+    sent.push_back(std::string(1000, 'g'));
+    std::vector<std::string> got;
+    for (size_t i = 0; i < sent.size() + 1; i++) {
+        ssize_t n = recv(server.get(), buf, sizeof buf, 0);
+        assert_true(n >= 0);
+        got.emplace_back(buf, static_cast<size_t>(n));
+    }
+    // 5000's run, then the datagram from outside, then 5001's run.
+    assert_string_equal(got[5].c_str(), "now");
+    got.erase(got.begin() + 5);
+    assert_true(got == sent);
+    assert_int_equal(path.counters().runs_from_guest, 2);
+    assert_int_equal(path.counters().datagrams_from_guest, 8);
+    assert_int_equal(path.counters().dropped, 0);
+}
+
 // Half the descriptor limit at most, whatever max_flows says.
 void flows_stay_below_half_the_descriptors(void**) {
     rlimit saved{};
@@ -640,6 +690,7 @@ int main() {
         cmocka_unit_test(builds_icmp_errors),
         cmocka_unit_test(relays_bounds_and_expires),
         cmocka_unit_test(sends_gso_frames_whole),
+        cmocka_unit_test(gathers_runs_into_one_send),
         cmocka_unit_test(flows_stay_below_half_the_descriptors),
         cmocka_unit_test(runs_go_as_one_frame),
         cmocka_unit_test(gso_writes_go_on_whole),
