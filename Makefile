@@ -54,7 +54,7 @@ endif
 endif
 
 # Everything but main(): unit tests and fuzzers link these too.
-CORE_SOURCES := error.cpp options.cpp network.cpp namespaces.cpp tap.cpp interface.cpp fd_passing.cpp \
+CORE_SOURCES := error.cpp frame_ring.cpp options.cpp network.cpp namespaces.cpp tap.cpp interface.cpp fd_passing.cpp \
 	event_loop.cpp outbound.cpp unix_socket.cpp bess.cpp api.cpp api_request.cpp sandbox.cpp seccomp.cpp confine.cpp child_process.cpp \
 	netns_helper.cpp rtnetlink.cpp transparent_routing.cpp transparent_socket.cpp \
 	splice_relay.cpp splice_forward.cpp udp_flows.cpp checksum.cpp vnet.cpp ipv4_reassembly.cpp urgent_data_fence.cpp fin_wait2_fence.cpp \

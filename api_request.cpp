@@ -346,6 +346,7 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["dns_dropped"] = stats.dns.dropped;
     const KernelUdpCounters udp = stats.udp ? *stats.udp : KernelUdpCounters{};
     r["udp_path"] = stats.kernel_udp ? "kernel" : "slirp";
+    r["kernel_udp_delivery"] = !stats.kernel_udp ? "none" : stats.udp_redirect ? "redirect" : "tap";
     r["kernel_udp_flows"] = udp.flows;
     r["kernel_udp_datagrams_from_guest"] = udp.datagrams_from_guest;
     r["kernel_udp_datagrams_to_guest"] = udp.datagrams_to_guest;
@@ -353,6 +354,9 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["kernel_udp_bytes_to_guest"] = udp.bytes_to_guest;
     r["kernel_udp_dropped"] = udp.dropped;
     r["kernel_udp_gso_frames_to_guest"] = udp.gso_frames_to_guest;
+    r["kernel_udp_runs_from_guest"] = udp.runs_from_guest;
+    r["kernel_udp_frames_redirected"] = stats.udp_redirected_frames;
+    r["kernel_udp_redirect_drops"] = stats.udp_redirect_drops;
     ordered_json reply;
     reply["return"] = std::move(r);
     return dump(reply);

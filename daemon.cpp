@@ -19,6 +19,7 @@
 #include "dns_forwarder.hpp"
 #include "error.hpp"
 #include "event_loop.hpp"
+#include "frame_ring.hpp"
 #include "kernel_tcp.hpp"
 #include "kernel_udp.hpp"
 #include "memory_return.hpp"
@@ -219,6 +220,8 @@ class Daemon {
                      (options_.tcp_delivery == TcpDelivery::Redirect ||
                       (options_.tcp_delivery == TcpDelivery::Auto && options_.pcap_path.empty()));
         s.tap = options_.tap_name;
+        s.redirect_udp = s.redirect && options_.udp_path == UdpPath::Kernel &&
+                         options_.udp_delivery == UdpDelivery::Auto;
         s.seccomp = options_.enable_seccomp;
         const Network6& n6 = options_.network6;
         s.scope = {
@@ -289,7 +292,13 @@ class Daemon {
         if (private_netns_settings().redirect)
             path_.announce_one_mac(gateway_mac(options_.network.gateway));
         stats_.kernel_tcp = true;
-        stats_.refresh = [this](Stats& s) { s.kernel = kernel_tcp_->stats(); };
+        stats_.refresh = [this](Stats& s) {
+            s.kernel = kernel_tcp_->stats();
+            if (udp_ring_) {
+                s.udp_redirected_frames = udp_ring_->frames();
+                s.udp_redirect_drops = udp_ring_->drops();
+            }
+        };
         std::string why;
         if (!loop_.watch(
                 pending_netns_->channel.get(), POLLIN, [this](short) { private_netns_ready(); },
@@ -325,6 +334,7 @@ class Daemon {
                       "); the daemon bridges the kernel TCP path's frames");
         }
         bool keeper = made && netns.redirect;
+        UniqueFd udp_frames = std::move(netns.udp_frames);
         if (!made || !kernel_tcp_->attach(std::move(netns), &why)) {
             kernel_tcp_unavailable(why);
             path_.set_kernel_tcp(nullptr);
@@ -336,6 +346,7 @@ class Daemon {
         // With kernel-to-kernel delivery the child stays, as the path's
         // keeper (or, the path given up, ended with it): start-up is over.
         if (keeper) {
+            if (udp_frames && kernel_tcp_) start_udp_ring(std::move(udp_frames));
             pending_netns_.reset();
             release_read_only_pages();
             return;
@@ -347,6 +358,35 @@ class Daemon {
         if (!loop_.watch(
                 channel, POLLIN, [this](short) { private_netns_child_done(); }, nullptr))
             private_netns_child_done();
+    }
+
+    // The guest's UDP from the UDP veth's ring (frame_ring.hpp). Its filters
+    // go in only once the ring is read, so that no datagram waits there
+    // for a reader that never comes.
+    void start_udp_ring(UniqueFd socket) {
+        RedirectKeeper* keeper = kernel_tcp_->keeper();
+        if (!keeper || !kernel_udp_) return;
+        auto ring = std::make_unique<FrameRing>(
+            loop_,
+            [this](uint8_t* f, size_t n, const VnetHeader& h) { path_.from_guest(f, n, &h); },
+            nullptr);
+        std::string why;
+        if (!ring->attach(std::move(socket), &why)) {
+            udp_redirect_unavailable(why);
+            return;
+        }
+        udp_ring_ = std::move(ring);
+        keeper->deliver_udp([this](const std::string& why) {
+            if (why.empty())
+                stats_.udp_redirect = true;
+            else
+                udp_redirect_unavailable(why);
+        });
+    }
+
+    static void udp_redirect_unavailable(const std::string& why) {
+        log_error("kernel-to-kernel UDP delivery unavailable (" + why +
+                  "); the daemon reads UDP from the tap");
     }
 
     void private_netns_child_done() {
@@ -473,6 +513,7 @@ class Daemon {
     std::unique_ptr<KernelTcpPath> kernel_tcp_;
     std::unique_ptr<DnsForwarder> dns_;
     std::unique_ptr<KernelUdpPath> kernel_udp_;
+    std::unique_ptr<FrameRing> udp_ring_;  // hands frames to path_ and kernel_udp_
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;
     uint64_t frames_at_last_return_ = 0;

@@ -145,6 +145,8 @@ class KernelTcpPath {
     // refused and failed count host connects whether they failed at once
     // (the SYN then went to libslirp) or later.
     KernelTcpCounters stats() const;
+    // With kernel-to-kernel delivery, the keeper of its state; else null.
+    RedirectKeeper* keeper() { return keeper_.get(); }
 
    private:
     struct Connection {

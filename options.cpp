@@ -190,12 +190,15 @@ bool apply_option(Options& o, int c, const std::string& value, std::string* err)
             return true;
         case kUdpPath:
             o.udp_path_given = true;
-            if (value == "kernel")
-                o.udp_path = UdpPath::Kernel;
+            o.udp_path = UdpPath::Kernel;
+            o.udp_delivery = UdpDelivery::Auto;
+            if (value == "tap")
+                o.udp_delivery = UdpDelivery::Tap;
             else if (value == "slirp")
                 o.udp_path = UdpPath::Slirp;
-            else
-                return fail(err, "unknown udp-path \"" + value + "\" (expected kernel or slirp)");
+            else if (value != "kernel")
+                return fail(err,
+                            "unknown udp-path \"" + value + "\" (expected kernel, tap or slirp)");
             return true;
         case kPcap:
             if (value.empty()) return fail(err, "--pcap needs a file name");
@@ -463,8 +466,10 @@ std::string help_text(const std::string& program) {
            "that namespace cannot be made; redirect, bridge: only that way, else slirp; slirp: "
            "in libslirp's TCP)\n"
            "--udp-path=PATH          where the guest's UDP to the outside and to the gateway goes "
-           "([kernel|slirp], default=kernel, or slirp with --tcp-path=slirp: kernel sends it "
-           "from host UDP sockets of slirp4netns, one per guest port; slirp: through libslirp)\n"
+           "([kernel|tap|slirp], default=kernel, or slirp with --tcp-path=slirp: kernel sends it "
+           "from host UDP sockets of slirp4netns, one per guest port, its datagrams moved to "
+           "slirp4netns by tc where TCP goes kernel to kernel, else read from the tap; tap: read "
+           "from the tap only; slirp: through libslirp)\n"
            "--pcap=FILE              write every frame to and from the guest to FILE, in pcap "
            "format (tcpdump -r FILE)\n"
            "-h, --help               show this help and exit\n"

@@ -38,6 +38,10 @@ enum class TcpDelivery { Auto, Redirect, Bridge };
 // Where the guest's UDP to the outside and to the gateway goes: through
 // libslirp, or through host sockets of our own (kernel_udp.hpp).
 enum class UdpPath { Slirp, Kernel };
+// How the guest's UDP reaches the kernel UDP path: tc moves it to a packet
+// socket's ring where kernel-to-kernel TCP delivery runs (frame_ring.hpp),
+// else the daemon reads it from the tap; or from the tap only.
+enum class UdpDelivery { Auto, Tap };
 
 using MacAddress = std::array<uint8_t, 6>;
 
@@ -76,6 +80,7 @@ struct Options {
     TcpDelivery tcp_delivery = TcpDelivery::Auto;
     // Without --udp-path, kernel unless --tcp-path=slirp asks for the original.
     UdpPath udp_path = UdpPath::Kernel;
+    UdpDelivery udp_delivery = UdpDelivery::Auto;
     bool udp_path_given = false;
     std::string pcap_path;  // --pcap: where frames are captured
     std::optional<MacAddress> mac;

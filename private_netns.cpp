@@ -22,6 +22,7 @@
 #include "error.hpp"
 #include "fd_passing.hpp"
 #include "files.hpp"
+#include "frame_ring.hpp"
 #include "interface.hpp"
 #include "namespaces.hpp"
 #include "redirect_keeper.hpp"
@@ -52,6 +53,9 @@ bool enter_user_namespace(const Options& options, std::string* err) {
 // guest's, where it must not clash with another daemon's.
 std::string peer_name() {
     return "s4n-p" + std::to_string(getpid());
+}
+std::string udp_peer_name() {
+    return "s4u-p" + std::to_string(getpid());
 }
 
 // The daemon makes it non-blocking once received (the same open file).
@@ -131,6 +135,20 @@ bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
     return true;
 }
 
+void udp_redirect_unavailable(const std::string& why) {
+    log_error("kernel-to-kernel UDP delivery unavailable (" + why +
+              "); the daemon reads UDP from the tap");
+}
+
+// The UDP veth (tc_redirect.hpp), its guest end as inert as the TCP one's.
+bool begin_udp_redirect(int sock, const PrivateNetnsSettings& s, Rtnetlink* guest_ns,
+                        TcRedirect* redirect, std::string* err) {
+    std::string veth = udp_veth_name(s.tap);
+    if (!redirect->create_udp_veth(*guest_ns, s.tap, udp_peer_name(), s.mtu, err)) return false;
+    write_file("/proc/sys/net/ipv6/conf/" + veth + "/disable_ipv6", "1", nullptr);
+    return raise_interface_flags(sock, veth, IFF_UP | IFF_NOARP, err);
+}
+
 // In the guest's namespace, before the private one exists: the veth, its
 // guest end inert (no IPv6, no ARP, no addresses) and up.
 bool begin_redirect(const PrivateNetnsSettings& s, Rtnetlink* guest_ns, TcRedirect* redirect,
@@ -142,18 +160,46 @@ bool begin_redirect(const PrivateNetnsSettings& s, Rtnetlink* guest_ns, TcRedire
     write_file("/proc/sys/net/ipv6/conf/" + veth + "/disable_ipv6", "1", nullptr);
     UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock) return fail(err, errno_text("socket"));
-    return raise_interface_flags(sock.get(), veth, IFF_UP | IFF_NOARP, err);
+    if (!raise_interface_flags(sock.get(), veth, IFF_UP | IFF_NOARP, err)) return false;
+    // The UDP veth is a speed-up only: without it, UDP is read from the tap.
+    std::string why;
+    if (s.redirect_udp && !begin_udp_redirect(sock.get(), s, guest_ns, redirect, &why)) {
+        udp_redirect_unavailable(why);
+        redirect->remove_udp(*guest_ns);
+    }
+    return true;
+}
+
+// In the private namespace: the UDP veth's peer, inert (no addresses, no
+// ARP, IPv6 off, a MAC of its own, so the private kernel drops every frame
+// it gets as another host's), and the packet socket that reads it.
+bool finish_udp_redirect(int sock, Rtnetlink& guest_ns, int netns_fd, TcRedirect* redirect,
+                         UniqueFd* frames, std::string* err) {
+    std::string peer = udp_peer_name();
+    if (!redirect->move_udp_peer(guest_ns, netns_fd, err)) return false;
+    write_file("/proc/sys/net/ipv6/conf/" + peer + "/disable_ipv6", "1", nullptr);
+    return raise_interface_flags(sock, peer, IFF_UP | IFF_NOARP, err) &&
+           FrameRing::open_socket(peer, frames, err);
 }
 
 // In the private namespace: the veth's peer joins it with the gateway's
 // addresses, and the filters go in last, once what they lead to is ready.
 bool finish_redirect(int sock, const PrivateNetnsSettings& s, Rtnetlink& guest_ns,
-                     TcRedirect* redirect, std::string* err) {
+                     TcRedirect* redirect, UniqueFd* udp_frames, std::string* err) {
     UniqueFd here(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!here) return fail(err, errno_text("cannot open the TCP namespace"));
-    return redirect->move_peer(guest_ns, here.get(), err) &&
-           configure_interface_here(sock, peer_name(), s, true, err) &&
-           redirect->install(guest_ns, s.scope, err);
+    if (!redirect->move_peer(guest_ns, here.get(), err) ||
+        !configure_interface_here(sock, peer_name(), s, true, err) ||
+        !redirect->install(guest_ns, s.scope, err))
+        return false;
+    std::string why;
+    if (redirect->has_udp_veth() &&
+        !finish_udp_redirect(sock, guest_ns, here.get(), redirect, udp_frames, &why)) {
+        udp_redirect_unavailable(why);
+        redirect->remove_udp(guest_ns);
+        udp_frames->reset();
+    }
+    return true;
 }
 
 bool listen_on(int family, uint16_t port, UniqueFd* listener, std::string* err) {
@@ -192,7 +238,8 @@ bool make_namespace(const PrivateNetnsSettings& s, Rtnetlink& guest_ns, TcRedire
     if (!sock) return fail(err, errno_text("socket"));
     if (!raise_interface_flags(sock.get(), "lo", IFF_UP, err) || !create_vnet_tap(&made->tap, err))
         return false;
-    if (*redirecting && !finish_redirect(sock.get(), s, guest_ns, redirect, &made->why_not)) {
+    if (*redirecting &&
+        !finish_redirect(sock.get(), s, guest_ns, redirect, &made->udp_frames, &made->why_not)) {
         redirect->remove(guest_ns);
         *redirecting = false;
     }
@@ -229,6 +276,7 @@ bool make_namespace(const PrivateNetnsSettings& s, Rtnetlink& guest_ns, TcRedire
     // One message, so that the daemon, woken by it, never waits for the rest.
     std::vector<int> fds{made.tap.get(), made.listen4.get()};
     if (s.ipv6) fds.push_back(made.listen6.get());
+    if (redirecting && made.udp_frames) fds.push_back(made.udp_frames.get());
     send_fds(channel, fds, redirecting ? "R" : "B" + made.why_not);
     if (!redirecting) _exit(0);
     run_redirect_keeper(channel, guest_ns, redirect, s.scope, s.seccomp);
@@ -282,7 +330,8 @@ bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNe
     if (!receive_fds(pending.channel.get(), &fds, &message, nullptr) || message.empty())
         return fail(err, "the TCP namespace child exited");
     if (message[0] == 'E') return fail(err, message.substr(1));
-    if (fds.size() != (pending.ipv6 ? 3u : 2u))
+    size_t expected = pending.ipv6 ? 3u : 2u;
+    if (fds.size() != expected && fds.size() != expected + 1)
         return fail(err, "the TCP namespace child sent too few descriptors");
     unsigned flags = offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
     if (ioctl(fds[0].get(), TUNSETOFFLOAD, flags) < 0)
@@ -295,6 +344,7 @@ bool finish_private_netns(PendingPrivateNetns& pending, bool offloads, PrivateNe
         if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     out->redirect = message[0] == 'R';
     out->why_not = message.substr(1);
+    if (out->redirect && fds.size() == expected + 1) out->udp_frames = std::move(fds[expected]);
     if (out->redirect) {
         // The child lives on as the keeper, on this channel.
         out->keeper_channel = std::move(pending.channel);

@@ -43,6 +43,9 @@ struct PrivateNetnsSettings {
     bool redirect = false;
     std::string tap;
     RedirectScope scope;
+    // With it, the guest's UDP too, read from a packet socket's ring
+    // (frame_ring.hpp): the kernel UDP path runs.
+    bool redirect_udp = false;
     bool seccomp = false;  // the keeper confines itself as the daemon will
 };
 
@@ -60,6 +63,11 @@ struct PrivateNetns {
     std::string why_not;
     UniqueFd keeper_channel;
     ChildProcess keeper;
+    // With kernel-to-kernel delivery and settings.redirect_udp: the packet
+    // socket on the UDP veth's peer, its filters not yet added (the keeper
+    // adds them once asked: RedirectKeeper::deliver_udp). Invalid when that
+    // veth could not be had.
+    UniqueFd udp_frames;
 };
 
 // Opens a listener in the private namespace (the caller is there) on port

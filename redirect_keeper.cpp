@@ -71,6 +71,9 @@ void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
             std::string why;
             listen_in_private_netns(request.family, request.port, &listener, &why);
             send_fd(channel, listener, why);
+        } else if (request.op == KeeperRequest::DeliverUdp) {
+            send_message(channel, answer(redirect.install_udp(guest_ns, scope),
+                                         "cannot add the UDP filters"));
         } else if (request.op == KeeperRequest::Exclude) {
             send_message(channel, answer(redirect.exclude(guest_ns, scope, request.port),
                                          "cannot leave a forwarded port to libslirp"));
@@ -149,6 +152,16 @@ void RedirectKeeper::exclude(uint16_t guest_port) {
 
 void RedirectKeeper::include(uint16_t guest_port) {
     ask(KeeperRequest::Include, guest_port);
+}
+
+void RedirectKeeper::deliver_udp(std::function<void(const std::string&)> done) {
+    KeeperRequest request;
+    request.op = KeeperRequest::DeliverUdp;
+    if (!send(request)) {
+        done("the TCP namespace's keeper does not answer");
+        return;
+    }
+    waiting_.push_back({[done](UniqueFd, const std::string& why) { done(why); }, {}, {}});
 }
 
 void RedirectKeeper::ask(KeeperRequest::Op op, uint16_t guest_port) {

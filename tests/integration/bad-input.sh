@@ -228,7 +228,7 @@ exec 5<&-
 rejects "--configure cannot be used with --netns-type=tapfd" --netns-type=tapfd -c 0
 rejects "unknown port-forward-mode \"kernel\"" --port-forward-mode=kernel "$G" tap0
 rejects "invalid busy-poll \"fast\"" --busy-poll=fast "$G" tap0
-rejects "unknown udp-path \"fast\" (expected kernel or slirp)" --udp-path=fast "$G" tap0
+rejects "unknown udp-path \"fast\" (expected kernel, tap or slirp)" --udp-path=fast "$G" tap0
 # The original takes the last of several --cidr; ours one per family.
 rejects "an IPv4 network is already given" --cidr=10.0.3.0/24 --cidr=10.0.4.0/24 "$G" tap0
 rejects "an IPv6 prefix is already given" -6 --cidr=fd01::/64 --cidr=fd02::/64 "$G" tap0

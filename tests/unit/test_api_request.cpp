@@ -364,8 +364,11 @@ void test_formatting(void**) {
     s.dns_forwarder = true;
     s.dns = {18, 19, 20, 21, 22};
     s.kernel_udp = true;
-    KernelUdpCounters udp{23, 24, 25, 26, 27, 28, 29};
+    KernelUdpCounters udp{23, 24, 25, 26, 27, 28, 29, 30};
     s.udp = &udp;
+    s.udp_redirect = true;
+    s.udp_redirected_frames = 31;
+    s.udp_redirect_drops = 32;
     assert_string_equal(
         format_stats(s, 8, 9, 11000).c_str(),
         "{\"return\":{\"frames_from_guest\":1,\"bytes_from_guest\":2,"
@@ -378,10 +381,12 @@ void test_formatting(void**) {
         "\"kernel_tcp_bytes_from_guest\":16,\"kernel_tcp_bytes_to_guest\":17,"
         "\"dns_forwarder\":true,\"dns_queries\":18,\"dns_answers\":19,"
         "\"dns_failovers\":20,\"dns_servfails\":21,\"dns_dropped\":22,"
-        "\"udp_path\":\"kernel\",\"kernel_udp_flows\":23,"
+        "\"udp_path\":\"kernel\",\"kernel_udp_delivery\":\"redirect\",\"kernel_udp_flows\":23,"
         "\"kernel_udp_datagrams_from_guest\":24,\"kernel_udp_datagrams_to_guest\":25,"
         "\"kernel_udp_bytes_from_guest\":26,\"kernel_udp_bytes_to_guest\":27,"
-        "\"kernel_udp_dropped\":28,\"kernel_udp_gso_frames_to_guest\":29}}");
+        "\"kernel_udp_dropped\":28,\"kernel_udp_gso_frames_to_guest\":29,"
+        "\"kernel_udp_runs_from_guest\":30,\"kernel_udp_frames_redirected\":31,"
+        "\"kernel_udp_redirect_drops\":32}}");
 }
 
 }  // namespace

@@ -475,8 +475,12 @@ void test_udp_path(void**) {
                 UdpPath::Kernel);
     assert_true(parse_ok({"--tcp-path=slirp", "--udp-path", "kernel", "1234", "tap0"}).udp_path ==
                 UdpPath::Kernel);
+    Options tap = parse_ok({"--udp-path=tap", "1234", "tap0"});
+    assert_true(tap.udp_path == UdpPath::Kernel && tap.udp_delivery == UdpDelivery::Tap);
+    assert_true(parse_ok({"--udp-path=tap", "--udp-path=kernel", "1234", "tap0"}).udp_delivery ==
+                UdpDelivery::Auto);
     parse_fails({"--udp-path=fast", "1234"},
-                "unknown udp-path \"fast\" (expected kernel or slirp)");
+                "unknown udp-path \"fast\" (expected kernel, tap or slirp)");
     parse_fails({"--udp-path"}, "requires an argument");
     assert_non_null(strstr(help_text("slirp4netns").c_str(), "--udp-path=PATH"));
 }

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// frame_ring.cpp: the UDP veth's receive ring (see frame_ring.hpp).
+#include "frame_ring.hpp"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+
+namespace {
+
+// A slot holds the largest frame the filters send (an IP packet under 2 KiB,
+// or an IPv6 one whose payload is, 40 bytes more, and its Ethernet header:
+// 2101 bytes) behind what the kernel puts in front of it (its header, the
+// source address, alignment, the virtio-net header: 76 bytes). Slots do
+// not straddle the kernel's blocks: 29 fit one of 64 KiB, 464 in 1 MiB,
+// all of it mapped (and counted in the RSS) from the start.
+constexpr size_t kSlotSize = 2048 + 192;
+constexpr size_t kBlockSize = 64 * 1024;
+constexpr size_t kBlocks = 16;
+constexpr size_t kSlotsPerBlock = kBlockSize / kSlotSize;
+constexpr size_t kSlots = kBlocks * kSlotsPerBlock;
+constexpr size_t kRingSize = kBlocks * kBlockSize;
+// Frames handed on per wakeup at most, so that the loop's other
+// descriptors get a turn; the rest wait for the next.
+constexpr int kFramesPerWakeup = 256;
+
+tpacket2_hdr* slot(uint8_t* ring, size_t i) {
+    return reinterpret_cast<tpacket2_hdr*>(ring + i / kSlotsPerBlock * kBlockSize +
+                                           i % kSlotsPerBlock * kSlotSize);
+}
+
+uint32_t status_of(tpacket2_hdr* h) {
+    return std::atomic_ref<uint32_t>(h->tp_status).load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+bool FrameRing::open_socket(const std::string& name, UniqueFd* out, std::string* err) {
+    // Protocol 0: nothing arrives before bind names the interface.
+    UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (!fd) return fail(err, errno_text("cannot open a packet socket"));
+    int version = TPACKET_V2, one = 1;
+    if (setsockopt(fd.get(), SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0 ||
+        setsockopt(fd.get(), SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0)
+        return fail(err, errno_text("cannot set up the packet socket"));
+    sockaddr_ll a{};
+    a.sll_family = AF_PACKET;
+    a.sll_protocol = htons(ETH_P_ALL);
+    a.sll_ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+    if (a.sll_ifindex <= 0 || bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0)
+        return fail(err, errno_text("cannot bind a packet socket to " + name));
+    *out = std::move(fd);
+    return true;
+}
+
+FrameRing::FrameRing(EventLoop& loop, Handler handler, std::function<void()> done)
+    : loop_(loop), handler_(std::move(handler)), done_(std::move(done)) {}
+
+FrameRing::~FrameRing() {
+    if (socket_) loop_.unwatch(socket_.get());
+    if (ring_) munmap(ring_, kRingSize);
+}
+
+bool FrameRing::attach(UniqueFd socket, std::string* err) {
+    tpacket_req req{};
+    req.tp_block_size = kBlockSize;
+    req.tp_block_nr = kBlocks;
+    req.tp_frame_size = kSlotSize;
+    req.tp_frame_nr = kSlots;
+    if (setsockopt(socket.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
+        return fail(err, errno_text("cannot give the packet socket a ring"));
+    void* ring = mmap(nullptr, kRingSize, PROT_READ | PROT_WRITE, MAP_SHARED, socket.get(), 0);
+    if (ring == MAP_FAILED) return fail(err, errno_text("cannot map the packet socket's ring"));
+    ring_ = static_cast<uint8_t*>(ring);
+    socket_ = std::move(socket);
+    return loop_.watch(
+        socket_.get(), POLLIN, [this](short) { on_ready(); }, err);
+}
+
+[[gnu::hot]] void FrameRing::on_ready() {
+    // A batch from the guest, as a tap read's: what it holds decides
+    // whether the loop spins for an answer (busy_poll_hint.hpp).
+    loop_.busy_poll_hint().guest_batch_begins();
+    size_t first = next_;
+    int handed = 0;
+    for (; handed < kFramesPerWakeup; handed++) {
+        tpacket2_hdr* h = slot(ring_, next_);
+        if (!(status_of(h) & TP_STATUS_USER)) break;
+        // The kernel keeps a frame whole below the slot's size; it writes
+        // the virtio-net header just in front of the frame.
+        if (h->tp_snaplen == h->tp_len && h->tp_mac >= sizeof(tpacket2_hdr) + sizeof(VnetHeader) &&
+            h->tp_mac + h->tp_snaplen <= kSlotSize) {
+            uint8_t* frame = reinterpret_cast<uint8_t*>(h) + h->tp_mac;
+            VnetHeader vnet;
+            std::memcpy(&vnet, frame - sizeof vnet, sizeof vnet);
+            frames_++;
+            handler_(frame, h->tp_snaplen, vnet);
+        } else {
+            drops_++;
+        }
+        next_ = (next_ + 1) % kSlots;
+    }
+    if (handed == 0) return;
+    // What the handler kept of the frames (sends it gathered) is done with
+    // only now: the slots go back after.
+    if (done_) done_();
+    for (int i = 0; i < handed; i++)
+        std::atomic_ref<uint32_t>(slot(ring_, (first + i) % kSlots)->tp_status)
+            .store(TP_STATUS_KERNEL, std::memory_order_release);
+}
+
+const uint8_t* FrameRing::end() const {
+    return ring_ ? ring_ + kRingSize : nullptr;
+}
+
+uint64_t FrameRing::drops() {
+    tpacket_stats s{};
+    socklen_t len = sizeof s;
+    // Reading the kernel's counts resets them.
+    if (socket_ && getsockopt(socket_.get(), SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0)
+        drops_ += s.tp_drops;
+    return drops_;
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// frame_ring.hpp owns reading the guest's frames that tc redirects to the
+// UDP veth (tc_redirect.hpp) out of a packet socket's receive ring.
+//
+// Theory of operation. A tap gives one frame per read(): for a stream of
+// small datagrams that is one system call per datagram before the daemon
+// has done anything with it. A packet socket with a TPACKET_V2 receive ring
+// has the kernel copy each frame into a slot of memory the daemon has
+// mapped, and mark the slot the daemon's; the daemon takes every slot so
+// marked in one wakeup, hands each frame on, and gives the slots back by
+// marking them the kernel's: no system call per frame at all. The socket is
+// made (open_socket) in the private namespace, where the veth's peer is,
+// and passed to the daemon, which maps the ring (attach). The socket has
+// virtio-net headers, as the guest's tap has: a frame whose checksum the
+// guest's kernel left partial says so in the same way. A slot holds any
+// frame the filters send (an IP packet under 2 KiB); a frame that came
+// truncated all the same is dropped and counted. 464 slots, 1 MiB. When the daemon
+// falls behind and every slot is taken, the kernel drops the frame and
+// counts it, as a full tap queue does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "event_loop.hpp"
+#include "unique_fd.hpp"
+#include "vnet.hpp"
+
+class FrameRing {
+   public:
+    // In the private namespace: a packet socket on the interface `name`,
+    // for frames of every protocol, with virtio-net headers.
+    static bool open_socket(const std::string& name, UniqueFd* out, std::string* err);
+
+    // Each frame as the guest sent it, and the virtio-net header the kernel
+    // wrote for it; `done` after each wakeup's frames.
+    using Handler = std::function<void(uint8_t* frame, size_t len, const VnetHeader& vnet)>;
+    FrameRing(EventLoop& loop, Handler handler, std::function<void()> done);
+    ~FrameRing();
+    FrameRing(const FrameRing&) = delete;
+    FrameRing& operator=(const FrameRing&) = delete;
+
+    // Gives the socket its ring, maps it and watches the socket.
+    bool attach(UniqueFd socket, std::string* err);
+
+    // Where the frames lie: they stay as they are until done returns.
+    const uint8_t* begin() const { return ring_; }
+    const uint8_t* end() const;
+    uint64_t frames() const { return frames_; }
+    // The frames the kernel dropped for want of a slot, and those that came
+    // truncated, so far.
+    uint64_t drops();
+
+   private:
+    void on_ready();
+
+    EventLoop& loop_;
+    Handler handler_;
+    std::function<void()> done_;
+    UniqueFd socket_;
+    uint8_t* ring_ = nullptr;
+    size_t next_ = 0;  // the slot to look at first
+    uint64_t frames_ = 0;
+    uint64_t drops_ = 0;
+};
