@@ -360,27 +360,35 @@ assert_data_path() {
 }
 
 # The state kernel-to-kernel delivery keeps in the guest's namespace while a
-# daemon runs (the man page lists it): a veth end redirect_veth TAP, a clsact
-# qdisc on TAP with filters on its egress at REDIRECT_PRIOS, and the
-# daemon's child process slirp4netns-tcp that removes them.
-REDIRECT_PRIOS="20001 20114"
-redirect_veth() {
+# daemon runs (the man page lists it): a veth end redirect_veth TAP (and,
+# for the guest's UDP, udp_veth TAP), a clsact qdisc on TAP with filters on
+# its egress at REDIRECT_PRIOS (TCP's at TCP_REDIRECT_PRIOS, UDP's at
+# UDP_REDIRECT_PRIOS), and the daemon's child process slirp4netns-tcp that
+# removes them.
+REDIRECT_PRIOS="20001 20122"
+TCP_REDIRECT_PRIOS="20001 20114"
+UDP_REDIRECT_PRIOS="20121 20122"
+redirect_veth() { veth_for_tap s4n- "$1"; }
+udp_veth() { veth_for_tap s4u- "$1"; }
+# veth_for_tap PREFIX TAP: PREFIX and TAP's name, cut with a hash of it
+# where too long for an interface name (tc_redirect.cpp's veth_name).
+veth_for_tap() {
     python3 -c '
 import sys
-tap = sys.argv[1].encode()
-name = b"s4n-" + tap
+tap = sys.argv[2].encode()
+name = sys.argv[1].encode() + tap
 if len(name) > 15:
     h = 2166136261
     for c in tap:
         h = ((h ^ c) * 16777619) & 0xffffffff
     name = name[:10] + b"-%04x" % (h & 0xffff)
-print(name.decode())' "$1"
+print(name.decode())' "$1" "$2"
 }
 
-# redirect_prios TAP: the priorities of TAP's egress filters in
-# REDIRECT_PRIOS, one a line (nothing when there are none).
+# redirect_prios TAP [RANGE]: the priorities of TAP's egress filters in
+# RANGE (REDIRECT_PRIOS), one a line (nothing when there are none).
 redirect_prios() {
-    in_guest tc filter show dev "$1" egress 2>/dev/null | awk -v range="$REDIRECT_PRIOS" '
+    in_guest tc filter show dev "$1" egress 2>/dev/null | awk -v range="${2:-$REDIRECT_PRIOS}" '
         BEGIN { split(range, r, " ") }
         /^filter/ { for (i = 1; i < NF; i++) if ($i == "pref" && $(i + 1) >= r[1] && $(i + 1) <= r[2]) print $(i + 1) }' |
         sort -un
@@ -388,9 +396,9 @@ redirect_prios() {
 
 # redirected_bytes DEV DIRECTION: the bytes the mirred actions of DEV's
 # DIRECTION (egress or ingress) filters have moved, in the guest's namespace
-# (on the guest's tap, only those at REDIRECT_PRIOS count).
+# (on the guest's tap, only TCP's, at TCP_REDIRECT_PRIOS, count).
 redirected_bytes() {
-    in_guest tc -s filter show dev "$1" "$2" 2>/dev/null | awk -v range="$REDIRECT_PRIOS" -v dev="$1" '
+    in_guest tc -s filter show dev "$1" "$2" 2>/dev/null | awk -v range="$TCP_REDIRECT_PRIOS" -v dev="$1" '
         BEGIN { split(range, r, " "); total = 0 }
         /^filter/ { for (i = 1; i < NF; i++) if ($i == "pref") pref = $(i + 1) }
         /action order .*mirred/ { mirred = 1 }
@@ -452,7 +460,9 @@ wait_redirect() {
     local sock=$1 tap=$2 label=$3
     redirecting() {
         [ "$(stats_field "$sock" kernel_tcp_delivery)" = redirect ] &&
-            in_guest ip link show dev "$(redirect_veth "$tap")" >/dev/null 2>&1
+            in_guest ip link show dev "$(redirect_veth "$tap")" >/dev/null 2>&1 &&
+            { [ "$(stats_field "$sock" udp_path)" != kernel ] || [ "${S4N_UDP_DELIVERY:-}" = tap ] ||
+                [ "$(stats_field "$sock" kernel_udp_delivery)" = redirect ]; }
     }
     wait_until 10 redirecting ||
         fail "$label: no kernel-to-kernel delivery: get_stats says '$(stats_field "$sock" kernel_tcp_delivery)', $(in_guest ip -o link show dev "$(redirect_veth "$tap")" 2>&1)"
@@ -461,7 +471,28 @@ wait_redirect() {
 # redirect_state_gone TAP: nothing of a redirecting daemon's is left in the
 # guest's namespace: no filter at REDIRECT_PRIOS on TAP, no veth end.
 redirect_state_gone() {
-    [ -z "$(redirect_prios "$1")" ] && ! in_guest ip link show dev "$(redirect_veth "$1")" >/dev/null 2>&1
+    [ -z "$(redirect_prios "$1")" ] && ! in_guest ip link show dev "$(redirect_veth "$1")" >/dev/null 2>&1 &&
+        ! in_guest ip link show dev "$(udp_veth "$1")" >/dev/null 2>&1
+}
+
+# assert_udp_redirect_state TAP LABEL: fails unless the guest's UDP goes by
+# tc (tc_redirect.hpp): the veth end udp_veth TAP up, NOARP, with no
+# address and IPv6 disabled, and TAP's egress filters at UDP_REDIRECT_PRIOS
+# (the second with -6) redirecting to it.
+assert_udp_redirect_state() {
+    local tap=$1 label=$2 veth link prios
+    veth=$(udp_veth "$tap")
+    link=$(in_guest ip -o link show dev "$veth" 2>&1) || fail "$label: no $veth in the guest: $link"
+    [[ $link == *"<"*NOARP*">"* && $link == *"<"*",UP"*">"* ]] || fail "$label: $veth is not up and NOARP: $link"
+    [ -z "$(in_guest ip -o addr show dev "$veth")" ] ||
+        fail "$label: $veth has addresses: $(in_guest ip -o addr show dev "$veth")"
+    [ "$(in_guest cat "/proc/sys/net/ipv6/conf/$veth/disable_ipv6")" = 1 ] ||
+        fail "$label: IPv6 is not disabled on $veth"
+    prios=$(redirect_prios "$tap" "$UDP_REDIRECT_PRIOS" | paste -sd ' ')
+    [ "${prios%% *}" = "${UDP_REDIRECT_PRIOS%% *}" ] || fail "$label: $tap's UDP filters at '$prios'"
+    in_guest tc filter show dev "$tap" egress | grep -q "Redirect to device $veth" ||
+        fail "$label: no filter on $tap redirects to $veth: $(in_guest tc filter show dev "$tap" egress)"
+    log "$label: $veth $(awk '{ print $2, $3 }' <<<"$link"), UDP filters at $prios"
 }
 
 # tcp_peer_server LOG [ADDRESS [PREFIX...]]: tests/integration/tcp-peer.py's
@@ -833,12 +864,14 @@ udp_round_trip() {
     [ "$got" = ok ] || fail "$4: download of $3 datagrams from $1 port $2: '$got'"
 }
 
-# assert_kernel_udp SOCKET [MIN]: fails unless the daemon behind SOCKET
-# sends the guest's UDP through its own host sockets and has taken at least
-# MIN (default 1) datagrams from the guest; under S4N_TCP_PATH=slirp (which
+# assert_kernel_udp SOCKET [MIN [MIN_REDIRECTED]]: fails unless the daemon
+# behind SOCKET sends the guest's UDP through its own host sockets and has
+# taken at least MIN (default 1) datagrams from the guest, at least
+# MIN_REDIRECTED (default 1) of their frames by tc where TCP goes kernel to
+# kernel (S4N_UDP_DELIVERY=tap: none); under S4N_TCP_PATH=slirp (which
 # means --udp-path=slirp too) it wants libslirp's UDP and none taken.
 assert_kernel_udp() {
-    local path taken want=kernel
+    local path taken want=kernel delivery want_delivery=tap redirected
     [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
     path=$(stats_field "$1" udp_path) || fail "get_stats failed on $1"
     [ "$path" = "$want" ] || fail "the daemon runs UDP path '$path', not $want"
@@ -848,4 +881,17 @@ assert_kernel_udp() {
         return
     fi
     [ "$taken" -ge "${2:-1}" ] || fail "the kernel UDP path took $taken datagrams, expected >= ${2:-1}"
+    # Where TCP goes kernel to kernel, the guest's UDP comes by tc too,
+    # unless the test asked for the tap (S4N_UDP_DELIVERY=tap).
+    [ "$(stats_field "$1" kernel_tcp_delivery)" = redirect ] &&
+        [ "${S4N_UDP_DELIVERY:-}" != tap ] && want_delivery=redirect
+    delivery=$(stats_field "$1" kernel_udp_delivery)
+    redirected=$(stats_field "$1" kernel_udp_frames_redirected)
+    log "UDP delivery $delivery: $redirected frames redirected, $(stats_field "$1" kernel_udp_redirect_drops) lost"
+    [ "$delivery" = "$want_delivery" ] || fail "the guest's UDP comes by '$delivery', not $want_delivery"
+    if [ "$want_delivery" = redirect ]; then
+        [ "$redirected" -ge "${3:-1}" ] || fail "$redirected UDP frames came by tc, expected >= ${3:-1}"
+    else
+        [ "$redirected" = 0 ] || fail "UDP delivery $delivery, yet $redirected frames came by tc"
+    fi
 }

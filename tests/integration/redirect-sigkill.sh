@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A redirecting daemon killed with SIGKILL, in rootlesskit's shape (tap0
 # made beforehand in the test user's namespaces, no -c, sandboxed and
-# seccomp'd, as that user): its slirp4netns-tcp process removes the veth,
-# the filters and the clsact qdisc it made, and exits. When both are killed
+# seccomp'd, as that user): its slirp4netns-tcp process removes the veths
+# (TCP's and UDP's), the filters and the clsact qdisc it made, and exits. When both are killed
 # at once, the filters stay behind on tap0, pointing at a veth that is gone;
 # the next daemon on the same tap0 replaces them (no more filters than a
 # first daemon's), reports redirect, the guest's TCP to the gateway and to
-# an outside peer arrives intact past it, and on SIGTERM it removes its own.
+# an outside peer arrives intact past it, its UDP by tc too, and on SIGTERM it removes its own.
 . "$(dirname "$0")/../lib.sh"
 unset S4N_TCP_PATH
 
@@ -18,6 +18,7 @@ rootless_client_host
 peer_network
 tcp_peer_server "$WORK/server.log"
 tcp_peer_server "$WORK/peer.log" 192.0.2.254 nsenter --target "$PEER_PID" --net
+udp_peer_server 127.0.0.1 7001
 install -d -o "$TEST_USER" "$WORK/user"
 start_guest_as_test_user
 pre_made_tap tap0 in_child
@@ -41,6 +42,9 @@ daemon() {
 traffic() {
     round_trips_past "$SOCK" "$BYTES" "daemon $1"
     assert_kernel_tcp "$SOCK" 4
+    assert_udp_redirect_state tap0 "daemon $1"
+    udp_round_trip 10.0.2.2 7001 500 "daemon $1, UDP"
+    assert_kernel_udp "$SOCK" 500 500
 }
 
 # Only the daemon dies: its slirp4netns-tcp cleans up.
@@ -63,7 +67,7 @@ wait "$SLIRP_PID" 2>/dev/null
 wait_until 10 process_gone "$KEEPER" || fail "slirp4netns-tcp (pid $KEEPER) survived SIGKILL"
 stale=$(redirect_prios tap0 | paste -sd ' ')
 [ -n "$stale" ] || fail "nothing stale after both were killed: the case to test did not arise"
-log "stale after both were killed: filters at $stale; $(in_guest ip -o link show dev "$VETH" 2>&1 | head -n 1)"
+log "stale after both were killed: filters at $stale; $(in_guest ip -o link show dev "$VETH" 2>&1 | head -n 1); $(in_guest ip -o link show dev "$(udp_veth tap0)" 2>&1 | head -n 1)"
 
 # The next daemon on that tap0 replaces them and works.
 daemon 3

@@ -8,8 +8,11 @@
 # clsact qdisc with egress filters from priority 20001 on; the daemon has a
 # slirp4netns-tcp process. The guest's TCP to the gateway and to an outside
 # peer (IPv4, and IPv6 with -6) arrives intact, while the daemon handles
-# almost none of its bytes and tc's redirect counters show them. After
-# SIGTERM the veth, the filters, our clsact and the slirp4netns-tcp process
+# almost none of its bytes and tc's redirect counters show them. The
+# guest's UDP goes by tc too: the veth end s4u-tap0 (up, NOARP, no address,
+# IPv6 off) and tap0's filters at 20121 (20122 with -6) redirecting to it,
+# datagrams to the gateway and the peer intact, counted by get_stats. After
+# SIGTERM the veths, the filters, our clsact and the slirp4netns-tcp process
 # are gone, a made-beforehand tap0 stays, and a clsact qdisc that was there
 # before stays with its filter.
 . "$(dirname "$0")/../lib.sh"
@@ -24,6 +27,8 @@ tcp_peer_server "$WORK/server6.log" ::1
 peer_network
 tcp_peer_server "$WORK/peer.log" 192.0.2.254 nsenter --target "$PEER_PID" --net
 tcp_peer_server "$WORK/peer6.log" 2001:db8::fe nsenter --target "$PEER_PID" --net
+udp_peer_server 127.0.0.1 7001
+udp_peer_server 192.0.2.254 7000 nsenter --target "$PEER_PID" --net --
 
 # transfers LABEL HOST LOG: a round_trip of BYTES with the server at HOST
 # (writing LOG), and what the daemon and tc saw of it.
@@ -50,6 +55,10 @@ exercise() {
     transfers "$label" 10.0.2.2 "$WORK/server.log"
     transfers "$label" 192.0.2.254 "$WORK/peer.log"
     assert_kernel_tcp "$SOCK" 4
+    assert_udp_redirect_state tap0 "$label"
+    udp_round_trip 10.0.2.2 7001 1000 "$label, UDP"
+    udp_round_trip 192.0.2.254 7000 1000 "$label, UDP"
+    assert_kernel_udp "$SOCK" 2000 2000
     # Held connections keep a listener in the private namespace.
     nsenter --target "$GUEST_PID" --net python3 "$PEER" hold 192.0.2.254 9000 3 >"$WORK/hold.out" 2>&1 &
     holder=$!
@@ -114,4 +123,4 @@ stopped "theirs"
 expect "theirs: their clsact qdisc stays" has_clsact tap0
 in_guest tc filter show dev tap0 egress | grep -q "pref 10 " ||
     fail "theirs: their filter is gone: $(in_guest tc filter show dev tap0 egress)"
-pass "podman's and rootlesskit's shapes: redirect, $VETH and tap0's filters as documented, $((2 * BYTES)) bytes each way past the daemon, all removed on exit; their clsact stays"
+pass "podman's and rootlesskit's shapes: redirect, $VETH, $(udp_veth tap0) and tap0's filters as documented, UDP by tc, $((2 * BYTES)) bytes each way past the daemon, all removed on exit; their clsact stays"

@@ -4,9 +4,11 @@
 #
 #   serve ADDRESS PORT      a server: bulk transfers, "who" queries and
 #                           ICMP errors' targets (see below); IPv4 or IPv6
-#   upload HOST PORT N      N datagrams of 1200 bytes to the server, then the
-#                           missing ones again until it has them all; prints
-#                           "ok" when its SHA-256 over them matches ours
+#   upload HOST PORT N [SIZE]
+#                           N datagrams of SIZE (1200) bytes to the server,
+#                           then the missing ones again until it has them
+#                           all; prints "ok" when its SHA-256 over them
+#                           matches ours
 #   download HOST PORT N    the same the other way
 #   who HOST1 PORT1 HOST2 PORT2
 #                           from one socket, asks both servers which address
@@ -47,7 +49,8 @@
 #                           HPORT, says hello there from its socket until
 #                           the first comes (to a gso-answer)
 #
-# Bulk datagrams: "D", a 4-byte sequence number, 1195 bytes derived from it.
+# Bulk datagrams: "D", a 4-byte sequence number, SIZE - 5 bytes derived from
+# it.
 import errno
 import hashlib
 import socket
@@ -344,6 +347,8 @@ def main():
     if cmd == "serve":
         serve(args[0], int(args[1]))
     elif cmd == "upload":
+        global SIZE
+        SIZE = int(args[3]) if len(args) > 3 else SIZE
         upload(args[0], int(args[1]), int(args[2]))
     elif cmd == "download":
         download(args[0], int(args[1]), int(args[2]))
