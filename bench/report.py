@@ -312,7 +312,8 @@ def main():
           "/proc/stat, every process and interrupt. TCP mem (sockstat) is the machine's: the "
           "kernel keeps one TCP memory count, not one per network namespace, so it takes in "
           "every namespace involved and other work on the machine. UDP: redir, kernel and "
-          "bridge use the kernel UDP path, slirp libslirp's (--tcp-path=slirp implies "
+          "bridge use the kernel UDP path (redir and kernel get the guest's datagrams by tc, "
+          "bridge reads them from the tap), slirp libslirp's (--tcp-path=slirp implies "
           "--udp-path=slirp); <=1% loss: the best received rate of the offered rates tried "
           "(iperf3 -u -l 1400) at which the receiver lost at most 1 %; GSO: the guest's "
           "64 KB UDP_SEGMENT writes, not paced, so its loss is shown beside it.")
