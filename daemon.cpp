@@ -41,6 +41,11 @@ constexpr int64_t kIdleCheckMs = 5000;
 // Fewer frames than this between two looks is quiet: an idle guest still
 // sends the odd ARP request or router solicitation.
 constexpr uint64_t kQuietFrames = 64;
+// The guest's UDP comes by tc (frame_ring.hpp) once the kernel UDP path has
+// taken this many datagrams from the tap, and goes back to the tap after
+// this many housekeeping checks (a minute) in which none came that way.
+constexpr uint64_t kRingAfterDatagrams = 256;
+constexpr int kRingQuietChecks = 12;
 
 void print_banner(const Options& o) {
     const Network& n = o.network;
@@ -360,28 +365,70 @@ class Daemon {
             private_netns_child_done();
     }
 
-    // The guest's UDP from the UDP veth's ring (frame_ring.hpp). Its filters
-    // go in only once the ring is read, so that no datagram waits there
-    // for a reader that never comes.
+    // The guest's UDP by tc to the UDP veth's ring (frame_ring.hpp). The
+    // ring's memory counts from the moment it is mapped, so it is mapped
+    // only once the guest sends UDP in earnest, and given up after a quiet
+    // while; its filters go in once it is read, and out before it goes.
     void start_udp_ring(UniqueFd socket) {
-        RedirectKeeper* keeper = kernel_tcp_->keeper();
-        if (!keeper || !kernel_udp_) return;
-        auto ring = std::make_unique<FrameRing>(
-            loop_,
+        if (!kernel_tcp_->keeper() || !kernel_udp_) return;
+        udp_ring_ = std::make_unique<FrameRing>(
+            loop_, std::move(socket),
             [this](uint8_t* f, size_t n, const VnetHeader& h) { path_.from_guest(f, n, &h); },
-            nullptr);
+            [this] { kernel_udp_->send_gathered(); });
+        stats_.udp_redirect = true;
+        arm_udp_ring();
+    }
+
+    void arm_udp_ring() {
+        udp_ring_state_ = RingState::Idle;
+        kernel_udp_->when_taken(kRingAfterDatagrams, [this] { map_udp_ring(); });
+    }
+
+    void map_udp_ring() {
+        RedirectKeeper* keeper = kernel_tcp_->keeper();
         std::string why;
-        if (!ring->attach(std::move(socket), &why)) {
-            udp_redirect_unavailable(why);
+        if (!keeper->alive() || !udp_ring_->map(&why)) {
+            give_up_udp_ring(keeper->alive() ? why : "the TCP namespace's keeper exited");
             return;
         }
-        udp_ring_ = std::move(ring);
-        keeper->deliver_udp([this](const std::string& why) {
-            if (why.empty())
-                stats_.udp_redirect = true;
-            else
-                udp_redirect_unavailable(why);
+        kernel_udp_->gather_within(udp_ring_->begin(), udp_ring_->end());
+        udp_ring_state_ = RingState::Starting;
+        keeper->deliver_udp(true, [this](const std::string& why) {
+            if (!why.empty()) {
+                give_up_udp_ring(why);
+                return;
+            }
+            udp_ring_state_ = RingState::Delivering;
+            udp_ring_quiet_checks_ = 0;
+            udp_ring_frames_at_check_ = udp_ring_->frames();
         });
+    }
+
+    // From housekeeping: a ring that took nothing for a while goes.
+    void check_udp_ring() {
+        if (!udp_ring_ || udp_ring_state_ != RingState::Delivering) return;
+        uint64_t frames = udp_ring_->frames();
+        udp_ring_quiet_checks_ =
+            frames == udp_ring_frames_at_check_ ? udp_ring_quiet_checks_ + 1 : 0;
+        udp_ring_frames_at_check_ = frames;
+        if (udp_ring_quiet_checks_ < kRingQuietChecks) return;
+        udp_ring_state_ = RingState::Stopping;
+        kernel_tcp_->keeper()->deliver_udp(false, [this](const std::string&) {
+            unmap_udp_ring();
+            arm_udp_ring();
+        });
+    }
+
+    void unmap_udp_ring() {
+        udp_ring_->unmap();
+        kernel_udp_->gather_within(nullptr, nullptr);
+    }
+
+    void give_up_udp_ring(const std::string& why) {
+        udp_redirect_unavailable(why);
+        unmap_udp_ring();
+        udp_ring_.reset();
+        stats_.udp_redirect = false;
     }
 
     static void udp_redirect_unavailable(const std::string& why) {
@@ -465,6 +512,7 @@ class Daemon {
         loop_.add_timer(loop_.clock_ms() + kIdleCheckMs, [this] {
             path_.discard_expired_fragments();
             path_.stack().end_abandoned_half_closes(loop_.clock_ms());
+            check_udp_ring();
             uint64_t frames = stats_.frames_from_guest + stats_.frames_to_guest;
             bool quiet = frames - frames_at_last_check_ < kQuietFrames;
             // Timers do work too: the kernel TCP path's sweep frees the
@@ -514,6 +562,10 @@ class Daemon {
     std::unique_ptr<DnsForwarder> dns_;
     std::unique_ptr<KernelUdpPath> kernel_udp_;
     std::unique_ptr<FrameRing> udp_ring_;  // hands frames to path_ and kernel_udp_
+    enum class RingState { Idle, Starting, Delivering, Stopping };
+    RingState udp_ring_state_ = RingState::Idle;
+    uint64_t udp_ring_frames_at_check_ = 0;
+    int udp_ring_quiet_checks_ = 0;
     std::unique_ptr<ApiServer> api_;
     uint64_t frames_at_last_check_ = 0;
     uint64_t frames_at_last_return_ = 0;

@@ -62,31 +62,65 @@ bool FrameRing::open_socket(const std::string& name, UniqueFd* out, std::string*
     return true;
 }
 
-FrameRing::FrameRing(EventLoop& loop, Handler handler, std::function<void()> done)
-    : loop_(loop), handler_(std::move(handler)), done_(std::move(done)) {}
+FrameRing::FrameRing(EventLoop& loop, UniqueFd socket, Handler handler, std::function<void()> done)
+    : loop_(loop),
+      handler_(std::move(handler)),
+      done_(std::move(done)),
+      socket_(std::move(socket)) {}
 
 FrameRing::~FrameRing() {
-    if (socket_) loop_.unwatch(socket_.get());
-    if (ring_) munmap(ring_, kRingSize);
+    if (!ring_) return;
+    loop_.unwatch(socket_.get());
+    munmap(ring_, kRingSize);
 }
 
-bool FrameRing::attach(UniqueFd socket, std::string* err) {
+bool FrameRing::map(std::string* err) {
+    if (ring_) return true;
     tpacket_req req{};
     req.tp_block_size = kBlockSize;
     req.tp_block_nr = kBlocks;
     req.tp_frame_size = kSlotSize;
     req.tp_frame_nr = kSlots;
-    if (setsockopt(socket.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
+    if (setsockopt(socket_.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
         return fail(err, errno_text("cannot give the packet socket a ring"));
-    void* ring = mmap(nullptr, kRingSize, PROT_READ | PROT_WRITE, MAP_SHARED, socket.get(), 0);
-    if (ring == MAP_FAILED) return fail(err, errno_text("cannot map the packet socket's ring"));
+    void* ring = mmap(nullptr, kRingSize, PROT_READ | PROT_WRITE, MAP_SHARED, socket_.get(), 0);
+    if (ring == MAP_FAILED) {
+        std::string why = errno_text("cannot map the packet socket's ring");
+        free_ring();
+        return fail(err, why);
+    }
     ring_ = static_cast<uint8_t*>(ring);
-    socket_ = std::move(socket);
-    return loop_.watch(
-        socket_.get(), POLLIN, [this](short) { on_ready(); }, err);
+    next_ = 0;
+    if (!loop_.watch(
+            socket_.get(), POLLIN, [this](short) { on_ready(); }, err)) {
+        munmap(ring_, kRingSize);
+        ring_ = nullptr;
+        free_ring();
+        return false;
+    }
+    return true;
 }
 
-[[gnu::hot]] void FrameRing::on_ready() {
+void FrameRing::unmap() {
+    if (!ring_) return;
+    while (on_ready() == kFramesPerWakeup) {
+    }
+    loop_.unwatch(socket_.get());
+    drops();  // the kernel's count goes with the ring
+    munmap(ring_, kRingSize);
+    ring_ = nullptr;
+    free_ring();
+}
+
+// A ring of no blocks frees the kernel's; frames that come meanwhile (none
+// should: the filters went first) wait in the socket's queue, bounded by
+// its buffer, and are dropped with it.
+void FrameRing::free_ring() {
+    tpacket_req none{};
+    setsockopt(socket_.get(), SOL_PACKET, PACKET_RX_RING, &none, sizeof none);
+}
+
+[[gnu::hot]] int FrameRing::on_ready() {
     // A batch from the guest, as a tap read's: what it holds decides
     // whether the loop spins for an answer (busy_poll_hint.hpp).
     loop_.busy_poll_hint().guest_batch_begins();
@@ -109,13 +143,14 @@ bool FrameRing::attach(UniqueFd socket, std::string* err) {
         }
         next_ = (next_ + 1) % kSlots;
     }
-    if (handed == 0) return;
+    if (handed == 0) return 0;
     // What the handler kept of the frames (sends it gathered) is done with
     // only now: the slots go back after.
     if (done_) done_();
     for (int i = 0; i < handed; i++)
         std::atomic_ref<uint32_t>(slot(ring_, (first + i) % kSlots)->tp_status)
             .store(TP_STATUS_KERNEL, std::memory_order_release);
+    return handed;
 }
 
 const uint8_t* FrameRing::end() const {
@@ -126,7 +161,7 @@ uint64_t FrameRing::drops() {
     tpacket_stats s{};
     socklen_t len = sizeof s;
     // Reading the kernel's counts resets them.
-    if (socket_ && getsockopt(socket_.get(), SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0)
+    if (ring_ && getsockopt(socket_.get(), SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0)
         drops_ += s.tp_drops;
     return drops_;
 }

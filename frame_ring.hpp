@@ -10,7 +10,10 @@
 // marked in one wakeup, hands each frame on, and gives the slots back by
 // marking them the kernel's: no system call per frame at all. The socket is
 // made (open_socket) in the private namespace, where the veth's peer is,
-// and passed to the daemon, which maps the ring (attach). The socket has
+// and passed to the daemon, which gives it a ring and maps it (map) only
+// while the guest sends UDP in earnest, and frees it again (unmap) once
+// the guest has been quiet a while: the ring's memory counts in the RSS
+// from the moment it is mapped. The socket has
 // virtio-net headers, as the guest's tap has: a frame whose checksum the
 // guest's kernel left partial says so in the same way. A slot holds any
 // frame the filters send (an IP packet under 2 KiB); a frame that came
@@ -37,13 +40,17 @@ class FrameRing {
     // Each frame as the guest sent it, and the virtio-net header the kernel
     // wrote for it; `done` after each wakeup's frames.
     using Handler = std::function<void(uint8_t* frame, size_t len, const VnetHeader& vnet)>;
-    FrameRing(EventLoop& loop, Handler handler, std::function<void()> done);
+    FrameRing(EventLoop& loop, UniqueFd socket, Handler handler, std::function<void()> done);
     ~FrameRing();
     FrameRing(const FrameRing&) = delete;
     FrameRing& operator=(const FrameRing&) = delete;
 
-    // Gives the socket its ring, maps it and watches the socket.
-    bool attach(UniqueFd socket, std::string* err);
+    // Gives the socket a ring, maps it and watches the socket.
+    bool map(std::string* err);
+    // Hands on what the ring still holds, then unmaps and frees it; the
+    // socket stays, for the next map.
+    void unmap();
+    bool mapped() const { return ring_ != nullptr; }
 
     // Where the frames lie: they stay as they are until done returns.
     const uint8_t* begin() const { return ring_; }
@@ -54,7 +61,8 @@ class FrameRing {
     uint64_t drops();
 
    private:
-    void on_ready();
+    int on_ready();  // how many frames it handed on
+    void free_ring();
 
     EventLoop& loop_;
     Handler handler_;

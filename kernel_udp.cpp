@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "checksum.hpp"
@@ -243,6 +244,7 @@ KernelUdpPath::~KernelUdpPath() {
     const size_t datagrams = gso_size ? (d.payload_len + gso_size - 1) / gso_size : 1;
     counters_.datagrams_from_guest += datagrams;
     counters_.bytes_from_guest += d.payload_len;
+    if (busy_ && counters_.datagrams_from_guest >= busy_at_) std::exchange(busy_, nullptr)();
     Flow* f = flow_for(d, frame);
     if (!f) {
         counters_.dropped += datagrams;

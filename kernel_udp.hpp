@@ -50,6 +50,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -164,6 +165,13 @@ class KernelUdpPath {
     // Sends what waits; before the frames it lies in change.
     void send_gathered();
 
+    // Calls busy, once, when the path has taken `datagrams` more from the
+    // guest than it has so far.
+    void when_taken(uint64_t datagrams, std::function<void()> busy) {
+        busy_at_ = counters_.datagrams_from_guest + datagrams;
+        busy_ = std::move(busy);
+    }
+
     // A slirp-mode UDP forward to this guest port came or went: datagrams
     // from it are libslirp's while one exists.
     void slirp_forward(uint16_t guest_port, bool added);
@@ -244,6 +252,8 @@ class KernelUdpPath {
         std::array<UdpDatagram, kMost> datagrams{};
     };
     Run run_;
+    uint64_t busy_at_ = 0;
+    std::function<void()> busy_;
     // The replies' batch, mapped when the first flow opens: its pages are
     // touched only as large datagrams fill them.
     struct Unmap {

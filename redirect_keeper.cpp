@@ -74,6 +74,9 @@ void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
         } else if (request.op == KeeperRequest::DeliverUdp) {
             send_message(channel, answer(redirect.install_udp(guest_ns, scope),
                                          "cannot add the UDP filters"));
+        } else if (request.op == KeeperRequest::StopUdp) {
+            redirect.uninstall_udp(guest_ns);
+            send_message(channel, "");
         } else if (request.op == KeeperRequest::Exclude) {
             send_message(channel, answer(redirect.exclude(guest_ns, scope, request.port),
                                          "cannot leave a forwarded port to libslirp"));
@@ -154,9 +157,9 @@ void RedirectKeeper::include(uint16_t guest_port) {
     ask(KeeperRequest::Include, guest_port);
 }
 
-void RedirectKeeper::deliver_udp(std::function<void(const std::string&)> done) {
+void RedirectKeeper::deliver_udp(bool deliver, UdpDone done) {
     KeeperRequest request;
-    request.op = KeeperRequest::DeliverUdp;
+    request.op = deliver ? KeeperRequest::DeliverUdp : KeeperRequest::StopUdp;
     if (!send(request)) {
         done("the TCP namespace's keeper does not answer");
         return;

@@ -9,8 +9,8 @@
 //    back;
 //  - add and remove the filter that leaves a slirp-mode forward's guest
 //    port to libslirp;
-//  - add the filters that send the guest's UDP to the UDP veth, once the
-//    daemon reads it (tc_redirect.hpp);
+//  - add the filters that send the guest's UDP to the UDP veth while the
+//    daemon reads it there, and remove them (tc_redirect.hpp);
 //  - remove the filters, the qdisc and the veth from the guest's namespace
 //    when the daemon goes, however it goes: it learns that from its
 //    channel's end of stream, SIGKILL included.
@@ -34,7 +34,13 @@ class Rtnetlink;
 class TcRedirect;
 
 struct KeeperRequest {
-    enum Op : uint8_t { Listen = 'L', Exclude = 'X', Include = 'I', DeliverUdp = 'U' };
+    enum Op : uint8_t {
+        Listen = 'L',
+        Exclude = 'X',
+        Include = 'I',
+        DeliverUdp = 'U',
+        StopUdp = 'u'
+    };
     Op op = Listen;
     uint8_t family = 0;  // Listen: AF_INET or AF_INET6
     uint16_t port = 0;   // Listen: the destination port; else the guest port
@@ -65,9 +71,10 @@ class RedirectKeeper {
     // back to the private kernel.
     void exclude(uint16_t guest_port);
     void include(uint16_t guest_port);
-    // The guest's UDP goes to the UDP veth from now on; done gets why not
-    // (empty: it does).
-    void deliver_udp(std::function<void(const std::string&)> done);
+    // The guest's UDP goes to the UDP veth from now on, or no longer; done
+    // gets why not (empty: it does), once the filters are in or out.
+    using UdpDone = std::function<void(const std::string&)>;
+    void deliver_udp(bool deliver, UdpDone done);
     // False when nothing asked is still unanswered; otherwise done runs once
     // everything asked so far has been answered (or the keeper is gone).
     bool when_answered(std::function<void()> done);

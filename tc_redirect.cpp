@@ -367,8 +367,7 @@ bool TcRedirect::move_udp_peer(Rtnetlink& nl, int netns_fd, std::string* err) {
 }
 
 void TcRedirect::remove_udp(Rtnetlink& nl) {
-    if (tap_index_ > 0)
-        for (uint16_t p : {kUdpPriority4, kUdpPriority6}) delete_priority(nl, tap_index_, true, p);
+    uninstall_udp(nl);
     if (udp_veth_index_ > 0)
         delete_link(nl, udp_veth_index_);
     else if (udp_peer_index_ > 0)
@@ -380,11 +379,15 @@ int TcRedirect::install_udp(Rtnetlink& nl, const RedirectScope& scope) {
     if (tap_index_ <= 0 || udp_veth_index_ <= 0) return ENODEV;
     for (const RedirectFilter& f : guest_udp_filters(scope))
         if (int e = add_filter(nl, tap_index_, true, f, udp_veth_index_, false); e != 0) {
-            for (uint16_t p : {kUdpPriority4, kUdpPriority6})
-                delete_priority(nl, tap_index_, true, p);
+            uninstall_udp(nl);
             return e;
         }
     return 0;
+}
+
+void TcRedirect::uninstall_udp(Rtnetlink& nl) {
+    if (tap_index_ > 0)
+        for (uint16_t p : {kUdpPriority4, kUdpPriority6}) delete_priority(nl, tap_index_, true, p);
 }
 
 bool TcRedirect::move_peer(Rtnetlink& nl, int netns_fd, std::string* err) {

@@ -23,8 +23,8 @@
 //    ARP, ...) goes on to the tap; the daemon passes the DNS streams'
 //    segments to the private kernel itself.
 // With the kernel UDP path on, a second veth pair (udp_veth_name(tap))
-// takes the guest's UDP the same way, by filters added once the daemon
-// reads it (install_udp): each IPv4 or IPv6 UDP packet from the guest's
+// takes the guest's UDP the same way, by filters that are in while the
+// daemon reads it there (install_udp, uninstall_udp): each IPv4 or IPv6 UDP packet from the guest's
 // addresses under 2 KiB is redirected to it. Its other end, in the private
 // namespace, has a MAC of its own, no addresses and IPv6 off, so the
 // private kernel drops every frame as addressed to another host, after a
@@ -134,6 +134,8 @@ class TcRedirect {
     // The UDP filters: from now on the guest's small UDP packets go to the
     // UDP veth (0 or an errno; on failure none is left).
     int install_udp(Rtnetlink& guest_ns, const RedirectScope& scope);
+    // ... and no more (the UDP veth stays, for the next install_udp).
+    void uninstall_udp(Rtnetlink& guest_ns);
     // Adds or removes a forwarded guest port's exclusion (0 or an errno).
     int exclude(Rtnetlink& guest_ns, const RedirectScope& scope, uint16_t guest_port);
     int include(Rtnetlink& guest_ns, uint16_t guest_port);

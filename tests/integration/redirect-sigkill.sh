@@ -42,15 +42,16 @@ daemon() {
 traffic() {
     round_trips_past "$SOCK" "$BYTES" "daemon $1"
     assert_kernel_tcp "$SOCK" 4
+    udp_round_trip 10.0.2.2 7001 1000 "daemon $1, UDP"
     assert_udp_redirect_state tap0 "daemon $1"
-    udp_round_trip 10.0.2.2 7001 500 "daemon $1, UDP"
-    assert_kernel_udp "$SOCK" 500 500
+    assert_kernel_udp "$SOCK" 1000 1
 }
 
 # Only the daemon dies: its slirp4netns-tcp cleans up.
 daemon 1
-traffic 1
+# Before any UDP, so before its filters go in.
 filters=$(in_guest tc filter show dev tap0 egress | grep -c "^filter")
+traffic 1
 kill -KILL "$SLIRP_PID"
 wait "$SLIRP_PID" 2>/dev/null
 wait_until 10 process_gone "$KEEPER" || fail "slirp4netns-tcp (pid $KEEPER) still runs 10 s after the daemon's SIGKILL"
