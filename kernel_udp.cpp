@@ -60,6 +60,27 @@ void guest_view(const KernelPathScope& scope, const sockaddr_storage& a, uint8_t
     *port = ntohs(sin6.sin6_port);
 }
 
+// The bytes at iov in one send with UDP_SEGMENT: the host cuts them into
+// datagrams of `segment` bytes (the last may be shorter). False with errno
+// set when the host refused.
+bool send_segmented(int fd, const iovec* iov, size_t count, uint16_t segment,
+                    const sockaddr_storage& to, socklen_t to_len) {
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof segment)] = {};
+    msghdr m{};
+    m.msg_name = const_cast<sockaddr_storage*>(&to);
+    m.msg_namelen = to_len;
+    m.msg_iov = const_cast<iovec*>(iov);
+    m.msg_iovlen = count;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof segment);
+    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    return sendmsg(fd, &m, MSG_DONTWAIT) >= 0;
+}
+
 }  // namespace
 
 [[gnu::hot]] bool parse_udp_frame(const uint8_t* frame, size_t len, UdpDatagram* out,
@@ -283,21 +304,8 @@ KernelUdpPath::~KernelUdpPath() {
 [[gnu::hot]] bool KernelUdpPath::send_gso(Flow& f, const UdpDatagram& d, const uint8_t* frame,
                                           uint16_t gso_size, const sockaddr_storage& to,
                                           socklen_t to_len) {
-    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
     iovec iov{const_cast<uint8_t*>(frame + d.payload), d.payload_len};
-    msghdr m{};
-    m.msg_name = const_cast<sockaddr_storage*>(&to);
-    m.msg_namelen = to_len;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof gso_size);
-    std::memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
-    if (sendmsg(f.fd.get(), &m, MSG_DONTWAIT) >= 0) return true;
+    if (send_segmented(f.fd.get(), &iov, 1, gso_size, to, to_len)) return true;
     if (errno != EAGAIN && errno != ENOBUFS) return false;
     counters_.dropped += (d.payload_len + gso_size - 1) / gso_size;
     return true;
@@ -307,7 +315,8 @@ KernelUdpPath::~KernelUdpPath() {
 // cannot join it).
 [[gnu::hot]] bool KernelUdpPath::gather(const Flow& f, const UdpDatagram& d, const uint8_t* frame,
                                         const sockaddr_storage& to, socklen_t to_len) {
-    if (frame < run_.begin || frame + d.payload + d.payload_len > run_.end || d.payload_len == 0)
+    if (!run_.begin || frame < run_.begin || frame + d.payload + d.payload_len > run_.end ||
+        d.payload_len == 0)
         return false;
     // The kernel takes at most 64 KB in one send (the IP length).
     constexpr size_t kMostBytes = 65000;
@@ -349,21 +358,8 @@ KernelUdpPath::~KernelUdpPath() {
         for (size_t i = 0; i < count; i++)
             iov[i] = {const_cast<uint8_t*>(r.frames[i] + r.datagrams[i].payload),
                       r.datagrams[i].payload_len};
-        uint16_t segment = static_cast<uint16_t>(r.segment);
-        alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof segment)] = {};
-        msghdr m{};
-        m.msg_name = &r.to;
-        m.msg_namelen = r.to_len;
-        m.msg_iov = iov.data();
-        m.msg_iovlen = count;
-        m.msg_control = control;
-        m.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof segment);
-        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-        if (sendmsg(f.fd.get(), &m, MSG_DONTWAIT) >= 0) {
+        if (send_segmented(f.fd.get(), iov.data(), count, static_cast<uint16_t>(r.segment), r.to,
+                           r.to_len)) {
             counters_.runs_from_guest++;
             return;
         }
