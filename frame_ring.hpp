@@ -17,7 +17,7 @@
 // virtio-net headers, as the guest's tap has: a frame whose checksum the
 // guest's kernel left partial says so in the same way. A slot holds any
 // frame the filters send (an IP packet under 2 KiB); a frame that came
-// truncated all the same is dropped and counted. 464 slots, 1 MiB. When the daemon
+// truncated all the same is dropped and counted. 928 slots, 2 MiB. When the daemon
 // falls behind and every slot is taken, the kernel drops the frame and
 // counts it, as a full tap queue does.
 #pragma once
