@@ -89,6 +89,7 @@ UDP_SECONDS=${BENCH_UDP_SECONDS:-2}
 UDP_SIZE=1400
 UDP_LOSS=1
 UDP_STEPS=5
+UDP_REFINE=2
 CANDIDATES=(${BENCH_CANDIDATES:-redirect bridge slirp slirp4netns pasta})
 OUTPUT=${BENCH_OUTPUT:-$BENCH_DIR}
 OURS=$SLIRP
@@ -318,15 +319,17 @@ within_loss() { awk -v l="$RUN_LOST" -v m="$UDP_LOSS" 'BEGIN { exit !(l <= m) }'
 # datagrams at which the receiver loses at most UDP_LOSS %. iperf3 -b 0
 # (recorded as udp_blast_*) floods the tap and loses much there; from its
 # received rate the offered rate steps down by 0.7 until the loss is
-# within bounds (UDP_STEPS runs at most), then once more up to halfway
-# (geometrically) towards the last rate that lost too much. The rate, CPU
+# within bounds (UDP_STEPS runs at most), then UDP_REFINE times halfway
+# (geometrically) between the highest rate within bounds and the lowest
+# that lost too much (one such step left a 20 % gap, wide enough to swing
+# a candidate's figure by that much from round to round). The rate, CPU
 # per GB and loss are those of the best run within bounds. -w 4M: iperf3's
 # ends with the default 208 KiB buffers lost 2 % at 0.3 Gbit/s on the bare
 # loopback here, none at 0.9 Gbit/s with 4 MiB: the figure is the
 # candidate's, not the receiver's.
 udp_throughput() {
     local name=$1 metric=$2 dir=${3:-} udp=(-u -l "$UDP_SIZE" -w 4M)
-    local rate over="" step best="" best_cpu best_mcpu trail
+    local rate over="" step best="" best_cpu best_mcpu trail low refine
     if ! iperf_run "$UDP_SECONDS" "${udp[@]}" -b 0 $dir; then
         note "$name: $metric failed: $RUN_ERR"
         return 1
@@ -352,13 +355,20 @@ udp_throughput() {
             rate=$(awk -v r="$rate" 'BEGIN { printf "%.0f", r * 0.7 }')
         done
         if [ -n "$best" ] && [ -n "$over" ]; then
-            rate=$(awk -v a="$rate" -v b="$over" 'BEGIN { printf "%.0f", sqrt(a * b) }')
-            if iperf_run "$UDP_SECONDS" "${udp[@]}" -b "$rate" $dir; then
+            low=$rate
+            for ((refine = 0; refine < UDP_REFINE; refine++)); do
+                rate=$(awk -v a="$low" -v b="$over" 'BEGIN { printf "%.0f", sqrt(a * b) }')
+                iperf_run "$UDP_SECONDS" "${udp[@]}" -b "$rate" $dir || break
                 trail+="; -b $rate: $RUN_GBPS, $RUN_LOST %"
-                if within_loss && awk -v a="$RUN_GBPS" -v b="$best" 'BEGIN { exit !(a > b) }'; then
+                if ! within_loss; then
+                    over=$rate
+                    continue
+                fi
+                low=$rate
+                if awk -v a="$RUN_GBPS" -v b="$best" 'BEGIN { exit !(a > b) }'; then
                     best=$RUN_GBPS best_cpu=$RUN_CPU best_mcpu=$RUN_MCPU
                 fi
-            fi
+            done
         fi
     fi
     log "$name: $metric: $trail"
