@@ -431,11 +431,6 @@ class Daemon {
         stats_.udp_redirect = false;
     }
 
-    static void udp_redirect_unavailable(const std::string& why) {
-        log_error("kernel-to-kernel UDP delivery unavailable (" + why +
-                  "); the daemon reads UDP from the tap");
-    }
-
     void private_netns_child_done() {
         loop_.unwatch(pending_netns_->channel.get());
         pending_netns_->channel.reset();

@@ -135,11 +135,6 @@ bool add_anyip_routes(const PrivateNetnsSettings& s, std::string* err) {
     return true;
 }
 
-void udp_redirect_unavailable(const std::string& why) {
-    log_error("kernel-to-kernel UDP delivery unavailable (" + why +
-              "); the daemon reads UDP from the tap");
-}
-
 // The UDP veth (tc_redirect.hpp), its guest end as inert as the TCP one's.
 bool begin_udp_redirect(int sock, const PrivateNetnsSettings& s, Rtnetlink* guest_ns,
                         TcRedirect* redirect, std::string* err) {
@@ -283,6 +278,11 @@ bool make_namespace(const PrivateNetnsSettings& s, Rtnetlink& guest_ns, TcRedire
 }
 
 }  // namespace
+
+void udp_redirect_unavailable(const std::string& why) {
+    log_error("kernel-to-kernel UDP delivery unavailable (" + why +
+              "); the daemon reads UDP from the tap");
+}
 
 std::array<uint8_t, 6> gateway_mac(in_addr gateway) {
     std::array<uint8_t, 6> mac{0x52, 0x55, 0, 0, 0, 0};

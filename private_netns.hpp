@@ -74,6 +74,9 @@ struct PrivateNetns {
 // of either family: non-blocking, every address (AnyIP).
 bool listen_in_private_netns(int family, uint16_t port, UniqueFd* listener, std::string* err);
 
+// Logs that the guest's UDP is read from the tap, and why (one line).
+void udp_redirect_unavailable(const std::string& why);
+
 // The MAC libslirp gives the gateway: 52:55 and the gateway's IPv4 address.
 std::array<uint8_t, 6> gateway_mac(in_addr gateway);
 
