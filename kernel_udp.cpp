@@ -315,9 +315,14 @@ KernelUdpPath::~KernelUdpPath() {
 // cannot join it).
 [[gnu::hot]] bool KernelUdpPath::gather(const Flow& f, const UdpDatagram& d, const uint8_t* frame,
                                         const sockaddr_storage& to, socklen_t to_len) {
-    if (!run_.begin || frame < run_.begin || frame + d.payload + d.payload_len > run_.end ||
-        d.payload_len == 0)
+    if (!run_.begin || frame < run_.begin || frame + d.payload + d.payload_len > run_.end)
         return false;
+    // No run holds an empty datagram; it goes now, after what waits, so
+    // that its flow keeps its order.
+    if (d.payload_len == 0) {
+        send_gathered();
+        return false;
+    }
     // The kernel takes at most 64 KB in one send (the IP length).
     constexpr size_t kMostBytes = 65000;
     bool joins = run_.flow == *f.lru && !run_.ended && run_.count < Run::kMost &&

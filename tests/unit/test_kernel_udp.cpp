@@ -457,6 +457,16 @@ void gathers_runs_into_one_send(void**) {
     assert_int_equal(path.counters().runs_from_guest, 2);
     assert_int_equal(path.counters().datagrams_from_guest, 8);
     assert_int_equal(path.counters().dropped, 0);
+    // An empty datagram cannot join a run: it goes after the one waiting.
+    offer(5003, std::string(1000, 'h'));
+    offer(5003, std::string(1000, 'i'));
+    offer(5003, "");
+    for (char c : std::string("hi")) {
+        ssize_t n = recv(server.get(), buf, sizeof buf, 0);
+        assert_int_equal(n, 1000);
+        assert_int_equal(buf[0], c);
+    }
+    assert_int_equal(recv(server.get(), buf, sizeof buf, 0), 0);
 }
 
 // Half the descriptor limit at most, whatever max_flows says.
