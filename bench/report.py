@@ -10,8 +10,10 @@ bar chart.
 Candidates: redirect (ours, --tcp-path=redirect: kernel-to-kernel
 delivery), bridge (ours, --tcp-path=bridge: the daemon copies the kernel TCP
 path's frames), kernel (ours, --tcp-path=kernel, the default), slirp (ours,
---tcp-path=slirp), slirp4netns (Debian's 1.2.0), pasta, and rootlesskit (its
-builtin port driver, port forwarding only). The main candidate, whose ratios
+--tcp-path=slirp), slirp4netns (Debian's 1.2.0), pasta, rootlesskit (its
+builtin port driver, port forwarding only) and veth (no slirp at all: the
+guest's kernel and the host's joined by a veth pair, throughput only; the
+machine's ceiling, shown beside the others without a ratio). The main candidate, whose ratios
 and targets are shown, is redirect, or kernel when redirect was not run.
 Its UDP figures are the kernel UDP path's; slirp's are libslirp's UDP (what
 --udp-path=slirp runs), the reference for the UDP CPU target.
@@ -132,9 +134,9 @@ KIB_METRICS = ("rss_", "moved_", "idle_rss", "idle_tcp", "idle_total")
 # round is reported, not the median one.
 WORST_OF_ROUNDS = ("flood_api_max",)
 # Column order; short names for the table's narrow columns.
-ORDER = ["redirect", "kernel", "bridge", "slirp", "slirp4netns", "pasta"]
+ORDER = ["redirect", "kernel", "bridge", "slirp", "slirp4netns", "pasta", "veth"]
 SHORT = {"redirect": "redir", "kernel": "kernel", "bridge": "bridge", "slirp": "slirp",
-         "slirp4netns": "s4n", "pasta": "pasta"}
+         "slirp4netns": "s4n", "pasta": "pasta", "veth": "veth"}
 RATIO_TO = ["bridge", "pasta", "slirp", "slirp4netns"]
 
 
@@ -316,7 +318,9 @@ def main():
           "bridge reads them from the tap), slirp libslirp's (--tcp-path=slirp implies "
           "--udp-path=slirp); <=1% loss: the best received rate of the offered rates tried "
           "(iperf3 -u -l 1400) at which the receiver lost at most 1 %; GSO: the guest's "
-          "64 KB UDP_SEGMENT writes, not paced, so its loss is shown beside it.")
+          "64 KB UDP_SEGMENT writes, not paced, so its loss is shown beside it. veth: no "
+          "slirp, the guest's kernel joined to the host's by a veth pair: what the machine "
+          "allows any delivery (no daemon CPU; its machine CPU is shown).")
     background = samples.get("background_cpu", {}).get("machine")
     if background:
         print("machine busy while the bench idled, each round (others' work, in the machine CPU "

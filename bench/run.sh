@@ -17,7 +17,9 @@
 # --tcp-path=bridge (the daemon copies the kernel TCP path's frames), slirp
 # ours with --tcp-path=slirp, kernel ours with --tcp-path=kernel (the
 # default: redirect where it can be had); slirp4netns is Debian's 1.2.0 and
-# pasta Debian's passt. A binary that does not know redirect or bridge runs
+# pasta Debian's passt; veth is no slirp at all, the machine's ceiling: the
+# guest reaches 10.0.2.2 over a veth pair into this host namespace, to
+# servers of its own bound there (throughput figures only). A binary that does not know redirect or bridge runs
 # --tcp-path=kernel in their place (the report notes it), so that older
 # builds can still be measured. What each of ours actually delivered with is
 # read from get_stats and noted.
@@ -44,8 +46,8 @@
 # the whole machine on this kernel, whatever namespace reads it).
 #
 # Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (iperf3 duration, 3),
-# BENCH_CANDIDATES ("redirect bridge slirp slirp4netns pasta"; any of those
-# and kernel), BENCH_IDLE_CONNS (10000, or fewer when the open-file hard
+# BENCH_CANDIDATES ("redirect bridge slirp slirp4netns pasta veth"; any of
+# those and kernel), BENCH_IDLE_CONNS (10000, or fewer when the open-file hard
 # limit leaves no room for two descriptors each in the daemon: idle
 # connections held open; their memory is reported per 10,000),
 # BENCH_PARALLEL (4: iperf3 -P), BENCH_CONNS (1000), BENCH_MOVE_KIB (256:
@@ -90,7 +92,7 @@ UDP_SIZE=1400
 UDP_LOSS=1
 UDP_STEPS=5
 UDP_REFINE=2
-CANDIDATES=(${BENCH_CANDIDATES:-redirect bridge slirp slirp4netns pasta})
+CANDIDATES=(${BENCH_CANDIDATES:-redirect bridge slirp slirp4netns pasta veth})
 OUTPUT=${BENCH_OUTPUT:-$BENCH_DIR}
 OURS=$SLIRP
 PEER=/usr/bin/slirp4netns
@@ -109,8 +111,8 @@ UDP_SINK_PORT=5301
 [ -x "$OURS" ] || fail "our binary $OURS is missing: run make first"
 for name in "${CANDIDATES[@]}"; do
     case $name in
-        redirect | bridge | kernel | slirp | slirp4netns | pasta) ;;
-        *) fail "BENCH_CANDIDATES: unknown candidate '$name' (redirect bridge kernel slirp slirp4netns pasta)" ;;
+        redirect | bridge | kernel | slirp | slirp4netns | pasta | veth) ;;
+        *) fail "BENCH_CANDIDATES: unknown candidate '$name' (redirect bridge kernel slirp slirp4netns pasta veth)" ;;
     esac
 done
 for f in $FIGURES; do
@@ -245,10 +247,35 @@ cand_start() {
             CAND_PID=$(cat "$WORK/u/pasta.pid")
             BACKGROUND_PIDS+=($CAND_PID)
             ;;
+        veth)
+            # 10.0.2.2/32 only: the subnet's route stays s4nb0's, pasta's
+            # template; replies go to the guest's 10.0.3.0/24 over the veth.
+            start_guest
+            ip link add s4nv0 mtu "$mtu" type veth peer name s4nv1 mtu "$mtu" netns "$GUEST_PID"
+            ip addr add 10.0.2.2/32 dev s4nv0
+            ip addr add 10.0.3.2/24 dev s4nv0
+            ip link set s4nv0 up
+            in_guest sh -c 'ip addr add 10.0.3.100/24 dev s4nv1 && ip link set s4nv1 up &&
+                ip route add 10.0.2.2/32 dev s4nv1'
+            iperf3 -s -B 10.0.2.2 -p $IPERF_PORT >/dev/null 2>&1 &
+            VETH_SERVER=$!
+            BACKGROUND_PIDS+=($VETH_SERVER)
+            wait_until 10 sh -c "ss -Hltn 'src 10.0.2.2 and sport = :$IPERF_PORT' | grep -q ." ||
+                fail "veth: iperf3 server on 10.0.2.2 did not start"
+            # Nothing between the two kernels: the guest's own process
+            # stands in (record_run leaves out its daemon CPU figures).
+            CAND_PID=$GUEST_PID
+            ;;
     esac
 }
 
 cand_stop() {
+    if [ -n "${VETH_SERVER:-}" ]; then
+        kill "$VETH_SERVER" 2>/dev/null
+        wait "$VETH_SERVER" 2>/dev/null
+        ip link del s4nv0 2>/dev/null
+        VETH_SERVER=
+    fi
     kill "$CAND_PID" "$GUEST_PID" 2>/dev/null
     wait_until 5 sh -c "! kill -0 $CAND_PID 2>/dev/null" || kill -9 "$CAND_PID" 2>/dev/null
     wait_until 5 sh -c "! kill -0 $GUEST_PID 2>/dev/null" || kill -9 "$GUEST_PID" 2>/dev/null
@@ -295,7 +322,7 @@ iperf_run() {
 # seconds per GB as cpu_METRIC and mcpu_METRIC.
 record_run() {
     sample "$2" "$1" "$RUN_GBPS"
-    sample "cpu_$2" "$1" "$RUN_CPU"
+    [ "$1" = veth ] || sample "cpu_$2" "$1" "$RUN_CPU" # veth has no daemon
     sample "mcpu_$2" "$1" "$RUN_MCPU"
 }
 
@@ -661,6 +688,12 @@ rootlesskit_forward() {
 tcp_figures() {
     local name=$1 mtu=$2
     cand_start "$name" "$mtu"
+    if [ "$name" = veth ]; then
+        throughput "$name" "out_$mtu"
+        throughput "$name" "in_$mtu" -R
+        cand_stop
+        return
+    fi
     if [ "$mtu" = 65520 ]; then
         sleep 0.3
         sample rss_idle "$name" "$($HELPER rss-kb "$CAND_PID")"
@@ -689,9 +722,10 @@ tcp_figures() {
 udp_figures() {
     local name=$1 mtu=$2
     cand_start "$name" "$mtu"
-    case $name in slirp4netns | pasta) ;; *) check_udp_path "$name" ;; esac
+    case $name in slirp4netns | pasta | veth) ;; *) check_udp_path "$name" ;; esac
     udp_throughput "$name" "udp_out_$mtu"
     udp_throughput "$name" "udp_in_$mtu" -R
+    [ "$name" = veth ] && { cand_stop; return; }
     udp_gso "$name" "udp_gso_out_$mtu"
     [ "$mtu" = 65520 ] && latency "$name" udp
     cand_stop
