@@ -2,7 +2,8 @@
 // memory_return.hpp owns handing memory back to the system while the daemon
 // runs: the code and read-only data of the program and its libraries once
 // start-up is over, and again, with glibc's free lists, once traffic has
-// gone quiet. A podman
+// gone quiet. The kernel TCP path's keeper child does the same with its
+// code pages (redirect_keeper.cpp). A podman
 // or rootlesskit helper lives as long as its container, mostly idle, so
 // what it keeps resident then is what it costs.
 #pragma once

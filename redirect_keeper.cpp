@@ -16,6 +16,7 @@
 
 #include "error.hpp"
 #include "fd_passing.hpp"
+#include "memory_return.hpp"
 #include "private_netns.hpp"
 #include "rtnetlink.hpp"
 #include "sandbox.hpp"
@@ -27,6 +28,9 @@ namespace {
 // How long a daemon going away waits for the keeper to tidy up: removing
 // the filters is a few dozen rtnetlink requests.
 constexpr int kTidyWaitMs = 1000;
+// How long the keeper waits, after serving requests, before it gives back
+// the code pages they faulted in: the daemon's own quiet interval.
+constexpr int kQuietMs = 5000;
 
 // Everything the daemon had open when it forked the child (ready-fd
 // among them, which a client may read until it closes) but these two.
@@ -61,10 +65,24 @@ void run_redirect_keeper(int channel, Rtnetlink& guest_ns, TcRedirect& redirect,
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (seccomp && !install_seccomp_filter(&why)))
         log_error("the TCP namespace's keeper is not confined: " +
                   (why.empty() ? errno_text("no_new_privs") : why));
+    // The keeper idles for as long as its container runs: like the daemon
+    // (memory_return.hpp), it gives back the code pages that start-up faulted
+    // in, and again those of each spell of requests once it has gone quiet.
+    release_read_only_pages();
+    bool released = true;
     for (;;) {
+        pollfd p{channel, POLLIN, 0};
+        int ready = poll(&p, 1, released ? -1 : kQuietMs);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) {
+            release_read_only_pages();
+            released = true;
+            continue;
+        }
+        released = false;
         KeeperRequest request;
-        ssize_t n = recv(channel, &request, sizeof request, 0);
-        if (n < 0 && errno == EINTR) continue;
+        ssize_t n = recv(channel, &request, sizeof request, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n != static_cast<ssize_t>(sizeof request)) break;  // the daemon is gone
         if (request.op == KeeperRequest::Listen) {
             UniqueFd listener;

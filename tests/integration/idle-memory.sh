@@ -8,15 +8,17 @@
 # full, so the daemon's write of "1" blocks there until the test reads.
 # Once traffic and the API have gone quiet, the read-only pages of the
 # executable and its libraries that they faulted in (code, and the symbol
-# tables that lazy binding reads) go again.
+# tables that lazy binding reads) go again. The same holds for the kernel
+# TCP path's keeper (slirp4netns-tcp): the listener it opens for a port the
+# guest has not used before faults code in, and a quiet spell lets it go.
 # How much goes is logged; idle-memory figures belong to make bench.
 . "$(dirname "$0")/../lib.sh"
 
-# kB of the daemon's read-only mappings of FILE (of any file, without one)
-# that are resident.
+# kB of the read-only mappings of FILE (of any file, when FILE is empty or
+# not given) that are resident in the daemon, or in process PID.
 resident_kb() {
     awk -v f="${1:-}" '/^[0-9a-f]+-/ { mine = ((f == "" ? $6 ~ /^\// : $6 == f) && $2 !~ /w/) }
-        /^Rss:/ && mine { kb += $2 } END { print kb + 0 }' "/proc/$SLIRP_PID/smaps"
+        /^Rss:/ && mine { kb += $2 } END { print kb + 0 }' "/proc/${2:-$SLIRP_PID}/smaps"
 }
 
 # kB of read-only segments (code, constants) in FILE.
@@ -50,7 +52,25 @@ release_ready() {
     [ "$ready" = 1 ] || fail "ready-fd gave '$ready'"
 }
 
+# keeper_releases FLAGS: the keeper's read-only pages, resident after it
+# opened a listener for a port the guest had not used, go once it is quiet.
+keeper_busy=- keeper_kb=-
+keeper_releases() {
+    local keeper body
+    keeper=$(tcp_keeper_pid)
+    [ -n "$keeper" ] || fail "$1: the daemon has no slirp4netns-tcp process"
+    body=$(in_guest curl -s -m 10 http://10.0.2.2:8001/)
+    [ "$body" = "hello from host" ] || fail "$1: HTTP to a new port returned '$body'"
+    keeper_busy=$(resident_kb "" "$keeper")
+    keeper_quiet() { [ "$(resident_kb "" "$keeper")" -lt "$keeper_busy" ]; }
+    wait_until 30 keeper_quiet ||
+        fail "$1: the keeper still has $(resident_kb "" "$keeper") kB of read-only pages resident, as after its listener"
+    keeper_kb=$(resident_kb "" "$keeper")
+    log "$1: the keeper: $keeper_busy kB of read-only file pages resident after a new port's listener, $keeper_kb once quiet"
+}
+
 http_server 8000
+http_server 8001
 binary=$(readlink -f "$SLIRP")
 total=$(read_only_kb "$binary")
 [ "$total" -gt 0 ] || fail "could not read the segments of $binary"
@@ -86,8 +106,10 @@ for flags in "-c" "-c --enable-sandbox --enable-seccomp"; do
     log "$flags: $busy kB of read-only file pages resident after traffic and the API, $quiet_kb once quiet"
     body=$(in_guest curl -s -m 10 http://10.0.2.2:8000/)
     [ "$body" = "hello from host" ] || fail "$flags: HTTP after the quiet release returned '$body'"
+    # Only kernel-to-kernel delivery has a keeper (not a run over bridge or slirp).
+    [ "$(stats_field "$WORK/api.sock" kernel_tcp_delivery)" = redirect ] && keeper_releases "$flags"
     stop_slirp
     [ "$SLIRP_STATUS" = 0 ] || fail "$flags: exit status $SLIRP_STATUS"
 done
 pass "read-only pages resident: $at_ready kB at ready, $own kB once idle (of $total); traffic and API fine;\
- all files' $busy kB after traffic, $quiet_kb once quiet"
+ all files' $busy kB after traffic, $quiet_kb once quiet; the keeper's $keeper_busy kB, $keeper_kb once quiet"
