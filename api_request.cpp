@@ -357,6 +357,7 @@ std::string format_stats(const Stats& stats, size_t active_forwards, uint64_t cl
     r["kernel_udp_runs_from_guest"] = udp.runs_from_guest;
     r["kernel_udp_frames_redirected"] = stats.udp_redirected_frames;
     r["kernel_udp_redirect_drops"] = stats.udp_redirect_drops;
+    r["kernel_udp_ring_lingers"] = stats.udp_ring_lingers;
     ordered_json reply;
     reply["return"] = std::move(r);
     return dump(reply);

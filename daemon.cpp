@@ -302,6 +302,7 @@ class Daemon {
             if (udp_ring_) {
                 s.udp_redirected_frames = udp_ring_->frames();
                 s.udp_redirect_drops = udp_ring_->drops();
+                s.udp_ring_lingers = udp_ring_->lingers();
             }
         };
         std::string why;

@@ -8,6 +8,8 @@
 #include <net/if.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -33,6 +35,13 @@ constexpr size_t kRingSize = kBlocks * kBlockSize;
 // Frames handed on per wakeup at most, so that the loop's other
 // descriptors get a turn; the rest wait for the next.
 constexpr int kFramesPerWakeup = 256;
+// Lingering (frame_ring.hpp): a stream is this many large frames in one
+// millisecond (about 90 Mbit/s of 1400-byte datagrams), the ring looks
+// again this long after a wakeup, and a look that finds fewer large frames
+// than kLingerFrames ends it. The timer's slack may add as much again.
+constexpr int kStreamFrames = 8;
+constexpr long kLingerUs = 50;
+constexpr int kLingerFrames = 2;
 
 tpacket2_hdr* slot(uint8_t* ring, size_t i) {
     return reinterpret_cast<tpacket2_hdr*>(ring + i / kSlotsPerBlock * kBlockSize +
@@ -92,14 +101,30 @@ bool FrameRing::map(std::string* err) {
     }
     ring_ = static_cast<uint8_t*>(ring);
     next_ = 0;
+    linger_timer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!linger_timer_) {
+        std::string why = errno_text("cannot make the ring's timer");
+        abandon_map();
+        return fail(err, why);
+    }
     if (!loop_.watch(
-            socket_.get(), POLLIN, [this](short) { on_ready(); }, err)) {
-        munmap(ring_, kRingSize);
-        ring_ = nullptr;
-        free_ring();
+            socket_.get(), POLLIN, [this](short) { on_ready(); }, err) ||
+        !loop_.watch(
+            linger_timer_.get(), POLLIN, [this](short) { on_linger_done(); }, err)) {
+        abandon_map();
         return false;
     }
     return true;
+}
+
+// What map made, undone when a later step of it failed.
+void FrameRing::abandon_map() {
+    loop_.unwatch(socket_.get());
+    if (linger_timer_) loop_.unwatch(linger_timer_.get());
+    linger_timer_.reset();
+    munmap(ring_, kRingSize);
+    ring_ = nullptr;
+    free_ring();
 }
 
 void FrameRing::unmap() {
@@ -107,6 +132,9 @@ void FrameRing::unmap() {
     while (on_ready() == kFramesPerWakeup) {
     }
     loop_.unwatch(socket_.get());
+    loop_.unwatch(linger_timer_.get());
+    linger_timer_.reset();
+    lingering_ = false;
     drops();  // the kernel's count goes with the ring
     munmap(ring_, kRingSize);
     ring_ = nullptr;
@@ -126,7 +154,7 @@ void FrameRing::free_ring() {
     // whether the loop spins for an answer (busy_poll_hint.hpp).
     loop_.busy_poll_hint().guest_batch_begins();
     size_t first = next_;
-    int handed = 0;
+    int handed = 0, large = 0;
     for (; handed < kFramesPerWakeup; handed++) {
         tpacket2_hdr* h = slot(ring_, next_);
         if (!(status_of(h) & TP_STATUS_USER)) break;
@@ -138,20 +166,48 @@ void FrameRing::free_ring() {
             VnetHeader vnet;
             std::memcpy(&vnet, frame - sizeof vnet, sizeof vnet);
             frames_++;
+            if (h->tp_snaplen > BusyPollHint::kLargestPromptMessage) large++;
             handler_(frame, h->tp_snaplen, vnet);
         } else {
             drops_++;
         }
         next_ = (next_ + 1) % kSlots;
     }
-    if (handed == 0) return 0;
-    // What the handler kept of the frames (sends it gathered) is done with
-    // only now: the slots go back after.
-    if (done_) done_();
-    for (int i = 0; i < handed; i++)
-        std::atomic_ref<uint32_t>(slot(ring_, (first + i) % kSlots)->tp_status)
-            .store(TP_STATUS_KERNEL, std::memory_order_release);
+    if (handed > 0) {
+        // What the handler kept of the frames (sends it gathered) is done
+        // with only now: the slots go back after.
+        if (done_) done_();
+        for (int i = 0; i < handed; i++)
+            std::atomic_ref<uint32_t>(slot(ring_, (first + i) % kSlots)->tp_status)
+                .store(TP_STATUS_KERNEL, std::memory_order_release);
+    }
+    after_batch(large);
     return handed;
+}
+
+// Whether to look again later rather than at the next frame (frame_ring.hpp).
+void FrameRing::after_batch(int large) {
+    int64_t now = loop_.clock_ms();
+    if (now != tick_ms_) {
+        tick_ms_ = now;
+        large_in_tick_ = 0;
+    }
+    large_in_tick_ += large;
+    bool stream = lingering_ ? large >= kLingerFrames : large_in_tick_ >= kStreamFrames;
+    if (stream) {
+        itimerspec later{};
+        later.it_value.tv_nsec = kLingerUs * 1000;
+        if (timerfd_settime(linger_timer_.get(), 0, &later, nullptr) < 0) stream = false;
+    }
+    if (stream != lingering_) loop_.set_events(socket_.get(), stream ? 0 : POLLIN);
+    if (stream && !lingering_) lingers_++;
+    lingering_ = stream;
+}
+
+void FrameRing::on_linger_done() {
+    uint64_t expirations;
+    if (read(linger_timer_.get(), &expirations, sizeof expirations) < 0 || !lingering_) return;
+    on_ready();
 }
 
 const uint8_t* FrameRing::end() const {

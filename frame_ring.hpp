@@ -20,6 +20,18 @@
 // truncated all the same is dropped and counted. 928 slots, 2 MiB. When the daemon
 // falls behind and every slot is taken, the kernel drops the frame and
 // counts it, as a full tap queue does.
+//
+// A ring wakes the daemon for every frame it fills, and a guest streaming
+// large datagrams at a rate the daemon keeps up with would have it woken,
+// and send, once per datagram. Once a stream is seen (kStreamFrames frames
+// larger than a prompt message within one millisecond of the loop's
+// clock), the ring lingers: it stops watching the socket and looks again a
+// short while later (a timerfd, kLingerUs), so that the frames that came
+// meanwhile go in one wakeup, gathered into runs (KernelUdpPath). When a
+// look finds fewer than kLingerFrames such frames the stream has ended or
+// slowed, and the socket is watched again. Small datagrams (requests,
+// answers, games' and calls' packets) never start it, and a stream's
+// large datagrams wait at most that short while.
 #pragma once
 
 #include <cstddef>
@@ -59,9 +71,14 @@ class FrameRing {
     // The frames the kernel dropped for want of a slot, and those that came
     // truncated, so far.
     uint64_t drops();
+    // How often a stream of large datagrams had the ring linger.
+    uint64_t lingers() const { return lingers_; }
 
    private:
     int on_ready();  // how many frames it handed on
+    void after_batch(int large);
+    void on_linger_done();
+    void abandon_map();
     void free_ring();
 
     EventLoop& loop_;
@@ -72,4 +89,9 @@ class FrameRing {
     size_t next_ = 0;  // the slot to look at first
     uint64_t frames_ = 0;
     uint64_t drops_ = 0;
+    UniqueFd linger_timer_;  // a timerfd, made with the ring
+    bool lingering_ = false;
+    uint64_t lingers_ = 0;
+    int64_t tick_ms_ = -1;  // the loop's millisecond whose large frames are counted
+    int large_in_tick_ = 0;
 };

@@ -60,6 +60,7 @@ struct Stats {
     bool udp_redirect = false;
     uint64_t udp_redirected_frames = 0;
     uint64_t udp_redirect_drops = 0;
+    uint64_t udp_ring_lingers = 0;
     const KernelUdpCounters* udp = nullptr;  // the path's own, while it runs
     // Brings counters that live elsewhere up to date before they are read.
     std::function<void(Stats&)> refresh;

@@ -8,7 +8,9 @@
 # the sizes at the filters' bound (an IP packet of 2047 bytes, or an IPv6
 # payload of 2047, the largest a ring slot takes, and one byte more, which
 # stays on the tap) all arrive intact with a SHA-256 end to end, most by
-# tc; the ring lost none and cut none short. After a quiet minute the
+# tc; the ring lost none and cut none short. Those uploads stream large
+# datagrams, which has the ring linger (get_stats counts it); as many
+# small ones do not. After a quiet minute the
 # filters and the ring go (the daemon's RSS with them); UDP brings them
 # back. With --udp-path=tap: no UDP veth, no UDP filter, nothing by tc, the
 # same datagrams intact.
@@ -61,6 +63,14 @@ assert_kernel_udp "$sock" $((10 * N)) $((6 * N))
 drops=$(stats_field "$sock" kernel_udp_redirect_drops)
 [ "$drops" = 0 ] || fail "the ring lost or cut short $drops frames"
 log "runs gathered into one send: $(stats_field "$sock" kernel_udp_runs_from_guest)"
+# Each upload streams its large datagrams: the ring lingered for them.
+lingers=$(stats_field "$sock" kernel_udp_ring_lingers)
+[ "$lingers" -gt 0 ] || fail "uploads of large datagrams never had the ring linger"
+# Small datagrams, as fast, never do (and arrive intact).
+got=$(udp_peer upload 10.0.2.2 7001 "$N" 200)
+[ "$got" = ok ] || fail "$N datagrams of 200 bytes to the gateway: '$got'"
+[ "$(stats_field "$sock" kernel_udp_ring_lingers)" = "$lingers" ] ||
+    fail "small datagrams had the ring linger ($lingers times before, $(stats_field "$sock" kernel_udp_ring_lingers) after)"
 rss=$(rss_kib)
 # A quiet minute: the filters go, and the ring.
 wait_until 90 udp_filters_gone || fail "the UDP filters stayed after 90 quiet seconds"
@@ -84,4 +94,4 @@ in_guest ip link show dev "$(udp_veth tap0)" >/dev/null 2>&1 && fail "--udp-path
 uploads "--udp-path=tap"
 udp_filters_gone || fail "--udp-path=tap, yet tap0 has UDP filters"
 S4N_UDP_DELIVERY=tap assert_kernel_udp "$sock" $((10 * N))
-pass "UDP by tc at MTU 65520 once it flows: datagrams to the ring's bound and past it intact, none lost there; gone after a quiet minute, back with UDP; --udp-path=tap reads the tap"
+pass "UDP by tc at MTU 65520 once it flows: datagrams to the ring's bound and past it intact, none lost there, the ring lingering $lingers times for large ones, never for small ones; gone after a quiet minute, back with UDP; --udp-path=tap reads the tap"

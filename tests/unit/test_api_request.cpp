@@ -369,6 +369,7 @@ void test_formatting(void**) {
     s.udp_redirect = true;
     s.udp_redirected_frames = 31;
     s.udp_redirect_drops = 32;
+    s.udp_ring_lingers = 33;
     assert_string_equal(
         format_stats(s, 8, 9, 11000).c_str(),
         "{\"return\":{\"frames_from_guest\":1,\"bytes_from_guest\":2,"
@@ -386,7 +387,7 @@ void test_formatting(void**) {
         "\"kernel_udp_bytes_from_guest\":26,\"kernel_udp_bytes_to_guest\":27,"
         "\"kernel_udp_dropped\":28,\"kernel_udp_gso_frames_to_guest\":29,"
         "\"kernel_udp_runs_from_guest\":30,\"kernel_udp_frames_redirected\":31,"
-        "\"kernel_udp_redirect_drops\":32}}");
+        "\"kernel_udp_redirect_drops\":32,\"kernel_udp_ring_lingers\":33}}");
 }
 
 }  // namespace
