@@ -76,11 +76,15 @@ FrameRing::FrameRing(EventLoop& loop, UniqueFd socket, Handler handler, std::fun
     : loop_(loop),
       handler_(std::move(handler)),
       done_(std::move(done)),
-      socket_(std::move(socket)) {}
+      socket_(std::move(socket)),
+      // Made with the ring's socket, so that mapping the ring costs no
+      // descriptor; without one, the ring never lingers.
+      linger_timer_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {}
 
 FrameRing::~FrameRing() {
     if (!ring_) return;
     loop_.unwatch(socket_.get());
+    if (linger_timer_) loop_.unwatch(linger_timer_.get());
     munmap(ring_, kRingSize);
 }
 
@@ -101,16 +105,11 @@ bool FrameRing::map(std::string* err) {
     }
     ring_ = static_cast<uint8_t*>(ring);
     next_ = 0;
-    linger_timer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!linger_timer_) {
-        std::string why = errno_text("cannot make the ring's timer");
-        abandon_map();
-        return fail(err, why);
-    }
     if (!loop_.watch(
             socket_.get(), POLLIN, [this](short) { on_ready(); }, err) ||
-        !loop_.watch(
-            linger_timer_.get(), POLLIN, [this](short) { on_linger_done(); }, err)) {
+        (linger_timer_ &&
+         !loop_.watch(
+             linger_timer_.get(), POLLIN, [this](short) { on_linger_done(); }, err))) {
         abandon_map();
         return false;
     }
@@ -121,7 +120,6 @@ bool FrameRing::map(std::string* err) {
 void FrameRing::abandon_map() {
     loop_.unwatch(socket_.get());
     if (linger_timer_) loop_.unwatch(linger_timer_.get());
-    linger_timer_.reset();
     munmap(ring_, kRingSize);
     ring_ = nullptr;
     free_ring();
@@ -132,8 +130,12 @@ void FrameRing::unmap() {
     while (on_ready() == kFramesPerWakeup) {
     }
     loop_.unwatch(socket_.get());
-    loop_.unwatch(linger_timer_.get());
-    linger_timer_.reset();
+    if (linger_timer_) {
+        // An expiry armed by the last look is of no use to the next map.
+        itimerspec never{};
+        timerfd_settime(linger_timer_.get(), 0, &never, nullptr);
+        loop_.unwatch(linger_timer_.get());
+    }
     lingering_ = false;
     drops();  // the kernel's count goes with the ring
     munmap(ring_, kRingSize);
@@ -193,7 +195,8 @@ void FrameRing::after_batch(int large) {
         large_in_tick_ = 0;
     }
     large_in_tick_ += large;
-    bool stream = lingering_ ? large >= kLingerFrames : large_in_tick_ >= kStreamFrames;
+    bool stream =
+        linger_timer_ && (lingering_ ? large >= kLingerFrames : large_in_tick_ >= kStreamFrames);
     if (stream) {
         itimerspec later{};
         later.it_value.tv_nsec = kLingerUs * 1000;

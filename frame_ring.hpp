@@ -89,7 +89,7 @@ class FrameRing {
     size_t next_ = 0;  // the slot to look at first
     uint64_t frames_ = 0;
     uint64_t drops_ = 0;
-    UniqueFd linger_timer_;  // a timerfd, made with the ring
+    UniqueFd linger_timer_;  // a timerfd
     bool lingering_ = false;
     uint64_t lingers_ = 0;
     int64_t tick_ms_ = -1;  // the loop's millisecond whose large frames are counted
