@@ -101,7 +101,7 @@ dns = ["dns_queries", "dns_answers", "dns_failovers", "dns_servfails", "dns_drop
 udp = ["kernel_udp_flows", "kernel_udp_datagrams_from_guest", "kernel_udp_datagrams_to_guest",
        "kernel_udp_bytes_from_guest", "kernel_udp_bytes_to_guest", "kernel_udp_dropped",
        "kernel_udp_gso_frames_to_guest", "kernel_udp_runs_from_guest", "kernel_udp_frames_redirected",
-       "kernel_udp_redirect_drops"]
+       "kernel_udp_redirect_drops", "kernel_udp_ring_lingers"]
 assert list(r) == keys + ["tcp_path", "sandbox", "kernel_tcp_delivery"] + kernel + ["dns_forwarder"] + dns + ["udp_path", "kernel_udp_delivery"] + udp, list(r)
 assert all(isinstance(r[k], int) and r[k] >= 0 for k in keys + kernel + dns + udp), r
 assert r["udp_path"] in ("slirp", "kernel"), r
