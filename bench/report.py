@@ -13,8 +13,9 @@ path's frames), kernel (ours, --tcp-path=kernel, the default), slirp (ours,
 --tcp-path=slirp), slirp4netns (Debian's 1.2.0), pasta, rootlesskit (its
 builtin port driver, port forwarding only) and veth (no slirp at all: the
 guest's kernel and the host's joined by a veth pair, throughput only; the
-machine's ceiling, shown beside the others without a ratio). The main candidate, whose ratios
-and targets are shown, is redirect, or kernel when redirect was not run.
+machine's ceiling, shown beside the others without a ratio). The main
+candidate, whose ratios and targets are shown, is redirect, or kernel when
+redirect was not run.
 Its UDP figures are the kernel UDP path's; slirp's are libslirp's UDP (what
 --udp-path=slirp runs), the reference for the UDP CPU target.
 """
