@@ -20,9 +20,9 @@
 # pasta Debian's passt; veth is no slirp at all, the machine's ceiling: the
 # guest reaches 10.0.2.2 over a veth pair into this host namespace, to
 # servers of its own bound there (throughput figures only). A binary that
-# does not know redirect or bridge runs --tcp-path=kernel in their place (the report notes it), so that older
-# builds can still be measured. What each of ours actually delivered with is
-# read from get_stats and noted.
+# does not know redirect or bridge runs --tcp-path=kernel in their place
+# (the report notes it), so that older builds can still be measured. What
+# each of ours actually delivered with is read from get_stats and noted.
 #
 # UDP (BENCH_FIGURES with udp), in a session of each candidate's own after
 # its TCP one, at both MTUs: 1400-byte datagrams each way (iperf3 -u), the
