@@ -254,8 +254,7 @@ class Daemon {
     void start_kernel_udp(const SlirpSettings& settings) {
         KernelUdpPath::Settings u;
         u.scope = kernel_path_scope(options_);
-        u.outbound4 = settings.outbound4;
-        u.outbound6 = settings.outbound6;
+        u.outbound = settings.outbound;
         u.mtu = options_.mtu;
         u.fragments_ipv4 = path_.fragments_ipv4();
         u.partial_checksums = path_.device_takes_offloads();
@@ -287,8 +286,7 @@ class Daemon {
         if (!pending_netns_) return;
         KernelTcpPath::Settings k;
         k.scope = kernel_path_scope(options_);
-        k.outbound4 = settings.outbound4;
-        k.outbound6 = settings.outbound6;
+        k.outbound = settings.outbound;
         if (dns_) k.dns_stream = [this] { return dns_->open_stream(); };
         kernel_tcp_ = std::make_unique<KernelTcpPath>(loop_, k, path_);
         path_.set_kernel_tcp(kernel_tcp_.get());

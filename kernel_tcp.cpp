@@ -239,20 +239,10 @@ void KernelTcpPath::start_connect(const TcpFrame& t, const VnetHeader& header, c
         }
         return;
     }
-    const sockaddr* bind_to = nullptr;
-    socklen_t bind_len = 0;
+    bool started = dns;
     // libslirp binds every connection to --outbound-addr, the host's
     // loopback (the gateway) included, so the host-side server sees ADDR.
-    if (t.family == AF_INET && settings_.outbound4) {
-        bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound4);
-        bind_len = sizeof *settings_.outbound4;
-    }
-    if (t.family == AF_INET6 && settings_.outbound6) {
-        bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound6);
-        bind_len = sizeof *settings_.outbound6;
-    }
-    bool started = dns;
-    if (!dns && (!bind_to || bind(fd.get(), bind_to, bind_len) == 0)) {
+    if (!dns && settings_.outbound.bind_socket(fd.get(), t.family)) {
         int rc;
         do {
             rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), to_len);

@@ -69,12 +69,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "event_loop.hpp"
 #include "guest_output.hpp"
+#include "outbound.hpp"
 #include "private_netns.hpp"
 #include "redirect_keeper.hpp"
 #include "splice_relay.hpp"
@@ -87,8 +87,7 @@ class KernelTcpPath {
    public:
     struct Settings {
         KernelPathScope scope;
-        std::optional<sockaddr_in> outbound4;
-        std::optional<sockaddr_in6> outbound6;
+        OutboundAddresses outbound;
         size_t max_flows = 16384;
         size_t max_pending = 512;  // each holds two descriptors
         // When set, a guest connection to the DNS address, port 53, is the

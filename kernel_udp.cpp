@@ -466,25 +466,15 @@ UniqueFd KernelUdpPath::open_socket(int family) {
     // A peer's GSO writes (QUIC servers'), or what a NIC's GRO coalesced,
     // then come whole, to go on as one frame.
     if (settings_.partial_checksums) setsockopt(fd.get(), SOL_UDP, UDP_GRO, &on, sizeof on);
-    const sockaddr* bind_to = nullptr;
-    socklen_t bind_len = 0;
     if (family == AF_INET) {
         setsockopt(fd.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
-        if (settings_.outbound4) {
-            bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound4);
-            bind_len = sizeof *settings_.outbound4;
-        }
     } else {
         // Replies to IPv4-mapped addresses would be no guest's.
         setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
         setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
-        if (settings_.outbound6) {
-            bind_to = reinterpret_cast<const sockaddr*>(&*settings_.outbound6);
-            bind_len = sizeof *settings_.outbound6;
-        }
     }
     // As libslirp: a source that cannot be bound sends nothing.
-    if (bind_to && bind(fd.get(), bind_to, bind_len) < 0) return UniqueFd();
+    if (!settings_.outbound.bind_socket(fd.get(), family)) return UniqueFd();
     return fd;
 }
 

@@ -54,10 +54,10 @@
 #include <list>
 #include <map>
 #include <memory>
-#include <optional>
 
 #include "event_loop.hpp"
 #include "guest_output.hpp"
+#include "outbound.hpp"
 #include "stats.hpp"
 #include "tcp_classifier.hpp"
 #include "unique_fd.hpp"
@@ -125,8 +125,7 @@ class KernelUdpPath {
    public:
     struct Settings {
         KernelPathScope scope;
-        std::optional<sockaddr_in> outbound4;
-        std::optional<sockaddr_in6> outbound6;
+        OutboundAddresses outbound;
         unsigned mtu = 1500;          // the guest's
         bool fragments_ipv4 = false;  // the output fragments IPv4 above it (a virtio-net tap)
         // The device takes virtio-net headers: replies that fit the MTU go

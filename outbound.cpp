@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
@@ -76,10 +77,19 @@ bool resolve(const std::string& text, int family, const char* option, SockAddr* 
 
 }  // namespace
 
-bool resolve_outbound4(const std::string& text, sockaddr_in* out, std::string* err) {
-    return resolve(text, AF_INET, "outbound-addr", out, err);
+bool resolve_outbound(const std::string& text4, const std::string& text6, OutboundAddresses* out,
+                      std::string* err) {
+    if (!text4.empty() && !resolve(text4, AF_INET, "outbound-addr", &out->v4.emplace(), err))
+        return false;
+    if (!text6.empty() && !resolve(text6, AF_INET6, "outbound-addr6", &out->v6.emplace(), err))
+        return false;
+    return true;
 }
 
-bool resolve_outbound6(const std::string& text, sockaddr_in6* out, std::string* err) {
-    return resolve(text, AF_INET6, "outbound-addr6", out, err);
+bool OutboundAddresses::bind_socket(int fd, int family) const {
+    if (family == AF_INET && v4)
+        return bind(fd, reinterpret_cast<const sockaddr*>(&*v4), sizeof *v4) == 0;
+    if (family == AF_INET6 && v6)
+        return bind(fd, reinterpret_cast<const sockaddr*>(&*v6), sizeof *v6) == 0;
+    return true;
 }

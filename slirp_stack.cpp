@@ -10,14 +10,7 @@
 #include "outbound.hpp"
 
 bool build_slirp_settings(const Options& o, SlirpSettings* out, std::string* err) {
-    if (!o.outbound_addr.empty()) {
-        out->outbound4.emplace();
-        if (!resolve_outbound4(o.outbound_addr, &*out->outbound4, err)) return false;
-    }
-    if (!o.outbound_addr6.empty()) {
-        out->outbound6.emplace();
-        if (!resolve_outbound6(o.outbound_addr6, &*out->outbound6, err)) return false;
-    }
+    if (!resolve_outbound(o.outbound_addr, o.outbound_addr6, &out->outbound, err)) return false;
     const Network6& net6 = o.network6;
     SlirpConfig& c = out->config;
     c.version = SLIRP_CONFIG_VERSION_MAX;
@@ -37,8 +30,8 @@ bool build_slirp_settings(const Options& o, SlirpSettings* out, std::string* err
     c.if_mru = o.mtu;
     c.disable_host_loopback = o.disable_host_loopback;
     c.enable_emu = false;
-    c.outbound_addr = out->outbound4 ? &*out->outbound4 : nullptr;
-    c.outbound_addr6 = out->outbound6 ? &*out->outbound6 : nullptr;
+    c.outbound_addr = out->outbound.v4 ? &*out->outbound.v4 : nullptr;
+    c.outbound_addr6 = out->outbound.v6 ? &*out->outbound.v6 : nullptr;
     c.disable_dns = o.disable_dns;
     return true;
 }

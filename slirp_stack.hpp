@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,14 +20,14 @@
 #include "fin_wait2_fence.hpp"
 #include "guest_output.hpp"
 #include "options.hpp"
+#include "outbound.hpp"
 #include "sanitizers.hpp"
 
 // What libslirp is configured with; owns the storage its pointers refer to,
 // so it stays where it was built.
 struct SlirpSettings {
     SlirpConfig config{};
-    std::optional<sockaddr_in> outbound4;
-    std::optional<sockaddr_in6> outbound6;
+    OutboundAddresses outbound;
 
     SlirpSettings() = default;
     SlirpSettings(const SlirpSettings&) = delete;
