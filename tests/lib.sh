@@ -294,19 +294,28 @@ stats_field() {
 # MIN (default 1) connections. A test run with S4N_TCP_PATH=slirp asserts the
 # other way: libslirp's TCP carried them all.
 assert_kernel_tcp() {
-    local path total delivery want=kernel
-    [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
-    path=$(stats_field "$1" tcp_path) || fail "get_stats failed on $1"
-    [ "$path" = "$want" ] || fail "the daemon runs TCP path '$path', not $want"
-    total=$(stats_field "$1" kernel_tcp_total)
-    if [ "$want" = slirp ]; then
-        [ "$total" = 0 ] || fail "--tcp-path=slirp, yet the kernel TCP path took $total connections"
-        return
-    fi
+    local delivery
+    assert_path_kind "$1" tcp kernel_tcp_total connections || return 0
     delivery=$(stats_field "$1" kernel_tcp_delivery)
     [ "$delivery" = "$(expected_delivery)" ] ||
         fail "the kernel TCP path's delivery is '$delivery', not $(expected_delivery)"
-    [ "$total" -ge "${2:-1}" ] || fail "the kernel TCP path took $total connections, expected >= ${2:-1}"
+    [ "$TAKEN" -ge "${2:-1}" ] || fail "the kernel TCP path took $TAKEN connections, expected >= ${2:-1}"
+}
+
+# assert_path_kind SOCKET PROTO TAKEN_FIELD UNIT: fails unless the daemon
+# behind SOCKET runs its own kernel path for PROTO (tcp or udp), or, under
+# S4N_TCP_PATH=slirp, libslirp's with nothing taken by the kernel path
+# (the get_stats field TAKEN_FIELD, counting UNIT, at 0), and then returns 1:
+# there is nothing more to check. Sets TAKEN to that field's value.
+assert_path_kind() {
+    local path want=kernel proto=${2^^}
+    [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
+    path=$(stats_field "$1" "$2_path") || fail "get_stats failed on $1"
+    [ "$path" = "$want" ] || fail "the daemon runs $proto path '$path', not $want"
+    TAKEN=$(stats_field "$1" "$3")
+    [ "$want" = kernel ] && return 0
+    [ "$TAKEN" = 0 ] || fail "--$2-path=slirp, yet the kernel $proto path took $TAKEN $4"
+    return 1
 }
 
 # expected_delivery: the kernel TCP path's delivery a test run wants
@@ -873,16 +882,9 @@ udp_round_trip() {
 # (with the tap, none); under S4N_TCP_PATH=slirp (which means
 # --udp-path=slirp too) it wants libslirp's UDP and none taken.
 assert_kernel_udp() {
-    local path taken want=kernel delivery want_delivery=tap redirected
-    [ "${S4N_TCP_PATH:-}" = slirp ] && want=slirp
-    path=$(stats_field "$1" udp_path) || fail "get_stats failed on $1"
-    [ "$path" = "$want" ] || fail "the daemon runs UDP path '$path', not $want"
-    taken=$(stats_field "$1" kernel_udp_datagrams_from_guest)
-    if [ "$want" = slirp ]; then
-        [ "$taken" = 0 ] || fail "--udp-path=slirp, yet the kernel UDP path took $taken datagrams"
-        return
-    fi
-    [ "$taken" -ge "${2:-1}" ] || fail "the kernel UDP path took $taken datagrams, expected >= ${2:-1}"
+    local delivery want_delivery=tap redirected
+    assert_path_kind "$1" udp kernel_udp_datagrams_from_guest datagrams || return 0
+    [ "$TAKEN" -ge "${2:-1}" ] || fail "the kernel UDP path took $TAKEN datagrams, expected >= ${2:-1}"
     # Where TCP goes kernel to kernel, the guest's UDP comes by tc too,
     # unless the test asked for the tap (S4N_UDP_DELIVERY=tap).
     [ "$(stats_field "$1" kernel_tcp_delivery)" = redirect ] &&
