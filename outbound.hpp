@@ -16,7 +16,7 @@ struct OutboundAddresses {
     std::optional<sockaddr_in6> v6;
 
     // Binds fd, a socket of `family`, to that family's address when one is
-    // set. False (errno set) when bind() fails: libslirp then sends nothing.
+    // set; false, with errno, when bind() fails.
     bool bind_socket(int fd, int family) const;
 };
 
