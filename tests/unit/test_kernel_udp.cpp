@@ -296,14 +296,25 @@ UniqueFd loopback_socket(uint16_t* port, int family = AF_INET) {
     return fd;
 }
 
-void relays_bounds_and_expires(void**) {
-    EventLoop loop(&test_clock);
+// The path under test, on the test clock, with its output collected.
+struct PathUnderTest {
+    explicit PathUnderTest(const KernelUdpPath::Settings& s = settings()) : path(loop, s, out) {}
+    static KernelUdpPath::Settings settings() {
+        KernelUdpPath::Settings s;
+        s.scope = scope();
+        return s;
+    }
+    EventLoop loop{&test_clock};
     Collect out;
-    KernelUdpPath::Settings s;
-    s.scope = scope();
+    KernelUdpPath path;
+};
+
+void relays_bounds_and_expires(void**) {
+    KernelUdpPath::Settings s = PathUnderTest::settings();
     s.max_flows = 2;
     s.idle_ms = 240 * 1000;
-    KernelUdpPath path(loop, s, out);
+    PathUnderTest t(s);
+    auto& [loop, out, path] = t;
     uint16_t port;
     UniqueFd server = loopback_socket(&port);
 
@@ -380,11 +391,8 @@ void relays_bounds_and_expires(void**) {
 // A UDP GSO frame from the guest (its UDP length covering all of it): one
 // send that the host cuts into the guest's datagrams, each counted.
 void sends_gso_frames_whole(void**) {
-    EventLoop loop(&test_clock);
-    Collect out;
-    KernelUdpPath::Settings s;
-    s.scope = scope();
-    KernelUdpPath path(loop, s, out);
+    PathUnderTest t;
+    auto& [loop, out, path] = t;
     uint16_t port;
     UniqueFd server = loopback_socket(&port);
     std::string payload(2500, '\0');
@@ -414,11 +422,8 @@ void sends_gso_frames_whole(void**) {
 // which the host cuts into those datagrams; one outside the region goes at
 // once.
 void gathers_runs_into_one_send(void**) {
-    EventLoop loop(&test_clock);
-    Collect out;
-    KernelUdpPath::Settings s;
-    s.scope = scope();
-    KernelUdpPath path(loop, s, out);
+    PathUnderTest t;
+    auto& [loop, out, path] = t;
     uint16_t port;
     UniqueFd server = loopback_socket(&port);
     std::vector<uint8_t> ring(64 * 1024);
@@ -477,11 +482,8 @@ void flows_stay_below_half_the_descriptors(void**) {
     low.rlim_cur = 200;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
     {
-        EventLoop loop(&test_clock);
-        Collect out;
-        KernelUdpPath::Settings s;
-        s.scope = scope();
-        KernelUdpPath path(loop, s, out);
+        PathUnderTest t;
+        KernelUdpPath& path = t.path;
         uint16_t port;
         UniqueFd server = loopback_socket(&port);
         for (uint16_t guest_port = 1000; guest_port < 1150; guest_port++) {
@@ -543,13 +545,11 @@ void runs_go_as_one_frame(void**) {
         const char* guest = v6 ? "fd00::100" : "10.0.2.100";
         const char* gateway = v6 ? "fd00::2" : "10.0.2.2";
         for (bool refuse : {false, true}) {
-            EventLoop loop(&test_clock);
-            Collect out;
-            out.refuse_segments = refuse;
-            KernelUdpPath::Settings s;
-            s.scope = scope();
+            KernelUdpPath::Settings s = PathUnderTest::settings();
             s.partial_checksums = true;
-            KernelUdpPath path(loop, s, out);
+            PathUnderTest t(s);
+            auto& [loop, out, path] = t;
+            out.refuse_segments = refuse;
             uint16_t other_port;
             UniqueFd other = loopback_socket(&other_port, family);
             // Four of 1000 and a last of 300; two of 1000; one from another
@@ -636,13 +636,11 @@ void runs_go_as_one_frame(void**) {
 // datagram size, or, where the device refuses that, one datagram at a time.
 void gso_writes_go_on_whole(void**) {
     for (bool refuse : {false, true}) {
-        EventLoop loop(&test_clock);
-        Collect out;
-        out.refuse_segments = refuse;
-        KernelUdpPath::Settings s;
-        s.scope = scope();
+        KernelUdpPath::Settings s = PathUnderTest::settings();
         s.partial_checksums = true;
-        KernelUdpPath path(loop, s, out);
+        PathUnderTest t(s);
+        auto& [loop, out, path] = t;
+        out.refuse_segments = refuse;
         uint16_t port;
         UniqueFd server = loopback_socket(&port);
         Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "hello");
