@@ -296,7 +296,8 @@ UniqueFd loopback_socket(uint16_t* port, int family = AF_INET) {
     return fd;
 }
 
-// The path under test, on the test clock, with its output collected.
+// The path under test, on the test clock, with its output collected, and a
+// UDP socket on the host's loopback (server, at port) for it to talk to.
 struct PathUnderTest {
     explicit PathUnderTest(const KernelUdpPath::Settings& s = settings()) : path(loop, s, out) {}
     static KernelUdpPath::Settings settings() {
@@ -307,6 +308,8 @@ struct PathUnderTest {
     EventLoop loop{&test_clock};
     Collect out;
     KernelUdpPath path;
+    uint16_t port = 0;
+    UniqueFd server = loopback_socket(&port);
 };
 
 void relays_bounds_and_expires(void**) {
@@ -314,9 +317,7 @@ void relays_bounds_and_expires(void**) {
     s.max_flows = 2;
     s.idle_ms = 240 * 1000;
     PathUnderTest t(s);
-    auto& [loop, out, path] = t;
-    uint16_t port;
-    UniqueFd server = loopback_socket(&port);
+    auto& [loop, out, path, port, server] = t;
 
     // To the gateway: the host's loopback gets it, from the flow's socket.
     Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "ping");
@@ -392,9 +393,7 @@ void relays_bounds_and_expires(void**) {
 // send that the host cuts into the guest's datagrams, each counted.
 void sends_gso_frames_whole(void**) {
     PathUnderTest t;
-    auto& [loop, out, path] = t;
-    uint16_t port;
-    UniqueFd server = loopback_socket(&port);
+    auto& [loop, out, path, port, server] = t;
     std::string payload(2500, '\0');
     for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<char>('a' + i % 26);
     Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, payload);
@@ -423,9 +422,7 @@ void sends_gso_frames_whole(void**) {
 // once.
 void gathers_runs_into_one_send(void**) {
     PathUnderTest t;
-    auto& [loop, out, path] = t;
-    uint16_t port;
-    UniqueFd server = loopback_socket(&port);
+    auto& [loop, out, path, port, server] = t;
     std::vector<uint8_t> ring(64 * 1024);
     path.gather_within(ring.data(), ring.data() + ring.size());
     size_t used = 0;
@@ -483,9 +480,7 @@ void flows_stay_below_half_the_descriptors(void**) {
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
     {
         PathUnderTest t;
-        KernelUdpPath& path = t.path;
-        uint16_t port;
-        UniqueFd server = loopback_socket(&port);
+        auto& [loop, out, path, port, server] = t;
         for (uint16_t guest_port = 1000; guest_port < 1150; guest_port++) {
             Frame f = guest_datagram("10.0.2.100", guest_port, "10.0.2.2", port, "x");
             assert_true(path.from_guest(f.data(), f.size()));
@@ -548,7 +543,7 @@ void runs_go_as_one_frame(void**) {
             KernelUdpPath::Settings s = PathUnderTest::settings();
             s.partial_checksums = true;
             PathUnderTest t(s);
-            auto& [loop, out, path] = t;
+            auto& [loop, out, path, port, server] = t;
             out.refuse_segments = refuse;
             uint16_t other_port;
             UniqueFd other = loopback_socket(&other_port, family);
@@ -639,10 +634,8 @@ void gso_writes_go_on_whole(void**) {
         KernelUdpPath::Settings s = PathUnderTest::settings();
         s.partial_checksums = true;
         PathUnderTest t(s);
-        auto& [loop, out, path] = t;
+        auto& [loop, out, path, port, server] = t;
         out.refuse_segments = refuse;
-        uint16_t port;
-        UniqueFd server = loopback_socket(&port);
         Frame f = guest_datagram("10.0.2.100", 5000, "10.0.2.2", port, "hello");
         assert_true(path.from_guest(f.data(), f.size()));
         sockaddr_in peer{};
