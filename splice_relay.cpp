@@ -21,6 +21,9 @@ constexpr int kWantedPipeSize = 1 << 20;
 constexpr int kPumpRounds = 8;
 constexpr size_t kSparePipes = 8;
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+// Requests and answers up to this size go by recv() and send(): one copy
+// of a few bytes costs less than splicing them into a pipe and out again.
+constexpr size_t kCopyLimit = 2048;
 
 void set_nodelay(int fd) {
     int one = 1;
@@ -109,8 +112,50 @@ void SpliceRelay::release_pipe(Direction& d) {
     d.pipe = Pipe{};
 }
 
+// With an empty pipe (nothing may overtake what is in it): a read of up to
+// kCopyLimit bytes, sent at once. What the destination does not take goes
+// into the pipe, which is empty and far larger. More: the read filled the
+// buffer, so the rest goes by splice.
+SpliceRelay::Copy SpliceRelay::copy_small(int from, int to, Direction& d, uint64_t& moved) {
+    char buf[kCopyLimit];
+    ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0) {
+        d.eof = true;
+        return Copy::Done;
+    }
+    if (n < 0) return errno == EAGAIN || errno == EINTR ? Copy::Done : Copy::FromFailed;
+    size_t got = static_cast<size_t>(n);
+    ssize_t sent = send(to, buf, got, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EINTR) return Copy::ToFailed;
+    size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
+    moved += done;
+    bytes_copied_ += done;
+    if (done < got) {
+        if (!acquire_pipe(d)) return Copy::ToFailed;
+        ssize_t w = write(d.pipe.w.get(), buf + done, got - done);
+        if (w != static_cast<ssize_t>(got - done)) return Copy::ToFailed;
+        d.pending = got - done;
+    }
+    return got == sizeof buf ? Copy::More : Copy::Done;
+}
+
 SpliceRelay::Pump SpliceRelay::pump(int from, int to, Direction& d, uint64_t& moved) {
-    for (int round = 0; round < kPumpRounds; round++) {
+    uint64_t moved_before = moved;
+    bool copied_all = false;
+    if (d.copying && !d.eof && d.pending == 0) {
+        switch (copy_small(from, to, d, moved)) {
+            case Copy::Done:
+                copied_all = true;
+                break;
+            case Copy::More:
+                break;
+            case Copy::FromFailed:
+                return Pump::FromFailed;
+            case Copy::ToFailed:
+                return Pump::ToFailed;
+        }
+    }
+    for (int round = 0; !copied_all && round < kPumpRounds; round++) {
         bool progress = false, drained = false;
         if (!d.eof && (!d.pipe.r || d.pending < d.pipe.size)) {
             if (!acquire_pipe(d)) return Pump::FromFailed;
@@ -141,6 +186,8 @@ SpliceRelay::Pump SpliceRelay::pump(int from, int to, Direction& d, uint64_t& mo
         }
         if (!progress || (drained && d.pending == 0)) break;
     }
+    uint64_t moved_now = moved - moved_before;
+    if (moved_now > 0) d.copying = moved_now <= kCopyLimit;
     release_pipe(d);
     if (d.eof && d.pending == 0 && !d.shut) {
         shutdown(to, SHUT_WR);

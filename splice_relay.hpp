@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // splice_relay.hpp owns the TCP relay: two connected stream sockets joined
 // so that their bytes move kernel to kernel with splice(2), socket -> pipe
-// -> socket, never copied through this process. A FIN is passed on as a
-// half-close, an error or a reset as a reset of the other side; a direction
-// reads only while its pipe is empty, so a slow reader stops its writer's
-// reads (backpressure); pipes come from a small pool and are held only
-// while bytes are in flight. Port forwards (splice_forward.hpp) and the
-// kernel TCP path (kernel_tcp.hpp) hand it the pairs they have connected.
-// Everything runs in the daemon's single EventLoop.
+// -> socket, never copied through this process, except requests and
+// answers of a few bytes, for which one small copy costs less than two
+// splices. A FIN is passed on as a half-close, an error or a reset as a
+// reset of the other side; a direction reads only while its pipe is empty,
+// so a slow reader stops its writer's reads (backpressure); pipes come from
+// a small pool and are held only while bytes are in flight. Port forwards
+// (splice_forward.hpp) and the kernel TCP path (kernel_tcp.hpp) hand it the
+// pairs they have connected. Everything runs in the daemon's single
+// EventLoop.
 #pragma once
 
 #include <cstddef>
@@ -64,6 +66,8 @@ class SpliceRelay {
     // Bytes moved, host -> guest and guest -> host.
     uint64_t bytes_to_guest() const { return bytes_to_guest_; }
     uint64_t bytes_from_guest() const { return bytes_from_guest_; }
+    // Of those, the bytes moved by recv() and send() rather than by splice.
+    uint64_t bytes_copied() const { return bytes_copied_; }
 
    private:
     struct Pipe {
@@ -75,6 +79,10 @@ class SpliceRelay {
         size_t pending = 0;  // bytes in the pipe
         bool eof = false;    // the source sent FIN
         bool shut = false;   // FIN passed on (shutdown(SHUT_WR) on the destination)
+        // The last wakeup moved a message small enough to copy: the next
+        // is read with recv() and sent with send(), cheaper than two
+        // splices for a few bytes. Bulk streams splice.
+        bool copying = true;
     };
     struct Conn {
         UniqueFd host, guest;
@@ -84,8 +92,10 @@ class SpliceRelay {
         short host_events = POLLIN, guest_events = POLLIN;  // as last given to the loop
     };
     enum class Pump { Ok, FromFailed, ToFailed };
+    enum class Copy { Done, More, FromFailed, ToFailed };
 
     void conn_event(uint64_t id, bool on_host, short revents);
+    Copy copy_small(int from, int to, Direction& d, uint64_t& moved);
     void handle_conn_event(uint64_t id, bool on_host, short revents);
     Pump pump(int from, int to, Direction& d, uint64_t& moved);
     void update_watches(uint64_t id, Conn& c);
@@ -100,7 +110,7 @@ class SpliceRelay {
     uint64_t next_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Conn>> conns_;
     std::vector<Pipe> spare_pipes_;
-    uint64_t bytes_to_guest_ = 0, bytes_from_guest_ = 0;
+    uint64_t bytes_to_guest_ = 0, bytes_from_guest_ = 0, bytes_copied_ = 0;
     std::function<void()> small_move_to_guest_;
     std::function<void(uint64_t)> closed_;
 };

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -324,6 +325,94 @@ void an_early_relay_keeps_backpressure(void**) {
     assert_true(j.relay.is_open(j.id));
 }
 
+// The relayed stream's byte at `offset`: a run that shows any byte lost,
+// repeated or out of order.
+char stream_byte(size_t offset) {
+    return static_cast<char>(offset % 251);
+}
+
+std::string stream_bytes(size_t offset, size_t len) {
+    std::string s(len, '\0');
+    for (size_t i = 0; i < len; i++) s[i] = stream_byte(offset + i);
+    return s;
+}
+
+// Moves what `fd` holds now through one loop cycle, once all `len` bytes
+// have reached the relay's side.
+void relay_when_queued(Joined& j, int side, size_t len) {
+    assert_true(readable_soon(side));
+    for (int i = 0; i < 3000 && queued(side) < len; i++) poll(nullptr, 0, 1);
+    j.loop.run_once();
+}
+
+// Sends `bytes` from `peer` and relays them from `side` in one cycle.
+void send_and_relay(Joined& j, int peer, int side, const std::string& bytes) {
+    assert_int_equal(send(peer, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+    relay_when_queued(j, side, bytes.size());
+}
+
+// Up to `len` bytes that reach `fd` within a few seconds.
+std::string received(int fd, size_t len) {
+    std::string got;
+    while (got.size() < len && readable_soon(fd)) {
+        char buf[4096];
+        ssize_t n = recv(fd, buf, std::min(sizeof buf, len - got.size()), MSG_DONTWAIT);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+}
+
+void requests_are_copied_bulk_is_spliced(void**) {
+    Joined j;
+    assert_int_equal(send(j.guest_peer.get(), "ping", 4, 0), 4);
+    relay_when_queued(j, j.guest_side, 4);
+    assert_true(readable_soon(j.host_peer.get()));
+    assert_string_equal(read_some(j.host_peer.get()).c_str(), "ping");
+    assert_int_equal(send(j.host_peer.get(), "pong", 4, 0), 4);
+    relay_when_queued(j, j.host_side, 4);
+    assert_true(readable_soon(j.guest_peer.get()));
+    assert_string_equal(read_some(j.guest_peer.get()).c_str(), "pong");
+    assert_int_equal(static_cast<int>(j.relay.bytes_copied()), 8);
+    // A burst: its first piece is copied before the relay sees it is bulk,
+    // the rest is spliced, and the burst after it is spliced whole.
+    std::string burst = stream_bytes(0, 16384);
+    send_and_relay(j, j.host_peer.get(), j.host_side, burst);
+    assert_true(received(j.guest_peer.get(), burst.size()) == burst);
+    uint64_t copied = j.relay.bytes_copied();
+    assert_true(copied > 8 && copied < 8 + burst.size());
+    send_and_relay(j, j.host_peer.get(), j.host_side, burst);
+    assert_true(received(j.guest_peer.get(), burst.size()) == burst);
+    assert_int_equal(static_cast<int>(j.relay.bytes_copied()), static_cast<int>(copied));
+}
+
+// A host side whose peer does not read takes part of a copied message:
+// the rest waits in the pipe, and the stream arrives whole and in order.
+void a_copy_the_host_side_cannot_take_waits_in_the_pipe(void**) {
+    Joined j;
+    int small = 4096;
+    setsockopt(j.host_peer.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    setsockopt(j.host_side, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    size_t sent = 0;
+    bool stalled = false;
+    for (int i = 0; i < 1000 && !stalled; i++) {
+        std::string message = stream_bytes(sent, 1000);
+        assert_int_equal(send(j.guest_peer.get(), message.data(), message.size(), 0), 1000);
+        sent += message.size();
+        relay_when_queued(j, j.guest_side, message.size());
+        stalled = queued(j.guest_side) > 0;
+    }
+    if (!stalled) fail_msg("the host side never filled");
+    std::string got;
+    for (int i = 0; i < 3000 && got.size() < sent; i++) {
+        j.loop.run_once();
+        got += received(j.host_peer.get(), sent - got.size());
+    }
+    assert_int_equal(static_cast<int>(got.size()), static_cast<int>(sent));
+    assert_true(got == stream_bytes(0, sent));
+    assert_true(j.relay.bytes_copied() < sent);
+}
+
 // Hermetic like the integration tests: a network namespace of our own with
 // only loopback when we may make one (as root), else the caller's loopback.
 void private_loopback() {
@@ -435,6 +524,8 @@ int main() {
         cmocka_unit_test(request_relayed_without_a_loop_cycle),
         cmocka_unit_test(small_replies_are_announced_bulk_is_not),
         cmocka_unit_test(an_early_relay_keeps_backpressure),
+        cmocka_unit_test(requests_are_copied_bulk_is_spliced),
+        cmocka_unit_test(a_copy_the_host_side_cannot_take_waits_in_the_pipe),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
