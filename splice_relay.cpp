@@ -131,9 +131,11 @@ SpliceRelay::Copy SpliceRelay::copy_small(int from, int to, Direction& d, uint64
     moved += done;
     bytes_copied_ += done;
     if (done < got) {
-        if (!acquire_pipe(d)) return Copy::ToFailed;
+        // Without a pipe the rest is lost: the destination is reset, as
+        // when no pipe is had for a splice.
+        if (!acquire_pipe(d)) return Copy::FromFailed;
         ssize_t w = write(d.pipe.w.get(), buf + done, got - done);
-        if (w != static_cast<ssize_t>(got - done)) return Copy::ToFailed;
+        if (w != static_cast<ssize_t>(got - done)) return Copy::FromFailed;
         d.pending = got - done;
     }
     return got == sizeof buf ? Copy::More : Copy::Done;
